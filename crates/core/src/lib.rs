@@ -1,0 +1,29 @@
+//! # liveledger-core
+//!
+//! Formats and verification for Live Ledger: C2SP signed notes, checkpoints and
+//! cosignatures, tlog-tiles paths and entry bundles, RFC 6962 Merkle proofs, the Live
+//! Ledger event, and a streaming auditor.
+//!
+//! Layering, bottom up (each module uses only the ones above it in this list):
+//! - [`hash`]: SHA-256 and the RFC 6962 §2.1 hash functions.
+//! - [`merkle`]: tree hashes, inclusion and consistency proofs, the frontier.
+//! - [`tiles`]: tlog-tiles paths and arithmetic (the only module that knows them).
+//! - [`bundle`]: the entry-bundle codec.
+//! - [`note`], [`checkpoint`]: signed notes, keys, cosignatures, checkpoints.
+//! - [`event`]: the Live Ledger event, canonical JSON, governance, replay.
+//! - [`audit`]: the streaming auditor, consistency and single-entry checks.
+//!
+//! Architecture invariants: no I/O, no async, no wasm-bindgen; builds for native and
+//! `wasm32-unknown-unknown`; no input, however hostile, panics, hangs or allocates
+//! without a bound. Unverified and verified data are different types.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod bundle;
+pub mod checkpoint;
+pub mod hash;
+pub mod merkle;
+pub mod note;
+pub mod tiles;
+
+pub use hash::Hash;
