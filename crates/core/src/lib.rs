@@ -25,5 +25,6 @@ pub mod hash;
 pub mod merkle;
 pub mod note;
 pub mod tiles;
+pub mod writer;
 
 pub use hash::Hash;

@@ -392,10 +392,10 @@ impl SignerKey {
         self.key.sign(msg).to_bytes()
     }
 
-    /// A signature line's payload over `text`: for 0x04 keys a cosignature made at
+    /// A signature line's payload (after the key ID) over `text`: for 0x04 keys a cosignature made at
     /// `timestamp` (seconds since the epoch), for 0x01 keys a plain signature.
     fn sign_payload(&self, text: &str, timestamp: u64) -> Vec<u8> {
-        let mut out = self.id.to_be_bytes().to_vec();
+        let mut out = Vec::with_capacity(8 + 64);
         if self.key_type == ALG_COSIGNATURE_V1 {
             let msg = cosignature_message(timestamp, text);
             out.extend_from_slice(&timestamp.to_be_bytes());
