@@ -19,12 +19,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod bundle;
 pub mod checkpoint;
+pub mod event;
 pub mod hash;
+pub mod jcs;
 pub mod merkle;
 pub mod note;
 pub mod tiles;
+pub mod time;
 pub mod writer;
 
 pub use hash::Hash;

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests, native and Wasm.
 #![allow(dead_code)]
 
+pub mod ledger;
+
 use include_dir::{include_dir, Dir};
 
 /// The independent vectors (see vectors/README.md), embedded so Wasm tests see them too.

@@ -1,0 +1,1031 @@
+//! The Live Ledger event: one log entry, an immutable signed fact in a hash chain.
+//!
+//! An event is a JSON object in RFC 8785 canonical form (see [`crate::jcs`]); the entry
+//! bytes *are* that form, so one event has exactly one byte encoding. Fields:
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `v` | 1 | format version |
+//! | `seq` | integer | sequence number, equal to the entry's leaf index |
+//! | `time` | RFC 3339 UTC | when it was written; never decreases along the log |
+//! | `prev` | 64 hex | leaf hash of entry `seq − 1`; for `seq` 0, [`genesis_prev`] |
+//! | `kind` | string | what happened (`payment`, …); `ledger.*` is reserved |
+//! | `source` | string | the system it came from |
+//! | `author` | `name+hash` | the author key that signed it |
+//! | `key` | string, optional | the state key it sets (for [`Replay`]) |
+//! | `body` | any JSON, optional | the payload |
+//! | `commitment` | 64 hex, optional | instead of `body`: a salted commitment to it |
+//! | `corrects` | `{"seq":n,"mode":"amend"\|"void"}`, optional | an earlier event it corrects |
+//! | `sig` | base64 | Ed25519 over `"liveledger/event/v1\n" ‖ JCS(event without sig)` |
+//!
+//! Unknown fields are accepted and stay covered by the hash and the signature.
+//! Governance (which keys may write) lives in the log itself: see [`Governance`].
+//!
+//! Invariant: [`UnverifiedEvent`] is only syntax; an event is a fact only once a
+//! [`ChainVerifier`] has checked its place in the chain, its author and its signature.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use ed25519_dalek::Signature;
+use serde_json::{Map, Value};
+
+use crate::hash::{cut, sha256_parts, Hash};
+use crate::jcs::{self, JcsError, MAX_SAFE_INTEGER};
+use crate::note::{SignerKey, VerifierKey, ALG_ED25519};
+use crate::tiles::MAX_ENTRY_SIZE;
+use crate::time::{TimeError, Timestamp};
+
+/// The event format version this code reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+/// Prefix of the message an author signs.
+pub const SIGNATURE_CONTEXT: &[u8] = b"liveledger/event/v1\n";
+/// Prefix of the genesis `prev` hash.
+pub const GENESIS_CONTEXT: &[u8] = b"liveledger/genesis/v1\n";
+/// Prefix of a payload commitment.
+pub const COMMITMENT_CONTEXT: &[u8] = b"liveledger/commitment/v1\n";
+/// Kinds under this prefix are governance events with checked bodies.
+pub const RESERVED_PREFIX: &str = "ledger.";
+/// The first event of every ledger.
+pub const KIND_GENESIS: &str = "ledger.genesis";
+/// Adds an author key.
+pub const KIND_KEY_ADD: &str = "ledger.key.add";
+/// Revokes an author key.
+pub const KIND_KEY_REVOKE: &str = "ledger.key.revoke";
+/// Announces log signing keys added or retired (log key rotation).
+pub const KIND_LOG_KEY: &str = "ledger.logkey";
+
+const MAX_KIND: usize = 64;
+const MAX_SOURCE: usize = 128;
+const MAX_KEY: usize = 256;
+
+/// The `prev` of event 0: `SHA-256("liveledger/genesis/v1\n" ‖ origin)`, which ties a
+/// ledger's chain to its origin.
+pub fn genesis_prev(origin: &str) -> Hash {
+    sha256_parts(&[GENESIS_CONTEXT, origin.as_bytes()])
+}
+
+/// A salted commitment to a payload kept off the ledger:
+/// `SHA-256("liveledger/commitment/v1\n" ‖ salt ‖ JCS(body))`.
+pub fn commitment(salt: &[u8; 32], body: &Value) -> Result<Hash, JcsError> {
+    let c = jcs::to_canonical(body)?;
+    Ok(sha256_parts(&[COMMITMENT_CONTEXT, salt, c.as_bytes()]))
+}
+
+/// Whether a revealed `body` and `salt` open `commitment`.
+pub fn opens(commitment_hash: &Hash, salt: &[u8; 32], body: &Value) -> bool {
+    commitment(salt, body).is_ok_and(|c| &c == commitment_hash)
+}
+
+/// What an event carries.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    /// Nothing.
+    None,
+    /// A public JSON value.
+    Body(Value),
+    /// A commitment to a private value.
+    Commitment(Hash),
+}
+
+/// How a correction changes the event it points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorrectionMode {
+    /// The correction's payload replaces the corrected event's.
+    Amend,
+    /// The corrected event no longer counts.
+    Void,
+}
+
+/// A pointer from a correction to the event it corrects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Correction {
+    /// The corrected event.
+    pub seq: u64,
+    /// Amend or void.
+    pub mode: CorrectionMode,
+}
+
+/// A role an author key has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// May write events and govern keys.
+    Admin,
+    /// May write events.
+    Writer,
+}
+
+impl Role {
+    fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "writer" => Some(Role::Writer),
+            _ => None,
+        }
+    }
+    /// `admin` or `writer`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Writer => "writer",
+        }
+    }
+}
+
+/// An event is malformed, or breaks the rules of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    // --- malformed input ---
+    /// Larger than an entry can be.
+    #[error("event is {0} bytes, more than the 65535 an entry holds")]
+    TooLarge(usize),
+    /// Not canonical JSON.
+    #[error("event is not canonical JSON: {0}")]
+    Json(JcsError),
+    /// Not a JSON object.
+    #[error("event is not a JSON object")]
+    NotObject,
+    /// A required field is absent.
+    #[error("event has no {0:?} field")]
+    MissingField(&'static str),
+    /// A field of the wrong type or form.
+    #[error("event field {field:?} is {found}, expected {expected}")]
+    BadField {
+        /// The field.
+        field: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What it is (cut).
+        found: String,
+    },
+    /// A version this reader does not know.
+    #[error("event format version {0} is not supported (this reader knows version 1)")]
+    UnsupportedVersion(u64),
+    /// A bad `time`.
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    /// Both `body` and `commitment`.
+    #[error("event has both a body and a commitment; it may have one")]
+    BodyAndCommitment,
+    /// A governance event with a bad body.
+    #[error("{kind} event body is invalid: {why}")]
+    BadGovernance {
+        /// The event kind.
+        kind: String,
+        /// What is wrong.
+        why: String,
+    },
+    // --- ledger misbehaviour (carry the evidence) ---
+    /// `seq` is not the entry's index.
+    #[error("event at index {index} says seq {found}")]
+    SeqMismatch {
+        /// The leaf index.
+        index: u64,
+        /// The `seq` field.
+        found: u64,
+    },
+    /// `prev` does not name the previous entry.
+    #[error(
+        "event {seq} names previous hash {found}, but the previous entry hashes to {expected}"
+    )]
+    BrokenChain {
+        /// The event.
+        seq: u64,
+        /// The hash of the previous entry (or the genesis hash).
+        expected: Hash,
+        /// The `prev` field.
+        found: Hash,
+    },
+    /// Time went backwards.
+    #[error("event {seq} has time {found}, earlier than the previous event's {previous}")]
+    TimeWentBack {
+        /// The event.
+        seq: u64,
+        /// The previous event's time.
+        previous: Timestamp,
+        /// This event's time.
+        found: Timestamp,
+    },
+    /// Event 0 is not a genesis event, or a later one is.
+    #[error("event {seq} is of kind {kind:?}; a ledger starts with exactly one ledger.genesis event at seq 0")]
+    Genesis {
+        /// The event.
+        seq: u64,
+        /// Its kind.
+        kind: String,
+    },
+    /// The genesis event names another origin.
+    #[error("genesis event names origin {found:?}, expected {expected:?}")]
+    GenesisOrigin {
+        /// The log's origin.
+        expected: String,
+        /// The genesis body's origin.
+        found: String,
+    },
+    /// The author is not a key of the ledger.
+    #[error("event {seq} is by {author}, which is not an author key of this ledger")]
+    UnknownAuthor {
+        /// The event.
+        seq: u64,
+        /// The `author` field.
+        author: String,
+    },
+    /// The author key was revoked before this event.
+    #[error("event {seq} is by {author}, revoked by event {revoked_at}")]
+    RevokedAuthor {
+        /// The event.
+        seq: u64,
+        /// The author.
+        author: String,
+        /// The revocation event.
+        revoked_at: u64,
+    },
+    /// The author's role does not allow this kind.
+    #[error("event {seq} of kind {kind:?} needs an admin key, but {author} is a {role}")]
+    NotAuthorised {
+        /// The event.
+        seq: u64,
+        /// The kind.
+        kind: String,
+        /// The author.
+        author: String,
+        /// Its role.
+        role: &'static str,
+    },
+    /// The author's signature does not verify.
+    #[error("event {seq}: signature by {author} does not verify")]
+    BadSignature {
+        /// The event.
+        seq: u64,
+        /// The author.
+        author: String,
+    },
+    /// A correction of an event that is not earlier.
+    #[error("event {seq} corrects event {target}, which is not earlier")]
+    CorrectsLater {
+        /// The correction.
+        seq: u64,
+        /// The corrected seq.
+        target: u64,
+    },
+    /// A correction of a governance event (revoke keys instead).
+    #[error("event {seq} corrects governance event {target}; governance is changed by new governance events, not corrections")]
+    CorrectsGovernance {
+        /// The correction.
+        seq: u64,
+        /// The corrected seq.
+        target: u64,
+    },
+}
+
+fn bad(field: &'static str, expected: &'static str, found: &Value) -> EventError {
+    let s = found.to_string();
+    EventError::BadField {
+        field,
+        expected,
+        found: s.chars().take(100).collect(),
+    }
+}
+
+fn get<'a>(m: &'a Map<String, Value>, field: &'static str) -> Result<&'a Value, EventError> {
+    m.get(field).ok_or(EventError::MissingField(field))
+}
+
+fn get_u64(m: &Map<String, Value>, field: &'static str) -> Result<u64, EventError> {
+    let v = get(m, field)?;
+    v.as_u64()
+        .filter(|&n| n <= MAX_SAFE_INTEGER)
+        .ok_or_else(|| bad(field, "a non-negative integer", v))
+}
+
+fn get_str<'a>(
+    m: &'a Map<String, Value>,
+    field: &'static str,
+    max: usize,
+) -> Result<&'a str, EventError> {
+    let v = get(m, field)?;
+    let s = v.as_str().ok_or_else(|| bad(field, "a string", v))?;
+    if s.is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
+        return Err(bad(
+            field,
+            "a non-empty string without control characters, within the length limit",
+            v,
+        ));
+    }
+    Ok(s)
+}
+
+fn get_hash(m: &Map<String, Value>, field: &'static str) -> Result<Hash, EventError> {
+    let v = get(m, field)?;
+    v.as_str()
+        .and_then(|s| Hash::from_hex(s).ok())
+        .ok_or_else(|| bad(field, "64 lowercase hex digits", v))
+}
+
+/// `name+hash` of an author key (8 lowercase hex digits).
+fn check_author(s: &str) -> bool {
+    match s.split_once('+') {
+        Some((name, id)) => {
+            !name.is_empty()
+                && !name.chars().any(|c| c.is_whitespace() || c == '+')
+                && id.len() == 8
+                && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        }
+        None => false,
+    }
+}
+
+fn check_kind(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':'))
+}
+
+/// A parsed event. **Unverified**: its signature, author and place in the chain have
+/// not been checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnverifiedEvent {
+    /// Sequence number.
+    pub seq: u64,
+    /// Time written.
+    pub time: Timestamp,
+    /// Leaf hash of the previous entry.
+    pub prev: Hash,
+    /// The kind.
+    pub kind: String,
+    /// The source system.
+    pub source: String,
+    /// `name+hash` of the author key.
+    pub author: String,
+    /// The state key, if any.
+    pub key: Option<String>,
+    /// Body, commitment or nothing.
+    pub payload: Payload,
+    /// What it corrects, if anything.
+    pub correction: Option<Correction>,
+    /// The Ed25519 signature.
+    pub signature: [u8; 64],
+    /// The whole object, unknown fields included.
+    pub object: Map<String, Value>,
+}
+
+impl UnverifiedEvent {
+    /// Parses an entry: size, canonical JSON, field types.
+    pub fn parse(bytes: &[u8]) -> Result<Self, EventError> {
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(EventError::TooLarge(bytes.len()));
+        }
+        let v = jcs::parse_canonical(bytes).map_err(EventError::Json)?;
+        let Value::Object(object) = v else {
+            return Err(EventError::NotObject);
+        };
+        Self::from_object(object)
+    }
+
+    fn from_object(object: Map<String, Value>) -> Result<Self, EventError> {
+        let m = &object;
+        let version = get_u64(m, "v")?;
+        if version != FORMAT_VERSION {
+            return Err(EventError::UnsupportedVersion(version));
+        }
+        let seq = get_u64(m, "seq")?;
+        let time_v = get(m, "time")?;
+        let time = Timestamp::parse(
+            time_v
+                .as_str()
+                .ok_or_else(|| bad("time", "a string", time_v))?,
+        )?;
+        let prev = get_hash(m, "prev")?;
+        let kind = get_str(m, "kind", MAX_KIND)?;
+        if !check_kind(kind) {
+            return Err(bad("kind", "letters, digits and . _ - / :", &m["kind"]));
+        }
+        let source = get_str(m, "source", MAX_SOURCE)?;
+        let author = get_str(m, "author", 200)?;
+        if !check_author(author) {
+            return Err(bad("author", "name+hash of an author key", &m["author"]));
+        }
+        let key = match m.get("key") {
+            None => None,
+            Some(_) => Some(get_str(m, "key", MAX_KEY)?.to_owned()),
+        };
+        let payload = match (m.get("body"), m.get("commitment")) {
+            (Some(_), Some(_)) => return Err(EventError::BodyAndCommitment),
+            (Some(b), None) => Payload::Body(b.clone()),
+            (None, Some(_)) => Payload::Commitment(get_hash(m, "commitment")?),
+            (None, None) => Payload::None,
+        };
+        let correction = match m.get("corrects") {
+            None => None,
+            Some(c) => {
+                let expected = "{\"seq\": n, \"mode\": \"amend\" or \"void\"} and nothing else";
+                let o = c
+                    .as_object()
+                    .filter(|o| o.len() == 2)
+                    .ok_or_else(|| bad("corrects", expected, c))?;
+                let seq = o
+                    .get("seq")
+                    .and_then(Value::as_u64)
+                    .filter(|&n| n <= MAX_SAFE_INTEGER)
+                    .ok_or_else(|| bad("corrects", expected, c))?;
+                let mode = match o.get("mode").and_then(Value::as_str) {
+                    Some("amend") => CorrectionMode::Amend,
+                    Some("void") => CorrectionMode::Void,
+                    _ => return Err(bad("corrects", expected, c)),
+                };
+                Some(Correction { seq, mode })
+            }
+        };
+        let sig_v = get(m, "sig")?;
+        let signature: [u8; 64] = sig_v
+            .as_str()
+            .and_then(|s| B64.decode(s).ok())
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("sig", "base64 of a 64-byte Ed25519 signature", sig_v))?;
+        Ok(UnverifiedEvent {
+            seq,
+            time,
+            prev,
+            kind: kind.to_owned(),
+            source: source.to_owned(),
+            author: author.to_owned(),
+            key,
+            payload,
+            correction,
+            signature,
+            object,
+        })
+    }
+
+    /// The message the author signed: the context string and the canonical event
+    /// without its `sig` field.
+    pub fn signed_message(&self) -> Vec<u8> {
+        let mut m = self.object.clone();
+        m.remove("sig");
+        let mut out = SIGNATURE_CONTEXT.to_vec();
+        // Cannot fail: the object was parsed from canonical JSON.
+        out.extend_from_slice(
+            jcs::to_canonical(&Value::Object(m))
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        out
+    }
+
+    /// Checks the author's signature with `key` (strict Ed25519).
+    pub fn verify_signature(&self, key: &VerifierKey) -> bool {
+        key.key_type() == ALG_ED25519
+            && ed25519_dalek::VerifyingKey::from_bytes(key.public_key())
+                .and_then(|k| {
+                    k.verify_strict(
+                        &self.signed_message(),
+                        &Signature::from_bytes(&self.signature),
+                    )
+                })
+                .is_ok()
+    }
+
+    /// True for `ledger.*` kinds.
+    pub fn is_governance(&self) -> bool {
+        self.kind.starts_with(RESERVED_PREFIX)
+    }
+}
+
+/// What an author asks to append; the writer fills in `seq`, `time` and `prev`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventDraft {
+    /// The kind.
+    pub kind: String,
+    /// The source system.
+    pub source: String,
+    /// The state key, if any.
+    pub key: Option<String>,
+    /// Body or commitment.
+    pub body: Option<Value>,
+    /// A commitment instead of a body.
+    pub commitment: Option<Hash>,
+    /// What it corrects.
+    pub correction: Option<Correction>,
+    /// Further fields, kept as they are.
+    pub extra: Map<String, Value>,
+}
+
+impl EventDraft {
+    /// Signs the draft as event `seq` and returns its canonical bytes, parsing them back
+    /// to be sure they are a valid event.
+    pub fn sign(
+        &self,
+        seq: u64,
+        time: Timestamp,
+        prev: Hash,
+        author: &SignerKey,
+    ) -> Result<Vec<u8>, EventError> {
+        let mut m = self.extra.clone();
+        let s = |x: &str| Value::String(x.to_owned());
+        m.insert("v".into(), Value::from(FORMAT_VERSION));
+        m.insert("seq".into(), Value::from(seq));
+        m.insert("time".into(), s(&time.to_string()));
+        m.insert("prev".into(), s(&prev.to_hex()));
+        m.insert("kind".into(), s(&self.kind));
+        m.insert("source".into(), s(&self.source));
+        m.insert("author".into(), s(&author.verifier().short()));
+        if let Some(k) = &self.key {
+            m.insert("key".into(), s(k));
+        }
+        if let Some(b) = &self.body {
+            m.insert("body".into(), b.clone());
+        }
+        if let Some(c) = &self.commitment {
+            m.insert("commitment".into(), s(&c.to_hex()));
+        }
+        if let Some(c) = &self.correction {
+            let mode = match c.mode {
+                CorrectionMode::Amend => "amend",
+                CorrectionMode::Void => "void",
+            };
+            m.insert(
+                "corrects".into(),
+                serde_json::json!({"seq": c.seq, "mode": mode}),
+            );
+        }
+        m.remove("sig");
+        let unsigned = jcs::to_canonical(&Value::Object(m.clone())).map_err(EventError::Json)?;
+        let mut msg = SIGNATURE_CONTEXT.to_vec();
+        msg.extend_from_slice(unsigned.as_bytes());
+        let sig = author.sign_raw(&msg);
+        m.insert("sig".into(), s(&B64.encode(sig)));
+        let bytes = jcs::to_canonical(&Value::Object(m))
+            .map_err(EventError::Json)?
+            .into_bytes();
+        UnverifiedEvent::parse(&bytes)?;
+        Ok(bytes)
+    }
+}
+
+/// An author key and its standing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorKey {
+    /// The key.
+    pub key: VerifierKey,
+    /// Its role.
+    pub role: Role,
+    /// The event that added it.
+    pub added_at: u64,
+    /// The event that revoked it, if any.
+    pub revoked_at: Option<u64>,
+}
+
+/// A log signing key announced in the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogKey {
+    /// The key.
+    pub key: VerifierKey,
+    /// The event that announced it.
+    pub added_at: u64,
+    /// The event that retired it, if any.
+    pub retired_at: Option<u64>,
+}
+
+/// Who may write, as the governance events so far say.
+///
+/// - `ledger.genesis` (seq 0 only) — body `{"origin": o, "keys": [{"key": vkey, "role":
+///   "admin"|"writer"}, …], "log_keys": [vkey, …]}`; signed by an admin key it lists.
+/// - `ledger.key.add` — body `{"key": vkey, "role": r}`; signed by an active admin.
+/// - `ledger.key.revoke` — body `{"key": "name+hash"}`; signed by an active admin; the
+///   last active admin cannot be revoked. Earlier events by the key stay valid.
+/// - `ledger.logkey` — body `{"add": [vkey, …], "retire": ["name+hash", …]}`; signed by
+///   an active admin: announces log signing key rotation inside the log, so a verifier that
+///   trusts the old key learns the new one from a checkpoint the old key signed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Governance {
+    authors: Vec<AuthorKey>,
+    log_keys: Vec<LogKey>,
+    /// Sequence numbers of governance events (they cannot be corrected).
+    governance_seqs: Vec<u64>,
+}
+
+fn gov_err(kind: &str, why: impl Into<String>) -> EventError {
+    EventError::BadGovernance {
+        kind: kind.to_owned(),
+        why: why.into(),
+    }
+}
+
+impl Governance {
+    /// Every author key ever added.
+    pub fn authors(&self) -> &[AuthorKey] {
+        &self.authors
+    }
+    /// Every log key announced.
+    pub fn log_keys(&self) -> &[LogKey] {
+        &self.log_keys
+    }
+    /// The author key with this `name+hash`.
+    pub fn author(&self, short: &str) -> Option<&AuthorKey> {
+        self.authors.iter().find(|a| a.key.short() == short)
+    }
+    /// Whether `seq` is a governance event.
+    pub fn is_governance_seq(&self, seq: u64) -> bool {
+        self.governance_seqs.binary_search(&seq).is_ok()
+    }
+
+    fn parse_vkey(kind: &str, v: Option<&Value>) -> Result<VerifierKey, EventError> {
+        let s = v
+            .and_then(Value::as_str)
+            .ok_or_else(|| gov_err(kind, "key is not a string"))?;
+        let k = VerifierKey::parse(s).map_err(|e| gov_err(kind, e.to_string()))?;
+        if k.key_type() != ALG_ED25519 {
+            return Err(gov_err(kind, "key is not an Ed25519 (type 0x01) key"));
+        }
+        Ok(k)
+    }
+
+    fn add_author(
+        &mut self,
+        kind: &str,
+        key: VerifierKey,
+        role: Role,
+        seq: u64,
+    ) -> Result<(), EventError> {
+        if self.author(&key.short()).is_some() {
+            return Err(gov_err(
+                kind,
+                format!("key {} was already added", key.short()),
+            ));
+        }
+        self.authors.push(AuthorKey {
+            key,
+            role,
+            added_at: seq,
+            revoked_at: None,
+        });
+        Ok(())
+    }
+
+    fn add_log_keys(&mut self, kind: &str, v: Option<&Value>, seq: u64) -> Result<(), EventError> {
+        let Some(v) = v else { return Ok(()) };
+        let a = v
+            .as_array()
+            .ok_or_else(|| gov_err(kind, "log keys are not a list"))?;
+        for k in a {
+            let key = Self::parse_vkey(kind, Some(k))?;
+            if self.log_keys.iter().any(|l| l.key == key) {
+                return Err(gov_err(
+                    kind,
+                    format!("log key {} was already announced", key.short()),
+                ));
+            }
+            self.log_keys.push(LogKey {
+                key,
+                added_at: seq,
+                retired_at: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies a governance event whose signature is verified.
+    fn apply(&mut self, ev: &UnverifiedEvent, origin: &str) -> Result<(), EventError> {
+        let kind = ev.kind.as_str();
+        let Payload::Body(Value::Object(b)) = &ev.payload else {
+            return Err(gov_err(kind, "body must be a public JSON object"));
+        };
+        match kind {
+            KIND_GENESIS => {
+                let o = b.get("origin").and_then(Value::as_str).unwrap_or_default();
+                if o != origin {
+                    return Err(EventError::GenesisOrigin {
+                        expected: cut(origin),
+                        found: cut(o),
+                    });
+                }
+                let keys = b
+                    .get("keys")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| gov_err(kind, "keys is not a list"))?;
+                for k in keys {
+                    let key = Self::parse_vkey(kind, k.get("key"))?;
+                    let role = k
+                        .get("role")
+                        .and_then(Value::as_str)
+                        .and_then(Role::parse)
+                        .ok_or_else(|| gov_err(kind, "role is not admin or writer"))?;
+                    self.add_author(kind, key, role, ev.seq)?;
+                }
+                self.add_log_keys(kind, b.get("log_keys"), ev.seq)?;
+            }
+            KIND_KEY_ADD => {
+                let key = Self::parse_vkey(kind, b.get("key"))?;
+                let role = b
+                    .get("role")
+                    .and_then(Value::as_str)
+                    .and_then(Role::parse)
+                    .ok_or_else(|| gov_err(kind, "role is not admin or writer"))?;
+                self.add_author(kind, key, role, ev.seq)?;
+            }
+            KIND_KEY_REVOKE => {
+                let short = b
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| gov_err(kind, "key is not a string"))?;
+                let admins = self
+                    .authors
+                    .iter()
+                    .filter(|a| a.role == Role::Admin && a.revoked_at.is_none())
+                    .count();
+                let a = self
+                    .authors
+                    .iter_mut()
+                    .find(|a| a.key.short() == short && a.revoked_at.is_none())
+                    .ok_or_else(|| {
+                        gov_err(kind, format!("{} is not an active author key", cut(short)))
+                    })?;
+                if a.role == Role::Admin && admins == 1 {
+                    return Err(gov_err(kind, "the last active admin key cannot be revoked"));
+                }
+                a.revoked_at = Some(ev.seq);
+            }
+            KIND_LOG_KEY => {
+                self.add_log_keys(kind, b.get("add"), ev.seq)?;
+                if let Some(r) = b.get("retire") {
+                    let r = r
+                        .as_array()
+                        .ok_or_else(|| gov_err(kind, "retire is not a list"))?;
+                    for s in r {
+                        let s = s.as_str().unwrap_or_default();
+                        let l = self
+                            .log_keys
+                            .iter_mut()
+                            .find(|l| l.key.short() == s && l.retired_at.is_none())
+                            .ok_or_else(|| {
+                                gov_err(kind, format!("{} is not an active log key", cut(s)))
+                            })?;
+                        l.retired_at = Some(ev.seq);
+                    }
+                }
+            }
+            other => {
+                return Err(gov_err(
+                    other,
+                    "unknown governance kind (ledger.* is reserved)",
+                ))
+            }
+        }
+        self.governance_seqs.push(ev.seq);
+        Ok(())
+    }
+}
+
+/// An event whose chain position, author and signature were checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedEvent {
+    event: UnverifiedEvent,
+    leaf: Hash,
+}
+
+impl VerifiedEvent {
+    /// The event's fields.
+    pub fn event(&self) -> &UnverifiedEvent {
+        &self.event
+    }
+    /// The RFC 6962 leaf hash of its entry (what the next event's `prev` names).
+    pub fn leaf_hash(&self) -> Hash {
+        self.leaf
+    }
+}
+
+/// Checks events in log order: the chain, time order, authors and signatures, and
+/// corrections. Memory: the governance state only (O(number of keys)), never the events.
+#[derive(Clone, Debug)]
+pub struct ChainVerifier {
+    origin: String,
+    next: u64,
+    prev: Hash,
+    last_time: Option<Timestamp>,
+    governance: Governance,
+}
+
+impl ChainVerifier {
+    /// A verifier for the ledger with this checkpoint origin.
+    pub fn new(origin: &str) -> Self {
+        ChainVerifier {
+            origin: origin.to_owned(),
+            next: 0,
+            prev: genesis_prev(origin),
+            last_time: None,
+            governance: Governance::default(),
+        }
+    }
+
+    /// The governance state so far.
+    pub fn governance(&self) -> &Governance {
+        &self.governance
+    }
+
+    /// The next index expected.
+    pub fn next_index(&self) -> u64 {
+        self.next
+    }
+
+    /// The hash the next event's `prev` must name.
+    pub fn prev_hash(&self) -> Hash {
+        self.prev
+    }
+
+    /// The time of the last event.
+    pub fn last_time(&self) -> Option<Timestamp> {
+        self.last_time
+    }
+
+    /// Checks entry `self.next_index()` with its leaf hash; on success it becomes part of
+    /// the verified chain. On failure the state is unchanged.
+    pub fn check(&mut self, entry: &[u8], leaf: Hash) -> Result<VerifiedEvent, EventError> {
+        let ev = UnverifiedEvent::parse(entry)?;
+        let seq = ev.seq;
+        if seq != self.next {
+            return Err(EventError::SeqMismatch {
+                index: self.next,
+                found: seq,
+            });
+        }
+        if ev.prev != self.prev {
+            return Err(EventError::BrokenChain {
+                seq,
+                expected: self.prev,
+                found: ev.prev,
+            });
+        }
+        if let Some(previous) = self.last_time {
+            if ev.time < previous {
+                return Err(EventError::TimeWentBack {
+                    seq,
+                    previous,
+                    found: ev.time,
+                });
+            }
+        }
+        if (seq == 0) != (ev.kind == KIND_GENESIS) {
+            return Err(EventError::Genesis {
+                seq,
+                kind: cut(&ev.kind),
+            });
+        }
+        let mut governance = None;
+        let author = if seq == 0 {
+            // Genesis is self-signed: its author must be an admin it lists.
+            let mut g = Governance::default();
+            g.apply(&ev, &self.origin)?;
+            let a = g
+                .author(&ev.author)
+                .cloned()
+                .ok_or_else(|| EventError::UnknownAuthor {
+                    seq,
+                    author: ev.author.clone(),
+                })?;
+            governance = Some(g);
+            a
+        } else {
+            let a = self.governance.author(&ev.author).cloned().ok_or_else(|| {
+                EventError::UnknownAuthor {
+                    seq,
+                    author: ev.author.clone(),
+                }
+            })?;
+            if let Some(revoked_at) = a.revoked_at {
+                return Err(EventError::RevokedAuthor {
+                    seq,
+                    author: ev.author.clone(),
+                    revoked_at,
+                });
+            }
+            a
+        };
+        if ev.is_governance() && author.role != Role::Admin {
+            return Err(EventError::NotAuthorised {
+                seq,
+                kind: cut(&ev.kind),
+                author: ev.author.clone(),
+                role: author.role.as_str(),
+            });
+        }
+        if !ev.verify_signature(&author.key) {
+            return Err(EventError::BadSignature {
+                seq,
+                author: ev.author.clone(),
+            });
+        }
+        if let Some(c) = ev.correction {
+            if c.seq >= seq {
+                return Err(EventError::CorrectsLater { seq, target: c.seq });
+            }
+            if self.governance.is_governance_seq(c.seq) {
+                return Err(EventError::CorrectsGovernance { seq, target: c.seq });
+            }
+            if ev.is_governance() {
+                return Err(gov_err(
+                    &ev.kind,
+                    "a governance event cannot be a correction",
+                ));
+            }
+        }
+        let new_governance = match governance {
+            Some(g) => g,
+            None if ev.is_governance() => {
+                let mut g = self.governance.clone();
+                g.apply(&ev, &self.origin)?;
+                g
+            }
+            None => {
+                // Not governance: keep the state as is (no clone on the hot path).
+                self.advance(&ev, leaf);
+                return Ok(VerifiedEvent { event: ev, leaf });
+            }
+        };
+        self.governance = new_governance;
+        self.advance(&ev, leaf);
+        Ok(VerifiedEvent { event: ev, leaf })
+    }
+
+    fn advance(&mut self, ev: &UnverifiedEvent, leaf: Hash) {
+        self.next += 1;
+        self.prev = leaf;
+        self.last_time = Some(ev.time);
+    }
+}
+
+/// The state of a ledger: a replay of its events with corrections applied.
+///
+/// Each event with a `key` sets that key's value to its payload. An `amend` correction
+/// replaces the corrected event's payload; a `void` correction removes the corrected
+/// event. A key's value is the payload of its latest event that is not voided.
+#[derive(Clone, Debug, Default)]
+pub struct Replay {
+    entries: BTreeMap<u64, ReplayEntry>,
+    corrections: BTreeMap<u64, Vec<u64>>,
+}
+
+/// One keyed event as the replay sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayEntry {
+    /// The state key.
+    pub key: String,
+    /// The payload, after amendments.
+    pub payload: Payload,
+    /// Whether a correction voided it.
+    pub voided: bool,
+}
+
+impl Replay {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies the next verified event.
+    pub fn apply(&mut self, ev: &VerifiedEvent) {
+        let e = ev.event();
+        if let Some(c) = e.correction {
+            self.corrections.entry(c.seq).or_default().push(e.seq);
+            if let Some(t) = self.entries.get_mut(&c.seq) {
+                match c.mode {
+                    CorrectionMode::Void => t.voided = true,
+                    CorrectionMode::Amend => t.payload = e.payload.clone(),
+                }
+            }
+            return;
+        }
+        if let Some(k) = &e.key {
+            self.entries.insert(
+                e.seq,
+                ReplayEntry {
+                    key: k.clone(),
+                    payload: e.payload.clone(),
+                    voided: false,
+                },
+            );
+        }
+    }
+
+    /// The events that correct `seq`, in order.
+    pub fn corrections_of(&self, seq: u64) -> &[u64] {
+        self.corrections.get(&seq).map_or(&[], Vec::as_slice)
+    }
+
+    /// The keyed event `seq` as corrected.
+    pub fn entry(&self, seq: u64) -> Option<&ReplayEntry> {
+        self.entries.get(&seq)
+    }
+
+    /// Every key's current value and the event it comes from.
+    pub fn state(&self) -> BTreeMap<String, (u64, Payload)> {
+        let mut out = BTreeMap::new();
+        for (seq, e) in &self.entries {
+            if !e.voided {
+                out.insert(e.key.clone(), (*seq, e.payload.clone()));
+            }
+        }
+        // Keys whose every event is voided have no value.
+        out
+    }
+}

@@ -1,0 +1,409 @@
+//! Events, the chain rules, the streaming audit, live extension and consistency evidence.
+
+mod common;
+use common::ledger::{key, Ledger, ORIGIN};
+
+use liveledger_core::audit::{
+    check_consistency, AuditError, Auditor, InconsistencyKind, Level, Step,
+};
+use liveledger_core::event::{
+    self, ChainVerifier, Correction, CorrectionMode, EventDraft, EventError, Payload, Replay,
+    UnverifiedEvent,
+};
+use liveledger_core::hash::{leaf_hash, Hash};
+use liveledger_core::jcs;
+use liveledger_core::tiles;
+use liveledger_core::time::Timestamp;
+use serde_json::json;
+
+/// Runs an audit to completion over the ledger's files, chunking every file.
+fn run(
+    l: &Ledger,
+    a: &mut Auditor,
+    chunk: usize,
+) -> Result<(), liveledger_core::audit::AuditFailure> {
+    let mut guard = 0;
+    while let Some(step) = a.next_step() {
+        guard += 1;
+        assert!(guard < 100_000, "audit does not end");
+        let bytes = l.file(step.path());
+        for c in bytes.chunks(chunk.max(1)) {
+            a.feed(c)?;
+        }
+        a.finish_step()?;
+    }
+    Ok(())
+}
+
+fn sample(n: u64) -> Ledger {
+    let mut l = Ledger::new();
+    for i in 1..n {
+        l.payment(i);
+    }
+    l.publish();
+    l
+}
+
+both! {
+fn a_ledger_audits_at_both_levels_in_any_chunking() {
+    let l = sample(700);
+    let cp = l.checkpoint(700);
+    for (level, tiles) in [(Level::Ledger, true), (Level::Log, true), (Level::Ledger, false)] {
+        for chunk in [1, 7, 1000, 1 << 20] {
+            if chunk == 1 && level == Level::Log { continue; }
+            let mut a = Auditor::new(&cp, level, tiles);
+            run(&l, &mut a, chunk).unwrap();
+            assert!(a.is_done());
+            let s = *a.stats();
+            assert_eq!(s.entries, 700);
+            assert_eq!(s.bundles, 3);
+            assert_eq!(s.tiles, if tiles { 2 + 1 + 1 } else { 0 }, "2 full + partial level 0 + partial level 1");
+            assert_eq!(s.signatures, if level == Level::Ledger { 700 } else { 0 });
+            assert_eq!(s.governance, u64::from(level == Level::Ledger));
+            assert_eq!(s.roots, 1);
+        }
+    }
+}
+}
+
+both! {
+fn tampering_with_any_segment_is_found_in_that_segment() {
+    let l = sample(600);
+    let cp = l.checkpoint(600);
+    for bundle in 0..3u64 {
+        let path = tiles::bundle_at(600, bundle).unwrap();
+        let mut bad = l.files.clone();
+        let b = bad.get_mut(&path.to_string()).unwrap();
+        // A byte inside the body of an entry in the middle of the bundle.
+        let at = b.len() / 2;
+        b[at] ^= 0x01;
+        let tampered = Ledger { files: bad, ..sample(1) };
+        for level in [Level::Ledger, Level::Log] {
+            let mut a = Auditor::new(&cp, level, true);
+            let f = run(&tampered, &mut a, 4096).unwrap_err();
+            assert_eq!(f.location.bundle, Some(bundle), "{level:?}: {f}");
+            assert!(!a.is_done());
+            assert!(a.next_step().is_none());
+        }
+    }
+}
+}
+
+both! {
+fn tampering_that_also_rewrites_tiles_fails_at_the_root_or_chain() {
+    // An attacker rewrites entry 300 and recomputes the level 0 tile to match.
+    let l = sample(600);
+    let cp = l.checkpoint(600);
+    let mut forged = Ledger::new();
+    for i in 1..600u64 {
+        if i == 300 {
+            forged.payment(9999);
+        } else {
+            forged.payment(i);
+        }
+    }
+    forged.publish();
+    let mut files = forged.files.clone();
+    files.insert("checkpoint".into(), l.files["checkpoint"].clone());
+    let f2 = Ledger { files, ..sample(1) };
+    // Log level: the entries hash to another root.
+    let mut a = Auditor::new(&cp, Level::Log, false);
+    let f = run(&f2, &mut a, 4096).unwrap_err();
+    assert!(matches!(f.error, AuditError::RootMismatch { size: 600, .. }), "{f}");
+    // With tiles: the level 1 tile... is also recomputed by the forger, so still the root.
+    let mut a = Auditor::new(&cp, Level::Ledger, true);
+    let f = run(&f2, &mut a, 4096).unwrap_err();
+    assert!(matches!(f.error, AuditError::RootMismatch { .. }), "{f}");
+}
+}
+
+both! {
+fn wrong_tile_bytes_are_located() {
+    let l = sample(300);
+    let cp = l.checkpoint(300);
+    let mut bad = l.files.clone();
+    bad.get_mut("tile/0/000").unwrap()[32 * 5] ^= 1;
+    let t = Ledger { files: bad, ..sample(1) };
+    let mut a = Auditor::new(&cp, Level::Log, true);
+    let f = run(&t, &mut a, 100).unwrap_err();
+    match &f.error {
+        AuditError::TileMismatch { position, .. } => assert_eq!(*position, 5),
+        e => panic!("{e}"),
+    }
+    assert_eq!((f.location.bundle, f.location.entry), (Some(0), Some(5)));
+    // A truncated tile, and one too long.
+    for (cut, extra) in [(1usize, 0usize), (0, 1)] {
+        let mut bad = l.files.clone();
+        let tile = bad.get_mut("tile/0/000").unwrap();
+        tile.truncate(tile.len() - cut);
+        tile.extend(std::iter::repeat_n(0, extra));
+        let t = Ledger { files: bad, ..sample(1) };
+        let mut a = Auditor::new(&cp, Level::Log, true);
+        let f = run(&t, &mut a, 100).unwrap_err();
+        assert!(matches!(f.error, AuditError::TileLength { .. }), "{f}");
+    }
+}
+}
+
+both! {
+fn a_truncated_or_padded_bundle_is_a_framing_error() {
+    let l = sample(10);
+    let cp = l.checkpoint(10);
+    let path = "tile/entries/000.p/10";
+    for (cut, extra) in [(1usize, 0usize), (0, 3)] {
+        let mut bad = l.files.clone();
+        let b = bad.get_mut(path).unwrap();
+        b.truncate(b.len() - cut);
+        b.extend(std::iter::repeat_n(0, extra));
+        let t = Ledger { files: bad, ..sample(1) };
+        let mut a = Auditor::new(&cp, Level::Log, false);
+        let f = run(&t, &mut a, 3).unwrap_err();
+        assert!(matches!(f.error, AuditError::Bundle(_)), "{f}");
+        assert_eq!(f.location.step, Some(Step::Bundle(tiles::bundle_at(10, 0).unwrap())));
+    }
+}
+}
+
+both! {
+fn live_extension_verifies_only_new_entries_and_catches_a_rewritten_tail() {
+    let mut l = sample(300);
+    let mut a = Auditor::new(&l.checkpoint(300), Level::Ledger, true);
+    run(&l, &mut a, 999).unwrap();
+    for i in 300..520 {
+        l.payment(i);
+    }
+    l.publish();
+    let new = l.checkpoint(520);
+    // Consistency by tiles first, as a follower does.
+    let mut ts = tiles::TileSet::new(520);
+    for p in tiles::consistency_tiles(300, 520).unwrap() {
+        ts.insert(p, l.file(p)).unwrap();
+    }
+    let proof = tiles::consistency_proof_from_tiles(&ts, 300, 520).unwrap();
+    check_consistency(&l.checkpoint(300), &new, &proof).unwrap();
+    a.extend(&new).unwrap();
+    let before = a.stats().entries;
+    run(&l, &mut a, 999).unwrap();
+    assert!(a.is_done());
+    assert_eq!(a.stats().entries - before, 220);
+    assert_eq!(a.verified_entries(), 520);
+
+    // A log that rewrote entry 260 (already verified) before growing is caught.
+    let mut a = Auditor::new(&l.checkpoint(300), Level::Log, false);
+    let mut l2 = sample(300);
+    run(&l2, &mut a, 999).unwrap();
+    let mut forged = Ledger::new();
+    for i in 1..260 { forged.payment(i); }
+    forged.payment(12345);
+    for i in 261..400 { forged.payment(i); }
+    forged.publish();
+    l2.files = forged.files.clone();
+    l2.checkpoints.insert(400, forged.checkpoints[&400].clone());
+    a.extend(&l2.checkpoint(400)).unwrap();
+    let f = run(&l2, &mut a, 999).unwrap_err();
+    assert!(matches!(f.error, AuditError::EntryChanged { index: 260, .. }), "{f}");
+}
+}
+
+both! {
+fn rollback_and_fork_carry_both_checkpoints_and_the_proof() {
+    let mut l = sample(50);
+    let old = l.checkpoint(50);
+    l.payment(50);
+    l.publish();
+    let new = l.checkpoint(51);
+    let e = check_consistency(&new, &old, &[]).unwrap_err();
+    assert!(matches!(e.kind, InconsistencyKind::Rollback { old_size: 51, new_size: 50 }));
+    assert_eq!(e.old_checkpoint, new.to_bytes());
+    assert_eq!(e.new_checkpoint, old.to_bytes());
+
+    // A fork: another ledger of the same size signed by the same key.
+    let mut other = Ledger::new();
+    for i in 1..51 { other.payment(i + 1000); }
+    other.publish();
+    let forked = other.checkpoint(51);
+    let e = check_consistency(&new, &forked, &[]).unwrap_err();
+    assert!(matches!(e.kind, InconsistencyKind::Fork(_)), "{e}");
+    let mut ts = tiles::TileSet::new(51);
+    for p in tiles::consistency_tiles(50, 51).unwrap() {
+        ts.insert(p, other.file(p)).unwrap();
+    }
+    let proof = tiles::consistency_proof_from_tiles(&ts, 50, 51).unwrap();
+    let e = check_consistency(&old, &forked, &proof).unwrap_err();
+    assert!(matches!(e.kind, InconsistencyKind::Fork(_)), "{e}");
+    assert_eq!(e.proof, proof);
+}
+}
+
+/// A chain verifier that has seen genesis, and the ledger it came from.
+fn chain_after_genesis() -> (ChainVerifier, Ledger) {
+    let l = Ledger::new();
+    let mut c = ChainVerifier::new(ORIGIN);
+    c.check(&l.entries[0], leaf_hash(&l.entries[0])).unwrap();
+    (c, l)
+}
+
+fn draft(kind: &str) -> EventDraft {
+    EventDraft {
+        kind: kind.into(),
+        source: "test".into(),
+        ..Default::default()
+    }
+}
+
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_unix(1_790_000_000 + s, 0).unwrap()
+}
+
+both! {
+fn every_chain_rule_is_enforced_with_evidence() {
+    let (c0, l) = chain_after_genesis();
+    let prev = leaf_hash(&l.entries[0]);
+    let bob = Ledger::bob();
+    let check = |bytes: Vec<u8>| c0.clone().check(&bytes, leaf_hash(&bytes));
+
+    assert!(check(draft("x").sign(1, t(5), prev, &bob).unwrap()).is_ok());
+    assert!(matches!(check(draft("x").sign(2, t(5), prev, &bob).unwrap()), Err(EventError::SeqMismatch { index: 1, found: 2 })));
+    let wrong = Hash([9; 32]);
+    assert!(matches!(check(draft("x").sign(1, t(5), wrong, &bob).unwrap()),
+        Err(EventError::BrokenChain { seq: 1, expected, found }) if expected == prev && found == wrong));
+    assert!(matches!(check(draft("x").sign(1, t(0), prev, &bob).unwrap()), Err(EventError::TimeWentBack { .. })));
+    let mallory = key("mallory@example.org", 66);
+    assert!(matches!(check(draft("x").sign(1, t(5), prev, &mallory).unwrap()), Err(EventError::UnknownAuthor { .. })));
+    let add = EventDraft { body: Some(json!({"key": mallory.verifier().to_string(), "role": "writer"})), ..draft("ledger.key.add") };
+    assert!(matches!(check(add.sign(1, t(5), prev, &bob).unwrap()), Err(EventError::NotAuthorised { .. })));
+    assert!(check(add.sign(1, t(5), prev, &l.admin).unwrap()).is_ok());
+    assert!(matches!(check(draft("ledger.genesis").sign(1, t(5), prev, &l.admin).unwrap()), Err(EventError::Genesis { .. })));
+    assert!(matches!(check(draft("ledger.unknown").sign(1, t(5), prev, &l.admin).unwrap()), Err(EventError::BadGovernance { .. })));
+    let later = EventDraft { correction: Some(Correction { seq: 1, mode: CorrectionMode::Void }), ..draft("fix") };
+    assert!(matches!(check(later.sign(1, t(5), prev, &bob).unwrap()), Err(EventError::CorrectsLater { .. })));
+    let gov = EventDraft { correction: Some(Correction { seq: 0, mode: CorrectionMode::Void }), ..draft("fix") };
+    assert!(matches!(check(gov.sign(1, t(5), prev, &bob).unwrap()), Err(EventError::CorrectsGovernance { .. })));
+
+    // A signature that does not verify: change a field after signing, keep canonical form.
+    let good = draft("x").sign(1, t(5), prev, &bob).unwrap();
+    let s = String::from_utf8(good).unwrap().replace("\"source\":\"test\"", "\"source\":\"tesT\"");
+    assert!(matches!(check(s.into_bytes()), Err(EventError::BadSignature { .. })));
+}
+}
+
+both! {
+fn revocation_stops_a_key_from_then_on_and_the_last_admin_stays() {
+    let (mut c, l) = chain_after_genesis();
+    let bob = Ledger::bob();
+    // Signs `d` as the next event of `c` and checks it.
+    let push = |c: &mut ChainVerifier, d: &EventDraft, seq: u64, k: &liveledger_core::note::SignerKey| -> Result<(), EventError> {
+        let bytes = d.sign(seq, t(seq as i64), c.prev_hash(), k).unwrap();
+        c.check(&bytes, leaf_hash(&bytes)).map(|_| ())
+    };
+    push(&mut c, &draft("x"), 1, &bob).unwrap();
+    let revoke = EventDraft { body: Some(json!({"key": bob.verifier().short()})), ..draft("ledger.key.revoke") };
+    push(&mut c, &revoke, 2, &l.admin).unwrap();
+    let e = push(&mut c, &draft("x"), 3, &bob).unwrap_err();
+    assert!(matches!(e, EventError::RevokedAuthor { revoked_at: 2, .. }), "{e}");
+    let last = EventDraft { body: Some(json!({"key": l.admin.verifier().short()})), ..draft("ledger.key.revoke") };
+    let e = push(&mut c, &last, 3, &l.admin).unwrap_err();
+    assert!(e.to_string().contains("last active admin"), "{e}");
+    // Log key rotation is recorded.
+    let newlog = key("ledger.example.org/test", 77);
+    let rot = EventDraft { body: Some(json!({"add": [newlog.verifier().to_string()], "retire": [l.log_key.verifier().short()]})), ..draft("ledger.logkey") };
+    push(&mut c, &rot, 3, &l.admin).unwrap();
+    let g = c.governance();
+    assert_eq!(g.log_keys().len(), 2);
+    assert_eq!(g.log_keys()[0].retired_at, Some(3));
+}
+}
+
+both! {
+fn replay_applies_amendments_and_voids_and_links_corrections() {
+    let mut l = Ledger::new();
+    let bob = Ledger::bob();
+    let set = |v: i64| EventDraft { key: Some("acct/1".into()), body: Some(json!({"balance": v})), ..draft("balance") };
+    l.append_draft(&set(10), &bob); // 1
+    l.append_draft(&set(20), &bob); // 2
+    let amend = EventDraft { body: Some(json!({"balance": 25})), correction: Some(Correction { seq: 2, mode: CorrectionMode::Amend }), ..draft("correction") };
+    l.append_draft(&amend, &bob); // 3
+    let salt = [5u8; 32];
+    let secret = json!({"iban": "DE00 1234"});
+    let c = event::commitment(&salt, &secret).unwrap();
+    let private = EventDraft { key: Some("acct/2".into()), commitment: Some(c), ..draft("kyc") };
+    l.append_draft(&private, &bob); // 4
+    let mut chain = ChainVerifier::new(ORIGIN);
+    let mut r = Replay::new();
+    for e in &l.entries {
+        let ev = chain.check(e, leaf_hash(e)).unwrap();
+        r.apply(&ev);
+    }
+    let s = r.state();
+    assert_eq!(s["acct/1"], (2, Payload::Body(json!({"balance": 25}))));
+    assert_eq!(s["acct/2"], (4, Payload::Commitment(c)));
+    assert!(event::opens(&c, &salt, &secret));
+    assert!(!event::opens(&c, &[6; 32], &secret));
+    assert!(!event::opens(&c, &salt, &json!({"iban": "DE00 1235"})));
+    assert_eq!(r.corrections_of(2), &[3]);
+    // Voiding the latest brings back the one before.
+    let void = EventDraft { correction: Some(Correction { seq: 2, mode: CorrectionMode::Void }), ..draft("correction") };
+    let b = l.append_draft(&void, &bob);
+    r.apply(&chain.check(&b, leaf_hash(&b)).unwrap());
+    assert_eq!(r.state()["acct/1"], (1, Payload::Body(json!({"balance": 10}))));
+    assert_eq!(r.corrections_of(2), &[3, 5]);
+}
+}
+
+both! {
+fn events_must_be_canonical_and_well_typed() {
+    let (c0, l) = chain_after_genesis();
+    let good = String::from_utf8(draft("x").sign(1, t(5), leaf_hash(&l.entries[0]), &Ledger::bob()).unwrap()).unwrap();
+    let parse = |s: &str| UnverifiedEvent::parse(s.as_bytes());
+    assert!(parse(&good).is_ok());
+    assert!(matches!(parse(&format!(" {good}")), Err(EventError::Json(_))));
+    assert!(matches!(parse(&good.replace("\"v\":1", "\"v\":1.0")), Err(EventError::Json(_))));
+    assert!(matches!(parse(&good.replace("\"v\":1", "\"v\":2")), Err(EventError::UnsupportedVersion(2))));
+    assert!(matches!(parse(&good.replacen("{", "{\"author\":\"x+00000000\",", 1)), Err(EventError::Json(_))), "duplicate key");
+    assert!(matches!(parse("[]"), Err(EventError::NotObject)));
+    assert!(matches!(parse(&good.replace("\"kind\":\"x\",", "")), Err(EventError::MissingField("kind"))));
+    let at = good.find("\"time\":\"").unwrap() + 8 + 11;
+    let bad_time = format!("{}25{}", &good[..at], &good[at + 2..]);
+    assert!(matches!(parse(&bad_time), Err(EventError::Time(_))), "{bad_time}");
+    // Unknown fields are accepted and covered by the signature.
+    let extra = EventDraft { extra: json!({"zz_future": [1, 2]}).as_object().unwrap().clone(), ..draft("x") };
+    let b = extra.sign(1, t(5), leaf_hash(&l.entries[0]), &Ledger::bob()).unwrap();
+    assert!(c0.clone().check(&b, leaf_hash(&b)).is_ok());
+    let changed = String::from_utf8(b).unwrap().replace("[1,2]", "[1,3]");
+    assert!(matches!(c0.clone().check(changed.as_bytes(), leaf_hash(changed.as_bytes())), Err(EventError::BadSignature { .. })));
+    // Numbers beyond exact doubles are refused when signing, not rounded.
+    let big = EventDraft { body: Some(json!({"n": 9007199254740993u64})), ..draft("x") };
+    assert!(matches!(big.sign(1, t(5), Hash::default(), &Ledger::bob()), Err(EventError::Json(_))));
+}
+}
+
+both! {
+fn rfc8785_examples() {
+    // RFC 8785 §3.2.2 (the example object), and §3.2.3 (sorting by UTF-16 code units).
+    let input = r#"{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false]}"#;
+    let v: serde_json::Value = serde_json::from_str(input).unwrap();
+    assert_eq!(
+        jcs::to_canonical(&v).unwrap(),
+        r#"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
+    );
+    let sort = r#"{"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"}"#;
+    let v: serde_json::Value = serde_json::from_str(sort).unwrap();
+    let c = jcs::to_canonical(&v).unwrap();
+    let order: Vec<&str> = ["Carriage Return", "One", "Control", "Latin Small", "Euro Sign", "Emoji", "Hebrew"].to_vec();
+    let pos: Vec<usize> = order.iter().map(|s| c.find(s).unwrap()).collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{c}");
+    assert!(jcs::parse_canonical(c.as_bytes()).is_ok());
+}
+}
+
+both! {
+fn timestamps_have_one_spelling() {
+    for s in ["2026-11-26T12:00:00Z", "2024-02-29T23:59:59.5Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"] {
+        assert_eq!(Timestamp::parse(s).unwrap().to_string(), s);
+    }
+    for s in ["2026-11-26T12:00:00+00:00", "2026-11-26t12:00:00Z", "2026-11-26T12:00:00.50Z", "2023-02-29T00:00:00Z",
+              "2026-11-26T24:00:00Z", "2026-11-26T12:00:60Z", "2026-11-26 12:00:00Z", "2026-11-26T12:00:00.Z", "0000-01-01T00:00:00Z"] {
+        assert!(Timestamp::parse(s).is_err(), "{s}");
+    }
+}
+}
