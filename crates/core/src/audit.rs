@@ -304,7 +304,12 @@ impl Auditor {
         (start..tiles::bundle_count(size)).filter_map(move |i| tiles::bundle_at(size, i).ok())
     }
 
-    fn fail(&mut self, error: AuditError, bundle: Option<u64>, entry: Option<u64>) -> AuditFailure {
+    fn fail(
+        &mut self,
+        error: AuditError,
+        bundle: Option<u64>,
+        entry: Option<u64>,
+    ) -> Box<AuditFailure> {
         let f = AuditFailure {
             location: Location {
                 step: self.next_step(),
@@ -315,7 +320,7 @@ impl Auditor {
         };
         self.failure = Some(f.clone());
         self.current = None;
-        f
+        Box::new(f)
     }
 
     /// Sets up the next step, or finishes.
@@ -356,7 +361,7 @@ impl Auditor {
     }
 
     /// Feeds the next chunk of the current step's file.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), AuditFailure> {
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Box<AuditFailure>> {
         self.feed_with(chunk, &mut |_| {})
     }
 
@@ -365,9 +370,9 @@ impl Auditor {
         &mut self,
         chunk: &[u8],
         on_event: &mut dyn FnMut(&VerifiedEvent),
-    ) -> Result<(), AuditFailure> {
+    ) -> Result<(), Box<AuditFailure>> {
         if let Some(f) = &self.failure {
-            return Err(f.clone());
+            return Err(Box::new(f.clone()));
         }
         self.stats.bytes += chunk.len() as u64;
         match self.current.take() {
@@ -460,9 +465,9 @@ impl Auditor {
     }
 
     /// Declares the current step's file complete, and checks it.
-    pub fn finish_step(&mut self) -> Result<(), AuditFailure> {
+    pub fn finish_step(&mut self) -> Result<(), Box<AuditFailure>> {
         if let Some(f) = &self.failure {
-            return Err(f.clone());
+            return Err(Box::new(f.clone()));
         }
         match self.current.take() {
             None => Err(self.fail(
@@ -486,7 +491,7 @@ impl Auditor {
                     }
                 }
                 self.settle();
-                self.failure.clone().map_or(Ok(()), Err)
+                self.failure.clone().map_or(Ok(()), |f| Err(Box::new(f)))
             }
             Some(Current::Tile {
                 path,
@@ -526,13 +531,13 @@ impl Auditor {
                 }
                 self.stats.tiles += 1;
                 self.settle();
-                self.failure.clone().map_or(Ok(()), Err)
+                self.failure.clone().map_or(Ok(()), |f| Err(Box::new(f)))
             }
         }
     }
 
     /// Feeds a whole file and finishes the step.
-    pub fn feed_all(&mut self, bytes: &[u8]) -> Result<(), AuditFailure> {
+    pub fn feed_all(&mut self, bytes: &[u8]) -> Result<(), Box<AuditFailure>> {
         self.feed(bytes)?;
         self.finish_step()
     }
@@ -540,9 +545,9 @@ impl Auditor {
     /// Continues a finished audit to a newer checkpoint of the same log. The caller should
     /// have checked consistency first ([`check_consistency`]); the audit re-derives the
     /// new root from the entries anyway, so an inconsistent log fails here too.
-    pub fn extend(&mut self, newer: &VerifiedCheckpoint) -> Result<(), AuditFailure> {
+    pub fn extend(&mut self, newer: &VerifiedCheckpoint) -> Result<(), Box<AuditFailure>> {
         if let Some(f) = &self.failure {
-            return Err(f.clone());
+            return Err(Box::new(f.clone()));
         }
         if !self.finished {
             return Err(self.fail(

@@ -21,7 +21,7 @@ fn run(
     l: &Ledger,
     a: &mut Auditor,
     chunk: usize,
-) -> Result<(), liveledger_core::audit::AuditFailure> {
+) -> Result<(), Box<liveledger_core::audit::AuditFailure>> {
     let mut guard = 0;
     while let Some(step) = a.next_step() {
         guard += 1;

@@ -190,10 +190,13 @@ fn every_pair_of_tessera_checkpoints_is_consistent_by_tiles() {
 fn notes_verify(note: &str, vkey: &str, origin: Option<&str>) {
     let key = VerifierKey::parse(text(vkey).trim()).unwrap();
     let bytes = file(note);
-    let v = Note::parse(bytes).unwrap().verify(&[key.clone()]).unwrap();
+    let v = Note::parse(bytes)
+        .unwrap()
+        .verify(std::slice::from_ref(&key))
+        .unwrap();
     assert_eq!(v.verified().len(), 1);
     if let Some(o) = origin {
-        VerifiedCheckpoint::open(bytes, &[key.clone()], o).unwrap();
+        VerifiedCheckpoint::open(bytes, std::slice::from_ref(&key), o).unwrap();
     }
     // Round trip.
     assert_eq!(Note::parse(bytes).unwrap().to_bytes(), bytes);
@@ -204,7 +207,7 @@ fn notes_verify(note: &str, vkey: &str, origin: Option<&str>) {
             m[i] ^= 1 << bit;
             let ok = Note::parse(&m)
                 .ok()
-                .and_then(|n| n.verify(&[key.clone()]).ok());
+                .and_then(|n| n.verify(std::slice::from_ref(&key)).ok());
             assert!(
                 ok.is_none(),
                 "{note}: flipping bit {bit} of byte {i} still verifies"
@@ -244,7 +247,7 @@ fn sunlight_witness_cosignature_verifies_and_unknown_type_is_ignored() {
     let bytes = file("sunlight-witness/checkpoint");
     let note = Note::parse(bytes).unwrap();
     assert_eq!(note.signatures().len(), 2);
-    let v = note.verify(&[key.clone()]).unwrap();
+    let v = note.verify(std::slice::from_ref(&key)).unwrap();
     assert_eq!(v.verified().len(), 1);
     let ts = v.verified()[0].timestamp.expect("cosignature carries a timestamp");
     assert!(ts > 1_600_000_000, "timestamp {ts}");

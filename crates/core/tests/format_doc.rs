@@ -1,0 +1,207 @@
+//! docs/FORMAT.md's worked examples, regenerated from the code and compared byte for
+//! byte. Run with LIVELEDGER_BLESS=1 (natively) to rewrite the blocks after a deliberate
+//! format change; review the diff.
+
+mod common;
+use common::{file, text};
+
+use liveledger_core::bundle;
+use liveledger_core::event::{self, EventDraft};
+use liveledger_core::hash::{leaf_hash, Hash};
+use liveledger_core::note::{self, Note, SignerKey, VerifierKey};
+use liveledger_core::tiles::TilePath;
+use liveledger_core::time::Timestamp;
+use liveledger_core::writer::LogWriter;
+use serde_json::json;
+
+const DOC: &str = include_str!("../../../docs/FORMAT.md");
+
+/// The block after `<!-- example: name -->`.
+fn block<'a>(doc: &'a str, name: &str) -> Option<(usize, usize)> {
+    let marker = format!("<!-- example: {name} -->\n");
+    let start = doc.find(&marker)? + marker.len();
+    let fence_end = doc[start..].find('\n')? + start + 1;
+    if !doc[start..].starts_with("```") {
+        return None;
+    }
+    let end = if doc[fence_end..].starts_with("```") {
+        fence_end
+    } else {
+        doc[fence_end..].find("\n```")? + fence_end + 1
+    };
+    Some((fence_end, end))
+}
+
+fn examples() -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+
+    // Verifier key and key ID.
+    let log = SignerKey::parse(text("tessera-log/SIGNER_KEY")).unwrap();
+    let v = log.verifier();
+    out.push((
+        "verifier-key",
+        format!(
+            "name        {}\nkey ID      {:08x} = first 4 bytes of SHA-256(name ‖ 0x0a ‖ 0x01 ‖ public key)\npublic key  {}\nverifier    {}\n",
+            v.name(),
+            v.id(),
+            Hash(*v.public_key()).to_hex(),
+            v
+        ),
+    ));
+
+    // Checkpoint: tessera's log at size 3, reproduced by our writer.
+    let entries = bundle::decode_bundle(file("tessera-log/tile/entries/000.p/15"), 15).unwrap();
+    let mut w = LogWriter::new();
+    for e in &entries[..3] {
+        w.append(e).unwrap();
+    }
+    let cp = w.checkpoint("example.com/log/testdata", vec![]);
+    let note = Note::sign(&cp.to_text(), &[&log], 0).unwrap();
+    assert_eq!(note.to_bytes(), file("tessera-log/checkpoint.3"));
+    out.push(("checkpoint", String::from_utf8(note.to_bytes()).unwrap()));
+
+    // Cosignature by a witness key, at a fixed time.
+    let witness =
+        SignerKey::from_seed("witness.example.org", note::ALG_COSIGNATURE_V1, [4; 32]).unwrap();
+    let mut cosigned = note.clone();
+    cosigned.add_signature(&witness, 1_790_000_000).unwrap();
+    out.push((
+        "cosignature",
+        format!(
+            "{}\nwitness verifier key: {}\nsigned message:\n{}",
+            String::from_utf8(cosigned.to_bytes()).unwrap(),
+            witness.verifier(),
+            note::cosignature_message(1_790_000_000, &cp.to_text())
+        ),
+    ));
+
+    // Bundle bytes.
+    let b = file("tessera-log/tile/entries/000.p/3");
+    let hex: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+    out.push(("bundle", format!("{}\n", hex.join(" "))));
+
+    // Tile paths.
+    let mut paths = String::new();
+    for (level, index, width) in [
+        (0u8, 0u64, 256u64),
+        (0, 1234067, 256),
+        (1, 17, 3),
+        (2, 0, 1),
+    ] {
+        paths.push_str(&format!(
+            "level {level}, index {index}, width {width:>3}  →  {}\n",
+            TilePath::hashes(level, index, width).unwrap()
+        ));
+    }
+    paths.push_str(&format!(
+        "bundle 1234067, width 7          →  {}\n",
+        TilePath::entries(1234067, 7).unwrap()
+    ));
+    out.push(("tile-paths", paths));
+
+    // Events: a genesis and a payment, with fixed keys and times.
+    let origin = "ledger.example.org/demo";
+    let admin = SignerKey::from_seed("alice@example.org", 1, [2; 32]).unwrap();
+    let writer = SignerKey::from_seed("bob@example.org", 1, [3; 32]).unwrap();
+    let genesis = EventDraft {
+        kind: "ledger.genesis".into(),
+        source: "liveledger".into(),
+        body: Some(json!({
+            "origin": origin,
+            "keys": [
+                {"key": admin.verifier().to_string(), "role": "admin"},
+                {"key": writer.verifier().to_string(), "role": "writer"}
+            ],
+            "log_keys": [SignerKey::from_seed(origin, 1, [1; 32]).unwrap().verifier().to_string()]
+        })),
+        ..Default::default()
+    };
+    let t0 = Timestamp::parse("2026-11-26T09:00:00Z").unwrap();
+    let g = genesis
+        .sign(0, t0, event::genesis_prev(origin), &admin)
+        .unwrap();
+    let pay = EventDraft {
+        kind: "payment".into(),
+        source: "erp-eu".into(),
+        key: Some("invoice/2026-0042".into()),
+        body: Some(json!({"amount": "1250.00", "currency": "EUR", "payer": "ACME GmbH"})),
+        ..Default::default()
+    };
+    let t1 = Timestamp::parse("2026-11-26T09:00:01.25Z").unwrap();
+    let p = pay.sign(1, t1, leaf_hash(&g), &writer).unwrap();
+    out.push((
+        "genesis-prev",
+        format!(
+            "SHA-256(\"liveledger/genesis/v1\\n\" ‖ \"{origin}\") = {}\n",
+            event::genesis_prev(origin).to_hex()
+        ),
+    ));
+    out.push((
+        "event-genesis",
+        format!("{}\n", String::from_utf8(g.clone()).unwrap()),
+    ));
+    out.push((
+        "event-payment",
+        format!("{}\n", String::from_utf8(p.clone()).unwrap()),
+    ));
+    let ev = event::UnverifiedEvent::parse(&p).unwrap();
+    out.push((
+        "event-signed-message",
+        format!(
+            "{}\n",
+            String::from_utf8(ev.signed_message())
+                .unwrap()
+                .replace('\n', "\\n\n")
+        ),
+    ));
+    out.push((
+        "event-leaf",
+        format!(
+            "leaf hash of event 0 = SHA-256(0x00 ‖ entry) = {}\n",
+            leaf_hash(&g).to_hex()
+        ),
+    ));
+
+    // Commitment.
+    let salt = [0x5a; 32];
+    let secret = json!({"iban": "DE89 3704 0044 0532 0130 00", "name": "Erika Mustermann"});
+    let c = event::commitment(&salt, &secret).unwrap();
+    out.push((
+        "commitment",
+        format!(
+            "salt        {}\nbody        {}\ncommitment  {}\n",
+            Hash(salt).to_hex(),
+            liveledger_core::jcs::to_canonical(&secret).unwrap(),
+            c.to_hex()
+        ),
+    ));
+    let _ = VerifierKey::parse(&admin.verifier().to_string()).unwrap();
+    out
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn bless(examples: &[(&str, String)]) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/FORMAT.md");
+    let mut doc = std::fs::read_to_string(path).unwrap();
+    for (name, want) in examples {
+        let (s, e) = block(&doc, name)
+            .unwrap_or_else(|| panic!("docs/FORMAT.md has no block for example {name}"));
+        doc.replace_range(s..e, want);
+    }
+    std::fs::write(path, doc).unwrap();
+}
+
+both! {
+fn format_doc_examples_are_what_the_code_produces() {
+    let ex = examples();
+    #[cfg(not(target_arch = "wasm32"))]
+    if std::env::var_os("LIVELEDGER_BLESS").is_some() {
+        bless(&ex);
+        return;
+    }
+    for (name, want) in &ex {
+        let (s, e) = block(DOC, name).unwrap_or_else(|| panic!("docs/FORMAT.md has no block for example {name}"));
+        assert_eq!(&DOC[s..e], want.as_str(), "docs/FORMAT.md example {name} differs from the code's output (LIVELEDGER_BLESS=1 rewrites it)");
+    }
+}
+}
