@@ -17,7 +17,7 @@ use serde_json::json;
 const DOC: &str = include_str!("../../../docs/FORMAT.md");
 
 /// The block after `<!-- example: name -->`.
-fn block<'a>(doc: &'a str, name: &str) -> Option<(usize, usize)> {
+fn block(doc: &str, name: &str) -> Option<(usize, usize)> {
     let marker = format!("<!-- example: {name} -->\n");
     let start = doc.find(&marker)? + marker.len();
     let fence_end = doc[start..].find('\n')? + start + 1;
