@@ -3,8 +3,8 @@
 //! - objects: members sorted by their names' UTF-16 code units, no whitespace;
 //! - strings: `"` `\` and control characters escaped (`\b \t \n \f \r`, else `\u00xx`),
 //!   everything else as UTF-8;
-//! - numbers: ECMAScript `Number.prototype.toString` of the IEEE 754 double; integers
-//!   beyond ±(2^53 − 1) are refused rather than silently rounded (I-JSON, RFC 7493).
+//! - numbers: ECMAScript `Number.prototype.toString` of the IEEE 754 double; an integer
+//!   that no double holds exactly is refused rather than silently rounded.
 //!
 //! [`parse_canonical`] accepts bytes only if they are already in this form, which also
 //! rejects duplicate member names, whitespace and alternative number spellings.
@@ -82,30 +82,26 @@ fn write_object(m: &Map<String, Value>, out: &mut String) -> Result<(), JcsError
 }
 
 fn write_number(n: &Number, out: &mut String) -> Result<(), JcsError> {
-    if let Some(u) = n.as_u64() {
-        if u > MAX_SAFE_INTEGER {
-            return Err(JcsError::Number(n.to_string()));
-        }
-        out.push_str(&u.to_string());
-        return Ok(());
-    }
-    if let Some(i) = n.as_i64() {
-        if i.unsigned_abs() > MAX_SAFE_INTEGER {
-            return Err(JcsError::Number(n.to_string()));
-        }
-        out.push_str(&i.to_string());
-        return Ok(());
-    }
-    let f = n
-        .as_f64()
-        .filter(|f| f.is_finite())
-        .ok_or_else(|| JcsError::Number(n.to_string()))?;
-    if f == 0.0 {
-        out.push('0'); // -0 too
-        return Ok(());
-    }
+    // RFC 8785 numbers are IEEE 754 doubles, written as ECMAScript writes them. An
+    // integer is read as its nearest double; if that double is not written with the
+    // integer's own digits, the integer would be changed by a round trip, so it is
+    // refused, never rounded.
     let mut buf = ryu_js::Buffer::new();
-    out.push_str(buf.format_finite(f));
+    let (f, digits) = if let Some(u) = n.as_u64() {
+        (u as f64, Some(u.to_string()))
+    } else if let Some(i) = n.as_i64() {
+        (i as f64, Some(i.to_string()))
+    } else {
+        (n.as_f64().unwrap_or(f64::NAN), None)
+    };
+    if !f.is_finite() {
+        return Err(JcsError::Number(n.to_string()));
+    }
+    let written = if f == 0.0 { "0" } else { buf.format_finite(f) }; // -0 too
+    if digits.is_some_and(|d| d != written) {
+        return Err(JcsError::Number(n.to_string()));
+    }
+    out.push_str(written);
     Ok(())
 }
 

@@ -393,6 +393,15 @@ fn rfc8785_examples() {
     let pos: Vec<usize> = order.iter().map(|s| c.find(s).unwrap()).collect();
     assert!(pos.windows(2).all(|w| w[0] < w[1]), "{c}");
     assert!(jcs::parse_canonical(c.as_bytes()).is_ok());
+    // Found by the property tests: integers beyond 2^53 that a double holds exactly, or
+    // whose double is written with the same digits, are canonical; others are refused.
+    for ok in ["-9794406689389522", "281703708967862800", "9007199254740992"] {
+        assert_eq!(jcs::parse_canonical(ok.as_bytes()).unwrap().to_string(), ok);
+    }
+    for refused in ["9007199254740993", "18446744073709551615"] {
+        let v: serde_json::Value = serde_json::from_str(refused).unwrap();
+        assert!(matches!(jcs::to_canonical(&v), Err(jcs::JcsError::Number(_))), "{refused}");
+    }
 }
 }
 

@@ -1,0 +1,128 @@
+//! Property tests: every parser round-trips, and parse(s) succeeding implies
+//! format(parse(s)) == s (canonical parsing). Native only (proptest).
+#![cfg(not(target_arch = "wasm32"))]
+
+use liveledger_core::bundle::{decode_bundle, encode_bundle, BundleDecoder};
+use liveledger_core::checkpoint::Checkpoint;
+use liveledger_core::hash::Hash;
+use liveledger_core::jcs;
+use liveledger_core::note::{Note, SignerKey, VerifierKey};
+use liveledger_core::tiles::TilePath;
+use liveledger_core::time::Timestamp;
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-(1i64 << 53) + 1..(1i64 << 53)).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(any::<String>(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn tile_paths_round_trip(level in 0u8..=63, index: u64, width in 1u64..=256, entries: bool) {
+        let p = if entries { TilePath::entries(index, width) } else { TilePath::hashes(level, index, width) }.unwrap();
+        let s = p.to_string();
+        prop_assert_eq!(s.parse::<TilePath>().unwrap(), p);
+    }
+
+    #[test]
+    fn tile_path_parsing_is_canonical(s in "tile/(entries|[0-9]{1,3})(/x[0-9]{3}){0,3}/[0-9]{3}(\\.p/[0-9]{1,3})?") {
+        if let Ok(p) = s.parse::<TilePath>() {
+            prop_assert_eq!(p.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn checkpoints_round_trip(origin in "[^\n\u{0}-\u{1f}]{1,40}", size: u64, root: [u8; 32],
+                              ext in prop::collection::vec("[^\n\u{0}-\u{1f}]{1,20}", 0..4)) {
+        let c = Checkpoint { origin, size, root: Hash(root), extensions: ext };
+        prop_assert_eq!(Checkpoint::parse(&c.to_text()).unwrap(), c);
+    }
+
+    #[test]
+    fn checkpoint_parsing_is_canonical(s in "[a-z./]{1,10}\n(0|[1-9][0-9]{0,3}|0[0-9])\n[A-Za-z0-9+/]{43}=\n([a-z ]{0,5}\n){0,2}") {
+        if let Ok(c) = Checkpoint::parse(&s) {
+            prop_assert_eq!(c.to_text(), s);
+        }
+    }
+
+    #[test]
+    fn notes_round_trip_and_verify(text in "([^\n\u{0}-\u{1f}]{0,30}\n){1,5}", seed: [u8; 32], ts: u64, cosign: bool) {
+        let k = SignerKey::from_seed("example.org/k", if cosign { 4 } else { 1 }, seed).unwrap();
+        let note = Note::sign(&text, &[&k], ts).unwrap();
+        let bytes = note.to_bytes();
+        let parsed = Note::parse(&bytes).unwrap();
+        prop_assert_eq!(&parsed.to_bytes(), &bytes);
+        let v = parsed.verify(&[k.verifier()]).unwrap();
+        prop_assert_eq!(v.text(), text.as_str());
+        prop_assert_eq!(v.verified()[0].timestamp, cosign.then_some(ts));
+        // The keys round-trip too.
+        prop_assert_eq!(VerifierKey::parse(&k.verifier().to_string()).unwrap(), k.verifier());
+        prop_assert_eq!(SignerKey::parse(&k.to_secret_string()).unwrap().verifier(), k.verifier());
+    }
+
+    #[test]
+    fn note_parsing_is_canonical(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        if let Ok(n) = Note::parse(&bytes) {
+            prop_assert_eq!(n.to_bytes(), bytes);
+        }
+    }
+
+    #[test]
+    fn bundles_round_trip_in_any_chunking(entries in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 1..40),
+                                          chunk in 1usize..500) {
+        let b = encode_bundle(&entries).unwrap();
+        let d = decode_bundle(&b, entries.len() as u64).unwrap();
+        prop_assert_eq!(&d, &entries.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let mut dec = BundleDecoder::new(entries.len() as u64);
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        for c in b.chunks(chunk) {
+            dec.feed(c, |_, e| { got.push(e.to_vec()); Ok::<(), ()>(()) }).unwrap();
+        }
+        dec.finish().unwrap();
+        prop_assert_eq!(got, entries);
+    }
+
+    #[test]
+    fn bundle_decoding_agrees_with_the_incremental_decoder(bytes in prop::collection::vec(any::<u8>(), 0..200), width in 1u64..8, chunk in 1usize..50) {
+        let whole = decode_bundle(&bytes, width).map(|v| v.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+        let mut dec = BundleDecoder::new(width);
+        let mut got = Vec::new();
+        let mut ok = true;
+        for c in bytes.chunks(chunk) {
+            if dec.feed(c, |_, e| { got.push(e.to_vec()); Ok::<(), ()>(()) }).is_err() { ok = false; break; }
+        }
+        let inc = if ok && dec.finish().is_ok() { Ok(got) } else { Err(()) };
+        prop_assert_eq!(whole.is_ok(), inc.is_ok());
+        if let (Ok(a), Ok(b)) = (whole, inc) { prop_assert_eq!(a, b); }
+    }
+
+    #[test]
+    fn timestamps_round_trip(secs in -62135596800i64..253402300800, nanos in 0u32..1_000_000_000) {
+        let t = Timestamp::from_unix(secs, nanos).unwrap();
+        prop_assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
+    }
+
+    #[test]
+    fn canonical_json_is_a_fixed_point(v in json_value()) {
+        let c = jcs::to_canonical(&v).unwrap();
+        let back = jcs::parse_canonical(c.as_bytes()).unwrap();
+        prop_assert_eq!(jcs::to_canonical(&back).unwrap(), c);
+    }
+}
