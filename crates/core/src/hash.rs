@@ -56,7 +56,8 @@ impl Hash {
     pub fn from_hex(s: &str) -> Result<Self, HashDecodeError> {
         let b = s.as_bytes();
         if b.len() != 64 {
-            if b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) && b.len() % 2 == 0 {
+            if b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) && b.len().is_multiple_of(2)
+            {
                 return Err(HashDecodeError::Length { found: b.len() / 2 });
             }
             return Err(HashDecodeError::Encoding {

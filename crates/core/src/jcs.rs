@@ -22,9 +22,7 @@ pub enum JcsError {
     #[error("not valid JSON: {0}")]
     Syntax(String),
     /// A number outside what a double holds exactly, or not finite.
-    #[error(
-        "number {0} cannot be represented exactly (integers must be within ±9007199254740991)"
-    )]
+    #[error("number {0} cannot be represented exactly as an IEEE 754 double")]
     Number(String),
     /// Valid JSON, but not in canonical form.
     #[error("JSON is not in RFC 8785 canonical form (first difference at byte {offset}); canonical is {canonical:?}")]

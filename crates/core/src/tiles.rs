@@ -345,7 +345,7 @@ pub fn partial_tiles(size: u64) -> Vec<TilePath> {
         if n == 0 {
             break;
         }
-        if n % TILE_WIDTH != 0 {
+        if !n.is_multiple_of(TILE_WIDTH) {
             if let Ok(t) = TilePath::hashes(l, n / TILE_WIDTH, n % TILE_WIDTH) {
                 if l == 0 {
                     if let Ok(b) = TilePath::entries(n / TILE_WIDTH, n % TILE_WIDTH) {

@@ -416,3 +416,30 @@ fn timestamps_have_one_spelling() {
     }
 }
 }
+
+both! {
+fn a_chain_verifier_resumes_from_governance_events_alone() {
+    let mut l = Ledger::new();
+    for i in 1..20 { l.payment(i); }
+    let revoke = EventDraft { body: Some(json!({"key": Ledger::bob().verifier().short()})), ..draft("ledger.key.revoke") };
+    let admin = l.admin.clone();
+    l.append_draft(&revoke, &admin);
+    let mut full = ChainVerifier::new(ORIGIN);
+    for e in &l.entries { full.check(e, leaf_hash(e)).unwrap(); }
+    let gov: Vec<&[u8]> = vec![&l.entries[0], &l.entries[20]];
+    let last = UnverifiedEvent::parse(&l.entries[20]).unwrap();
+    let r = ChainVerifier::resume(ORIGIN, &gov, 21, leaf_hash(&l.entries[20]), Some(last.time)).unwrap();
+    assert_eq!(r.governance(), full.governance());
+    assert_eq!((r.next_index(), r.prev_hash()), (full.next_index(), full.prev_hash()));
+    // Bob is revoked in the resumed state too.
+    let mut r2 = r.clone();
+    let b = draft("x").sign(21, t(100), r.prev_hash(), &Ledger::bob()).unwrap();
+    assert!(matches!(r2.check(&b, leaf_hash(&b)), Err(EventError::RevokedAuthor { .. })));
+    // A governance event list that is not governance, or forged, is refused.
+    assert!(ChainVerifier::resume(ORIGIN, &[&l.entries[1]], 21, Hash::default(), None).is_err());
+    let mut forged = l.entries[20].clone();
+    let n = forged.len();
+    forged[n - 20] ^= 1;
+    assert!(ChainVerifier::resume(ORIGIN, &[&l.entries[0], &forged], 21, Hash::default(), None).is_err());
+}
+}

@@ -91,7 +91,12 @@ impl Ledger {
     pub fn payment(&mut self, i: u64) -> Vec<u8> {
         let d = EventDraft {
             kind: "payment".into(),
-            source: if i % 2 == 0 { "erp-eu" } else { "erp-us" }.into(),
+            source: if i.is_multiple_of(2) {
+                "erp-eu"
+            } else {
+                "erp-us"
+            }
+            .into(),
             key: Some(format!("account/{}", i % 7)),
             body: Some(json!({"amount": i * 100, "currency": "EUR"})),
             ..Default::default()

@@ -1,0 +1,229 @@
+//! `liveledger demo`: a realistic ledger that keeps growing, served over HTTP.
+
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::error::{CliError, Result};
+use crate::ledger::{self, InitOptions, Pending, Writer};
+use crate::serve;
+use crate::store::Store;
+
+pub const ORIGIN: &str = "demo.liveledger.example/ledger";
+
+/// A small deterministic generator (the demo needs variety, not secrecy).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[(self.next() % xs.len() as u64) as usize]
+    }
+}
+
+fn pending(line: usize, v: Value) -> Result<Pending> {
+    let mut p = ledger::parse_lines(&v.to_string(), None)?;
+    let mut one = p.remove(0);
+    one.line = line;
+    Ok(one)
+}
+
+fn event(r: &mut Lcg, n: u64) -> Value {
+    match r.next() % 10 {
+        0..=4 => json!({
+            "kind": "payment", "source": r.pick(&["erp-eu", "erp-us"]),
+            "key": format!("invoice/2026-{:04}", n),
+            "body": {"amount": format!("{}.{:02}", 50 + r.next() % 20000, r.next() % 100),
+                     "currency": r.pick(&["EUR", "USD", "CHF"]),
+                     "payer": r.pick(&["ACME GmbH", "Globex Corp", "Initech SA", "Umbrella plc"])}
+        }),
+        5..=7 => json!({
+            "kind": "custody.transfer", "source": "custody-vault",
+            "key": format!("asset/{}", r.next() % 40),
+            "body": {"from": r.pick(&["vault-a", "vault-b", "courier-7"]), "to": r.pick(&["vault-c", "branch-12", "auditor-desk"]),
+                     "seal": format!("S-{:06}", r.next() % 1_000_000)}
+        }),
+        _ => json!({
+            "kind": "audit.record", "source": "audit-trail",
+            "body": {"check": r.pick(&["reconciliation", "access-review", "stock-count"]), "result": r.pick(&["pass", "pass", "pass", "finding"])}
+        }),
+    }
+}
+
+/// Creates the demo ledger in `dir` (replacing an earlier demo there).
+pub fn create(dir: &Path) -> Result<Store> {
+    let store = Store::new(dir, None)?;
+    for d in [&store.dir, &store.keys] {
+        if d.exists() {
+            let marker = store.keys.join("demo");
+            if !marker.exists() {
+                return Err(CliError::Usage(format!(
+                    "{} exists and is not a demo ledger; pick another --dir",
+                    d.display()
+                )));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&store.dir);
+    let _ = std::fs::remove_dir_all(&store.keys);
+    ledger::init(
+        &store,
+        InitOptions {
+            origin: ORIGIN.into(),
+            author: "alice@treasury.example".into(),
+            cadence_seconds: 10,
+            raw: false,
+            log_key: None,
+            witnesses: vec![],
+            witness_threshold: 0,
+        },
+    )?;
+    std::fs::write(store.keys.join("demo"), b"created by liveledger demo\n")
+        .map_err(|e| CliError::io(&store.keys, e))?;
+    let mut w = Writer::open(&store)?;
+    let alice = w.author(Some("alice@treasury.example"))?;
+    w.add_author("bob@payments.example", "writer", &alice)?;
+    w.add_author("carol@custody.example", "writer", &alice)?;
+    let bob = w.author(Some("bob@payments.example"))?;
+    let carol = w.author(Some("carol@custody.example"))?;
+    let mut r = Lcg(2026);
+    for batch in 0..12u64 {
+        let mut pay = Vec::new();
+        let mut cust = Vec::new();
+        for i in 0..30u64 {
+            let n = batch * 30 + i;
+            let v = event(&mut r, n);
+            if v["source"] == "custody-vault" {
+                cust.push(pending(cust.len() + 1, v)?)
+            } else {
+                pay.push(pending(pay.len() + 1, v)?)
+            }
+        }
+        w.append(pay, &bob)?;
+        w.append(cust, &carol)?;
+    }
+    // Corrections: an amended amount and a voided duplicate, and one private payload.
+    let amend_target = first_of_kind(&w, "payment")?;
+    let t = w.event(amend_target)?;
+    let mut body = match &t.payload {
+        liveledger_core::event::Payload::Body(b) => b.clone(),
+        _ => json!({}),
+    };
+    body["amount"] = json!("1.00");
+    w.append(vec![pending(1, json!({"kind": "correction", "source": "erp-eu", "key": t.key, "body": body,
+        "corrects": {"seq": amend_target, "mode": "amend"}, "reason": "amount keyed in the wrong currency unit"}))?], &bob)?;
+    let void_target = amend_target + 3;
+    w.append(
+        vec![pending(
+            1,
+            json!({"kind": "correction", "source": "erp-eu",
+        "corrects": {"seq": void_target, "mode": "void"}, "reason": "duplicate entry"}),
+        )?],
+        &bob,
+    )?;
+    w.append(
+        vec![pending(
+            1,
+            json!({"kind": "kyc.record", "source": "compliance", "key": "customer/4711",
+        "private": {"name": "Erika Mustermann", "iban": "DE89 3704 0044 0532 0130 00"}}),
+        )?],
+        &alice,
+    )?;
+    Ok(store)
+}
+
+fn first_of_kind(w: &Writer, kind: &str) -> Result<u64> {
+    (0..w.size())
+        .find(|&s| w.event(s).is_ok_and(|e| e.kind == kind))
+        .ok_or_else(|| CliError::Corrupt("demo ledger has no payment".into()))
+}
+
+/// Copies the built browser verifier (if any) into the published directory.
+pub fn install_app(app: &Path, dir: &Path) -> Result<()> {
+    for e in walk(app)? {
+        let rel = e.strip_prefix(app).unwrap_or(&e);
+        let to = dir.join(rel);
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+        }
+        std::fs::copy(&e, &to).map_err(|x| CliError::io(&e, x))?;
+    }
+    Ok(())
+}
+
+fn walk(d: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d)
+        .map_err(|x| CliError::io(d, x))?
+        .flatten()
+    {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p)?)
+        } else {
+            out.push(p)
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the demo: create, serve, and append a few events every `interval`.
+pub fn run(
+    dir: &Path,
+    addr: &str,
+    interval: Duration,
+    app: Option<&Path>,
+    max_rounds: Option<u64>,
+) -> Result<()> {
+    let store = create(dir)?;
+    if let Some(app) = app {
+        install_app(app, &store.dir)?;
+    }
+    let bound = serve::start(&store.dir, addr)?;
+    let size = Writer::open(&store)?.size();
+    println!(
+        "Live Ledger demo: {size} events, growing every {} s",
+        interval.as_secs_f32()
+    );
+    println!("  open   http://{bound}/");
+    println!("  verify liveledger verify http://{bound}/");
+    let mut r = Lcg(7);
+    let mut round = 0;
+    loop {
+        thread::sleep(interval);
+        round += 1;
+        let mut w = Writer::open(&store)?;
+        let who = w.author(Some(if round % 2 == 0 {
+            "carol@custody.example"
+        } else {
+            "bob@payments.example"
+        }))?;
+        let n = 1 + r.next() % 3;
+        let mut batch = Vec::new();
+        for i in 0..n {
+            let mut v = event(&mut r, 10_000 + round * 10 + i);
+            if round % 2 == 0 {
+                v["source"] = json!("custody-vault");
+                v["kind"] = json!("custody.transfer");
+            }
+            batch.push(pending(i as usize + 1, v)?);
+        }
+        let seqs = w.append(batch, &who)?;
+        println!(
+            "  appended events {}..={} — new digest of size {}",
+            seqs[0],
+            seqs[seqs.len() - 1],
+            w.size()
+        );
+        if max_rounds.is_some_and(|m| round >= m) {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,855 @@
+//! Writing a ledger: init, append (with the journal and recovery), correct, publish.
+//!
+//! Write order for a batch, which is what makes `kill -9` at any instant safe:
+//! 1. check and sign every event of the batch in memory (a bad line appends nothing);
+//! 2. write private payloads, then the journal (the batch's entries) atomically;
+//! 3. write full tiles and bundles (immutable), then partial ones (one path per size, so
+//!    the files the current checkpoint names are never touched);
+//! 4. archive the new digest, then replace `checkpoint` atomically: the commit point;
+//! 5. digest pages, the restart state, and finally remove the journal.
+//!
+//! A writer that finds a journal finishes that batch before anything else (steps 3–5 are
+//! deterministic given the journal), so a batch is either fully in or, if the journal
+//! never became durable, fully out.
+
+use std::fs;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use liveledger_core::bundle;
+use liveledger_core::checkpoint::VerifiedCheckpoint;
+use liveledger_core::event::{
+    self, ChainVerifier, Correction, CorrectionMode, EventDraft, UnverifiedEvent,
+};
+use liveledger_core::hash::{leaf_hash, Hash};
+use liveledger_core::note::{self, Note, SignerKey, VerifierKey};
+use liveledger_core::tiles::{self, TileKind, TilePath, TileSet};
+use liveledger_core::time::Timestamp;
+use liveledger_core::writer::LogWriter;
+use serde_json::{json, Map, Value};
+
+use crate::error::{CliError, Result};
+use crate::pages;
+use crate::store::{self, read_capped, Store};
+
+/// The first line of the signed metadata note.
+pub const METADATA_HEADER: &str = "liveledger/metadata/v1";
+const JOURNAL_HEADER: &str = "liveledger/journal/v1";
+const MAX_LINE: usize = 60_000;
+
+pub fn random_seed() -> Result<[u8; 32]> {
+    let mut s = [0u8; 32];
+    getrandom::fill(&mut s)
+        .map_err(|e| CliError::Io(format!("no randomness from the system: {e}")))?;
+    Ok(s)
+}
+
+pub fn now() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_unix(d.as_secs() as i64, d.subsec_millis() * 1_000_000)
+        .unwrap_or_else(|| Timestamp::from_unix(0, 0).expect("the epoch is a valid time"))
+}
+
+fn read_key(path: &std::path::Path) -> Result<SignerKey> {
+    let s = read_capped(path, 4096)?;
+    let s = String::from_utf8(s)
+        .map_err(|_| CliError::Input(format!("{} is not UTF-8", path.display())))?;
+    SignerKey::parse(s.trim()).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
+
+/// What `init` is asked for.
+pub struct InitOptions {
+    pub origin: String,
+    pub author: String,
+    pub cadence_seconds: u64,
+    /// Opaque entries (any C2SP log), no events, no time cosignature.
+    pub raw: bool,
+    /// Use this log signer key (Go `PRIVATE+KEY+…` form) instead of a new one.
+    pub log_key: Option<SignerKey>,
+    pub witnesses: Vec<VerifierKey>,
+    pub witness_threshold: usize,
+}
+
+/// The published metadata of a ledger.
+#[derive(Clone, Debug)]
+pub struct Metadata {
+    pub origin: String,
+    pub log_keys: Vec<VerifierKey>,
+    pub time_key: Option<VerifierKey>,
+    pub raw: bool,
+    pub cadence_seconds: u64,
+}
+
+impl Metadata {
+    /// Parses the metadata note's text (after verification, or to learn the key on first
+    /// use: the caller says which).
+    pub fn from_text(text: &str) -> Result<Metadata> {
+        let bad = |why: &str| CliError::Input(format!("ledger metadata is malformed: {why}"));
+        let body = text
+            .strip_prefix(METADATA_HEADER)
+            .and_then(|r| r.strip_prefix('\n'))
+            .ok_or_else(|| bad("it does not start with liveledger/metadata/v1"))?;
+        let v: Value = serde_json::from_str(body.trim_end()).map_err(|e| bad(&e.to_string()))?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let keys = |k: &str| -> Result<Vec<VerifierKey>> {
+            v.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(VerifierKey::parse)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+                .map_err(|e| bad(&e.to_string()))
+                .map(Option::unwrap_or_default)
+        };
+        Ok(Metadata {
+            origin: s("origin").ok_or_else(|| bad("no origin"))?,
+            log_keys: keys("log_keys")?,
+            time_key: s("time_key")
+                .map(|k| VerifierKey::parse(&k))
+                .transpose()
+                .map_err(|e| bad(&e.to_string()))?,
+            raw: v.get("entries").and_then(Value::as_str) == Some("opaque"),
+            cadence_seconds: v
+                .get("cadence_seconds")
+                .and_then(Value::as_u64)
+                .unwrap_or(60),
+        })
+    }
+}
+
+/// A ledger open for writing (holds the lock).
+pub struct Writer {
+    pub store: Store,
+    pub meta: Metadata,
+    log_key: SignerKey,
+    time_key: Option<SignerKey>,
+    writer: LogWriter,
+    chain: Option<ChainVerifier>,
+    governance_seqs: Vec<u64>,
+    _lock: fs::File,
+}
+
+/// One event to append, as read from a JSON line.
+pub struct Pending {
+    /// The input line it came from (1-based), for messages.
+    pub line: usize,
+    pub draft: EventDraft,
+    /// A private payload: body kept off the ledger, with its salt.
+    pub private: Option<(Value, [u8; 32])>,
+}
+
+pub fn init(store: &Store, o: InitOptions) -> Result<()> {
+    if store.checkpoint().exists() || store.log_key().exists() {
+        return Err(CliError::Usage(format!(
+            "{} already holds a ledger (or {} a key); init never overwrites one",
+            store.dir.display(),
+            store.keys.display()
+        )));
+    }
+    if o.origin.is_empty() || o.origin.contains(char::is_whitespace) || o.origin.contains('+') {
+        return Err(CliError::Usage(format!(
+            "origin {:?} must be non-empty, without spaces or '+'",
+            o.origin
+        )));
+    }
+    store.create_key_dir()?;
+    fs::create_dir_all(&store.dir).map_err(|e| CliError::io(&store.dir, e))?;
+    let log_key = match o.log_key {
+        Some(k) => k,
+        None => SignerKey::from_seed(&o.origin, note::ALG_ED25519, random_seed()?)
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+    };
+    store.write_secret(&store.log_key(), log_key.to_secret_string().as_bytes())?;
+    let mut meta = json!({
+        "origin": o.origin,
+        "log_keys": [log_key.verifier().to_string()],
+        "cadence_seconds": o.cadence_seconds,
+        "witnesses": {
+            "keys": o.witnesses.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+            "threshold": o.witness_threshold,
+        },
+        "verifier": "index.html",
+    });
+    let mut author = None;
+    if o.raw {
+        meta["entries"] = json!("opaque");
+    } else {
+        let time_key = SignerKey::from_seed(
+            &format!("{}/time", o.origin),
+            note::ALG_COSIGNATURE_V1,
+            random_seed()?,
+        )
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+        store.write_secret(&store.time_key(), time_key.to_secret_string().as_bytes())?;
+        meta["time_key"] = json!(time_key.verifier().to_string());
+        meta["entries"] = json!("liveledger/event/v1");
+        let a = SignerKey::from_seed(&o.author, note::ALG_ED25519, random_seed()?)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        store.write_secret(
+            &store.author_key(&o.author),
+            a.to_secret_string().as_bytes(),
+        )?;
+        meta["authors"] = json!([{"key": a.verifier().to_string(), "role": "admin"}]);
+        author = Some(a);
+    }
+    let text = format!(
+        "{METADATA_HEADER}\n{}\n",
+        liveledger_core::jcs::to_canonical(&meta).map_err(|e| CliError::Input(e.to_string()))?
+    );
+    let note = Note::sign(&text, &[&log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
+    store::write_atomic(&store.metadata(), &note.to_bytes())?;
+    // The empty log's checkpoint, then (for a ledger) the genesis event.
+    let mut w = Writer::open(store)?;
+    w.publish_checkpoint(0)?;
+    if let Some(a) = author {
+        let genesis = EventDraft {
+            kind: event::KIND_GENESIS.into(),
+            source: "liveledger".into(),
+            body: Some(json!({
+                "origin": w.meta.origin,
+                "keys": [{"key": a.verifier().to_string(), "role": "admin"}],
+                "log_keys": [w.log_key.verifier().to_string()],
+            })),
+            ..Default::default()
+        };
+        w.append(
+            vec![Pending {
+                line: 1,
+                draft: genesis,
+                private: None,
+            }],
+            &a,
+        )?;
+    }
+    Ok(())
+}
+
+impl Writer {
+    /// Opens a ledger for writing: takes the lock, finishes an interrupted batch, and
+    /// resumes from the files on disk (checking they agree with the checkpoint).
+    pub fn open(store: &Store) -> Result<Writer> {
+        if !store.metadata().exists() {
+            return Err(CliError::Usage(format!(
+                "{} is not a ledger (no metadata); create one with `liveledger init`",
+                store.dir.display()
+            )));
+        }
+        let lock = store.lock()?;
+        let log_key = read_key(&store.log_key())?;
+        let raw_meta = read_capped(&store.metadata(), 1 << 20)?;
+        let note = Note::parse(&raw_meta)
+            .and_then(|n| n.verify(&[log_key.verifier()]))
+            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.metadata().display())))?;
+        let meta = Metadata::from_text(note.text())?;
+        let time_key = if meta.raw {
+            None
+        } else {
+            Some(read_key(&store.time_key())?)
+        };
+        let mut w = Writer {
+            store: store.clone(),
+            meta,
+            log_key,
+            time_key,
+            writer: LogWriter::new(),
+            chain: None,
+            governance_seqs: Vec::new(),
+            _lock: lock,
+        };
+        w.load()?;
+        if w.recover()? {
+            // The batch is in: reload the right edge and the chain from the files.
+            w.governance_seqs.clear();
+            w.load()?;
+        }
+        Ok(w)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.writer.size()
+    }
+
+    fn verified_checkpoint(&self) -> Result<Option<VerifiedCheckpoint>> {
+        if !self.store.checkpoint().exists() {
+            return Ok(None);
+        }
+        let b = read_capped(&self.store.checkpoint(), 1 << 20)?;
+        VerifiedCheckpoint::open(&b, &[self.log_key.verifier()], &self.meta.origin)
+            .map(Some)
+            .map_err(|e| CliError::Corrupt(format!("{}: {e}", self.store.checkpoint().display())))
+    }
+
+    fn read_tile(&self, p: TilePath) -> Result<Vec<u8>> {
+        read_capped(&self.store.tile(p), 64 * 1024 * 256)
+    }
+
+    /// Loads the right edge of the log at the checkpoint's size.
+    fn load(&mut self) -> Result<()> {
+        let Some(cp) = self.verified_checkpoint()? else {
+            return Ok(());
+        };
+        let size = cp.size();
+        let mut hashes = Vec::new();
+        let mut bundle = None;
+        for p in tiles::partial_tiles(size) {
+            let b = self.read_tile(p)?;
+            if p.kind() == TileKind::Entries {
+                bundle = Some(b);
+            } else {
+                let h =
+                    tiles::decode_hash_tile(p, &b).map_err(|e| CliError::Corrupt(e.to_string()))?;
+                hashes.push((p, h));
+            }
+        }
+        let w = LogWriter::resume(size, &hashes, bundle.as_deref())
+            .map_err(|e| CliError::Corrupt(e.to_string()))?;
+        if w.root() != cp.root() {
+            return Err(CliError::Corrupt(format!(
+                "the tiles in {} give root {}, but the checkpoint says {}",
+                self.store.dir.display(),
+                w.root(),
+                cp.root()
+            )));
+        }
+        self.writer = w;
+        if !self.meta.raw {
+            self.load_chain(size)?;
+        }
+        Ok(())
+    }
+
+    /// Reads entry `i` of a log of `size` from disk.
+    fn entry(&self, size: u64, i: u64) -> Result<Vec<u8>> {
+        let (p, pos) =
+            tiles::bundle_for_entry(size, i).map_err(|e| CliError::Corrupt(e.to_string()))?;
+        let b = self.read_tile(p)?;
+        let entries = bundle::decode_bundle(&b, p.width())
+            .map_err(|e| CliError::Corrupt(format!("{p}: {e}")))?;
+        Ok(entries[pos].to_vec())
+    }
+
+    fn load_chain(&mut self, size: u64) -> Result<()> {
+        if size == 0 {
+            self.chain = Some(ChainVerifier::new(&self.meta.origin));
+            return Ok(());
+        }
+        let state = fs::read_to_string(self.store.state())
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+        let seqs: Option<Vec<u64>> =
+            state
+                .filter(|s| s["size"].as_u64() == Some(size))
+                .and_then(|s| {
+                    s["governance"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                });
+        if let Some(seqs) = seqs {
+            let gov: Vec<Vec<u8>> = seqs
+                .iter()
+                .map(|&s| self.entry(size, s))
+                .collect::<Result<_>>()?;
+            let last = self.entry(size, size - 1)?;
+            let last_ev =
+                UnverifiedEvent::parse(&last).map_err(|e| CliError::Corrupt(e.to_string()))?;
+            let refs: Vec<&[u8]> = gov.iter().map(Vec::as_slice).collect();
+            if let Ok(c) = ChainVerifier::resume(
+                &self.meta.origin,
+                &refs,
+                size,
+                leaf_hash(&last),
+                Some(last_ev.time),
+            ) {
+                self.chain = Some(c);
+                self.governance_seqs = seqs;
+                return Ok(());
+            }
+        }
+        // No usable restart state: re-verify the whole chain from the files.
+        let mut c = ChainVerifier::new(&self.meta.origin);
+        self.governance_seqs.clear();
+        for b in 0..tiles::bundle_count(size) {
+            let p = tiles::bundle_at(size, b).map_err(|e| CliError::Corrupt(e.to_string()))?;
+            let bytes = self.read_tile(p)?;
+            for e in bundle::decode_bundle(&bytes, p.width())
+                .map_err(|e| CliError::Corrupt(format!("{p}: {e}")))?
+            {
+                let ev = c
+                    .check(e, leaf_hash(e))
+                    .map_err(|e| CliError::Corrupt(format!("{p}: {e}")))?;
+                if ev.event().is_governance() {
+                    self.governance_seqs.push(ev.event().seq);
+                }
+            }
+        }
+        self.chain = Some(c);
+        Ok(())
+    }
+
+    /// Finishes a batch that a crashed writer journaled. True if there was one.
+    fn recover(&mut self) -> Result<bool> {
+        let Ok(j) = fs::read_to_string(self.store.journal()) else {
+            return Ok(false);
+        };
+        let (base, entries) = parse_journal(&j).ok_or_else(|| {
+            CliError::Corrupt(format!(
+                "journal {} is malformed",
+                self.store.journal().display()
+            ))
+        })?;
+        let size = self.size();
+        if size == base {
+            eprintln!(
+                "liveledger: finishing an interrupted batch of {} entries",
+                entries.len()
+            );
+            self.apply(&entries)?;
+            self.finish(base)?;
+        } else if size == base + entries.len() as u64 {
+            self.finish(base)?;
+        } else {
+            return Err(CliError::Corrupt(format!(
+                "journal is for size {base} + {}, but the log has {size} entries",
+                entries.len()
+            )));
+        }
+        let _ = fs::remove_file(self.store.state());
+        let _ = fs::remove_file(self.store.journal());
+        Ok(true)
+    }
+
+    /// Signs and checks a batch, then commits it durably. Returns the new sequence numbers.
+    pub fn append(&mut self, batch: Vec<Pending>, author: &SignerKey) -> Result<Vec<u64>> {
+        if self.meta.raw {
+            return Err(CliError::Usage(
+                "this log holds opaque entries; use `append --raw`".into(),
+            ));
+        }
+        let mut chain = self
+            .chain
+            .clone()
+            .unwrap_or_else(|| ChainVerifier::new(&self.meta.origin));
+        if chain.next_index() != self.size() {
+            return Err(CliError::Corrupt(format!(
+                "the event chain ends at {} but the log has {} entries",
+                chain.next_index(),
+                self.size()
+            )));
+        }
+        let mut entries = Vec::with_capacity(batch.len());
+        let mut privates = Vec::new();
+        let mut gov = Vec::new();
+        for p in batch {
+            let i = p.line - 1;
+            let seq = chain.next_index();
+            let t = chain.last_time().map_or(now(), |last| last.max(now()));
+            let mut d = p.draft;
+            if let Some((body, salt)) = &p.private {
+                d.commitment = Some(
+                    event::commitment(salt, body)
+                        .map_err(|e| CliError::Input(format!("line {}: {e}", i + 1)))?,
+                );
+                privates.push((seq, body.clone(), *salt));
+            }
+            let bytes = d
+                .sign(seq, t, chain.prev_hash(), author)
+                .map_err(|e| CliError::Input(format!("line {}: {e}", i + 1)))?;
+            let ev = chain
+                .check(&bytes, leaf_hash(&bytes))
+                .map_err(|e| CliError::Input(format!("line {}: {e}", i + 1)))?;
+            if ev.event().is_governance() {
+                gov.push(seq);
+            }
+            entries.push(bytes);
+        }
+        for (seq, body, salt) in privates {
+            let doc = json!({"seq": seq, "salt": Hash(salt).to_hex(), "body": body});
+            self.store
+                .write_secret(&self.store.private(seq), doc.to_string().as_bytes())?;
+        }
+        let base = self.size();
+        self.commit(base, &entries)?;
+        self.chain = Some(chain);
+        self.governance_seqs.extend(gov);
+        self.write_state()?;
+        let _ = fs::remove_file(self.store.journal());
+        Ok((base..base + entries.len() as u64).collect())
+    }
+
+    /// Appends opaque entries (a plain C2SP log), publishing a checkpoint after each one
+    /// when `each` is set (as tessera's test log does).
+    pub fn append_raw(&mut self, entries: Vec<Vec<u8>>, each: bool) -> Result<()> {
+        if !self.meta.raw {
+            return Err(CliError::Usage(
+                "this ledger holds events; `--raw` is only for logs made with `init --raw`".into(),
+            ));
+        }
+        if each {
+            for e in entries {
+                let base = self.size();
+                self.commit(base, &[e])?;
+                let _ = fs::remove_file(self.store.journal());
+            }
+        } else {
+            let base = self.size();
+            self.commit(base, &entries)?;
+            let _ = fs::remove_file(self.store.journal());
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, base: u64, entries: &[Vec<u8>]) -> Result<()> {
+        for (i, e) in entries.iter().enumerate() {
+            if e.len() > tiles::MAX_ENTRY_SIZE {
+                return Err(CliError::Input(format!(
+                    "entry {} is {} bytes, more than 65535",
+                    i + 1,
+                    e.len()
+                )));
+            }
+        }
+        let mut j = format!("{JOURNAL_HEADER}\n{base}\n{}\n", entries.len());
+        for e in entries {
+            j.push_str(&B64.encode(e));
+            j.push('\n');
+        }
+        j.push_str(&format!(
+            "end {}\n",
+            liveledger_core::hash::sha256(j.as_bytes()).to_hex()
+        ));
+        store::write_atomic(&self.store.journal(), j.as_bytes())?;
+        self.apply(entries)?;
+        self.finish(base)
+    }
+
+    /// Writes the tiles and bundles of `entries` (steps 3 of the module docs).
+    fn apply(&mut self, entries: &[Vec<u8>]) -> Result<()> {
+        let mut w = self.writer.clone();
+        for e in entries {
+            for (p, b) in w.append(e).map_err(|e| CliError::Input(e.to_string()))? {
+                store::write_immutable(&self.store.tile(p), &b)?;
+            }
+        }
+        for (p, b) in w
+            .partial_files()
+            .map_err(|e| CliError::Corrupt(e.to_string()))?
+        {
+            store::write_atomic(&self.store.tile(p), &b)?;
+        }
+        self.writer = w;
+        Ok(())
+    }
+
+    /// Steps 4 and 5: archive and publish the checkpoint, then the pages.
+    fn finish(&mut self, previous: u64) -> Result<()> {
+        self.publish_checkpoint(previous)?;
+        Ok(())
+    }
+
+    fn write_state(&self) -> Result<()> {
+        let s = json!({"size": self.size(), "governance": self.governance_seqs});
+        store::write_atomic(&self.store.state(), s.to_string().as_bytes())
+    }
+
+    /// Signs a checkpoint for the current size (with a fresh time cosignature), archives
+    /// it, publishes it, and writes its digest page. `previous` is the size of the digest
+    /// before it, for the page's consistency proof.
+    pub fn publish_checkpoint(&mut self, previous: u64) -> Result<()> {
+        let cp = self.writer.checkpoint(&self.meta.origin, vec![]);
+        let text = cp.to_text();
+        let mut note =
+            Note::sign(&text, &[&self.log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
+        if let Some(t) = &self.time_key {
+            let secs = now().unix_seconds().max(0) as u64;
+            note.add_signature(t, secs)
+                .map_err(|e| CliError::Input(e.to_string()))?;
+        }
+        let bytes = note.to_bytes();
+        let size = self.size();
+        let archived = self.store.digests().join(size.to_string());
+        if !archived.exists() {
+            store::write_atomic(&archived, &bytes)?;
+        }
+        store::write_atomic(&self.store.checkpoint(), &bytes)?;
+        self.write_pages(size, previous)
+    }
+
+    /// A heartbeat: re-signs the current size with a fresh time cosignature.
+    pub fn republish(&mut self) -> Result<()> {
+        let size = self.size();
+        let prev = self.previous_digest(size);
+        self.publish_checkpoint(prev)
+    }
+
+    fn previous_digest(&self, size: u64) -> u64 {
+        self.digest_sizes()
+            .into_iter()
+            .filter(|&s| s < size)
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn digest_sizes(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = fs::read_dir(self.store.digests())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(liveledger_core::checkpoint::parse_decimal)
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn write_pages(&self, size: u64, previous: u64) -> Result<()> {
+        let note_bytes = read_capped(&self.store.digests().join(size.to_string()), 1 << 20)?;
+        let mut keys = vec![self.log_key.verifier()];
+        if let Some(t) = &self.time_key {
+            keys.push(t.verifier());
+        }
+        let verified = Note::parse(&note_bytes)
+            .and_then(|n| n.verify(&keys))
+            .map_err(|e| CliError::Corrupt(e.to_string()))?;
+        let proof = if previous > 0 && previous < size {
+            let mut ts = TileSet::new(size);
+            for p in tiles::consistency_tiles(previous, size)
+                .map_err(|e| CliError::Corrupt(e.to_string()))?
+            {
+                ts.insert(p, &self.read_tile(p)?)
+                    .map_err(|e| CliError::Corrupt(e.to_string()))?;
+            }
+            Some(
+                tiles::consistency_proof_from_tiles(&ts, previous, size)
+                    .map_err(|e| CliError::Corrupt(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let page = pages::digest_page(
+            &self.meta.origin,
+            size,
+            &verified,
+            (previous > 0 && previous < size).then_some(previous),
+            proof.as_deref(),
+        );
+        store::write_atomic(
+            &self.store.digests().join(format!("{size}.html")),
+            page.as_bytes(),
+        )?;
+        let sizes = self.digest_sizes();
+        store::write_atomic(
+            &self.store.digests().join("index.html"),
+            pages::digest_index(&self.meta.origin, &sizes).as_bytes(),
+        )?;
+        if !self.store.dir.join("index.html").exists() {
+            store::write_atomic(
+                &self.store.dir.join("index.html"),
+                pages::landing(&self.meta.origin).as_bytes(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The author key to sign with: `name`, or the only/first admin key in the key dir.
+    pub fn author(&self, name: Option<&str>) -> Result<SignerKey> {
+        if let Some(n) = name {
+            let p = self.store.author_key(n);
+            if !p.exists() {
+                return Err(CliError::Usage(format!(
+                    "no author key {n:?} in {}",
+                    self.store.authors_dir().display()
+                )));
+            }
+            return read_key(&p);
+        }
+        let mut names: Vec<_> = fs::read_dir(self.store.authors_dir())
+            .map_err(|e| CliError::io(&self.store.authors_dir(), e))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "key"))
+            .collect();
+        names.sort();
+        let gov = self
+            .chain
+            .as_ref()
+            .map(|c| c.governance().clone())
+            .unwrap_or_default();
+        for p in &names {
+            let k = read_key(p)?;
+            if gov
+                .author(&k.verifier().short())
+                .is_some_and(|a| a.role == event::Role::Admin && a.revoked_at.is_none())
+            {
+                return Ok(k);
+            }
+        }
+        Err(CliError::Usage(
+            "no admin author key found; pass --author NAME".into(),
+        ))
+    }
+
+    /// Adds an author key (creating it) with a `ledger.key.add` event.
+    pub fn add_author(&mut self, name: &str, role: &str, admin: &SignerKey) -> Result<VerifierKey> {
+        let k = SignerKey::from_seed(name, note::ALG_ED25519, random_seed()?)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let p = self.store.author_key(name);
+        if p.exists() {
+            return Err(CliError::Usage(format!(
+                "author key {} exists already",
+                p.display()
+            )));
+        }
+        let d = EventDraft {
+            kind: event::KIND_KEY_ADD.into(),
+            source: "liveledger".into(),
+            body: Some(json!({"key": k.verifier().to_string(), "role": role})),
+            ..Default::default()
+        };
+        self.store
+            .write_secret(&p, k.to_secret_string().as_bytes())?;
+        self.append(
+            vec![Pending {
+                line: 1,
+                draft: d,
+                private: None,
+            }],
+            admin,
+        )?;
+        Ok(k.verifier())
+    }
+
+    /// Reads event `seq` of the current log.
+    pub fn event(&self, seq: u64) -> Result<UnverifiedEvent> {
+        if seq >= self.size() {
+            return Err(CliError::Usage(format!(
+                "event {seq} does not exist; the ledger has {} events",
+                self.size()
+            )));
+        }
+        let b = self.entry(self.size(), seq)?;
+        UnverifiedEvent::parse(&b).map_err(|e| CliError::Corrupt(e.to_string()))
+    }
+}
+
+fn parse_journal(j: &str) -> Option<(u64, Vec<Vec<u8>>)> {
+    let (body, end) = j.trim_end_matches('\n').rsplit_once('\n')?;
+    let body = format!("{body}\n");
+    let sum = end.strip_prefix("end ")?;
+    if liveledger_core::hash::sha256(body.as_bytes()).to_hex() != sum {
+        return None;
+    }
+    let mut lines = body.lines();
+    if lines.next()? != JOURNAL_HEADER {
+        return None;
+    }
+    let base = lines.next()?.parse().ok()?;
+    let n: usize = lines.next()?.parse().ok()?;
+    let entries: Vec<Vec<u8>> = lines.map(|l| B64.decode(l).ok()).collect::<Option<_>>()?;
+    (entries.len() == n).then_some((base, entries))
+}
+
+/// Parses JSON lines of events. Any bad line fails the whole batch, naming the line.
+pub fn parse_lines(input: &str, default_source: Option<&str>) -> Result<Vec<Pending>> {
+    let mut out = Vec::new();
+    for (i, line) in input.lines().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: String| CliError::Input(format!("line {n}: {why}"));
+        if line.len() > MAX_LINE {
+            return Err(bad(format!(
+                "{} bytes, more than the {MAX_LINE} an event line may have",
+                line.len()
+            )));
+        }
+        let v: Value = serde_json::from_str(line).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(m, _)| m)
+                .to_owned();
+            bad(format!("not JSON: {msg} at column {}", e.column()))
+        })?;
+        let Value::Object(mut m) = v else {
+            return Err(bad(
+                "expected a JSON object like {\"kind\": \"payment\", \"body\": {…}}".into(),
+            ));
+        };
+        for filled in ["v", "seq", "time", "prev", "author", "sig"] {
+            if m.contains_key(filled) {
+                return Err(bad(format!(
+                    "field {filled:?} is filled in by liveledger; leave it out"
+                )));
+            }
+        }
+        let take_str = |m: &mut Map<String, Value>, k: &str| -> Result<Option<String>> {
+            match m.remove(k) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(other) => Err(bad(format!("field {k:?} must be a string, found {other}"))),
+            }
+        };
+        let kind = take_str(&mut m, "kind")?.ok_or_else(|| bad("no \"kind\" field".into()))?;
+        let source = match take_str(&mut m, "source")? {
+            Some(s) => s,
+            None => default_source
+                .map(str::to_owned)
+                .ok_or_else(|| bad("no \"source\" field (or pass --source)".into()))?,
+        };
+        let key = take_str(&mut m, "key")?;
+        let body = m.remove("body");
+        let private = m.remove("private");
+        if body.is_some() && private.is_some() {
+            return Err(bad(
+                "an event has a \"body\" or a \"private\" payload, not both".into(),
+            ));
+        }
+        let correction =
+            match m.remove("corrects") {
+                None => None,
+                Some(c) => {
+                    let seq = c.get("seq").and_then(Value::as_u64);
+                    let mode = match c.get("mode").and_then(Value::as_str) {
+                        Some("amend") => Some(CorrectionMode::Amend),
+                        Some("void") => Some(CorrectionMode::Void),
+                        _ => None,
+                    };
+                    match (seq, mode) {
+                        (Some(seq), Some(mode)) => Some(Correction { seq, mode }),
+                        _ => return Err(bad(
+                            "\"corrects\" must be {\"seq\": n, \"mode\": \"amend\" or \"void\"}"
+                                .into(),
+                        )),
+                    }
+                }
+            };
+        let private = private.map(|b| random_seed().map(|s| (b, s))).transpose()?;
+        out.push(Pending {
+            line: n,
+            draft: EventDraft {
+                kind,
+                source,
+                key,
+                body,
+                commitment: None,
+                correction,
+                extra: m,
+            },
+            private,
+        });
+    }
+    if out.is_empty() {
+        return Err(CliError::Input("no events in the input".into()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,431 @@
+//! `liveledger`: create, append, correct, publish, verify, serve and demo Live Ledgers.
+
+mod demo;
+mod error;
+mod ledger;
+mod pages;
+mod serve;
+mod store;
+mod verify;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use liveledger_core::note::{SignerKey, VerifierKey};
+use serde_json::json;
+
+use crate::error::{CliError, Result};
+use crate::ledger::{InitOptions, Writer};
+use crate::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "liveledger",
+    version,
+    about = "Publish and verify Live Ledgers: signed, append-only event logs served as C2SP tlog-tiles"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new ledger in DIR, with its keys in a private key directory beside it.
+    #[command(
+        after_help = "Examples:\n  liveledger init ledger --origin ledger.example.org/payments --author alice@example.org\n  liveledger init log --origin example.com/log/testdata --raw --log-key SIGNER_KEY"
+    )]
+    Init {
+        dir: PathBuf,
+        /// The checkpoint origin: usually the URL prefix without scheme.
+        #[arg(long)]
+        origin: String,
+        /// The first (admin) author key's name.
+        #[arg(long, default_value = "admin")]
+        author: String,
+        /// How often digests are published, in seconds (verifiers call older ones stale).
+        #[arg(long, default_value_t = 60)]
+        cadence: u64,
+        /// A plain C2SP log of opaque entries: no events, no authors.
+        #[arg(long)]
+        raw: bool,
+        /// Import the log signing key from this file (Go PRIVATE+KEY+… form).
+        #[arg(long)]
+        log_key: Option<PathBuf>,
+        /// A witness verifier key (repeatable).
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// How many witnesses must cosign.
+        #[arg(long, default_value_t = 0)]
+        witness_threshold: usize,
+        /// The private key directory (default: DIR.keys beside DIR).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Append events (JSON lines) from stdin or a file; a bad line appends nothing.
+    #[command(
+        after_help = "Each line is a JSON object: kind and source are required; key, body, private\n(a payload kept off the ledger as a salted commitment) and corrects are optional;\nother fields are kept. seq, time, prev, author and sig are filled in.\n\nExamples:\n  echo '{\"kind\":\"payment\",\"source\":\"erp\",\"key\":\"inv/1\",\"body\":{\"amount\":\"10.00\"}}' | liveledger append ledger\n  liveledger append ledger --file events.jsonl --author bob@example.org\n  printf 'one\\ntwo\\n' | liveledger append log --raw --each"
+    )]
+    Append {
+        dir: PathBuf,
+        /// Read from this file instead of stdin.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Sign as this author (default: an admin key in the key directory).
+        #[arg(long)]
+        author: Option<String>,
+        /// The source for lines that name none.
+        #[arg(long)]
+        source: Option<String>,
+        /// Opaque entries, one per line (for logs made with `init --raw`).
+        #[arg(long)]
+        raw: bool,
+        /// With --raw: publish a checkpoint after each entry.
+        #[arg(long)]
+        each: bool,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Append a correction of event SEQ: an amended payload, or a void.
+    #[command(
+        after_help = "Examples:\n  liveledger correct ledger --seq 42 --body '{\"amount\":\"12.00\"}' --reason 'typo'\n  liveledger correct ledger --seq 43 --void --reason 'duplicate'"
+    )]
+    Correct {
+        dir: PathBuf,
+        #[arg(long)]
+        seq: u64,
+        /// The corrected payload (JSON).
+        #[arg(long, conflicts_with = "void")]
+        body: Option<String>,
+        /// Withdraw the event.
+        #[arg(long)]
+        void: bool,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        author: Option<String>,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Add an author key (a ledger.key.add event signed by an admin).
+    AddAuthor {
+        dir: PathBuf,
+        name: String,
+        #[arg(long, default_value = "writer")]
+        role: String,
+        /// The admin that signs the change.
+        #[arg(long)]
+        author: Option<String>,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Publish a fresh digest (a new signed time) and rewrite the digest pages.
+    Publish {
+        dir: PathBuf,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Print a private payload and its salt, so its commitment can be checked.
+    Reveal {
+        dir: PathBuf,
+        #[arg(long)]
+        seq: u64,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Verify a ledger or any C2SP tlog-tiles log, in a directory or at a URL.
+    #[command(
+        after_help = "Exit status: 0 verified; 1 verification failed (tampered, forked, rolled back,\nstale or badly signed); 2 usage or bad input; 3 could not read or fetch.\n\nExamples:\n  liveledger verify ledger\n  liveledger verify https://ledger.example.org/payments --key \"$(cat log.vkey)\" --since old-checkpoint\n  liveledger verify --log-only tessera-log --key \"$(cat VERIFIER_KEY)\"\n  liveledger verify http://127.0.0.1:8080 --json --max-age 2m"
+    )]
+    Verify {
+        /// A directory or an http(s) URL prefix.
+        target: String,
+        /// A trusted log verifier key (repeatable). Without it, the ledger's metadata is
+        /// trusted on first use.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+        /// The expected checkpoint origin (default: from the metadata, else the key name).
+        #[arg(long)]
+        origin: Option<String>,
+        /// A checkpoint you trusted before: the log must be consistent with it.
+        #[arg(long)]
+        since: Option<PathBuf>,
+        /// Fail if the digest's signed time is older than this (90s, 15m, 2h, 7d).
+        #[arg(long)]
+        max_age: Option<String>,
+        /// Opaque entries: check the log, not events.
+        #[arg(long)]
+        log_only: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve a published ledger (and the browser verifier) over HTTP.
+    Serve {
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Create a demo ledger, serve it, and keep appending events.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        #[arg(long, default_value = "target/demo/ledger")]
+        dir: PathBuf,
+        /// Seconds between appends.
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
+        /// A built browser verifier to serve with the ledger.
+        #[arg(long)]
+        app: Option<PathBuf>,
+        /// Stop after this many appends (default: run until stopped).
+        #[arg(long)]
+        rounds: Option<u64>,
+    },
+}
+
+fn read_input(file: Option<&PathBuf>) -> Result<String> {
+    let mut s = String::new();
+    match file {
+        Some(f) => {
+            let b = store::read_capped(f, 1 << 30)?;
+            s = String::from_utf8(b)
+                .map_err(|_| CliError::Input(format!("{} is not UTF-8", f.display())))?;
+        }
+        None => {
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| CliError::Io(format!("stdin: {e}")))?;
+        }
+    }
+    Ok(s)
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Init {
+            dir,
+            origin,
+            author,
+            cadence,
+            raw,
+            log_key,
+            witnesses,
+            witness_threshold,
+            keys,
+        } => {
+            let store = Store::new(&dir, keys.as_deref())?;
+            let log_key = log_key
+                .map(|p| {
+                    let s = store::read_capped(&p, 4096)?;
+                    SignerKey::parse(String::from_utf8_lossy(&s).trim())
+                        .map_err(|e| CliError::Input(format!("{}: {e}", p.display())))
+                })
+                .transpose()?;
+            let witnesses = witnesses
+                .iter()
+                .map(|w| {
+                    VerifierKey::parse(w).map_err(|e| CliError::Usage(format!("--witness: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ledger::init(
+                &store,
+                InitOptions {
+                    origin: origin.clone(),
+                    author,
+                    cadence_seconds: cadence,
+                    raw,
+                    log_key,
+                    witnesses,
+                    witness_threshold,
+                },
+            )?;
+            let w = Writer::open(&store)?;
+            println!(
+                "created {} ({}) with {} entries",
+                dir.display(),
+                origin,
+                w.size()
+            );
+            println!("  log key   {}", w.meta.log_keys[0]);
+            println!(
+                "  keys in   {} (private; never publish it)",
+                store.keys.display()
+            );
+            Ok(0)
+        }
+        Command::Append {
+            dir,
+            file,
+            author,
+            source,
+            raw,
+            each,
+            keys,
+        } => {
+            let store = Store::new(&dir, keys.as_deref())?;
+            let input = read_input(file.as_ref())?;
+            let mut w = Writer::open(&store)?;
+            if raw {
+                let entries: Vec<Vec<u8>> = input.lines().map(|l| l.as_bytes().to_vec()).collect();
+                let n = entries.len();
+                w.append_raw(entries, each)?;
+                println!("appended {n} entries; the log has {}", w.size());
+                return Ok(0);
+            }
+            let batch = ledger::parse_lines(&input, source.as_deref())?;
+            let a = w.author(author.as_deref())?;
+            let seqs = w.append(batch, &a)?;
+            println!(
+                "appended events {}..={}; the ledger has {} events (durable, digest published)",
+                seqs[0],
+                seqs[seqs.len() - 1],
+                w.size()
+            );
+            Ok(0)
+        }
+        Command::Correct {
+            dir,
+            seq,
+            body,
+            void,
+            reason,
+            author,
+            keys,
+        } => {
+            let store = Store::new(&dir, keys.as_deref())?;
+            let mut w = Writer::open(&store)?;
+            let target = w.event(seq)?;
+            let mut v = json!({"kind": "correction", "source": target.source, "corrects": {"seq": seq, "mode": if void { "void" } else { "amend" }}});
+            match (body, void) {
+                (Some(b), false) => {
+                    v["body"] = serde_json::from_str(&b)
+                        .map_err(|e| CliError::Usage(format!("--body is not JSON: {e}")))?;
+                    if let Some(k) = &target.key {
+                        v["key"] = json!(k);
+                    }
+                }
+                (None, true) => {}
+                _ => {
+                    return Err(CliError::Usage(
+                        "pass --body JSON to amend, or --void".into(),
+                    ))
+                }
+            }
+            if let Some(r) = reason {
+                v["reason"] = json!(r);
+            }
+            let batch = ledger::parse_lines(&v.to_string(), None)?;
+            let a = w.author(author.as_deref())?;
+            let seqs = w.append(batch, &a)?;
+            println!("appended correction {} of event {seq}", seqs[0]);
+            Ok(0)
+        }
+        Command::AddAuthor {
+            dir,
+            name,
+            role,
+            author,
+            keys,
+        } => {
+            let store = Store::new(&dir, keys.as_deref())?;
+            let mut w = Writer::open(&store)?;
+            let admin = w.author(author.as_deref())?;
+            let k = w.add_author(&name, &role, &admin)?;
+            println!("added author {k} ({role})");
+            Ok(0)
+        }
+        Command::Publish { dir, keys } => {
+            let store = Store::new(&dir, keys.as_deref())?;
+            let mut w = Writer::open(&store)?;
+            w.republish()?;
+            println!("published a fresh digest of size {}", w.size());
+            Ok(0)
+        }
+        Command::Reveal { dir, seq, keys } => {
+            let store = Store::new(&dir, keys.as_deref())?;
+            let p = store.private(seq);
+            let b = store::read_capped(&p, 1 << 20).map_err(|_| {
+                CliError::Usage(format!(
+                    "event {seq} has no private payload in {}",
+                    store.keys.display()
+                ))
+            })?;
+            println!("{}", String::from_utf8_lossy(&b));
+            Ok(0)
+        }
+        Command::Verify {
+            target,
+            keys,
+            origin,
+            since,
+            max_age,
+            log_only,
+            json,
+        } => {
+            let max_age = max_age.as_deref().map(verify::parse_duration).transpose()?;
+            verify::run(
+                &target,
+                verify::VerifyOptions {
+                    keys,
+                    origin,
+                    since,
+                    max_age,
+                    log_only,
+                    json,
+                    progress: true,
+                },
+            )
+        }
+        Command::Serve { dir, addr } => {
+            if !dir.join("checkpoint").exists() {
+                return Err(CliError::Usage(format!(
+                    "{} has no checkpoint: not a published ledger",
+                    dir.display()
+                )));
+            }
+            let bound = serve::start(&dir, &addr)?;
+            println!("serving {} on http://{bound}/", dir.display());
+            loop {
+                std::thread::park();
+            }
+        }
+        Command::Demo {
+            addr,
+            dir,
+            interval,
+            app,
+            rounds,
+        } => {
+            if !(0.05..=3600.0).contains(&interval) {
+                return Err(CliError::Usage(
+                    "--interval must be between 0.05 and 3600 seconds".into(),
+                ));
+            }
+            demo::run(
+                &dir,
+                &addr,
+                Duration::from_secs_f64(interval),
+                app.as_deref(),
+                rounds,
+            )?;
+            Ok(0)
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("liveledger: {e}");
+            if let Some(h) = e.hint() {
+                eprintln!("hint: {h}");
+            }
+            std::process::exit(e.exit_code());
+        }
+    }
+}

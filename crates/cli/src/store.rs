@@ -1,0 +1,254 @@
+//! The disk layout of a published ledger and its private key directory, and every write
+//! to them. Nothing else in the CLI touches the file system for a ledger.
+//!
+//! ```text
+//! DIR/                      published: serve it as it is
+//!   checkpoint              the latest signed digest (C2SP checkpoint)
+//!   metadata                signed ledger metadata (a signed note)
+//!   tile/…                  C2SP tlog-tiles: hash tiles and entry bundles
+//!   digests/<size>          every digest ever published, as signed
+//!   digests/<size>.html     its digest page; digests/index.html lists them all
+//! DIR.keys/                 private, mode 0700, never inside DIR
+//!   log.key  time.key       the log's signing key and its time-cosigning key
+//!   authors/<name>.key      author keys
+//!   private/<seq>.json      payloads kept off the ledger (body and salt)
+//!   journal                 the batch being appended, written before anything else
+//!   state                   size and governance event numbers, to restart quickly
+//!   lock                    held by the one writer
+//! ```
+//!
+//! Every write is atomic: a temporary file in the same directory, fsync, rename, fsync
+//! of the directory. Full tiles and bundles are written once and never rewritten: writing
+//! one that exists with other bytes is an error.
+//!
+//! Fault injection for tests: `LIVELEDGER_FAULT=N:before` makes the Nth atomic write of
+//! the process fail without writing; `N:after` makes it fail after the file is in place;
+//! `N:abort-before` and `N:abort-after` abort the process at that point instead.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use liveledger_core::tiles::TilePath;
+
+use crate::error::{CliError, Result};
+
+/// The published directory and the key directory of one ledger.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub dir: PathBuf,
+    pub keys: PathBuf,
+}
+
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
+fn fault(after: bool) -> io::Result<()> {
+    let Ok(spec) = std::env::var("LIVELEDGER_FAULT") else {
+        return Ok(());
+    };
+    let (n, when) = spec.split_once(':').unwrap_or((spec.as_str(), "before"));
+    let n: u64 = n.parse().unwrap_or(0);
+    let count = if after {
+        WRITES.load(Ordering::SeqCst)
+    } else {
+        WRITES.fetch_add(1, Ordering::SeqCst) + 1
+    };
+    let at_after = when.ends_with("after");
+    if count == n && at_after == after {
+        if when.starts_with("abort") {
+            // As abrupt as kill -9: no destructors, no buffered output.
+            std::process::abort();
+        }
+        return Err(io::Error::other(format!(
+            "injected fault at write {n} ({when})"
+        )));
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `bytes` to `path` atomically and durably.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e: io::Error| CliError::io(path, e);
+    fault(false).map_err(io)?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| CliError::io(path, io::Error::other("no parent directory")))?;
+    fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut f = File::create(&tmp).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    fs::rename(&tmp, path).map_err(io)?;
+    sync_dir(dir).map_err(io)?;
+    fault(true).map_err(io)?;
+    Ok(())
+}
+
+/// Writes an immutable file: if it exists, it must already hold exactly these bytes.
+pub fn write_immutable(path: &Path, bytes: &[u8]) -> Result<()> {
+    match fs::read(path) {
+        Ok(existing) if existing == bytes => Ok(()),
+        Ok(_) => Err(CliError::Corrupt(format!(
+            "{} already exists with other content; full tiles and bundles are never rewritten",
+            path.display()
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => write_atomic(path, bytes),
+        Err(e) => Err(CliError::io(path, e)),
+    }
+}
+
+/// Reads a file, with a size cap.
+pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let f = File::open(path).map_err(|e| CliError::io(path, e))?;
+    let mut buf = Vec::new();
+    f.take(cap + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError::io(path, e))?;
+    if buf.len() as u64 > cap {
+        return Err(CliError::Input(format!(
+            "{} is larger than {cap} bytes",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}
+
+impl Store {
+    /// The store for DIR, with its key directory (default: `DIR.keys` beside it).
+    pub fn new(dir: &Path, keys: Option<&Path>) -> Result<Store> {
+        let dir = dir.to_path_buf();
+        let keys = match keys {
+            Some(k) => k.to_path_buf(),
+            None => {
+                let name = dir.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+                    CliError::Usage(format!("{} has no directory name", dir.display()))
+                })?;
+                dir.with_file_name(format!("{name}.keys"))
+            }
+        };
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        if abs(&keys).starts_with(abs(&dir)) {
+            return Err(CliError::Usage(format!(
+                "the key directory {} is inside the published directory {}; keys must never be published",
+                keys.display(),
+                dir.display()
+            )));
+        }
+        Ok(Store { dir, keys })
+    }
+
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join("checkpoint")
+    }
+    pub fn metadata(&self) -> PathBuf {
+        self.dir.join("metadata")
+    }
+    pub fn tile(&self, p: TilePath) -> PathBuf {
+        self.dir.join(p.to_string())
+    }
+    pub fn digests(&self) -> PathBuf {
+        self.dir.join("digests")
+    }
+    pub fn log_key(&self) -> PathBuf {
+        self.keys.join("log.key")
+    }
+    pub fn time_key(&self) -> PathBuf {
+        self.keys.join("time.key")
+    }
+    pub fn author_key(&self, name: &str) -> PathBuf {
+        self.keys
+            .join("authors")
+            .join(format!("{}.key", file_safe(name)))
+    }
+    pub fn authors_dir(&self) -> PathBuf {
+        self.keys.join("authors")
+    }
+    pub fn private(&self, seq: u64) -> PathBuf {
+        self.keys.join("private").join(format!("{seq}.json"))
+    }
+    pub fn journal(&self) -> PathBuf {
+        self.keys.join("journal")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.keys.join("state")
+    }
+
+    /// Creates the key directory with mode 0700.
+    pub fn create_key_dir(&self) -> Result<()> {
+        for d in [&self.keys, &self.authors_dir(), &self.keys.join("private")] {
+            fs::create_dir_all(d).map_err(|e| CliError::io(d, e))?;
+            set_mode(d, 0o700)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a secret (mode 0600 from the start).
+    pub fn write_secret(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let io = |e: io::Error| CliError::io(path, e);
+        let dir = path.parent().unwrap_or(&self.keys);
+        let tmp = dir.join(".secret.tmp");
+        {
+            let mut o = OpenOptions::new();
+            o.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            let mut f = o.open(&tmp).map_err(io)?;
+            f.write_all(bytes).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        fs::rename(&tmp, path).map_err(io)?;
+        sync_dir(dir).map_err(io)
+    }
+
+    /// Takes the writer lock, or fails at once if another writer holds it.
+    pub fn lock(&self) -> Result<File> {
+        let path = self.keys.join("lock");
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| CliError::io(&path, e))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(fs::TryLockError::WouldBlock) => Err(CliError::Busy(format!(
+                "another liveledger process is writing to {} (lock {} is held)",
+                self.dir.display(),
+                path.display()
+            ))),
+            Err(fs::TryLockError::Error(e)) => Err(CliError::io(&path, e)),
+        }
+    }
+}
+
+/// A name as a file name: anything but letters, digits, `.`, `-`, `_`, `@` becomes `_`.
+pub fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn set_mode(p: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).map_err(|e| CliError::io(p, e))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Result<()> {
+    Ok(())
+}

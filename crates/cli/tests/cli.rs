@@ -1,0 +1,741 @@
+//! The `liveledger` binary, as operators and CI scripts use it.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_liveledger");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/vectors");
+
+fn tmp() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "liveledger-test-{}-{}",
+        std::process::id(),
+        rand_u64()
+    ));
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(Instant::now().elapsed().as_nanos() as u64);
+    h.finish()
+}
+
+fn ll(args: &[&str], stdin: Option<&str>, envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed ({:?}):\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn verify_json(dir: &Path) -> serde_json::Value {
+    let o = ll(&["verify", dir.to_str().unwrap(), "--json"], None, &[]);
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("no JSON: {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+fn new_ledger() -> (PathBuf, PathBuf) {
+    let t = tmp();
+    let dir = t.join("led");
+    ok(&ll(
+        &[
+            "init",
+            dir.to_str().unwrap(),
+            "--origin",
+            "ledger.example.org/test",
+            "--author",
+            "alice@example.org",
+        ],
+        None,
+        &[],
+    ));
+    (t, dir)
+}
+
+fn events(n: usize, tag: &str) -> String {
+    (0..n).map(|i| format!("{{\"kind\":\"payment\",\"source\":\"erp\",\"key\":\"inv/{tag}{i}\",\"body\":{{\"amount\":\"{i}.00\"}}}}\n")).collect()
+}
+
+#[test]
+fn append_verify_and_the_json_report() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    let out = ok(&ll(&["append", d], Some(&events(300, "a")), &[]));
+    assert!(out.contains("appended events 1..=300"), "{out}");
+    ok(&ll(
+        &[
+            "correct",
+            d,
+            "--seq",
+            "5",
+            "--void",
+            "--reason",
+            "duplicate",
+        ],
+        None,
+        &[],
+    ));
+    let v = verify_json(&dir);
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["size"], 302);
+    assert_eq!(v["stats"]["signatures"], 302);
+    assert_eq!(v["stats"]["corrections"], 1);
+    assert_eq!(v["stats"]["segments"], 2);
+    assert_eq!(v["trust"], "metadata (trust on first use)");
+    // Pinning the key from the metadata gives the same verdict; a wrong key fails.
+    let key = v["keys"][0].as_str().unwrap();
+    assert_eq!(code(&ll(&["verify", d, "--key", key], None, &[])), 0);
+    let other = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
+    let o = ll(&["verify", d, "--key", other], None, &[]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    // A fresh digest is not stale; with a zero max age, it is.
+    assert_eq!(code(&ll(&["verify", d, "--max-age", "1h"], None, &[])), 0);
+    std::thread::sleep(Duration::from_millis(1100));
+    let o = ll(&["verify", d, "--max-age", "0s"], None, &[]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("STALE"));
+    // Usage errors are exit 2, with the liveledger: prefix.
+    let o = ll(&["verify", d, "--max-age", "soon"], None, &[]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with("liveledger: "));
+}
+
+#[test]
+fn a_bad_line_appends_nothing_and_names_the_line() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(3, "a")), &[]));
+    let before = fs::read(dir.join("checkpoint")).unwrap();
+    for (input, line, what) in [
+        (format!("{}not json\n", events(2, "b")), 3, "not JSON"),
+        (
+            format!("{}{{\"kind\":\"x\"}}\n", events(1, "b")),
+            2,
+            "source",
+        ),
+        (
+            format!(
+                "{}{{\"kind\":\"x\",\"source\":\"s\",\"seq\":4}}\n",
+                events(1, "b")
+            ),
+            2,
+            "filled in",
+        ),
+        (
+            format!(
+                "{}{{\"kind\":\"bad kind\",\"source\":\"s\"}}\n",
+                events(4, "b")
+            ),
+            5,
+            "kind",
+        ),
+        (
+            format!(
+                "{}{{\"kind\":\"x\",\"source\":\"s\",\"body\":{{\"n\":9007199254740993}}}}\n",
+                events(1, "b")
+            ),
+            2,
+            "double",
+        ),
+        (
+            format!(
+                "{}{{\"kind\":\"x\",\"source\":\"s\",\"body\":\"{}\"}}\n",
+                events(1, "b"),
+                "y".repeat(70_000)
+            ),
+            2,
+            "bytes",
+        ),
+    ] {
+        let o = ll(&["append", d], Some(&input), &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 2, "{err}");
+        assert!(
+            err.contains(&format!("line {line}")) && err.contains(what),
+            "expected line {line} / {what}: {err}"
+        );
+        assert_eq!(
+            fs::read(dir.join("checkpoint")).unwrap(),
+            before,
+            "nothing may change"
+        );
+    }
+    assert_eq!(verify_json(&dir)["size"], 4);
+}
+
+#[test]
+fn a_second_writer_gets_a_clear_error() {
+    let (_t, dir) = new_ledger();
+    let lock = fs::OpenOptions::new()
+        .write(true)
+        .open(dir.with_file_name("led.keys").join("lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let o = ll(
+        &["append", dir.to_str().unwrap()],
+        Some(&events(1, "a")),
+        &[],
+    );
+    assert_eq!(code(&o), 4);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("another liveledger process"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    drop(lock);
+    ok(&ll(
+        &["append", dir.to_str().unwrap()],
+        Some(&events(1, "a")),
+        &[],
+    ));
+}
+
+#[test]
+fn keys_never_go_into_the_published_directory() {
+    let t = tmp();
+    let dir = t.join("led");
+    let o = ll(
+        &[
+            "init",
+            dir.to_str().unwrap(),
+            "--origin",
+            "o.example/x",
+            "--keys",
+            dir.join("k").to_str().unwrap(),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(code(&o), 2);
+    let (_t, dir) = new_ledger();
+    for e in walk(&dir) {
+        let s = fs::read(&e).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&s).contains("PRIVATE+KEY"),
+            "{} holds a secret",
+            e.display()
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let keys = dir.with_file_name("led.keys");
+        assert_eq!(
+            fs::metadata(&keys).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            fs::metadata(keys.join("log.key"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+/// Tessera's build_log.sh spells its entries this way.
+const TESSERA_ENTRIES: &str = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neit\nnain\nten\nileven\ntwelf\nthreeten\nfourten\nfivten\n";
+
+#[test]
+fn raw_mode_reproduces_tesseras_log_byte_for_byte() {
+    let t = tmp();
+    let dir = t.join("log");
+    let d = dir.to_str().unwrap();
+    let v = Path::new(VECTORS).join("tessera-log");
+    // The entries are what tessera's bundle holds.
+    let bundle = fs::read(v.join("tile/entries/000.p/15")).unwrap();
+    let mut expected = Vec::new();
+    for l in TESSERA_ENTRIES.lines() {
+        expected.extend((l.len() as u16).to_be_bytes());
+        expected.extend(l.as_bytes());
+    }
+    assert_eq!(bundle, expected, "entries differ from the vector's");
+    ok(&ll(
+        &[
+            "init",
+            d,
+            "--origin",
+            "example.com/log/testdata",
+            "--raw",
+            "--log-key",
+            v.join("SIGNER_KEY").to_str().unwrap(),
+        ],
+        None,
+        &[],
+    ));
+    ok(&ll(
+        &["append", d, "--raw", "--each"],
+        Some(TESSERA_ENTRIES),
+        &[],
+    ));
+    assert_eq!(
+        fs::read(dir.join("checkpoint")).unwrap(),
+        fs::read(v.join("checkpoint")).unwrap()
+    );
+    for n in 0..=15 {
+        assert_eq!(
+            fs::read(dir.join(format!("digests/{n}"))).unwrap(),
+            fs::read(v.join(format!("checkpoint.{n}"))).unwrap(),
+            "checkpoint.{n}"
+        );
+        if n > 0 {
+            for p in [
+                format!("tile/0/000.p/{n}"),
+                format!("tile/entries/000.p/{n}"),
+            ] {
+                assert_eq!(
+                    fs::read(dir.join(&p)).unwrap(),
+                    fs::read(v.join(&p)).unwrap(),
+                    "{p}"
+                );
+            }
+        }
+    }
+    // And what we wrote verifies as a log.
+    let key = fs::read_to_string(v.join("VERIFIER_KEY")).unwrap();
+    ok(&ll(
+        &["verify", "--log-only", d, "--key", key.trim()],
+        None,
+        &[],
+    ));
+}
+
+#[test]
+fn verify_log_only_accepts_tessera_and_rejects_every_single_byte_change() {
+    let v = Path::new(VECTORS).join("tessera-log");
+    let key = fs::read_to_string(v.join("VERIFIER_KEY")).unwrap();
+    let key = key.trim();
+    let o = ll(
+        &["verify", "--log-only", v.to_str().unwrap(), "--key", key],
+        None,
+        &[],
+    );
+    assert!(ok(&o).contains("verified: example.com/log/testdata — 15 entries"));
+    let t = tmp();
+    let copy = t.join("tessera");
+    for f in ["checkpoint", "tile/0/000.p/15", "tile/entries/000.p/15"] {
+        fs::create_dir_all(copy.join(f).parent().unwrap()).unwrap();
+        fs::copy(v.join(f), copy.join(f)).unwrap();
+    }
+    let mut runs = 0;
+    for f in ["checkpoint", "tile/0/000.p/15", "tile/entries/000.p/15"] {
+        let good = fs::read(copy.join(f)).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x01;
+            fs::write(copy.join(f), &bad).unwrap();
+            let o = ll(
+                &["verify", "--log-only", copy.to_str().unwrap(), "--key", key],
+                None,
+                &[],
+            );
+            assert_eq!(
+                code(&o),
+                1,
+                "{f} byte {i} changed, yet: {}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+            runs += 1;
+        }
+        fs::write(copy.join(f), &good).unwrap();
+    }
+    assert!(runs > 500, "{runs}");
+    ok(&ll(
+        &["verify", "--log-only", copy.to_str().unwrap(), "--key", key],
+        None,
+        &[],
+    ));
+}
+
+#[test]
+fn since_detects_a_rollback_and_accepts_a_consistent_past() {
+    let v = Path::new(VECTORS).join("tessera-log");
+    let key = fs::read_to_string(v.join("VERIFIER_KEY")).unwrap();
+    let d = v.to_str().unwrap();
+    for n in [1, 5, 15] {
+        let since = v.join(format!("checkpoint.{n}"));
+        ok(&ll(
+            &[
+                "verify",
+                "--log-only",
+                d,
+                "--key",
+                key.trim(),
+                "--since",
+                since.to_str().unwrap(),
+            ],
+            None,
+            &[],
+        ));
+    }
+    // A copy of the log served at size 10 after size 15 was seen: rollback.
+    let t = tmp();
+    let copy = t.join("rolled");
+    fs::create_dir_all(copy.join("tile/0/000.p")).unwrap();
+    fs::create_dir_all(copy.join("tile/entries/000.p")).unwrap();
+    fs::copy(v.join("checkpoint.10"), copy.join("checkpoint")).unwrap();
+    fs::copy(v.join("tile/0/000.p/10"), copy.join("tile/0/000.p/10")).unwrap();
+    fs::copy(
+        v.join("tile/entries/000.p/10"),
+        copy.join("tile/entries/000.p/10"),
+    )
+    .unwrap();
+    let o = ll(
+        &[
+            "verify",
+            "--log-only",
+            copy.to_str().unwrap(),
+            "--key",
+            key.trim(),
+            "--since",
+            v.join("checkpoint.15").to_str().unwrap(),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("rollback") && err.contains("checkpoint trusted before"),
+        "{err}"
+    );
+}
+
+/// Kills the writer at random instants; after each kill the directory verifies and holds
+/// every event the CLI had reported as appended, and the next append recovers.
+#[test]
+fn kill_minus_nine_at_random_points_never_loses_or_corrupts() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    let mut reported_max: i64 = 0;
+    let mut seed = 0x2545F4914F6CDD1Du64;
+    let (mut completed, mut killed, mut recovered) = (0, 0, 0);
+    for round in 0..25 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % 250_000);
+        let mut child: Child = Command::new(BIN)
+            .args(["append", d])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = events(40 + (seed % 300) as usize, &format!("r{round}-"));
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let out = child.wait_with_output().unwrap();
+        recovered += usize::from(
+            String::from_utf8_lossy(&out.stderr).contains("finishing an interrupted batch"),
+        );
+        if out.status.success() {
+            completed += 1
+        } else {
+            killed += 1
+        }
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some(r) = line.strip_prefix("appended events ") {
+                let last: i64 = r
+                    .split(";")
+                    .next()
+                    .unwrap()
+                    .split("..=")
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                reported_max = reported_max.max(last);
+            }
+        }
+        let v = verify_json(&dir);
+        assert_eq!(v["verified"], true, "round {round}: {v}");
+        assert!(
+            v["size"].as_i64().unwrap() > reported_max,
+            "round {round}: event {reported_max} was reported appended but the ledger has {}",
+            v["size"]
+        );
+    }
+    // The next writer recovers whatever was interrupted, and goes on.
+    let o = ll(&["append", d], Some(&events(3, "end")), &[]);
+    recovered +=
+        usize::from(String::from_utf8_lossy(&o.stderr).contains("finishing an interrupted batch"));
+    ok(&o);
+    eprintln!("{completed} appends completed, {killed} killed, {recovered} journals recovered");
+    // The kill points must really vary: some appends die, some finish.
+    assert!(
+        completed > 0 && killed > 0,
+        "{completed} completed, {killed} killed"
+    );
+
+    // Then a crash at every write of a batch, before and after it reaches the disk.
+    let mut recovered = 0;
+    for n in 1..=12 {
+        for when in ["abort-before", "abort-after"] {
+            let before = verify_json(&dir)["size"].as_i64().unwrap();
+            let fault = format!("{n}:{when}");
+            let o = ll(
+                &["append", d],
+                Some(&events(20, &format!("c{n}{when}"))),
+                &[("LIVELEDGER_FAULT", &fault)],
+            );
+            let crashed = !o.status.success();
+            let v = verify_json(&dir);
+            assert_eq!(v["verified"], true, "after crash {fault}: {v}");
+            let mid = v["size"].as_i64().unwrap();
+            assert!(
+                mid == before || mid == before + 20,
+                "crash {fault}: {before} -> {mid}"
+            );
+            let o = ll(
+                &["append", d],
+                Some(&events(1, &format!("d{n}{when}"))),
+                &[],
+            );
+            recovered += usize::from(
+                String::from_utf8_lossy(&o.stderr).contains("finishing an interrupted batch"),
+            );
+            ok(&o);
+            let after = verify_json(&dir)["size"].as_i64().unwrap();
+            if crashed && mid == before {
+                // Either the journal never became durable (nothing), or it did (all 20).
+                assert!(
+                    after == before + 1 || after == before + 21,
+                    "crash {fault}: {before} -> {after}"
+                );
+            }
+        }
+    }
+    assert!(
+        recovered >= 4,
+        "only {recovered} crashes left a journal to finish"
+    );
+    assert_eq!(verify_json(&dir)["verified"], true);
+}
+
+/// Every write of an append fails in turn, before or after it reaches the disk (as
+/// Sunlight's tests do); each time the directory verifies, and a retry completes.
+#[test]
+fn injected_write_failures_leave_a_verifiable_ledger() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(250, "pre")), &[]));
+    let mut failures = 0;
+    for n in 1..=14 {
+        for when in ["before", "after"] {
+            let before = verify_json(&dir)["size"].as_i64().unwrap();
+            let fault = format!("{n}:{when}");
+            let o = ll(
+                &["append", d],
+                Some(&events(10, &format!("f{n}{when}"))),
+                &[("LIVELEDGER_FAULT", &fault)],
+            );
+            if !o.status.success() {
+                failures += 1;
+                assert!(
+                    String::from_utf8_lossy(&o.stderr).contains("injected fault"),
+                    "{}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            let v = verify_json(&dir);
+            assert_eq!(v["verified"], true, "after fault {fault}: {v}");
+            let mid = v["size"].as_i64().unwrap();
+            assert!(
+                mid == before || mid == before + 10,
+                "fault {fault}: size {before} -> {mid}"
+            );
+            // The next append finishes or discards the batch, and adds its own.
+            ok(&ll(
+                &["append", d],
+                Some(&events(1, &format!("g{n}{when}"))),
+                &[],
+            ));
+            let v = verify_json(&dir);
+            assert_eq!(v["verified"], true, "after retry of {fault}: {v}");
+            let after = v["size"].as_i64().unwrap();
+            assert!(
+                after == before + 1 || after == before + 11,
+                "fault {fault}: {before} -> {after}"
+            );
+        }
+    }
+    assert!(
+        failures >= 16,
+        "only {failures} injected faults hit a write"
+    );
+}
+
+/// The response headers of a GET, read from the socket.
+fn raw_get(addr: &str, path: &str, encoding: &str) -> String {
+    use std::io::Read;
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(c, "GET /{path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    c.read_to_end(&mut buf).unwrap();
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end + 2]).into_owned()
+}
+
+struct Server(Child, String);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let mut c = Command::new(BIN)
+        .args(["serve", dir.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    Server(c, addr)
+}
+
+#[test]
+fn serve_sends_types_cache_headers_gzip_and_cors_and_verify_reads_urls() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(300, "s")), &[]));
+    let s = serve(&dir);
+    let url = format!("http://{}", s.1);
+    let get = |p: &str| {
+        ureq::get(&format!("{url}/{p}"))
+            .set("Accept-Encoding", "identity")
+            .call()
+            .unwrap()
+    };
+    let cp = get("checkpoint");
+    assert_eq!(cp.header("Cache-Control"), Some("no-store"));
+    assert_eq!(cp.header("Access-Control-Allow-Origin"), Some("*"));
+    assert_eq!(cp.header("Content-Type"), Some("text/plain; charset=utf-8"));
+    let full = get("tile/0/000");
+    assert_eq!(
+        full.header("Cache-Control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(
+        full.header("Content-Type"),
+        Some("application/octet-stream")
+    );
+    let bundle = get("tile/entries/000");
+    assert!(bundle
+        .header("Cache-Control")
+        .unwrap()
+        .contains("immutable"));
+    let partial = get("tile/entries/001.p/45");
+    assert!(!partial
+        .header("Cache-Control")
+        .unwrap()
+        .contains("immutable"));
+    // (ureq decodes gzip itself and hides the header: look at the raw response.)
+    let raw = raw_get(&s.1, "tile/entries/000", "gzip");
+    assert!(raw.contains("\r\nContent-Encoding: gzip\r\n"), "{raw}");
+    assert!(!raw_get(&s.1, "tile/entries/000", "identity").contains("Content-Encoding"));
+    for bad in [
+        "../led.keys/log.key",
+        "tile/../../led.keys/log.key",
+        ".hidden",
+        "%2e%2e/led.keys/log.key",
+        "nothing",
+    ] {
+        match ureq::get(&format!("{url}/{bad}")).call() {
+            Err(ureq::Error::Status(404, _)) => {}
+            other => panic!("{bad}: {:?}", other.map(|r| r.status())),
+        }
+    }
+    let o = ll(&["verify", &url, "--json"], None, &[]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["size"], 301);
+    // A URL with nothing there is an I/O failure, exit 3.
+    drop(s);
+    assert_eq!(code(&ll(&["verify", &url], None, &[])), 3);
+}
+
+#[test]
+fn a_tampered_directory_fails_with_the_segment_named() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(600, "t")), &[]));
+    let p = dir.join("tile/entries/001");
+    let mut b = fs::read(&p).unwrap();
+    let i = b.len() / 2;
+    b[i] ^= 1;
+    fs::write(&p, b).unwrap();
+    let v = verify_json(&dir);
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["failure"]["segment"], 1, "{v}");
+    let o = ll(&["verify", d], None, &[]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("segment 1"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
