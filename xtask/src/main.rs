@@ -22,11 +22,15 @@ fn main() {
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
+        Some("embed") => build_embed().map(|_| ()),
+        Some("demo") => demo(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
-                 test          everything: fmt, clippy, native tests, wasm32 build, Wasm tests in Node\n  \
+                 demo          build everything, then serve a growing demo ledger on http://127.0.0.1:8080\n  \
+                 test          everything: fmt, clippy, native tests, Wasm tests in Node and Chromium, browser e2e\n  \
+                 embed         build the embeddable module and custom element into target/embed\n  \
                  bench         criterion benchmarks of liveledger-core\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
@@ -112,9 +116,155 @@ fn ensure_wasm_bindgen() -> Result {
     Ok(())
 }
 
+fn ensure_chromium() -> Result {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    run(
+        "apt-get",
+        &["update", "-qq"],
+        &[("DEBIAN_FRONTEND", "noninteractive")],
+    )?;
+    run(
+        "apt-get",
+        &["install", "-y", "-qq", "chromium", "chromium-driver"],
+        &[("DEBIAN_FRONTEND", "noninteractive")],
+    )
+}
+
+/// npm packages for the browser tests and wasm-opt (binaryen 132: never Debian's 108).
+fn ensure_npm() -> Result {
+    if !Path::new("tests/e2e/node_modules/.bin/wasm-opt").exists()
+        || !Path::new("tests/e2e/node_modules/playwright-core").exists()
+    {
+        run(
+            "npm",
+            &[
+                "install",
+                "--prefix",
+                "tests/e2e",
+                "--no-audit",
+                "--no-fund",
+            ],
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
 fn install_all() -> Result {
     ensure_wasm_target()?;
-    ensure_wasm_bindgen()
+    ensure_wasm_bindgen()?;
+    ensure_chromium()?;
+    ensure_npm()
+}
+
+fn copy(from: &str, to: &str) -> Result {
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("copy {from} -> {to}: {e}"))
+}
+
+fn gzip_size(path: &str) -> Result<usize> {
+    let out = Command::new("gzip")
+        .args(["-9", "-c", path])
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    Ok(out.stdout.len())
+}
+
+/// Builds the embeddable module into target/embed/pkg and the example portal into
+/// target/embed/site; returns (raw, gzip) bytes of the optimised .wasm.
+fn build_embed() -> Result<(usize, usize)> {
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen()?;
+    ensure_npm()?;
+    run(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "liveledger-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm-release",
+        ],
+        &[],
+    )?;
+    let pkg = "target/embed/pkg";
+    let _ = std::fs::remove_dir_all("target/embed");
+    run(
+        "wasm-bindgen",
+        &[
+            "target/wasm32-unknown-unknown/wasm-release/liveledger_wasm.wasm",
+            "--target",
+            "web",
+            "--out-dir",
+            pkg,
+        ],
+        &[],
+    )?;
+    let wasm = format!("{pkg}/liveledger_wasm_bg.wasm");
+    run(
+        "tests/e2e/node_modules/.bin/wasm-opt",
+        &[
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            &wasm,
+            "-o",
+            &wasm,
+        ],
+        &[],
+    )?;
+    copy(
+        "crates/wasm/js/live-ledger-verify.js",
+        &format!("{pkg}/live-ledger-verify.js"),
+    )?;
+    copy(
+        "crates/wasm/js/package.json",
+        &format!("{pkg}/package.json"),
+    )?;
+    let site = "target/embed/site";
+    std::fs::create_dir_all(site).map_err(|e| e.to_string())?;
+    for f in std::fs::read_dir(pkg).map_err(|e| e.to_string())?.flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        copy(&format!("{pkg}/{name}"), &format!("{site}/{name}"))?;
+    }
+    copy("www/embed/index.html", &format!("{site}/index.html"))?;
+    let raw = std::fs::metadata(&wasm).map_err(|e| e.to_string())?.len() as usize;
+    let gz = gzip_size(&wasm)?;
+    let js = gzip_size(&format!("{pkg}/liveledger_wasm.js"))?
+        + gzip_size(&format!("{pkg}/live-ledger-verify.js"))?;
+    eprintln!(
+        "embed module: {raw} bytes wasm ({gz} gzip), plus {js} bytes of JS gzip; total {} kB gzip",
+        (gz + js) / 1000
+    );
+    Ok((raw, gz))
+}
+
+fn demo(args: &[String]) -> Result {
+    install_all()?;
+    build_embed()?;
+    run(
+        "cargo",
+        &["build", "--release", "-p", "liveledger-cli"],
+        &[],
+    )?;
+    let mut a = vec![
+        "demo",
+        "--addr",
+        "127.0.0.1:8080",
+        "--embed",
+        "target/embed/site",
+        "--embed-addr",
+        "127.0.0.1:8081",
+    ];
+    a.extend(args.iter().map(String::as_str));
+    run("target/release/liveledger", &a, &[])
 }
 
 fn test(args: &[String]) -> Result {

@@ -145,6 +145,49 @@ fn first_of_kind(w: &Writer, kind: &str) -> Result<u64> {
         .ok_or_else(|| CliError::Corrupt("demo ledger has no payment".into()))
 }
 
+/// Publishes a copy of the ledger as it is now under `tampered/`, with one byte of an
+/// event in segment 1 changed, so the demo can show what an alarm looks like.
+fn tampered_copy(dir: &Path) -> Result<()> {
+    let to = dir.join("tampered");
+    let _ = std::fs::remove_dir_all(&to);
+    for f in walk(dir)? {
+        let rel = f.strip_prefix(dir).unwrap_or(&f);
+        let top = rel
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .unwrap_or("");
+        if !matches!(top, "checkpoint" | "metadata" | "tile") {
+            continue;
+        }
+        let dest = to.join(rel);
+        if let Some(p) = dest.parent() {
+            std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+        }
+        std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
+    }
+    let cp = std::fs::read_to_string(to.join("checkpoint")).map_err(|x| CliError::io(&to, x))?;
+    let size = cp
+        .lines()
+        .nth(1)
+        .and_then(liveledger_core::checkpoint::parse_decimal)
+        .unwrap_or(0);
+    let path = liveledger_core::tiles::bundle_at(size, 1)
+        .map_err(|_| CliError::Corrupt("the demo ledger has no segment 1".into()))?;
+    let seg = to.join(path.to_string());
+    let mut b = std::fs::read(&seg).map_err(|x| CliError::io(&seg, x))?;
+    // Change one digit of an amount in the middle of the segment.
+    let mid = b.len() / 2;
+    if let Some(i) = b[mid..].iter().position(u8::is_ascii_digit) {
+        b[mid + i] = if b[mid + i] == b'9' {
+            b'1'
+        } else {
+            b[mid + i] + 1
+        };
+    }
+    std::fs::write(&seg, b).map_err(|x| CliError::io(&seg, x))
+}
+
 /// Copies the built browser verifier (if any) into the published directory.
 pub fn install_app(app: &Path, dir: &Path) -> Result<()> {
     for e in walk(app)? {
@@ -181,19 +224,28 @@ pub fn run(
     interval: Duration,
     app: Option<&Path>,
     max_rounds: Option<u64>,
+    embed: Option<(&Path, &str)>,
 ) -> Result<()> {
     let store = create(dir)?;
     if let Some(app) = app {
         install_app(app, &store.dir)?;
     }
+    tampered_copy(&store.dir)?;
     let bound = serve::start(&store.dir, addr)?;
     let size = Writer::open(&store)?.size();
     println!(
         "Live Ledger demo: {size} events, growing every {} s",
         interval.as_secs_f32()
     );
-    println!("  open   http://{bound}/");
-    println!("  verify liveledger verify http://{bound}/");
+    println!("  ledger   http://{bound}/");
+    println!("  tampered http://{bound}/tampered/  (a copy with one byte changed in segment 1)");
+    println!("  verify   liveledger verify http://{bound}/");
+    if let Some((site, eaddr)) = embed {
+        let e = serve::start(site, eaddr)?;
+        println!(
+            "  portal   http://{e}/?ledger=http://{bound}/  (the embed example, on another origin)"
+        );
+    }
     let mut r = Lcg(7);
     let mut round = 0;
     loop {

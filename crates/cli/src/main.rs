@@ -183,6 +183,11 @@ enum Command {
         /// Stop after this many appends (default: run until stopped).
         #[arg(long)]
         rounds: Option<u64>,
+        /// A site (the embed example) to serve on a second origin.
+        #[arg(long)]
+        embed: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        embed_addr: String,
     },
 }
 
@@ -398,18 +403,22 @@ fn run(cli: Cli) -> Result<i32> {
             interval,
             app,
             rounds,
+            embed,
+            embed_addr,
         } => {
             if !(0.05..=3600.0).contains(&interval) {
                 return Err(CliError::Usage(
                     "--interval must be between 0.05 and 3600 seconds".into(),
                 ));
             }
+            let embed = embed.as_deref().map(|e| (e, embed_addr.as_str()));
             demo::run(
                 &dir,
                 &addr,
                 Duration::from_secs_f64(interval),
                 app.as_deref(),
                 rounds,
+                embed,
             )?;
             Ok(0)
         }

@@ -27,6 +27,7 @@ pub mod hash;
 pub mod jcs;
 pub mod merkle;
 pub mod note;
+pub mod proof;
 pub mod tiles;
 pub mod time;
 pub mod writer;

@@ -274,3 +274,34 @@ fn unknown_signer_alone_is_not_enough() {
 
 #[allow(dead_code)]
 fn _unused(_: _H) {}
+
+both! {
+fn receipts_for_every_tessera_entry_verify_offline_and_fail_when_changed() {
+    use liveledger_core::proof::Receipt;
+    let entries = tessera_entries();
+    let cp = file("tessera-log/checkpoint.15");
+    let mut ts = TileSet::new(15);
+    ts.insert(TilePath::hashes(0, 0, 15).unwrap(), file("tessera-log/tile/0/000.p/15")).unwrap();
+    for i in 0..15u64 {
+        let proof = tiles::inclusion_proof_from_tiles(&ts, i, 15).unwrap();
+        let r = Receipt { extra: Some(entries[i as usize].clone()), index: i, proof, checkpoint: cp.to_vec() };
+        let text = r.to_text();
+        let parsed = Receipt::parse(&text).unwrap();
+        assert_eq!(parsed, r);
+        let (c, e) = parsed.verify(&[tessera_key()], TESSERA_ORIGIN, None).unwrap();
+        assert_eq!((c.size(), e), (15, entries[i as usize].clone()));
+        // Another entry, another index, or any changed proof hash fails.
+        assert!(parsed.verify(&[tessera_key()], TESSERA_ORIGIN, Some(b"sixteen")).is_err());
+        let mut moved = parsed.clone();
+        moved.index = (i + 1) % 15;
+        assert!(moved.verify(&[tessera_key()], TESSERA_ORIGIN, None).is_err());
+        for j in 0..parsed.proof.len() {
+            let mut m = parsed.clone();
+            m.proof[j].0[7] ^= 4;
+            assert!(m.verify(&[tessera_key()], TESSERA_ORIGIN, None).is_err());
+        }
+    }
+    assert!(Receipt::parse("c2sp.org/tlog-proof@v1\nindex 01\n\nx").is_err());
+    assert!(Receipt::parse("c2sp.org/tlog-proof@v2\nindex 1\n\nx").is_err());
+}
+}

@@ -1,0 +1,669 @@
+//! The Live Ledger verifier for JavaScript: `liveledger-wasm`.
+//!
+//! Everything verifies client-side with `liveledger-core`; this crate only fetches (with
+//! the global `fetch`, so it runs in pages, workers and Node) and converts. Results are
+//! plain JS objects; errors are JS `Error`s with a stable `code` and, where there is one,
+//! the `evidence` (signed checkpoints, proofs, expected and found values).
+//!
+//! Error codes: `BAD_INPUT`, `BAD_SIGNATURE`, `WRONG_ORIGIN`, `NO_KEY`, `FETCH_FAILED`,
+//! `NOT_FOUND`, `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`.
+
+use std::cell::Cell;
+
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use liveledger_core::audit::{check_consistency, AuditReport, Auditor, InconsistencyKind, Level};
+use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
+use liveledger_core::event::UnverifiedEvent;
+use liveledger_core::hash::leaf_hash;
+use liveledger_core::note::{Note, NoteError, VerifierKey};
+use liveledger_core::proof::{Receipt, ReceiptError};
+use liveledger_core::tiles::{self, TilePath, TileSet};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** A verifier key `name+hash+base64`, as the log publishes it. */
+export type VerifierKey = string;
+export interface Signature { key: string; kind: "log" | "cosignature"; timestamp?: number }
+export interface CheckpointResult { origin: string; size: number; root: string; rootHex: string; signatures: Signature[]; signedTime?: number; note: string }
+export interface LedgerOptions {
+  /** Trusted log keys. Without them the ledger's own metadata is trusted on first use (`trust: "metadata"`). */
+  keys?: VerifierKey[];
+  origin?: string;
+  /** "ledger" (default when the log publishes Live Ledger metadata) or "log" for opaque entries. */
+  level?: "ledger" | "log";
+  /** Compare every hash tile too (default true). */
+  checkTiles?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+export interface Progress { entries: number; size: number; bytes: number; segment: number }
+export interface AuditResult { verified: true; trust: "pinned" | "metadata"; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number }
+export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
+export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
+export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED"; evidence?: any }
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(input: &str, init: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &Function, ms: f64) -> JsValue;
+}
+
+/// A JS Error with a code and optional evidence.
+fn error(code: &str, message: &str, evidence: Option<Value>) -> JsValue {
+    let e = js_sys::Error::new(message);
+    let _ = Reflect::set(&e, &"code".into(), &code.into());
+    let _ = Reflect::set(&e, &"name".into(), &"LedgerError".into());
+    if let Some(ev) = evidence {
+        let _ = Reflect::set(&e, &"evidence".into(), &to_js(&ev));
+    }
+    e.into()
+}
+
+/// A plain JS object from JSON (one serializer for everything: serde_json).
+fn to_js(v: &Value) -> JsValue {
+    js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
+}
+
+fn note_error_code(e: &NoteError) -> &'static str {
+    match e {
+        NoteError::BadSignature { .. }
+        | NoteError::NotEnoughSignatures { .. }
+        | NoteError::DuplicateSignature { .. } => "BAD_SIGNATURE",
+        _ => "BAD_INPUT",
+    }
+}
+
+fn checkpoint_error(e: CheckpointError) -> JsValue {
+    match &e {
+        CheckpointError::Note(n) => error(note_error_code(n), &e.to_string(), None),
+        CheckpointError::WrongOrigin { expected, found } => error(
+            "WRONG_ORIGIN",
+            &e.to_string(),
+            Some(json!({"expected": expected, "found": found})),
+        ),
+        _ => error("BAD_INPUT", &e.to_string(), None),
+    }
+}
+
+fn parse_keys(keys: &[String]) -> Result<Vec<VerifierKey>, JsValue> {
+    keys.iter()
+        .map(|k| {
+            VerifierKey::parse(k.trim())
+                .map_err(|e| error("BAD_INPUT", &format!("key {k:?}: {e}"), None))
+        })
+        .collect()
+}
+
+fn checkpoint_json(cp: &VerifiedCheckpoint) -> Value {
+    let sigs: Vec<Value> = cp
+        .note()
+        .verified()
+        .iter()
+        .map(|v| match v.timestamp {
+            Some(t) => json!({"key": v.key.short(), "kind": "cosignature", "timestamp": t}),
+            None => json!({"key": v.key.short(), "kind": "log"}),
+        })
+        .collect();
+    json!({
+        "origin": cp.origin(),
+        "size": cp.size(),
+        "root": cp.root().to_base64(),
+        "rootHex": cp.root().to_hex(),
+        "signatures": sigs,
+        "signedTime": cp.note().verified().iter().filter_map(|v| v.timestamp).max(),
+        "note": String::from_utf8_lossy(&cp.to_bytes()),
+    })
+}
+
+/// Verifies a signed checkpoint (digest) against trusted keys. `origin` defaults to the
+/// first key's name. Throws a `LedgerError` if it does not verify.
+#[wasm_bindgen(js_name = verifyCheckpoint)]
+pub fn verify_checkpoint(
+    note: &str,
+    keys: Vec<String>,
+    origin: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let keys = parse_keys(&keys)?;
+    let origin = origin.unwrap_or_else(|| {
+        keys.first()
+            .map(|k| k.name().to_owned())
+            .unwrap_or_default()
+    });
+    let cp = VerifiedCheckpoint::open(note.as_bytes(), &keys, &origin).map_err(checkpoint_error)?;
+    Ok(to_js(&checkpoint_json(&cp)))
+}
+
+/// Verifies a receipt (C2SP tlog-proof, the entry in its `extra` line) with no network.
+#[wasm_bindgen(js_name = verifyReceipt)]
+pub fn verify_receipt(
+    receipt: &str,
+    keys: Vec<String>,
+    origin: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let keys = parse_keys(&keys)?;
+    let origin = origin.unwrap_or_else(|| {
+        keys.first()
+            .map(|k| k.name().to_owned())
+            .unwrap_or_default()
+    });
+    let r = Receipt::parse(receipt).map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+    match r.verify(&keys, &origin, None) {
+        Ok((cp, entry)) => Ok(to_js(&entry_json(
+            r.index, &entry, &r.proof, &cp, receipt, 0, 0,
+        ))),
+        Err(ReceiptError::Checkpoint(e)) => Err(checkpoint_error(e)),
+        Err(e @ ReceiptError::Proof(_)) => Err(error(
+            "INCLUSION_FAILED",
+            &e.to_string(),
+            Some(
+                json!({"index": r.index, "proof": r.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()}),
+            ),
+        )),
+        Err(e) => Err(error("BAD_INPUT", &e.to_string(), None)),
+    }
+}
+
+fn entry_json(
+    index: u64,
+    entry: &[u8],
+    proof: &[liveledger_core::Hash],
+    cp: &VerifiedCheckpoint,
+    receipt: &str,
+    requests: u32,
+    bytes: u64,
+) -> Value {
+    let event = UnverifiedEvent::parse(entry)
+        .ok()
+        .map(|e| Value::Object(e.object));
+    json!({
+        "index": index,
+        "entry": String::from_utf8_lossy(entry),
+        "event": event,
+        "leafHash": leaf_hash(entry).to_hex(),
+        "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+        "checkpoint": checkpoint_json(cp),
+        "receipt": receipt,
+        "requests": requests,
+        "bytes": bytes,
+    })
+}
+
+/// A fetcher that counts what it fetched.
+struct Fetcher {
+    base: String,
+    requests: Cell<u32>,
+    bytes: Cell<u64>,
+}
+
+impl Fetcher {
+    fn new(url: &str) -> Fetcher {
+        Fetcher {
+            base: url.trim_end_matches('/').to_owned(),
+            requests: Cell::new(0),
+            bytes: Cell::new(0),
+        }
+    }
+
+    async fn get(&self, path: &str, no_store: bool) -> Result<Option<Vec<u8>>, JsValue> {
+        let url = format!("{}/{path}", self.base);
+        let mut last = JsValue::NULL;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                sleep(250.0 * attempt as f64).await;
+            }
+            let init = Object::new();
+            if no_store {
+                let _ = Reflect::set(&init, &"cache".into(), &"no-store".into());
+            }
+            self.requests.set(self.requests.get() + 1);
+            let resp = match JsFuture::from(global_fetch(&url, &init)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            let status = Reflect::get(&resp, &"status".into())
+                .ok()
+                .and_then(|s| s.as_f64())
+                .unwrap_or(0.0) as u32;
+            if status == 404 {
+                return Ok(None);
+            }
+            if !(200..300).contains(&status) {
+                last = format!("HTTP {status}").into();
+                if status < 500 {
+                    break;
+                }
+                continue;
+            }
+            let ab = Reflect::get(&resp, &"arrayBuffer".into())?
+                .dyn_into::<Function>()?
+                .call0(&resp)?;
+            let buf = JsFuture::from(Promise::from(ab)).await?;
+            let v = Uint8Array::new(&buf).to_vec();
+            self.bytes.set(self.bytes.get() + v.len() as u64);
+            return Ok(Some(v));
+        }
+        let why = last
+            .as_string()
+            .or_else(|| js_sys::Error::from(last.clone()).message().as_string())
+            .unwrap_or_default();
+        Err(error(
+            "FETCH_FAILED",
+            &format!("could not fetch {url}: {why}"),
+            Some(json!({"url": url})),
+        ))
+    }
+
+    async fn require(&self, path: &str, no_store: bool) -> Result<Vec<u8>, JsValue> {
+        self.get(path, no_store).await?.ok_or_else(|| {
+            error(
+                "NOT_FOUND",
+                &format!("{}/{path} does not exist", self.base),
+                Some(json!({"path": path})),
+            )
+        })
+    }
+}
+
+async fn sleep(ms: f64) {
+    let p = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+fn opt_get(o: &JsValue, k: &str) -> Option<JsValue> {
+    if o.is_undefined() || o.is_null() {
+        return None;
+    }
+    Reflect::get(o, &k.into())
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn aborted(opts: &JsValue) -> bool {
+    opt_get(opts, "signal")
+        .and_then(|s| Reflect::get(&s, &"aborted".into()).ok())
+        .and_then(|a| a.as_bool())
+        .unwrap_or(false)
+}
+
+/// What the options and the ledger's metadata say about trust.
+struct Trust {
+    keys: Vec<VerifierKey>,
+    extra_keys: Vec<VerifierKey>,
+    origin: String,
+    pinned: bool,
+    ledger: bool,
+    cadence: Option<u64>,
+}
+
+async fn trust(f: &Fetcher, opts: &JsValue) -> Result<Trust, JsValue> {
+    let keys: Vec<String> = match opt_get(opts, "keys") {
+        None => Vec::new(),
+        Some(k) if js_sys::Array::is_array(&k) => js_sys::Array::from(&k)
+            .iter()
+            .map(|x| {
+                x.as_string()
+                    .ok_or_else(|| error("BAD_INPUT", "keys must be strings", None))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(error(
+                "BAD_INPUT",
+                "keys must be an array of verifier key strings",
+                None,
+            ))
+        }
+    };
+    let mut keys = parse_keys(&keys)?;
+    let pinned = !keys.is_empty();
+    let mut origin = opt_get(opts, "origin").and_then(|o| o.as_string());
+    let mut extra_keys = Vec::new();
+    let mut ledger = false;
+    let mut cadence = None;
+    if let Some(m) = f.get("metadata", true).await? {
+        let n = Note::parse(&m).map_err(|e| error("BAD_INPUT", &format!("metadata: {e}"), None))?;
+        let meta = parse_metadata(n.text_unverified())?;
+        if keys.is_empty() {
+            keys = meta.0;
+        }
+        let v = n.verify(&keys).map_err(|e| {
+            error(
+                "BAD_SIGNATURE",
+                &format!("metadata is not signed by the log key: {e}"),
+                None,
+            )
+        })?;
+        let (_, time_key, o, is_ledger, c) = parse_metadata(v.text())?;
+        extra_keys.extend(time_key);
+        origin = origin.or(Some(o));
+        ledger = is_ledger;
+        cadence = c;
+    }
+    if keys.is_empty() {
+        return Err(error(
+            "NO_KEY",
+            "the log publishes no metadata; pass its verifier key in `keys`",
+            None,
+        ));
+    }
+    let origin = origin.unwrap_or_else(|| keys[0].name().to_owned());
+    let level = opt_get(opts, "level").and_then(|l| l.as_string());
+    if let Some(l) = level {
+        ledger = l == "ledger";
+    }
+    Ok(Trust {
+        keys,
+        extra_keys,
+        origin,
+        pinned,
+        ledger,
+        cadence,
+    })
+}
+
+type MetaParts = (
+    Vec<VerifierKey>,
+    Option<VerifierKey>,
+    String,
+    bool,
+    Option<u64>,
+);
+
+fn parse_metadata(text: &str) -> Result<MetaParts, JsValue> {
+    let bad = |w: &str| error("BAD_INPUT", &format!("metadata: {w}"), None);
+    let body = text
+        .strip_prefix("liveledger/metadata/v1\n")
+        .ok_or_else(|| bad("not liveledger/metadata/v1"))?;
+    let v: Value = serde_json::from_str(body.trim_end()).map_err(|e| bad(&e.to_string()))?;
+    let keys = v["log_keys"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter_map(|k| VerifierKey::parse(k).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let time_key = v["time_key"]
+        .as_str()
+        .and_then(|k| VerifierKey::parse(k).ok());
+    let origin = v["origin"].as_str().unwrap_or_default().to_owned();
+    Ok((
+        keys,
+        time_key,
+        origin,
+        v["entries"].as_str() == Some("liveledger/event/v1"),
+        v["cadence_seconds"].as_u64(),
+    ))
+}
+
+async fn fetch_checkpoint(f: &Fetcher, t: &Trust) -> Result<VerifiedCheckpoint, JsValue> {
+    let b = f.require("checkpoint", true).await?;
+    let mut all = t.keys.clone();
+    all.extend(t.extra_keys.iter().cloned());
+    let note = Note::parse(&b)
+        .and_then(|n| n.verify(&all))
+        .map_err(|e| error(note_error_code(&e), &format!("checkpoint: {e}"), None))?;
+    if note.count_signed_by(&t.keys) == 0 {
+        return Err(error(
+            "BAD_SIGNATURE",
+            "checkpoint is not signed by the log key",
+            None,
+        ));
+    }
+    VerifiedCheckpoint::from_note(note, &t.origin).map_err(checkpoint_error)
+}
+
+fn failure_error(r: &AuditReport) -> JsValue {
+    let Some(f) = r.failure.as_ref() else {
+        return error("TAMPERED", "the audit failed", None);
+    };
+    error(
+        "TAMPERED",
+        &f.to_string(),
+        Some(json!({
+            "segment": f.location.bundle,
+            "entry": f.location.entry,
+            "path": f.location.step.map(|s| s.path().to_string()),
+            "detail": f.error.to_string(),
+            "size": r.size,
+            "root": r.root.to_base64(),
+        })),
+    )
+}
+
+/// Feeds the auditor every step it asks for.
+async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<(), JsValue> {
+    let progress = opt_get(opts, "onProgress").and_then(|p| p.dyn_into::<Function>().ok());
+    while let Some(step) = a.next_step() {
+        if aborted(opts) {
+            return Err(error("ABORTED", "aborted", None));
+        }
+        let path: TilePath = step.path();
+        let bytes = f.require(&path.to_string(), false).await?;
+        if a.feed_all(&bytes).is_err() {
+            return Err(failure_error(&a.report()));
+        }
+        if let Some(p) = &progress {
+            let s = a.stats();
+            let v = json!({"entries": s.entries, "size": a.target_size(), "bytes": s.bytes, "segment": path.index()});
+            let _ = p.call1(&JsValue::NULL, &to_js(&v));
+        }
+    }
+    Ok(())
+}
+
+fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust) -> Value {
+    let s = a.stats();
+    json!({
+        "verified": true,
+        "trust": if t.pinned { "pinned" } else { "metadata" },
+        "checkpoint": checkpoint_json(cp),
+        "level": if t.ledger { "ledger" } else { "log" },
+        "stats": {"entries": s.entries, "segments": s.bundles, "tiles": s.tiles, "bytes": s.bytes, "signatures": s.signatures,
+                  "corrections": s.corrections, "commitments": s.commitments, "governance": s.governance},
+        "lastTime": a.chain().and_then(|c| c.last_time()).map(|t| t.to_string()),
+        "cadenceSeconds": t.cadence,
+    })
+}
+
+/// Audits a whole ledger (or any C2SP log) at `url`: every signature, chain link, tile and
+/// the root. Resolves with the result; rejects with a `LedgerError` (`TAMPERED` with the
+/// segment and entry as evidence, `BAD_SIGNATURE`, …).
+#[wasm_bindgen]
+pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
+    let f = Fetcher::new(&url);
+    let t = trust(&f, &opts).await?;
+    let cp = fetch_checkpoint(&f, &t).await?;
+    let check_tiles = opt_get(&opts, "checkTiles")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let mut a = Auditor::new(
+        &cp,
+        if t.ledger { Level::Ledger } else { Level::Log },
+        check_tiles,
+    );
+    drive(&f, &mut a, &opts).await?;
+    Ok(to_js(&audit_json(&a, &cp, &t)))
+}
+
+/// Audits, then follows the ledger: polls its checkpoint every `intervalMs` (default
+/// 5000), checks each new one's signature and consistency, verifies only the new events,
+/// and calls `onDigest`. A fork, rollback or tampering calls `onAlarm` and ends the
+/// promise with that error. Stops (resolving) when `signal` aborts.
+#[wasm_bindgen]
+pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
+    let f = Fetcher::new(&url);
+    let t = trust(&f, &opts).await?;
+    let on_digest = opt_get(&opts, "onDigest").and_then(|p| p.dyn_into::<Function>().ok());
+    let on_alarm = opt_get(&opts, "onAlarm").and_then(|p| p.dyn_into::<Function>().ok());
+    let interval = opt_get(&opts, "intervalMs")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(5000.0)
+        .max(100.0);
+    let alarm = |e: JsValue| {
+        if let Some(cb) = &on_alarm {
+            let _ = cb.call1(&JsValue::NULL, &e);
+        }
+        e
+    };
+    let mut cp = fetch_checkpoint(&f, &t).await.map_err(alarm)?;
+    let check_tiles = opt_get(&opts, "checkTiles")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let mut a = Auditor::new(
+        &cp,
+        if t.ledger { Level::Ledger } else { Level::Log },
+        check_tiles,
+    );
+    drive(&f, &mut a, &opts).await.map_err(alarm)?;
+    if let Some(cb) = &on_digest {
+        let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
+    }
+    loop {
+        sleep(interval).await;
+        if aborted(&opts) {
+            return Ok(JsValue::UNDEFINED);
+        }
+        let next = match fetch_checkpoint(&f, &t).await {
+            Ok(n) => n,
+            Err(e) => {
+                let code = Reflect::get(&e, &"code".into())
+                    .ok()
+                    .and_then(|c| c.as_string())
+                    .unwrap_or_default();
+                if code == "FETCH_FAILED" || code == "NOT_FOUND" {
+                    continue; // the network, not the ledger: try again next time
+                }
+                return Err(alarm(e));
+            }
+        };
+        if next.size() == cp.size() && next.root() == cp.root() {
+            cp = next; // a fresher signed time for the same tree
+            continue;
+        }
+        let proof = if cp.size() > 0 && cp.size() < next.size() {
+            let mut ts = TileSet::new(next.size());
+            for p in tiles::consistency_tiles(cp.size(), next.size())
+                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
+            {
+                let b = f.require(&p.to_string(), false).await.map_err(alarm)?;
+                ts.insert(p, &b)
+                    .map_err(|e| alarm(error("TAMPERED", &format!("{p}: {e}"), None)))?;
+            }
+            tiles::consistency_proof_from_tiles(&ts, cp.size(), next.size())
+                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
+        } else {
+            Vec::new()
+        };
+        if let Err(inc) = check_consistency(&cp, &next, &proof) {
+            let code = match inc.kind {
+                InconsistencyKind::Rollback { .. } => "ROLLBACK",
+                _ => "FORK",
+            };
+            let evidence = json!({
+                "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
+                "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
+                "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+            });
+            return Err(alarm(error(code, &inc.to_string(), Some(evidence))));
+        }
+        if a.extend(&next).is_err() {
+            return Err(alarm(failure_error(&a.report())));
+        }
+        drive(&f, &mut a, &opts).await.map_err(alarm)?;
+        cp = next;
+        if let Some(cb) = &on_digest {
+            let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
+        }
+    }
+}
+
+/// Verifies one entry by inclusion proof, with a few small fetches: the checkpoint, the
+/// entry's bundle (whose hashes stand in for its level 0 tile), and the upper tiles the
+/// proof needs. Resolves with the entry, the proof and a receipt for offline checking.
+#[wasm_bindgen(js_name = verifyEntry)]
+pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsValue, JsValue> {
+    if !(index >= 0.0 && index.fract() == 0.0 && index < 9007199254740992.0) {
+        return Err(error(
+            "BAD_INPUT",
+            "index must be a non-negative integer",
+            None,
+        ));
+    }
+    let index = index as u64;
+    let f = Fetcher::new(&url);
+    let t = trust(&f, &opts).await?;
+    let cp = fetch_checkpoint(&f, &t).await?;
+    let size = cp.size();
+    if index >= size {
+        return Err(error(
+            "BAD_INPUT",
+            &format!("entry {index} is not in a ledger of {size} entries"),
+            None,
+        ));
+    }
+    let (bpath, pos) = tiles::bundle_for_entry(size, index)
+        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+    let bundle = f.require(&bpath.to_string(), false).await?;
+    let entries = liveledger_core::bundle::decode_bundle(&bundle, bpath.width()).map_err(|e| {
+        error(
+            "TAMPERED",
+            &format!("{bpath}: {e}"),
+            Some(json!({"segment": bpath.index()})),
+        )
+    })?;
+    let leaves: Vec<liveledger_core::Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+    let mut ts = TileSet::new(size);
+    let level0 = tiles::tile_at(size, 0, bpath.index())
+        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+    ts.insert(level0, &tiles::encode_hash_tile(&leaves))
+        .map_err(|e| error("TAMPERED", &e.to_string(), None))?;
+    for p in
+        tiles::inclusion_tiles(index, size).map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
+    {
+        if p != level0 {
+            let b = f.require(&p.to_string(), false).await?;
+            ts.insert(p, &b)
+                .map_err(|e| error("TAMPERED", &format!("{p}: {e}"), None))?;
+        }
+    }
+    let proof = tiles::inclusion_proof_from_tiles(&ts, index, size)
+        .map_err(|e| error("TAMPERED", &e.to_string(), None))?;
+    let entry = entries[pos];
+    liveledger_core::audit::check_inclusion(&cp, index, entry, &proof).map_err(|e| {
+        error("INCLUSION_FAILED", &e.to_string(), Some(json!({"index": index, "segment": bpath.index(), "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()})))
+    })?;
+    let receipt = Receipt {
+        extra: Some(entry.to_vec()),
+        index,
+        proof: proof.clone(),
+        checkpoint: cp.to_bytes(),
+    }
+    .to_text();
+    Ok(to_js(&entry_json(
+        index,
+        entry,
+        &proof,
+        &cp,
+        &receipt,
+        f.requests.get(),
+        f.bytes.get(),
+    )))
+}
+
+/// The crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

@@ -1,0 +1,92 @@
+//! The JS API, in Node and in headless Chromium (see browser.rs): results are plain
+//! objects, errors carry stable codes.
+
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const KEY: &str = include_str!("../../core/tests/vectors/tessera-log/VERIFIER_KEY");
+const CP15: &str = include_str!("../../core/tests/vectors/tessera-log/checkpoint.15");
+const SUMDB: &str = include_str!("../../core/tests/vectors/notes/sumdb-6476701.note");
+const SUMDB_KEY: &str = include_str!("../../core/tests/vectors/notes/sumdb.vkey");
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &k.into()).unwrap()
+}
+
+fn code(e: JsValue) -> String {
+    get(&e, "code").as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn verify_checkpoint_returns_a_plain_object() {
+    let r = liveledger_wasm::verify_checkpoint(CP15, vec![KEY.trim().into()], None).unwrap();
+    assert_eq!(get(&r, "size").as_f64(), Some(15.0));
+    assert_eq!(
+        get(&r, "origin").as_string().unwrap(),
+        "example.com/log/testdata"
+    );
+    let sigs = js_sys::Array::from(&get(&r, "signatures"));
+    assert_eq!(sigs.length(), 1);
+    let r = liveledger_wasm::verify_checkpoint(
+        SUMDB,
+        vec![SUMDB_KEY.trim().into()],
+        Some("go.sum database tree".into()),
+    )
+    .unwrap();
+    assert_eq!(get(&r, "size").as_f64(), Some(6476701.0));
+}
+
+#[wasm_bindgen_test]
+fn errors_have_stable_codes() {
+    let bad_sig = CP15.replace("M9e0", "M9e1");
+    assert_eq!(
+        code(
+            liveledger_wasm::verify_checkpoint(&bad_sig, vec![KEY.trim().into()], None)
+                .unwrap_err()
+        ),
+        "BAD_SIGNATURE"
+    );
+    assert_eq!(
+        code(
+            liveledger_wasm::verify_checkpoint(CP15, vec![KEY.trim().into()], Some("other".into()))
+                .unwrap_err()
+        ),
+        "WRONG_ORIGIN"
+    );
+    assert_eq!(
+        code(liveledger_wasm::verify_checkpoint(CP15, vec!["not a key".into()], None).unwrap_err()),
+        "BAD_INPUT"
+    );
+    let e = liveledger_wasm::verify_checkpoint(
+        CP15,
+        vec![SUMDB_KEY.trim().into()],
+        Some("example.com/log/testdata".into()),
+    )
+    .unwrap_err();
+    assert_eq!(code(e.clone()), "BAD_SIGNATURE");
+    assert!(
+        e.is_instance_of::<js_sys::Error>(),
+        "errors are Error objects"
+    );
+}
+
+#[wasm_bindgen_test]
+fn receipts_verify_offline() {
+    // Entry 0 ("one") of tessera's log at size 1: the proof is empty.
+    let cp1 = include_str!("../../core/tests/vectors/tessera-log/checkpoint.1");
+    let receipt = format!("c2sp.org/tlog-proof@v1\nextra b25l\nindex 0\n\n{cp1}");
+    let r = liveledger_wasm::verify_receipt(&receipt, vec![KEY.trim().into()], None).unwrap();
+    assert_eq!(get(&r, "entry").as_string().unwrap(), "one");
+    let forged = receipt.replace("extra b25l", "extra dHdv");
+    assert_eq!(
+        code(liveledger_wasm::verify_receipt(&forged, vec![KEY.trim().into()], None).unwrap_err()),
+        "INCLUSION_FAILED"
+    );
+    assert_eq!(
+        code(
+            liveledger_wasm::verify_receipt("nonsense", vec![KEY.trim().into()], None).unwrap_err()
+        ),
+        "BAD_INPUT"
+    );
+}

@@ -1,0 +1,106 @@
+// End-to-end: the example portal (www/embed) on one origin embeds two
+// <live-ledger-verify> badges for ledgers served by `liveledger demo` on another origin:
+// the live demo ledger must verify and keep verifying as it grows, the tampered copy must
+// raise an alarm naming segment 1. Real headless Chromium via playwright-core.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = resolve(root, process.env.LIVELEDGER_BIN || "target/debug/liveledger");
+const site = resolve(root, "target/embed/site");
+let demo, browser, urls = {};
+
+function startDemo() {
+  const dir = join(mkdtempSync(join(tmpdir(), "ll-e2e-")), "ledger");
+  const p = spawn(bin, ["demo", "--dir", dir, "--addr", "127.0.0.1:0", "--embed", site, "--embed-addr", "127.0.0.1:0", "--interval", "0.7"], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((ok, fail) => {
+    let out = "";
+    const timer = setTimeout(() => fail(new Error("demo did not start: " + out)), 120000);
+    p.stdout.on("data", (d) => {
+      out += d;
+      const ledger = out.match(/ledger\s+(http:\/\/\S+)/);
+      const portal = out.match(/portal\s+(http:\/\/\S+)/);
+      if (ledger && portal) {
+        clearTimeout(timer);
+        urls = { ledger: ledger[1], portal: portal[1].split("?")[0] };
+        ok(p);
+      }
+    });
+    p.on("exit", (c) => { clearTimeout(timer); fail(new Error(`demo exited ${c}: ${out}`)); });
+  });
+}
+
+before(async () => {
+  demo = await startDemo();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  demo?.kill();
+});
+
+const badge = (page, id) => page.evaluate((id) => {
+  const el = document.getElementById(id);
+  return { state: el.getAttribute("state"), size: Number(el.getAttribute("size") || 0), text: el.shadowRoot.querySelector(".badge").textContent, role: el.shadowRoot.querySelector(".badge").getAttribute("role") };
+}, id);
+
+test("the portal on another origin verifies the live ledger and flags the tampered copy", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const url = `${urls.portal}?ledger=${encodeURIComponent(urls.ledger)}`;
+  assert.notEqual(new URL(urls.portal).origin, new URL(urls.ledger).origin, "portal and ledger must be different origins");
+  await page.goto(url);
+  await page.waitForFunction(() => document.getElementById("live").getAttribute("state") === "verified", null, { timeout: 60000 });
+  await page.waitForFunction(() => document.getElementById("copy").getAttribute("state") === "alarm", null, { timeout: 60000 });
+  const live = await badge(page, "live");
+  assert.match(live.text, /Verified\s+\d+ events · digest \d+ s old/);
+  assert.ok(live.size > 300, `demo has hundreds of events, badge says ${live.size}`);
+  assert.equal(live.role, "status");
+  const copy = await badge(page, "copy");
+  assert.match(copy.text, /Alarm\s+tampered \(segment 1\)/);
+  const events = await page.evaluate(() => window.__ledgerEvents);
+  assert.ok(events.some((e) => e.type === "verified" && e.id === "live"), JSON.stringify(events));
+  assert.ok(events.some((e) => e.type === "alarm" && e.id === "copy" && e.code === "TAMPERED"), JSON.stringify(events));
+  // Live: events appended after the page loaded show up, verified.
+  await page.waitForFunction((n) => Number(document.getElementById("live").getAttribute("size")) > n, live.size, { timeout: 30000 });
+  const later = await badge(page, "live");
+  assert.equal(later.state, "verified");
+  mkdirSync(join(root, "target/e2e"), { recursive: true });
+  await page.screenshot({ path: join(root, "target/e2e/embed.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("one event is verified by inclusion proof with a few small fetches", async () => {
+  const page = await browser.newPage();
+  await page.goto(urls.portal);
+  const r = await page.evaluate(async (ledger) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    return await m.verifyEntry(ledger, 42, {});
+  }, urls.ledger);
+  assert.equal(r.index, 42);
+  assert.equal(r.event.seq, 42);
+  assert.ok(r.requests <= 5, `${r.requests} requests`);
+  // The receipt verifies offline, and fails when changed.
+  const offline = await page.evaluate(async ({ receipt, key }) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    const ok = m.verifyReceipt(receipt, [key]);
+    let code = null;
+    try { m.verifyReceipt(receipt.replace("index 42", "index 43"), [key]); } catch (e) { code = e.code; }
+    return { index: ok.index, code };
+  }, { receipt: r.receipt, key: await (await fetch(urls.ledger + "metadata")).text().then((t) => JSON.parse(t.split("\n")[1]).log_keys[0]) });
+  assert.deepEqual(offline, { index: 42, code: "INCLUSION_FAILED" });
+  await page.close();
+});
