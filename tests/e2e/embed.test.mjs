@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -60,8 +60,13 @@ test("the portal on another origin verifies the live ledger and flags the tamper
   const url = `${urls.portal}?ledger=${encodeURIComponent(urls.ledger)}`;
   assert.notEqual(new URL(urls.portal).origin, new URL(urls.ledger).origin, "portal and ledger must be different origins");
   await page.goto(url);
-  await page.waitForFunction(() => document.getElementById("live").getAttribute("state") === "verified", null, { timeout: 60000 });
-  await page.waitForFunction(() => document.getElementById("copy").getAttribute("state") === "alarm", null, { timeout: 60000 });
+  const states = () => page.evaluate(() => ["live", "copy"].map((id) => document.getElementById(id).shadowRoot.querySelector(".badge").textContent + " / " + document.getElementById(id).shadowRoot.querySelector(".badge").title));
+  try {
+    await page.waitForFunction(() => document.getElementById("live").getAttribute("state") === "verified", null, { timeout: 60000 });
+    await page.waitForFunction(() => document.getElementById("copy").getAttribute("state") === "alarm", null, { timeout: 60000 });
+  } catch (e) {
+    throw new Error(`${e.message}; badges: ${JSON.stringify(await states())}`);
+  }
   const live = await badge(page, "live");
   assert.match(live.text, /Verified\s+\d+ events · digest \d+ s old/);
   assert.ok(live.size > 300, `demo has hundreds of events, badge says ${live.size}`);
@@ -77,6 +82,9 @@ test("the portal on another origin verifies the live ledger and flags the tamper
   assert.equal(later.state, "verified");
   mkdirSync(join(root, "target/e2e"), { recursive: true });
   await page.screenshot({ path: join(root, "target/e2e/embed.png"), fullPage: true });
+  // Pointing a badge elsewhere aborts its run and starts a new one.
+  await page.evaluate((src) => document.getElementById("copy").setAttribute("src", src), urls.ledger);
+  await page.waitForFunction(() => document.getElementById("copy").getAttribute("state") === "verified", null, { timeout: 60000 });
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -102,5 +110,18 @@ test("one event is verified by inclusion proof with a few small fetches", async 
     return { index: ok.index, code };
   }, { receipt: r.receipt, key: await (await fetch(urls.ledger + "metadata")).text().then((t) => JSON.parse(t.split("\n")[1]).log_keys[0]) });
   assert.deepEqual(offline, { index: 42, code: "INCLUSION_FAILED" });
+  await page.close();
+});
+
+test("the README's embed snippet works as written", async () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const m = readme.match(/<!-- embed-snippet -->\n```html\n([\s\S]*?)```/);
+  assert.ok(m, "README has an embed snippet");
+  const snippet = m[1].replace("https://ledger.example.org/payments/", urls.ledger);
+  assert.notEqual(snippet, m[1], "the snippet names a ledger URL");
+  writeFileSync(join(site, "readme-snippet.html"), `<!doctype html><meta charset="utf-8"><title>snippet</title>\n${snippet}`);
+  const page = await browser.newPage();
+  await page.goto(`${urls.portal}/readme-snippet.html`);
+  await page.waitForFunction(() => document.querySelector("live-ledger-verify")?.getAttribute("state") === "verified", null, { timeout: 60000 });
   await page.close();
 });

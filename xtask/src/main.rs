@@ -328,6 +328,43 @@ fn test(args: &[String]) -> Result {
             )],
         )
     })?;
+    step(
+        "JS API tests in Wasm (Node and headless Chromium)",
+        &mut || {
+            run(
+                "cargo",
+                &[
+                    "test",
+                    "-p",
+                    "liveledger-wasm",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ],
+                &[
+                    (
+                        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                        "wasm-bindgen-test-runner",
+                    ),
+                    ("CHROMEDRIVER", "/usr/bin/chromedriver"),
+                    ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+                ],
+            )
+        },
+    )?;
+    step("embed module build (wasm-bindgen, wasm-opt)", &mut || {
+        build_embed().map(|_| ())
+    })?;
+    step(
+        "browser end-to-end (playwright-core, Chromium)",
+        &mut || {
+            run("cargo", &["build", "-p", "liveledger-cli"], &[])?;
+            run(
+                "node",
+                &["--test", "--test-concurrency=1", "tests/e2e/"],
+                &[("LIVELEDGER_BIN", "target/debug/liveledger")],
+            )
+        },
+    )?;
     eprintln!(
         "\nxtask test: every step passed in {:.0} s",
         started.elapsed().as_secs_f64()

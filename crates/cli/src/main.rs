@@ -385,11 +385,17 @@ fn run(cli: Cli) -> Result<i32> {
             )
         }
         Command::Serve { dir, addr } => {
-            if !dir.join("checkpoint").exists() {
+            if !dir.is_dir() {
                 return Err(CliError::Usage(format!(
-                    "{} has no checkpoint: not a published ledger",
+                    "{} is not a directory",
                     dir.display()
                 )));
+            }
+            if !dir.join("checkpoint").exists() {
+                eprintln!(
+                    "liveledger: note: {} has no checkpoint; serving it as plain static files",
+                    dir.display()
+                );
             }
             let bound = serve::start(&dir, &addr)?;
             println!("serving {} on http://{bound}/", dir.display());

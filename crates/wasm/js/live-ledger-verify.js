@@ -43,9 +43,17 @@ export class LiveLedgerVerify extends HTMLElement {
     this.result = null;
   }
 
-  connectedCallback() { this.start(); }
+  // Attributes set before the element upgrades, and its connection, arrive as several
+  // callbacks in a row: coalesce them into one start, so one badge runs one verification.
+  connectedCallback() { this.schedule(); }
   disconnectedCallback() { this.controller?.abort(); clearInterval(this.ticker); }
-  attributeChangedCallback() { if (this.isConnected) this.start(); }
+  attributeChangedCallback(name, before, after) { if (before !== after && this.isConnected) this.schedule(); }
+
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => { this.scheduled = false; if (this.isConnected) this.start(); });
+  }
 
   show(state, detail, title) {
     this.state = state;

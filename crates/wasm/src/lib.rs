@@ -65,9 +65,13 @@ fn error(code: &str, message: &str, evidence: Option<Value>) -> JsValue {
     e.into()
 }
 
-/// A plain JS object from JSON (one serializer for everything: serde_json).
+/// A plain JS object from JSON. Written by the core's RFC 8785 writer, the one JSON
+/// serializer in the module (serde_json's own would add a second float formatter).
 fn to_js(v: &Value) -> JsValue {
-    js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
+    liveledger_core::jcs::to_canonical(v)
+        .ok()
+        .and_then(|s| js_sys::JSON::parse(&s).ok())
+        .unwrap_or(JsValue::NULL)
 }
 
 fn note_error_code(e: &NoteError) -> &'static str {

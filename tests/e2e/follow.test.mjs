@@ -1,0 +1,101 @@
+// End-to-end: `follow` in Chromium raises ROLLBACK and FORK alarms, with both signed
+// checkpoints as evidence, when the ledger it follows is swapped for an older or a
+// different one signed by the same key.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, cpSync, rmSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = resolve(root, process.env.LIVELEDGER_BIN || "target/debug/liveledger");
+const site = resolve(root, "target/embed/site");
+const procs = [];
+let browser, work;
+
+const ll = (...args) => execFileSync(bin, args, { input: args.stdin, encoding: "utf8" });
+const append = (dir, n, tag) => execFileSync(bin, ["append", dir], {
+  input: Array.from({ length: n }, (_, i) => JSON.stringify({ kind: "payment", source: "erp", key: `inv/${tag}${i}`, body: { amount: `${i}.00` } })).join("\n"),
+});
+
+function serve(dir) {
+  const p = spawn(bin, ["serve", dir, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  procs.push(p);
+  return new Promise((ok, fail) => {
+    p.stdout.once("data", (d) => ok(String(d).match(/http:\/\/\S+/)[0]));
+    p.on("exit", (c) => fail(new Error(`serve exited ${c}`)));
+  });
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), "ll-follow-"));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const p of procs) p.kill();
+});
+
+/** Opens the module on the portal origin and follows `ledger`; resolves with the page. */
+async function followIn(portal, ledger) {
+  const page = await browser.newPage();
+  await page.goto(`${portal}/index.html`);
+  await page.evaluate(async (ledger) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    window.__digests = [];
+    window.__alarm = null;
+    m.follow(ledger, { intervalMs: 300, onDigest: (d) => window.__digests.push(d.checkpoint.size), onAlarm: (e) => (window.__alarm = { code: e.code, message: e.message, evidence: e.evidence }) }).catch(() => {});
+  }, ledger);
+  await page.waitForFunction(() => window.__digests.length > 0, null, { timeout: 30000 });
+  return page;
+}
+
+test("a rollback raises ROLLBACK with both checkpoints", async () => {
+  const dir = join(work, "r/ledger");
+  ll("init", dir, "--origin", "rollback.example/ledger");
+  append(dir, 20, "a");
+  const portal = await serve(site);
+  const ledger = await serve(dir);
+  append(dir, 5, "b"); // size 26 now; the follower sees 26 first
+  const page = await followIn(portal, ledger);
+  // The operator "restores a backup": the checkpoint goes back to size 21.
+  copyFileSync(join(dir, "digests/21"), join(dir, "checkpoint"));
+  await page.waitForFunction(() => window.__alarm !== null, null, { timeout: 20000 });
+  const a = await page.evaluate(() => window.__alarm);
+  assert.equal(a.code, "ROLLBACK", JSON.stringify(a));
+  assert.match(a.evidence.oldCheckpoint, /\n26\n/);
+  assert.match(a.evidence.newCheckpoint, /\n21\n/);
+  await page.close();
+});
+
+test("a fork raises FORK with both checkpoints and the proof", async () => {
+  const dir = join(work, "f/ledger");
+  ll("init", dir, "--origin", "fork.example/ledger");
+  append(dir, 30, "a");
+  // A second history from the same keys: the fork.
+  cpSync(dir, join(work, "f/other"), { recursive: true });
+  cpSync(dir + ".keys", join(work, "f/other.keys"), { recursive: true });
+  rmSync(join(work, "f/other.keys/lock"), { force: true });
+  append(join(work, "f/other"), 10, "evil"); // other: 31 common + 10 = 41
+  append(dir, 5, "b"); // this one: 31 common + 5 others = 36, what the follower sees
+  const portal = await serve(site);
+  const ledger = await serve(dir);
+  const page = await followIn(portal, ledger);
+  // The server starts serving the other history.
+  rmSync(dir, { recursive: true });
+  cpSync(join(work, "f/other"), dir, { recursive: true });
+  await page.waitForFunction(() => window.__alarm !== null, null, { timeout: 20000 });
+  const a = await page.evaluate(() => window.__alarm);
+  assert.equal(a.code, "FORK", JSON.stringify(a));
+  assert.match(a.evidence.oldCheckpoint, /\n36\n/);
+  assert.match(a.evidence.newCheckpoint, /\n41\n/);
+  assert.ok(a.evidence.proof.length > 0);
+  await page.close();
+});
