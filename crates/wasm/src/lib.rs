@@ -266,6 +266,32 @@ impl Fetcher {
         ))
     }
 
+    /// Starts fetching `path` now (for prefetching); `finish` awaits it.
+    fn start(&self, path: &str) -> Promise {
+        self.requests.set(self.requests.get() + 1);
+        global_fetch(&format!("{}/{path}", self.base), &JsValue::UNDEFINED)
+    }
+
+    /// The bytes of a prefetched response, or None if it failed in any way (the caller
+    /// then fetches again, with retries and a precise error).
+    async fn finish(&self, p: Promise) -> Option<Vec<u8>> {
+        let resp = JsFuture::from(p).await.ok()?;
+        let status = Reflect::get(&resp, &"status".into()).ok()?.as_f64()? as u32;
+        if !(200..300).contains(&status) {
+            return None;
+        }
+        let ab = Reflect::get(&resp, &"arrayBuffer".into())
+            .ok()?
+            .dyn_into::<Function>()
+            .ok()?
+            .call0(&resp)
+            .ok()?;
+        let buf = JsFuture::from(Promise::from(ab)).await.ok()?;
+        let v = Uint8Array::new(&buf).to_vec();
+        self.bytes.set(self.bytes.get() + v.len() as u64);
+        Some(v)
+    }
+
     async fn require(&self, path: &str, no_store: bool) -> Result<Vec<u8>, JsValue> {
         self.get(path, no_store).await?.ok_or_else(|| {
             error(
@@ -446,15 +472,38 @@ fn failure_error(r: &AuditReport) -> JsValue {
     )
 }
 
-/// Feeds the auditor every step it asks for.
+/// Segments fetched ahead of the one being verified.
+const PREFETCH: usize = 6;
+
+/// Feeds the auditor every step it asks for, keeping the next few segments in flight so
+/// verification overlaps the network.
 async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<(), JsValue> {
     let progress = opt_get(opts, "onProgress").and_then(|p| p.dyn_into::<Function>().ok());
+    let mut inflight: std::collections::VecDeque<(TilePath, Promise)> =
+        std::collections::VecDeque::new();
     while let Some(step) = a.next_step() {
         if aborted(opts) {
             return Err(error("ABORTED", "aborted", None));
         }
         let path: TilePath = step.path();
-        let bytes = f.require(&path.to_string(), false).await?;
+        let upcoming: Vec<TilePath> = a.upcoming_bundles().take(PREFETCH).collect();
+        inflight.retain(|(p, _)| upcoming.contains(p));
+        for p in upcoming {
+            if !inflight.iter().any(|(q, _)| *q == p) {
+                inflight.push_back((p, f.start(&p.to_string())));
+            }
+        }
+        let prefetched = match inflight.iter().position(|(q, _)| *q == path) {
+            Some(i) => match inflight.remove(i) {
+                Some((_, promise)) => f.finish(promise).await,
+                None => None,
+            },
+            None => None,
+        };
+        let bytes = match prefetched {
+            Some(b) => b,
+            None => f.require(&path.to_string(), false).await?,
+        };
         if a.feed_all(&bytes).is_err() {
             return Err(failure_error(&a.report()));
         }
