@@ -147,6 +147,33 @@ fn parse_hex8(s: &str) -> Option<u32> {
     }
 }
 
+/// The parts of `name+hash+base64(type ‖ bytes)`, the form of both verifier keys and
+/// (after `PRIVATE+KEY+`) signer keys. Split on the first two `+` only: base64 has `+` too.
+/// `bad` builds the error, so a secret is never echoed.
+fn split_key(
+    s: &str,
+    what: &'static str,
+    bad: &dyn Fn(&'static str) -> NoteError,
+) -> Result<(String, u32, u8, [u8; 32]), NoteError> {
+    let (name, rest) = s
+        .split_once('+')
+        .ok_or_else(|| bad("no '+' after the name"))?;
+    let (hash, b64) = rest
+        .split_once('+')
+        .ok_or_else(|| bad("no '+' after the key ID"))?;
+    check_name(name)?;
+    let id = parse_hex8(hash).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
+    let raw = B64.decode(b64).map_err(|_| bad(what))?;
+    let (&key_type, bytes) = raw.split_first().ok_or_else(|| bad("key is empty"))?;
+    if key_type != ALG_ED25519 && key_type != ALG_COSIGNATURE_V1 {
+        return Err(NoteError::UnsupportedKeyType(key_type));
+    }
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| bad("Ed25519 key is not 32 bytes"))?;
+    Ok((name.to_owned(), id, key_type, bytes))
+}
+
 /// A public key that verifies note signatures: `name+hash+base64(type ‖ key)`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifierKey {
@@ -166,26 +193,8 @@ impl VerifierKey {
     /// Parses `name+hash+base64`. Split on the first two `+` only: base64 has `+` too.
     pub fn parse(s: &str) -> Result<Self, NoteError> {
         let bad = |why| NoteError::BadKey { key: cut(s), why };
-        let (name, rest) = s
-            .split_once('+')
-            .ok_or_else(|| bad("no '+' after the name"))?;
-        let (hash, b64) = rest
-            .split_once('+')
-            .ok_or_else(|| bad("no '+' after the key ID"))?;
-        check_name(name)?;
-        let id = parse_hex8(hash).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
-        let raw = B64
-            .decode(b64)
-            .map_err(|_| bad("public key is not valid base64"))?;
-        let (&key_type, key) = raw
-            .split_first()
-            .ok_or_else(|| bad("public key is empty"))?;
-        if key_type != ALG_ED25519 && key_type != ALG_COSIGNATURE_V1 {
-            return Err(NoteError::UnsupportedKeyType(key_type));
-        }
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| bad("Ed25519 public key is not 32 bytes"))?;
+        let (name, id, key_type, key) = split_key(s, "public key is not valid base64", &bad)?;
+        let name = name.as_str();
         let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not an Ed25519 point"))?;
         let expected = key_id(name, key_type, key.as_bytes());
         if expected != id {
@@ -331,23 +340,8 @@ impl SignerKey {
             .trim_end_matches('\n')
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| bad("does not start with PRIVATE+KEY+"))?;
-        let (name, rest) = rest
-            .split_once('+')
-            .ok_or_else(|| bad("no '+' after the name"))?;
-        let (hash, b64) = rest
-            .split_once('+')
-            .ok_or_else(|| bad("no '+' after the key ID"))?;
-        check_name(name)?;
-        let id = parse_hex8(hash).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
-        let raw = B64
-            .decode(b64)
-            .map_err(|_| bad("secret key is not valid base64"))?;
-        let (&key_type, seed) = raw
-            .split_first()
-            .ok_or_else(|| bad("secret key is empty"))?;
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| bad("Ed25519 seed is not 32 bytes"))?;
+        let (name, id, key_type, seed) = split_key(rest, "secret key is not valid base64", &bad)?;
+        let name = name.as_str();
         let k = Self::from_seed(name, key_type, seed)?;
         if k.id != id {
             return Err(NoteError::KeyIdMismatch {

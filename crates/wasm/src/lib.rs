@@ -125,6 +125,20 @@ fn checkpoint_json(cp: &VerifiedCheckpoint) -> Value {
     })
 }
 
+/// Parses trusted keys; the origin defaults to the first key's name.
+fn keys_and_origin(
+    keys: &[String],
+    origin: Option<String>,
+) -> Result<(Vec<VerifierKey>, String), JsValue> {
+    let keys = parse_keys(keys)?;
+    let origin = origin.unwrap_or_else(|| {
+        keys.first()
+            .map(|k| k.name().to_owned())
+            .unwrap_or_default()
+    });
+    Ok((keys, origin))
+}
+
 /// Verifies a signed checkpoint (digest) against trusted keys. `origin` defaults to the
 /// first key's name. Throws a `LedgerError` if it does not verify.
 #[wasm_bindgen(js_name = verifyCheckpoint)]
@@ -133,12 +147,7 @@ pub fn verify_checkpoint(
     keys: Vec<String>,
     origin: Option<String>,
 ) -> Result<JsValue, JsValue> {
-    let keys = parse_keys(&keys)?;
-    let origin = origin.unwrap_or_else(|| {
-        keys.first()
-            .map(|k| k.name().to_owned())
-            .unwrap_or_default()
-    });
+    let (keys, origin) = keys_and_origin(&keys, origin)?;
     let cp = VerifiedCheckpoint::open(note.as_bytes(), &keys, &origin).map_err(checkpoint_error)?;
     Ok(to_js(&checkpoint_json(&cp)))
 }
@@ -150,12 +159,7 @@ pub fn verify_receipt(
     keys: Vec<String>,
     origin: Option<String>,
 ) -> Result<JsValue, JsValue> {
-    let keys = parse_keys(&keys)?;
-    let origin = origin.unwrap_or_else(|| {
-        keys.first()
-            .map(|k| k.name().to_owned())
-            .unwrap_or_default()
-    });
+    let (keys, origin) = keys_and_origin(&keys, origin)?;
     let r = Receipt::parse(receipt).map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
     match r.verify(&keys, &origin, None) {
         Ok((cp, entry)) => Ok(to_js(&entry_json(
