@@ -3,12 +3,14 @@
 //! Trust: the log keys come from `--key` (pinned). Without `--key`, they come from the
 //! ledger's own metadata, which is trust on first use: the report says so.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use liveledger_core::audit::{check_consistency, AuditReport, Auditor, Level};
+use liveledger_core::audit::{check_consistency, AuditReport, Auditor, Level, Step};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
 use liveledger_core::note::{Note, VerifierKey};
 use liveledger_core::tiles::{self, TilePath, TileSet};
@@ -70,16 +72,21 @@ impl Source {
 
     /// Reads a small file whole (checkpoints, keys, metadata).
     pub fn read_small(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        self.read_capped(path, MAX_SMALL)
+    }
+
+    /// Reads a file whole, refusing more than `cap` bytes.
+    fn read_capped(&self, path: &str, cap: u64) -> Result<Option<Vec<u8>>> {
         let Some(r) = self.open(path)? else {
             return Ok(None);
         };
         let mut buf = Vec::new();
-        r.take(MAX_SMALL + 1)
+        r.take(cap + 1)
             .read_to_end(&mut buf)
             .map_err(|e| CliError::Io(format!("{}: {e}", self.describe(path))))?;
-        if buf.len() as u64 > MAX_SMALL {
+        if buf.len() as u64 > cap {
             return Err(CliError::Input(format!(
-                "{} is larger than {MAX_SMALL} bytes",
+                "{} is larger than {cap} bytes",
                 self.describe(path)
             )));
         }
@@ -281,6 +288,68 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
     Ok(if ok { 0 } else { 1 })
 }
 
+/// Segments fetched ahead of the auditor from a URL, and the threads fetching them.
+const WINDOW: usize = 8;
+const WORKERS: usize = 4;
+/// The largest bundle a log can serve: 256 entries of 65,535 bytes and their prefixes.
+const MAX_BUNDLE: u64 = 256 * 65_537;
+
+/// Bundles fetched ahead of the auditor: at most `WINDOW` held at once.
+struct Prefetch {
+    paths: Vec<TilePath>,
+    state: Mutex<Ahead>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct Ahead {
+    next: usize,
+    consumed: usize,
+    ready: HashMap<usize, Result<Option<Vec<u8>>>>,
+    stop: bool,
+}
+
+impl Prefetch {
+    fn worker(&self, src: &Source) {
+        loop {
+            let i = {
+                let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                while !s.stop && s.next < self.paths.len() && s.next >= s.consumed + WINDOW {
+                    s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+                }
+                if s.stop || s.next >= self.paths.len() {
+                    return;
+                }
+                s.next += 1;
+                s.next - 1
+            };
+            let r = src.read_capped(&self.paths[i].to_string(), MAX_BUNDLE);
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.ready.insert(i, r);
+            self.cv.notify_all();
+        }
+    }
+
+    /// The bytes of bundle `i`, waiting for a worker if need be.
+    fn take(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(r) = s.ready.remove(&i) {
+                s.consumed = i + 1;
+                self.cv.notify_all();
+                return r;
+            }
+            s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn stop(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.stop = true;
+        self.cv.notify_all();
+    }
+}
+
 fn audit(
     src: &Source,
     cp: &VerifiedCheckpoint,
@@ -288,34 +357,77 @@ fn audit(
     progress: bool,
 ) -> Result<AuditReport> {
     let mut a = Auditor::new(cp, level, true);
+    if !matches!(src, Source::Url(_)) {
+        return audit_with(src, cp, &mut a, progress, None);
+    }
+    let pf = Prefetch {
+        paths: a.upcoming_bundles().collect(),
+        state: Mutex::new(Ahead::default()),
+        cv: Condvar::new(),
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            scope.spawn(|| pf.worker(src));
+        }
+        let r = audit_with(src, cp, &mut a, progress, Some(&pf));
+        pf.stop();
+        r
+    })
+}
+
+fn missing(src: &Source, path: &str, cp: &VerifiedCheckpoint) -> CliError {
+    CliError::Verification(format!(
+        "{} is missing (the checkpoint of size {} requires it)",
+        src.describe(path),
+        cp.size()
+    ))
+}
+
+fn audit_with(
+    src: &Source,
+    cp: &VerifiedCheckpoint,
+    a: &mut Auditor,
+    progress: bool,
+    ahead: Option<&Prefetch>,
+) -> Result<AuditReport> {
     let started = Instant::now();
     let show = progress && std::io::stderr().is_terminal();
     let mut last = Instant::now();
     let mut buf = vec![0u8; 64 * 1024];
     while let Some(step) = a.next_step() {
         let path: TilePath = step.path();
-        let Some(mut r) = src.open(&path.to_string())? else {
-            // A partial tile may be gone once the full one exists; that is for a later
-            // version to use. Today a missing file is a failure of the log to serve it.
-            return Err(CliError::Verification(format!(
-                "{} is missing (the checkpoint of size {} requires it)",
-                src.describe(&path.to_string()),
-                cp.size()
-            )));
-        };
-        loop {
-            let n = r
-                .read(&mut buf)
-                .map_err(|e| CliError::Io(format!("{}: {e}", src.describe(&path.to_string()))))?;
-            if n == 0 {
-                break;
+        let name = path.to_string();
+        match (step, ahead) {
+            (Step::Bundle(p), Some(pf)) => {
+                let i = pf
+                    .paths
+                    .iter()
+                    .position(|q| *q == p)
+                    .ok_or_else(|| CliError::Io(format!("{name} was not planned")))?;
+                let bytes = pf.take(i)?.ok_or_else(|| missing(src, &name, cp))?;
+                if a.feed(&bytes).is_ok() {
+                    let _ = a.finish_step();
+                }
             }
-            if a.feed(&buf[..n]).is_err() {
-                break;
+            _ => {
+                // A partial tile may be gone once the full one exists; a later version may
+                // fall back to it. Today a missing file is a failure of the log to serve it.
+                let mut r = src.open(&name)?.ok_or_else(|| missing(src, &name, cp))?;
+                loop {
+                    let n = r
+                        .read(&mut buf)
+                        .map_err(|e| CliError::Io(format!("{}: {e}", src.describe(&name))))?;
+                    if n == 0 {
+                        break;
+                    }
+                    if a.feed(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                if a.failure().is_none() {
+                    let _ = a.finish_step();
+                }
             }
-        }
-        if a.failure().is_none() {
-            let _ = a.finish_step();
         }
         if show && last.elapsed() > Duration::from_millis(100) {
             last = Instant::now();

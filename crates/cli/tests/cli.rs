@@ -739,3 +739,47 @@ fn a_tampered_directory_fails_with_the_segment_named() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// Verifying a URL fetches segments ahead of the auditor; its verdicts must be the same as
+/// for a directory, and a failure in a later segment must still be located.
+#[test]
+fn verify_over_http_with_prefetch_locates_failures_in_later_segments() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(3000, "p")), &[]));
+    let s = serve(&dir);
+    let url = format!("http://{}", s.1);
+    let v: serde_json::Value =
+        serde_json::from_slice(&ll(&["verify", &url, "--json"], None, &[]).stdout).unwrap();
+    assert_eq!(
+        (
+            v["verified"].as_bool(),
+            v["size"].as_u64(),
+            v["stats"]["segments"].as_u64()
+        ),
+        (Some(true), Some(3001), Some(12)),
+        "{v}"
+    );
+    // Tamper with segment 9 (served from disk, so the server serves the change).
+    let p = dir.join("tile/entries/009");
+    let good = fs::read(&p).unwrap();
+    let mut bad = good.clone();
+    let i = bad.len() / 3;
+    bad[i] ^= 1;
+    fs::write(&p, &bad).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&ll(&["verify", &url, "--json"], None, &[]).stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["failure"]["segment"], 9, "{v}");
+    // A segment the log no longer serves.
+    fs::remove_file(&p).unwrap();
+    let o = ll(&["verify", &url], None, &[]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("tile/entries/009 is missing"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    fs::write(&p, &good).unwrap();
+    assert_eq!(code(&ll(&["verify", &url], None, &[])), 0);
+}

@@ -62,7 +62,11 @@ fn examples() -> Vec<(&'static str, String)> {
 
     // A receipt for entry 2 ("three") at size 3, from the tiles a client would fetch.
     let mut ts = liveledger_core::tiles::TileSet::new(3);
-    ts.insert(TilePath::hashes(0, 0, 3).unwrap(), file("tessera-log/tile/0/000.p/3")).unwrap();
+    ts.insert(
+        TilePath::hashes(0, 0, 3).unwrap(),
+        file("tessera-log/tile/0/000.p/3"),
+    )
+    .unwrap();
     let proof = liveledger_core::tiles::inclusion_proof_from_tiles(&ts, 2, 3).unwrap();
     let receipt = liveledger_core::proof::Receipt {
         extra: Some(entries[2].to_vec()),
@@ -70,7 +74,9 @@ fn examples() -> Vec<(&'static str, String)> {
         proof,
         checkpoint: note.to_bytes(),
     };
-    receipt.verify(&[log.verifier()], "example.com/log/testdata", None).unwrap();
+    receipt
+        .verify(&[log.verifier()], "example.com/log/testdata", None)
+        .unwrap();
     out.push(("receipt", receipt.to_text()));
 
     // Cosignature by a witness key, at a fixed time.
