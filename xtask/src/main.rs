@@ -20,6 +20,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("bench-ref") => bench_ref(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
@@ -32,6 +33,7 @@ fn main() {
                  test          everything: fmt, clippy, native tests, Wasm tests in Node and Chromium, browser e2e\n  \
                  embed         build the embeddable module and custom element into target/embed\n  \
                  bench         criterion benchmarks of liveledger-core\n  \
+                 bench-ref [N] `liveledger verify` vs Go's x/mod/sumdb/tlog on one N-entry log (default 1000000)\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
             );
@@ -411,4 +413,192 @@ fn fuzz(args: &[String]) -> Result {
         )?;
     }
     Ok(())
+}
+
+/// Writes a C2SP tlog-tiles log of `n` opaque entries of about 92 bytes (the size of the
+/// reference's JSON log entries) to `dir`, with its checkpoint and verifier key.
+fn generate_log(dir: &Path, n: u64) -> Result<String> {
+    use liveledger_core::note::{Note, SignerKey};
+    use liveledger_core::writer::LogWriter;
+    let origin = "bench.liveledger.example/log";
+    let key = SignerKey::from_seed(origin, 1, [42; 32]).map_err(|e| e.to_string())?;
+    let vkey = key.verifier().to_string();
+    let marker = dir.join("GENERATED");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(&n.to_string()) {
+        return Ok(vkey);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    let write = |p: String, b: &[u8]| -> Result {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir)).map_err(|e| e.to_string())?;
+        std::fs::write(&path, b).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let mut w = LogWriter::new();
+    for i in 0..n {
+        let e = format!(
+            "{{\"seq\":{i},\"kind\":\"payment\",\"source\":\"erp-eu\",\"amount\":\"{}.{:02}\",\"currency\":\"EUR\"}}",
+            i * 7 % 100000,
+            i % 100
+        );
+        for (p, b) in w.append(e.as_bytes()).map_err(|e| e.to_string())? {
+            write(p.to_string(), &b)?;
+        }
+    }
+    for (p, b) in w.partial_files().map_err(|e| e.to_string())? {
+        write(p.to_string(), &b)?;
+    }
+    let note = Note::sign(&w.checkpoint(origin, vec![]).to_text(), &[&key], 0)
+        .map_err(|e| e.to_string())?;
+    write("checkpoint".into(), &note.to_bytes())?;
+    write("VERIFIER_KEY".into(), format!("{vkey}\n").as_bytes())?;
+    write("GENERATED".into(), n.to_string().as_bytes())?;
+    Ok(vkey)
+}
+
+/// Runs a command under /usr/bin/time; returns (wall seconds, peak RSS in KiB).
+fn timed(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(f64, u64)> {
+    let mut all = vec!["-f", "%e %M", program];
+    all.extend_from_slice(args);
+    let out = Command::new("/usr/bin/time")
+        .args(&all)
+        .envs(envs.iter().copied())
+        .output()
+        .map_err(|e| format!("/usr/bin/time: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or_default();
+    let mut it = last.split_whitespace();
+    let secs = it.next().and_then(|s| s.parse().ok()).ok_or("no time")?;
+    let kib = it.next().and_then(|s| s.parse().ok()).ok_or("no rss")?;
+    Ok((secs, kib))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// `liveledger verify` against Go's reference (golang.org/x/mod/sumdb/{tlog,note}) on the
+/// same generated log, in the same run; results to docs/BENCHMARKS.md.
+fn bench_ref(args: &[String]) -> Result {
+    let n: u64 = args
+        .first()
+        .map(|a| {
+            a.parse()
+                .map_err(|_| format!("{a:?} is not a number of entries"))
+        })
+        .transpose()?
+        .unwrap_or(1_000_000);
+    if output("go", &["version"]).is_none()
+        || !Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").exists()
+    {
+        run(
+            "apt-get",
+            &[
+                "install",
+                "-y",
+                "-qq",
+                "golang-go",
+                "golang-golang-x-mod-dev",
+            ],
+            &[("DEBIAN_FRONTEND", "noninteractive")],
+        )?;
+    }
+    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+    let gocache = std::fs::canonicalize("target/bench")
+        .map_err(|e| e.to_string())?
+        .join("gocache");
+    let gocache = gocache.to_string_lossy().into_owned();
+    run(
+        "go",
+        &[
+            "build",
+            "-o",
+            "target/bench/gocheck",
+            "xtask/gocheck/main.go",
+        ],
+        &[
+            ("GO111MODULE", "off"),
+            ("GOPATH", "/usr/share/gocode"),
+            ("GOCACHE", &gocache),
+            ("GOFLAGS", "-mod=mod"),
+        ],
+    )?;
+    run(
+        "cargo",
+        &["build", "--release", "-p", "liveledger-cli"],
+        &[],
+    )?;
+    let dir = PathBuf::from(format!("target/bench/log-{n}"));
+    eprintln!("generating a log of {n} entries in {}", dir.display());
+    let vkey = generate_log(&dir, n)?;
+    let d = dir.to_string_lossy().into_owned();
+    let bytes: u64 = walk_size(&dir.join("tile/entries"));
+    let (mut ours, mut go, mut ours_rss, mut go_rss) = (Vec::new(), Vec::new(), 0u64, 0u64);
+    for round in 0..3 {
+        let (s, r) = timed(
+            "target/release/liveledger",
+            &["verify", "--log-only", &d, "--key", &vkey],
+            &[],
+        )?;
+        ours.push(s);
+        ours_rss = ours_rss.max(r);
+        let (s, r) = timed("target/bench/gocheck", &[&d, &vkey], &[])?;
+        go.push(s);
+        go_rss = go_rss.max(r);
+        eprintln!(
+            "round {}: liveledger {:.2} s, Go reference {:.2} s",
+            round + 1,
+            ours[round],
+            go[round]
+        );
+    }
+    let (o, g) = (median(ours), median(go));
+    let rate = |s: f64| n as f64 / s;
+    let table = format!(
+        "| verifier | median time (3 runs) | entries/s | MB/s of entries | peak RSS |\n|---|---|---|---|---|\n\
+         | `liveledger verify --log-only` (1 thread) | {o:.2} s | {:.0} | {:.0} | {:.1} MB |\n\
+         | Go `x/mod/sumdb/tlog` reference (gocheck) | {g:.2} s | {:.0} | {:.0} | {:.1} MB |\n\
+         | ratio (ours ÷ reference) | {:.2}× faster | | | {:.2}× the memory |\n",
+        rate(o), bytes as f64 / 1e6 / o, ours_rss as f64 / 1024.0,
+        rate(g), bytes as f64 / 1e6 / g, go_rss as f64 / 1024.0,
+        g / o, ours_rss as f64 / go_rss.max(1) as f64,
+    );
+    eprintln!("\n{table}");
+    let doc = "docs/BENCHMARKS.md";
+    let text = std::fs::read_to_string(doc).unwrap_or_default();
+    let marker_start = "<!-- bench-ref -->";
+    let marker_end = "<!-- /bench-ref -->";
+    let section = format!(
+        "{marker_start}\nLast run: {n} entries, {:.1} MB of entries, both verifiers reading the same files from disk \
+         (page cache warm after the first round). Both check the signed checkpoint, every entry bundle, every level-0 \
+         tile and the root; `liveledger verify` also compares the higher tiles.\n\n{table}{marker_end}",
+        bytes as f64 / 1e6
+    );
+    let new = match (text.find(marker_start), text.find(marker_end)) {
+        (Some(a), Some(b)) => format!("{}{section}{}", &text[..a], &text[b + marker_end.len()..]),
+        _ => format!("{text}\n{section}\n"),
+    };
+    std::fs::write(doc, new).map_err(|e| e.to_string())
+}
+
+fn walk_size(d: &Path) -> u64 {
+    std::fs::read_dir(d)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk_size(&p)
+            } else {
+                e.metadata().map(|m| m.len()).unwrap_or(0)
+            }
+        })
+        .sum()
 }
