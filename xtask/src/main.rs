@@ -154,11 +154,46 @@ fn ensure_npm() -> Result {
     Ok(())
 }
 
+/// Trunk 0.21.14 (0.22 needs a newer rustc); about 12 minutes to build, so only when missing.
+fn ensure_trunk() -> Result {
+    if !output("trunk", &["--version"])
+        .unwrap_or_default()
+        .contains("0.21.14")
+    {
+        run(
+            "cargo",
+            &["install", "--locked", "trunk", "--version", "0.21.14"],
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
 fn install_all() -> Result {
     ensure_wasm_target()?;
     ensure_wasm_bindgen()?;
     ensure_chromium()?;
-    ensure_npm()
+    ensure_npm()?;
+    ensure_trunk()
+}
+
+/// Builds the browser verifier app into dist/ with Trunk (offline; wasm-opt from npm's
+/// binaryen 132 first on PATH, never Debian's).
+fn build_app() -> Result {
+    let bin = std::fs::canonicalize("tests/e2e/node_modules/.bin")
+        .map_err(|e| format!("tests/e2e/node_modules/.bin: {e}"))?;
+    let path = format!("{}:{}", bin.display(), env::var("PATH").unwrap_or_default());
+    run("trunk", &["build", "--release"], &[("PATH", &path)])?;
+    let wasm = std::fs::read_dir("dist")
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .ok_or("trunk produced no .wasm")?;
+    let w = wasm.to_string_lossy().into_owned();
+    let raw = std::fs::metadata(&wasm).map_err(|e| e.to_string())?.len();
+    eprintln!("app: {raw} bytes wasm ({} gzip)", gzip_size(&w)?);
+    Ok(())
 }
 
 fn copy(from: &str, to: &str) -> Result {
@@ -353,6 +388,30 @@ fn test(args: &[String]) -> Result {
             )
         },
     )?;
+    step(
+        "app tests in Wasm (Node and headless Chromium)",
+        &mut || {
+            run(
+                "cargo",
+                &[
+                    "test",
+                    "-p",
+                    "liveledger-web",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ],
+                &[
+                    (
+                        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                        "wasm-bindgen-test-runner",
+                    ),
+                    ("CHROMEDRIVER", "/usr/bin/chromedriver"),
+                    ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+                ],
+            )
+        },
+    )?;
+    step("app build (Trunk)", &mut build_app)?;
     step("embed module build (wasm-bindgen, wasm-opt)", &mut || {
         build_embed().map(|_| ())
     })?;

@@ -1,0 +1,293 @@
+//! The Live Ledger browser verifier (Leptos, client-side only).
+//!
+//! Everything is verified in the visitor's browser by `liveledger-core`, through the same
+//! fetch-and-verify path as the `<live-ledger-verify>` element (`liveledger-wasm`):
+//! signatures, every event, every tile and the root, then each new digest's consistency.
+//! This module is the page; `model` holds its pure logic (tested in Node and Chromium).
+
+pub mod model;
+
+use js_sys::{Object, Reflect};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use model::{Cell, Freshness, Progress};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+/// A JS value as JSON (results of the verifier are plain objects).
+fn json(v: &JsValue) -> Value {
+    js_sys::JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn now_secs() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+/// What the page is verifying: `?log=URL&key=VKEY`, by default the ledger it is served with.
+fn target() -> (String, Option<String>) {
+    let loc = web_sys::window().map(|w| w.location());
+    let href = loc.as_ref().and_then(|l| l.href().ok()).unwrap_or_default();
+    let search = loc
+        .as_ref()
+        .and_then(|l| l.search().ok())
+        .unwrap_or_default();
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    let get = |k: &str| {
+        params
+            .as_ref()
+            .and_then(|p| p.get(k))
+            .filter(|s| !s.is_empty())
+    };
+    let here = href.split(['?', '#']).next().unwrap_or("").to_owned();
+    let here = match here.rfind('/') {
+        Some(i) => here[..=i].to_owned(),
+        None => here,
+    };
+    (get("log").unwrap_or(here), get("key"))
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// A download link for evidence.
+fn evidence_url(v: &Value) -> Option<String> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(&serde_json::to_string_pretty(v).ok()?));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Verdict {
+    Pending,
+    Verified,
+    Alarm {
+        code: String,
+        message: String,
+        evidence: Option<String>,
+        segment: Option<u64>,
+    },
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let (url, key) = target();
+    let (verdict, set_verdict) = signal(Verdict::Pending);
+    let (digest, set_digest) = signal(Value::Null);
+    let (progress, set_progress) = signal(Progress::default());
+    let (cells, set_cells) = signal(Vec::<Cell>::new());
+    let (trust, set_trust) = signal(String::new());
+    let (first_size, set_first_size) = signal(None::<u64>);
+    let (tick, set_tick) = signal(0u32);
+    let started = now_secs();
+
+    // Re-render ages every few seconds.
+    if let Ok(cb) = Closure::<dyn FnMut()>::new(move || set_tick.update(|t| *t += 1))
+        .into_js_value()
+        .dyn_into::<js_sys::Function>()
+    {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(&cb, 2000);
+        }
+    }
+
+    let memory_key = format!("liveledger:last:{url}");
+    let alarm = move |v: &Value| {
+        let segment = v["evidence"]["segment"].as_u64();
+        if let Some(s) = segment {
+            set_cells.update(|c| model::mark_failed(c, s));
+        }
+        set_verdict.set(Verdict::Alarm {
+            code: v["code"].as_str().unwrap_or("ERROR").to_owned(),
+            message: v["message"].as_str().unwrap_or("").to_owned(),
+            evidence: evidence_url(v),
+            segment,
+        });
+    };
+
+    {
+        let url = url.clone();
+        let memory_key = memory_key.clone();
+        spawn_local(async move {
+            let opts = Object::new();
+            if let Some(k) = key {
+                let _ = Reflect::set(&opts, &"keys".into(), &js_sys::Array::of1(&k.into()));
+            }
+            let _ = Reflect::set(&opts, &"intervalMs".into(), &3000.into());
+            let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+                let p = json(&p);
+                let pr = Progress::from_json(&p, now_secs() - started);
+                set_cells
+                    .update(|c| model::advance(c, pr.size, p["segment"].as_u64().unwrap_or(0)));
+                set_progress.set(pr);
+            });
+            let mk = memory_key.clone();
+            let on_digest = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
+                let d = json(&d);
+                let size = d["checkpoint"]["size"].as_u64().unwrap_or(0);
+                // Across visits: the last digest this browser verified for this ledger.
+                if let Some(prev) = storage()
+                    .and_then(|s| s.get_item(&mk).ok().flatten())
+                    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                {
+                    if let Some(e) = model::compare_with_memory(&prev, &d["checkpoint"]) {
+                        alarm(&e);
+                        return;
+                    }
+                }
+                if let Some(s) = storage() {
+                    let _ = s.set_item(&mk, &d["checkpoint"].to_string());
+                }
+                set_first_size.update(|f| {
+                    f.get_or_insert(size);
+                });
+                set_trust.set(d["trust"].as_str().unwrap_or("").to_owned());
+                set_cells.update(|c| model::all_verified(c, size));
+                // New events from live following count as verified; the rate stays the
+                // full audit's.
+                set_progress.update(|p| {
+                    p.entries = size;
+                    p.size = size;
+                });
+                set_digest.set(d);
+                if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {
+                    set_verdict.set(Verdict::Verified);
+                }
+            });
+            let on_alarm = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+                let v = serde_json::json!({
+                    "code": Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()),
+                    "message": Reflect::get(&e, &"message".into()).ok().and_then(|c| c.as_string()),
+                    "evidence": json(&Reflect::get(&e, &"evidence".into()).unwrap_or(JsValue::NULL)),
+                });
+                alarm(&v);
+            });
+            let _ = Reflect::set(&opts, &"onProgress".into(), on_progress.as_ref());
+            let _ = Reflect::set(&opts, &"onDigest".into(), on_digest.as_ref());
+            let _ = Reflect::set(&opts, &"onAlarm".into(), on_alarm.as_ref());
+            // The page lives as long as the callbacks do.
+            on_progress.forget();
+            on_digest.forget();
+            on_alarm.forget();
+            if let Err(e) = liveledger_wasm::follow(url, opts.into()).await {
+                let code = Reflect::get(&e, &"code".into())
+                    .ok()
+                    .and_then(|c| c.as_string());
+                if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {
+                    let v = serde_json::json!({
+                        "code": code,
+                        "message": Reflect::get(&e, &"message".into()).ok().and_then(|c| c.as_string()),
+                        "evidence": json(&Reflect::get(&e, &"evidence".into()).unwrap_or(JsValue::NULL)),
+                    });
+                    alarm(&v);
+                }
+            }
+        });
+    }
+
+    let size = move || digest.get()["checkpoint"]["size"].as_u64();
+    // What the digest card shows before (or instead of) a verified digest.
+    let none = move || {
+        if matches!(verdict.get(), Verdict::Alarm { .. }) {
+            "not verified"
+        } else {
+            "…"
+        }
+    };
+    let banner = move || {
+        match verdict.get() {
+        Verdict::Pending => view! {
+            <section class="banner pending" role="status" aria-live="polite">
+                <span class="icon" aria-hidden="true">"…"</span>
+                <div><h1>"Verifying"</h1><p>"Checking every signature, event and hash in your browser."</p></div>
+            </section>
+        }
+        .into_any(),
+        Verdict::Verified => view! {
+            <section class="banner ok" role="status" aria-live="polite">
+                <span class="icon" aria-hidden="true">"✔"</span>
+                <div>
+                    <h1>"Verified"</h1>
+                    <p id="verdict-text">{move || format!("All {} events are signed, chained and included in the signed digest.", size().unwrap_or(0))}</p>
+                </div>
+            </section>
+        }
+        .into_any(),
+        Verdict::Alarm { code, message, evidence, segment } => view! {
+            <section class="banner alarm" role="alert">
+                <span class="icon" aria-hidden="true">"⚠"</span>
+                <div>
+                    <h1>{model::alarm_title(&code)}</h1>
+                    <p id="alarm-text">{model::alarm_explanation(&code, segment)}</p>
+                    <p class="detail"><code>{message}</code></p>
+                    {evidence.map(|href| view! { <p><a class="button" href=href download="liveledger-evidence.json">"Download the evidence"</a></p> })}
+                </div>
+            </section>
+        }
+        .into_any(),
+    }
+    };
+
+    let fresh = move || {
+        tick.get();
+        let d = digest.get();
+        let signed = d["checkpoint"]["signedTime"].as_f64();
+        let cadence = d["cadenceSeconds"].as_f64();
+        model::freshness(signed.map(|t| now_secs() - t), cadence)
+    };
+
+    view! {
+        <header>
+            <div class="brand">"Live Ledger"</div>
+            <div class="where"><code>{url.clone()}</code></div>
+        </header>
+        <main>
+            {banner}
+            <section class="card" aria-labelledby="digest-h">
+                <h2 id="digest-h">"Signed digest"</h2>
+                <dl>
+                    <dt>"Ledger"</dt><dd><code>{move || digest.get()["checkpoint"]["origin"].as_str().unwrap_or(none()).to_owned()}</code></dd>
+                    <dt>"Events"</dt><dd id="size">{move || size().map_or(none().to_owned(), |s| s.to_string())}</dd>
+                    <dt>"Root"</dt><dd><code>{move || digest.get()["checkpoint"]["root"].as_str().unwrap_or(none()).to_owned()}</code></dd>
+                    <dt>"Signed by"</dt><dd>{move || model::signers(&digest.get()["checkpoint"])}</dd>
+                    <dt>"Age"</dt>
+                    <dd>{move || match fresh() {
+                        Freshness::Unknown => view! { <span>"no signed time"</span> }.into_any(),
+                        Freshness::Fresh(s) => view! { <span class="tag ok">{format!("fresh · signed {s} s ago")}</span> }.into_any(),
+                        Freshness::Stale(s) => view! { <span class="tag alarm">{format!("stale · signed {s} s ago, beyond the published cadence")}</span> }.into_any(),
+                    }}</dd>
+                    <dt>"Trust"</dt><dd>{move || match trust.get().as_str() {
+                        "pinned" => "log key pinned by the link you followed".to_owned(),
+                        "metadata" => "log key from the ledger's own metadata (trust on first use)".to_owned(),
+                        _ => "…".to_owned(),
+                    }}</dd>
+                </dl>
+            </section>
+            <section class="card" aria-labelledby="audit-h">
+                <h2 id="audit-h">"Full audit"</h2>
+                <progress max=move || progress.get().size.max(1) value=move || progress.get().entries></progress>
+                <p class="muted">{move || progress.get().describe()}</p>
+                <div class="heatmap" role="img" aria-label=move || model::heatmap_label(&cells.get())>
+                    {move || cells.get().into_iter().enumerate().map(|(i, c)| view! {
+                        <span class=format!("cell {}", c.class()) title=format!("segment {i}: {}", c.word())></span>
+                    }).collect_view()}
+                </div>
+                <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
+            </section>
+            <section class="card" aria-labelledby="live-h">
+                <h2 id="live-h">"Live"</h2>
+                <p id="live-text">{move || match (first_size.get(), size()) {
+                    (Some(a), Some(b)) if b > a => format!("Following: {} new events verified since you opened this page.", b - a),
+                    (Some(_), Some(_)) => "Following: new digests are verified as they are published.".to_owned(),
+                    _ => "Waiting for the first verified digest.".to_owned(),
+                }}</p>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,89 @@
+// End-to-end: the browser verifier app (dist/, built by Trunk) served with the demo
+// ledger. Real headless Chromium via playwright-core.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = resolve(root, process.env.LIVELEDGER_BIN || "target/debug/liveledger");
+const app = resolve(root, process.env.LIVELEDGER_APP || "dist");
+let demo, browser, ledger;
+
+before(async () => {
+  assert.ok(existsSync(join(app, "index.html")), `build the app first (cargo xtask app): ${app}`);
+  const dir = join(mkdtempSync(join(tmpdir(), "ll-app-")), "ledger");
+  demo = spawn(bin, ["demo", "--dir", dir, "--addr", "127.0.0.1:0", "--app", app, "--interval", "0.7"], { stdio: ["ignore", "pipe", "inherit"] });
+  ledger = await new Promise((ok, fail) => {
+    let out = "";
+    demo.stdout.on("data", (d) => { out += d; const m = out.match(/ledger\s+(http:\/\/\S+)/); if (m) ok(m[1]); });
+    demo.on("exit", (c) => fail(new Error(`demo exited ${c}: ${out}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
+  });
+});
+
+after(async () => { await browser?.close(); demo?.kill(); });
+
+test("the app verifies the ledger it is served with, and shows it growing", async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const t0 = Date.now();
+  await page.goto(ledger);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  console.log(`# app: page load to verified: ${Date.now() - t0} ms`);
+  const size = Number(await page.textContent("#size"));
+  const cp = await (await fetch(ledger + "checkpoint")).text();
+  const served = Number(cp.split("\n")[1]);
+  assert.ok(size > 300 && size <= served, `page says ${size}, checkpoint says ${served}`);
+  assert.match(await page.textContent("#verdict-text"), new RegExp(`All ${size} events`));
+  const cells = await page.$$eval(".heatmap .cell", (cs) => cs.map((c) => c.className));
+  assert.equal(cells.length, Math.ceil(size / 256));
+  assert.ok(cells.every((c) => c.includes("verified")), cells.join(","));
+  // Live: events appended after the page loaded are verified and counted.
+  await page.waitForFunction((n) => Number(document.querySelector("#size").textContent) > n, size, { timeout: 30000 });
+  assert.match(await page.textContent("#live-text"), /new events verified since you opened this page/);
+  mkdirSync(join(root, "target/e2e"), { recursive: true });
+  await page.screenshot({ path: join(root, "target/e2e/app-verified.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the app flags the tampered copy at segment 1 and offers the evidence", async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  await page.goto(`${ledger}?log=${encodeURIComponent(ledger + "tampered/")}`);
+  await page.waitForSelector(".banner.alarm", { timeout: 60000 });
+  assert.match(await page.textContent(".banner.alarm h1"), /Tampered/);
+  assert.match(await page.textContent("#alarm-text"), /segment 1 was changed/);
+  const failed = await page.$$eval(".heatmap .cell", (cs) => cs.map((c, i) => c.className.includes("failed") ? i : -1).filter((i) => i >= 0));
+  assert.deepEqual(failed, [1]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Download the evidence")]);
+  assert.equal(download.suggestedFilename(), "liveledger-evidence.json");
+  await page.screenshot({ path: join(root, "target/e2e/app-tampered.png"), fullPage: true });
+  await page.close();
+});
+
+test("a rollback across visits is remembered", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(ledger);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  // The same browser later sees a digest smaller than the one it verified: a rollback.
+  await page.evaluate((key) => {
+    const k = Object.keys(localStorage).find((x) => x.startsWith("liveledger:last:"));
+    const v = JSON.parse(localStorage.getItem(k));
+    v.size = v.size + 1000;
+    v.note = "the digest this browser verified before";
+    localStorage.setItem(k, JSON.stringify(v));
+  });
+  await page.reload();
+  await page.waitForSelector(".banner.alarm", { timeout: 60000 });
+  assert.match(await page.textContent(".banner.alarm h1"), /Rolled back/);
+  await context.close();
+});
