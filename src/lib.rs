@@ -280,6 +280,8 @@ pub fn App() -> impl IntoView {
                 </div>
                 <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
             </section>
+            <OneEvent url=url.clone() />
+            <Receipt />
             <section class="card" aria-labelledby="live-h">
                 <h2 id="live-h">"Live"</h2>
                 <p id="live-text">{move || match (first_size.get(), size()) {
@@ -287,7 +289,111 @@ pub fn App() -> impl IntoView {
                     (Some(_), Some(_)) => "Following: new digests are verified as they are published.".to_owned(),
                     _ => "Waiting for the first verified digest.".to_owned(),
                 }}</p>
+                <p><a href=format!("{url}digests/index.html")>"Digest history"</a>" — every digest this ledger published, with the consistency proof between consecutive ones."</p>
             </section>
         </main>
     }
+}
+
+/// Verify one event by inclusion proof: a few small fetches, no full audit.
+#[component]
+fn OneEvent(url: String) -> impl IntoView {
+    let (seq, set_seq) = signal(String::new());
+    let (result, set_result) = signal(None::<Result<Value, String>>);
+    let url = StoredValue::new(url);
+    let check = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(n) = seq.get_untracked().trim().parse::<u64>() else {
+            set_result.set(Some(Err("enter an event number".into())));
+            return;
+        };
+        set_result.set(None);
+        spawn_local(async move {
+            let r =
+                liveledger_wasm::verify_entry(url.get_value(), n as f64, JsValue::UNDEFINED).await;
+            set_result.set(Some(r.map(|v| json(&v)).map_err(|e| {
+                Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_default()
+            })));
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="one-h">
+            <h2 id="one-h">"Verify one event"</h2>
+            <form on:submit=check class="row">
+                <label for="one-seq">"Event number"</label>
+                <input id="one-seq" inputmode="numeric" prop:value=seq on:input=move |e| set_seq.set(event_target_value(&e)) />
+                <button type="submit">"Verify"</button>
+            </form>
+            {move || result.get().map(|r| match r {
+                Ok(v) => {
+                    let receipt = v["receipt"].as_str().unwrap_or("").to_owned();
+                    let href = evidence_text_url(&receipt);
+                    view! {
+                        <div id="one-result" class="result ok">
+                            <p>{format!("✔ Event {} is in the signed ledger of {} events ({} requests, {} bytes).",
+                                v["index"], v["checkpoint"]["size"], v["requests"], v["bytes"])}</p>
+                            <pre>{serde_json::to_string_pretty(&v["event"]).unwrap_or_default()}</pre>
+                            {href.map(|h| view! { <a href=h download="event.tlog-proof">"Download the receipt"</a> })}
+                            <textarea id="one-receipt" readonly aria-label="receipt" prop:value=receipt></textarea>
+                        </div>
+                    }.into_any()
+                }
+                Err(m) => view! { <p id="one-result" class="result alarm">{format!("⚠ {m}")}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// Verify a receipt (C2SP tlog-proof with its entry) with no network at all.
+#[component]
+fn Receipt() -> impl IntoView {
+    let (text, set_text) = signal(String::new());
+    let (key, set_key) = signal(String::new());
+    let (result, set_result) = signal(None::<Result<Value, String>>);
+    let check = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let keys = vec![key.get_untracked().trim().to_owned()];
+        let r = liveledger_wasm::verify_receipt(&text.get_untracked(), keys, None);
+        set_result.set(Some(r.map(|v| json(&v)).map_err(|e| {
+            let code = Reflect::get(&e, &"code".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_default();
+            let msg = Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_default();
+            format!("{code}: {msg}")
+        })));
+    };
+    view! {
+        <section class="card" aria-labelledby="receipt-h">
+            <h2 id="receipt-h">"Verify a receipt"</h2>
+            <p class="muted">"Paste a receipt (c2sp.org/tlog-proof) and the ledger's log key. Nothing is fetched: the check runs on what you paste."</p>
+            <form on:submit=check>
+                <label for="receipt-text">"Receipt"</label>
+                <textarea id="receipt-text" rows="6" prop:value=text on:input=move |e| set_text.set(event_target_value(&e))></textarea>
+                <label for="receipt-key">"Log key"</label>
+                <input id="receipt-key" prop:value=key on:input=move |e| set_key.set(event_target_value(&e)) />
+                <button type="submit">"Verify offline"</button>
+            </form>
+            {move || result.get().map(|r| match r {
+                Ok(v) => view! { <p id="receipt-result" class="result ok">{format!("✔ Entry {} is in the ledger {} at size {}, signed by its key.",
+                    v["index"], v["checkpoint"]["origin"].as_str().unwrap_or(""), v["checkpoint"]["size"])}</p> }.into_any(),
+                Err(m) => view! { <p id="receipt-result" class="result alarm">{format!("⚠ {m}")}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// A download link for text.
+fn evidence_text_url(text: &str) -> Option<String> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/plain");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
 }

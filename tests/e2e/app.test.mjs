@@ -87,3 +87,25 @@ test("a rollback across visits is remembered", async () => {
   assert.match(await page.textContent(".banner.alarm h1"), /Rolled back/);
   await context.close();
 });
+
+test("one event by inclusion proof, and its receipt checked offline in the page", async () => {
+  const page = await browser.newPage();
+  await page.goto(ledger);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  await page.fill("#one-seq", "42");
+  await page.click("#one-h ~ form button");
+  await page.waitForSelector("#one-result", { timeout: 30000 });
+  assert.match(await page.textContent("#one-result"), /Event 42 is in the signed ledger of \d+ events/);
+  const receipt = await page.inputValue("#one-receipt");
+  assert.match(receipt, /^c2sp.org\/tlog-proof@v1\nextra /);
+  const meta = await (await fetch(ledger + "metadata")).text();
+  const key = JSON.parse(meta.split("\n")[1]).log_keys[0];
+  await page.fill("#receipt-text", receipt);
+  await page.fill("#receipt-key", key);
+  await page.click("#receipt-h ~ form button");
+  assert.match(await page.textContent("#receipt-result"), /Entry 42 is in the ledger demo.liveledger.example\/ledger/);
+  await page.fill("#receipt-text", receipt.replace("index 42", "index 41"));
+  await page.click("#receipt-h ~ form button");
+  assert.match(await page.textContent("#receipt-result"), /INCLUSION_FAILED/);
+  await page.close();
+});
