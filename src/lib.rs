@@ -5,6 +5,7 @@
 //! signatures, every event, every tile and the root, then each new digest's consistency.
 //! This module is the page; `model` holds its pure logic (tested in Node and Chromium).
 
+pub mod explorer;
 pub mod model;
 
 use js_sys::{Object, Reflect};
@@ -85,6 +86,8 @@ pub fn App() -> impl IntoView {
     let (trust, set_trust) = signal(String::new());
     let (first_size, set_first_size) = signal(None::<u64>);
     let (tick, set_tick) = signal(0u32);
+    let (events, set_events) = signal(Vec::<Value>::new());
+    let (dropped, set_dropped) = signal(0u64);
     let started = now_secs();
 
     // Re-render ages every few seconds.
@@ -127,6 +130,18 @@ pub fn App() -> impl IntoView {
                     .update(|c| model::advance(c, pr.size, p["segment"].as_u64().unwrap_or(0)));
                 set_progress.set(pr);
             });
+            let on_event = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+                let e = json(&e);
+                set_events.update(|es| {
+                    es.push(e);
+                    if es.len() > explorer::MAX_EVENTS {
+                        es.remove(0);
+                        set_dropped.update(|d| *d += 1);
+                    }
+                });
+            });
+            let _ = Reflect::set(&opts, &"onEvent".into(), on_event.as_ref());
+            on_event.forget();
             let mk = memory_key.clone();
             let on_digest = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
                 let d = json(&d);
@@ -280,6 +295,7 @@ pub fn App() -> impl IntoView {
                 </div>
                 <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
             </section>
+            <explorer::Explorer events=events dropped=dropped />
             <OneEvent url=url.clone() />
             <Receipt />
             <section class="card" aria-labelledby="live-h">

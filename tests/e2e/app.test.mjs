@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -11,11 +11,11 @@ import { chromium } from "playwright-core";
 const root = resolve(import.meta.dirname, "../..");
 const bin = resolve(root, process.env.LIVELEDGER_BIN || "target/debug/liveledger");
 const app = resolve(root, process.env.LIVELEDGER_APP || "dist");
-let demo, browser, ledger;
+let demo, browser, ledger, dir;
 
 before(async () => {
   assert.ok(existsSync(join(app, "index.html")), `build the app first (cargo xtask app): ${app}`);
-  const dir = join(mkdtempSync(join(tmpdir(), "ll-app-")), "ledger");
+  dir = join(mkdtempSync(join(tmpdir(), "ll-app-")), "ledger");
   demo = spawn(bin, ["demo", "--dir", dir, "--addr", "127.0.0.1:0", "--app", app, "--interval", "0.7"], { stdio: ["ignore", "pipe", "inherit"] });
   ledger = await new Promise((ok, fail) => {
     let out = "";
@@ -107,5 +107,42 @@ test("one event by inclusion proof, and its receipt checked offline in the page"
   await page.fill("#receipt-text", receipt.replace("index 42", "index 41"));
   await page.click("#receipt-h ~ form button");
   assert.match(await page.textContent("#receipt-result"), /INCLUSION_FAILED/);
+  await page.close();
+});
+
+test("the explorer lists, filters and explains verified events; the state view replays them", async () => {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  await page.goto(ledger);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  const size = Number(await page.textContent("#size"));
+  assert.match(await page.textContent("#explorer-count"), new RegExp(`^${size} matching events`));
+  // Filter by kind.
+  await page.selectOption("select >> nth=0", "custody.transfer");
+  const kinds = await page.$$eval("#explorer-table tbody tr td:nth-child(3)", (tds) => [...new Set(tds.map((t) => t.textContent))]);
+  assert.deepEqual(kinds, ["custody.transfer"]);
+  await page.selectOption("select >> nth=0", "");
+  // The amended payment links to its correction, and back.
+  await page.fill("#explorer-search", "wrong currency unit");
+  const correction = Number(await page.textContent("#explorer-table tbody tr td button"));
+  await page.click("#explorer-table tbody tr td button");
+  const target = Number((await page.textContent("#event-detail")).match(/Corrects \(amend\) event (\d+)/)[1]);
+  await page.click(`#event-detail button:text-is("${target}")`);
+  assert.match(await page.textContent("#event-detail"), new RegExp(`Corrected by event\\(s\\) ${correction}`));
+  // The private KYC payload: revealed by the operator, checked in the page.
+  await page.fill("#explorer-search", "kyc.record");
+  await page.click("#explorer-table tbody tr td button");
+  const seq = Number((await page.textContent("#event-detail h3")).replace("Event ", ""));
+  const secret = JSON.parse(readFileSync(join(dir + ".keys", "private", `${seq}.json`), "utf8"));
+  await page.fill("#reveal-body", JSON.stringify(secret.body));
+  await page.fill("#reveal-salt", secret.salt);
+  await page.click("#reveal-body ~ button");
+  assert.match(await page.textContent("#reveal-result"), /open the commitment/);
+  await page.fill("#reveal-body", JSON.stringify({ ...secret.body, name: "Someone Else" }));
+  await page.click("#reveal-body ~ button");
+  assert.match(await page.textContent("#reveal-result"), /do not open/);
+  // State: one row per key, the amended invoice at its amended value.
+  assert.match(await page.textContent("#state-h ~ p"), /^\d+ keys/);
+  assert.match(await page.textContent("#state-table"), /"amount":"1.00"/);
+  await page.screenshot({ path: join(root, "target/e2e/app-explorer.png"), fullPage: false });
   await page.close();
 });

@@ -1043,7 +1043,12 @@ impl Replay {
 
     /// Applies the next verified event.
     pub fn apply(&mut self, ev: &VerifiedEvent) {
-        let e = ev.event();
+        self.apply_event(ev.event());
+    }
+
+    /// Applies an event that the caller verified by other means (for example one handed
+    /// over by an audit that already checked it). Events must come in log order.
+    pub fn apply_event(&mut self, e: &UnverifiedEvent) {
         if let Some(c) = e.correction {
             self.corrections.entry(c.seq).or_default().push(e.seq);
             if let Some(t) = self.entries.get_mut(&c.seq) {

@@ -38,6 +38,8 @@ export interface LedgerOptions {
   checkTiles?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** Each event, once verified: `{seq, leafHash, event}`. */
+  onEvent?: (e: { seq: number; leafHash: string; event: any }) => void;
 }
 export interface Progress { entries: number; size: number; bytes: number; segment: number }
 export interface AuditResult { verified: true; trust: "pinned" | "metadata"; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number }
@@ -483,6 +485,7 @@ const PREFETCH: usize = 6;
 /// verification overlaps the network.
 async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<(), JsValue> {
     let progress = opt_get(opts, "onProgress").and_then(|p| p.dyn_into::<Function>().ok());
+    let on_event = opt_get(opts, "onEvent").and_then(|p| p.dyn_into::<Function>().ok());
     let mut inflight: std::collections::VecDeque<(TilePath, Promise)> =
         std::collections::VecDeque::new();
     while let Some(step) = a.next_step() {
@@ -508,7 +511,20 @@ async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<(), JsVal
             Some(b) => b,
             None => f.require(&path.to_string(), false).await?,
         };
-        if a.feed_all(&bytes).is_err() {
+        // Events reach the page only once verified (chain, author, signature).
+        let fed = match &on_event {
+            Some(cb) => a.feed_with(&bytes, &mut |ev| {
+                let e = ev.event();
+                let v = json!({
+                    "seq": e.seq,
+                    "leafHash": ev.leaf_hash().to_hex(),
+                    "event": Value::Object(e.object.clone()),
+                });
+                let _ = cb.call1(&JsValue::NULL, &to_js(&v));
+            }),
+            None => a.feed(&bytes),
+        };
+        if fed.and_then(|()| a.finish_step()).is_err() {
             return Err(failure_error(&a.report()));
         }
         if let Some(p) = &progress {

@@ -1,0 +1,253 @@
+//! The event explorer and the state view, over the events the audit verified.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use liveledger_core::event::{self, Payload, Replay, UnverifiedEvent};
+use liveledger_core::hash::Hash;
+use serde_json::Value;
+
+/// Events kept for the explorer (the audit itself keeps none).
+pub const MAX_EVENTS: usize = 20_000;
+const PAGE: usize = 200;
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One row's summary of its payload.
+fn summary(e: &Value) -> String {
+    if let Some(c) = e.get("commitment") {
+        return format!(
+            "private (commitment {}…)",
+            &s(c).chars().take(12).collect::<String>()
+        );
+    }
+    let b = e.get("body").map(|b| b.to_string()).unwrap_or_default();
+    if b.chars().count() > 80 {
+        format!("{}…", b.chars().take(80).collect::<String>())
+    } else {
+        b
+    }
+}
+
+#[component]
+pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> impl IntoView {
+    let (query, set_query) = signal(String::new());
+    let (kind, set_kind) = signal(String::new());
+    let (source, set_source) = signal(String::new());
+    let (author, set_author) = signal(String::new());
+    let (selected, set_selected) = signal(None::<u64>);
+
+    let distinct = move |field: &'static str| {
+        let mut v: Vec<String> =
+            events.with(|es| es.iter().map(|e| s(&e["event"][field])).collect());
+        v.sort();
+        v.dedup();
+        v
+    };
+    let matching = Memo::new(move |_| {
+        let (q, k, so, a) = (
+            query.get().to_lowercase(),
+            kind.get(),
+            source.get(),
+            author.get(),
+        );
+        events.with(|es| {
+            es.iter()
+                .rev()
+                .filter(|e| {
+                    let ev = &e["event"];
+                    (k.is_empty() || s(&ev["kind"]) == k)
+                        && (so.is_empty() || s(&ev["source"]) == so)
+                        && (a.is_empty() || s(&ev["author"]) == a)
+                        && (q.is_empty() || ev.to_string().to_lowercase().contains(&q))
+                })
+                .cloned()
+                .collect::<Vec<Value>>()
+        })
+    });
+    // Corrections, both ways: which events correct a given one.
+    let corrected_by = Memo::new(move |_| {
+        let mut m: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        events.with(|es| {
+            for e in es {
+                if let (Some(t), Some(by)) =
+                    (e["event"]["corrects"]["seq"].as_u64(), e["seq"].as_u64())
+                {
+                    m.entry(t).or_default().push(by);
+                }
+            }
+        });
+        m
+    });
+    let select = |field: &'static str, label: &'static str, set: WriteSignal<String>| {
+        view! {
+            <label>{label}" "
+                <select on:change=move |e| set.set(event_target_value(&e))>
+                    <option value="">"all"</option>
+                    {move || distinct(field).into_iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="explorer-h">
+            <h2 id="explorer-h">"Events"</h2>
+            <div class="filters">
+                <label>"Search "<input id="explorer-search" type="search" prop:value=query on:input=move |e| set_query.set(event_target_value(&e)) /></label>
+                {select("kind", "Kind", set_kind)}
+                {select("source", "Source", set_source)}
+                {select("author", "Author", set_author)}
+            </div>
+            <p class="muted" id="explorer-count">{move || {
+                let n = matching.with(Vec::len);
+                let extra = if dropped.get() > 0 { format!(" (the explorer holds the latest {MAX_EVENTS}; all were verified)") } else { String::new() };
+                format!("{n} matching events, newest first{}{extra}", if n > PAGE { format!(", showing {PAGE}") } else { String::new() })
+            }}</p>
+            <div class="table-wrap">
+                <table id="explorer-table">
+                    <thead><tr><th>"#"</th><th>"Time"</th><th>"Kind"</th><th>"Source"</th><th>"Author"</th><th>"Key"</th><th>"Payload"</th></tr></thead>
+                    <tbody>
+                        {move || matching.get().into_iter().take(PAGE).map(|e| {
+                            let seq = e["seq"].as_u64().unwrap_or(0);
+                            let ev = &e["event"];
+                            let corrected = corrected_by.with(|m| m.contains_key(&seq));
+                            view! {
+                                <tr class:corrected=corrected>
+                                    <td><button class="link" on:click=move |_| set_selected.set(Some(seq))>{seq}</button></td>
+                                    <td>{s(&ev["time"])}</td>
+                                    <td>{s(&ev["kind"])}</td>
+                                    <td>{s(&ev["source"])}</td>
+                                    <td>{s(&ev["author"])}</td>
+                                    <td>{s(&ev["key"])}</td>
+                                    <td>{summary(ev)}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            {move || selected.get().and_then(|seq| events.with(|es| es.iter().find(|e| e["seq"].as_u64() == Some(seq)).cloned()))
+                .map(|e| view! { <Detail e=e corrected_by=corrected_by.get() select=set_selected /> })}
+        </section>
+        <State events=events />
+    }
+}
+
+#[component]
+fn Detail(
+    e: Value,
+    corrected_by: BTreeMap<u64, Vec<u64>>,
+    select: WriteSignal<Option<u64>>,
+) -> impl IntoView {
+    let seq = e["seq"].as_u64().unwrap_or(0);
+    let ev = e["event"].clone();
+    let corrects = ev["corrects"]["seq"].as_u64().map(|t| {
+        let mode = s(&ev["corrects"]["mode"]);
+        view! { <p>{format!("Corrects ({mode}) event ")}<button class="link" on:click=move |_| select.set(Some(t))>{t}</button></p> }
+    });
+    let by = corrected_by.get(&seq).cloned().unwrap_or_default();
+    let by_view = (!by.is_empty()).then(|| view! {
+        <p>"Corrected by event(s) "{by.into_iter().map(|b| view! { <button class="link" on:click=move |_| select.set(Some(b))>{b}</button>" " }).collect_view()}</p>
+    });
+    let commitment = ev.get("commitment").map(s);
+    view! {
+        <div class="detail-panel" id="event-detail">
+            <h3>{format!("Event {seq}")}</h3>
+            <dl>
+                <dt>"Signature"</dt><dd class="ok">{format!("✔ verified: signed by {}", s(&ev["author"]))}</dd>
+                <dt>"Source"</dt><dd>{s(&ev["source"])}</dd>
+                <dt>"Time"</dt><dd>{s(&ev["time"])}</dd>
+                <dt>"Hash"</dt><dd><code>{s(&e["leafHash"])}</code></dd>
+                <dt>"Previous"</dt><dd><code>{s(&ev["prev"])}</code></dd>
+            </dl>
+            {corrects}
+            {by_view}
+            {commitment.map(|c| view! { <Reveal commitment=c /> })}
+            <pre>{serde_json::to_string_pretty(&ev).unwrap_or_default()}</pre>
+        </div>
+    }
+}
+
+/// Checks a private payload revealed by someone against the event's commitment.
+#[component]
+fn Reveal(commitment: String) -> impl IntoView {
+    let (body, set_body) = signal(String::new());
+    let (salt, set_salt) = signal(String::new());
+    let (verdict, set_verdict) = signal(None::<Result<(), String>>);
+    let check = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let r = (|| {
+            let c = Hash::from_hex(&commitment).map_err(|e| e.to_string())?;
+            let b: Value = serde_json::from_str(&body.get_untracked())
+                .map_err(|e| format!("the payload is not JSON: {e}"))?;
+            let salt = Hash::from_hex(salt.get_untracked().trim())
+                .map_err(|e| format!("the salt: {e}"))?;
+            if event::opens(&c, &salt.0, &b) {
+                Ok(())
+            } else {
+                Err("this payload and salt do not open the commitment".into())
+            }
+        })();
+        set_verdict.set(Some(r));
+    };
+    view! {
+        <form class="reveal" on:submit=check>
+            <p>"This payload is private: the ledger holds only its commitment. Paste a revealed payload and salt to check them."</p>
+            <label for="reveal-body">"Payload (JSON)"</label>
+            <textarea id="reveal-body" rows="3" prop:value=body on:input=move |e| set_body.set(event_target_value(&e))></textarea>
+            <label for="reveal-salt">"Salt (hex)"</label>
+            <input id="reveal-salt" prop:value=salt on:input=move |e| set_salt.set(event_target_value(&e)) />
+            <button type="submit">"Check"</button>
+            {move || verdict.get().map(|r| match r {
+                Ok(()) => view! { <p id="reveal-result" class="result ok">"✔ The payload and salt open the commitment."</p> }.into_any(),
+                Err(m) => view! { <p id="reveal-result" class="result alarm">{format!("⚠ {m}")}</p> }.into_any(),
+            })}
+        </form>
+    }
+}
+
+/// The state: a replay of the verified events, corrections applied (liveledger-core's Replay).
+#[component]
+fn State(events: ReadSignal<Vec<Value>>) -> impl IntoView {
+    let state = Memo::new(move |_| {
+        let mut r = Replay::new();
+        events.with(|es| {
+            for e in es {
+                let Ok(bytes) = liveledger_core::jcs::to_canonical(&e["event"]) else {
+                    continue;
+                };
+                if let Ok(ev) = UnverifiedEvent::parse(bytes.as_bytes()) {
+                    r.apply_event(&ev);
+                }
+            }
+        });
+        r.state()
+    });
+    view! {
+        <section class="card" aria-labelledby="state-h">
+            <h2 id="state-h">"State"</h2>
+            <p class="muted">{move || format!("{} keys: the latest value of each, corrections applied.", state.with(BTreeMap::len))}</p>
+            <div class="table-wrap">
+                <table id="state-table">
+                    <thead><tr><th>"Key"</th><th>"Value"</th><th>"From event"</th></tr></thead>
+                    <tbody>
+                        {move || state.get().into_iter().take(PAGE).map(|(k, (seq, p))| {
+                            let v = match p {
+                                Payload::Body(b) => b.to_string(),
+                                Payload::Commitment(c) => format!("private (commitment {}…)", &c.to_hex()[..12]),
+                                Payload::None => "—".into(),
+                            };
+                            view! { <tr><td>{k}</td><td><code>{v}</code></td><td>{seq}</td></tr> }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
