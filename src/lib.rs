@@ -101,7 +101,19 @@ pub fn App() -> impl IntoView {
     }
 
     let memory_key = format!("liveledger:last:{url}");
+    // The log key this browser trusted for this ledger on its first verified visit.
+    let key_memory = format!("liveledger:key:{url}");
+    let remembered_key = storage().and_then(|s| s.get_item(&key_memory).ok().flatten());
+    let pinned_here = key.is_none() && remembered_key.is_some();
+    let key = key.or(remembered_key);
+    let key_memory_store = StoredValue::new(key_memory.clone());
     let alarm = move |v: &Value| {
+        // A pinned key that no longer verifies the ledger: the ledger changed its key.
+        let mut v = v.clone();
+        if pinned_here && v["code"] == "BAD_SIGNATURE" {
+            v["code"] = "KEY_CHANGED".into();
+        }
+        let v = &v;
         let segment = v["evidence"]["segment"].as_u64();
         if let Some(s) = segment {
             set_cells.update(|c| model::mark_failed(c, s));
@@ -143,6 +155,7 @@ pub fn App() -> impl IntoView {
             let _ = Reflect::set(&opts, &"onEvent".into(), on_event.as_ref());
             on_event.forget();
             let mk = memory_key.clone();
+            let km = key_memory.clone();
             let on_digest = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
                 let d = json(&d);
                 let size = d["checkpoint"]["size"].as_u64().unwrap_or(0);
@@ -158,6 +171,11 @@ pub fn App() -> impl IntoView {
                 }
                 if let Some(s) = storage() {
                     let _ = s.set_item(&mk, &d["checkpoint"].to_string());
+                    if let Some(k) = d["keys"][0].as_str() {
+                        if s.get_item(&km).ok().flatten().is_none() {
+                            let _ = s.set_item(&km, k);
+                        }
+                    }
                 }
                 set_first_size.update(|f| {
                     f.get_or_insert(size);
@@ -206,6 +224,16 @@ pub fn App() -> impl IntoView {
         });
     }
 
+    let forget_key = {
+        move || {
+            if let Some(s) = storage() {
+                let _ = s.remove_item(&key_memory_store.get_value());
+            }
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+        }
+    };
     let size = move || digest.get()["checkpoint"]["size"].as_u64();
     // What the digest card shows before (or instead of) a verified digest.
     let none = move || {
@@ -242,6 +270,9 @@ pub fn App() -> impl IntoView {
                     <p id="alarm-text">{model::alarm_explanation(&code, segment)}</p>
                     <p class="detail"><code>{message}</code></p>
                     {evidence.map(|href| view! { <p><a class="button" href=href download="liveledger-evidence.json">"Download the evidence"</a></p> })}
+                    {(code == "KEY_CHANGED").then(|| view! {
+                        <p><button class="secondary" on:click=move |_| forget_key()>"The operator announced a new key: forget the old one"</button></p>
+                    })}
                 </div>
             </section>
         }
@@ -278,6 +309,7 @@ pub fn App() -> impl IntoView {
                         Freshness::Stale(s) => view! { <span class="tag alarm">{format!("stale · signed {s} s ago, beyond the published cadence")}</span> }.into_any(),
                     }}</dd>
                     <dt>"Trust"</dt><dd>{move || match trust.get().as_str() {
+                        "pinned" if pinned_here => "log key pinned in this browser on your first visit".to_owned(),
                         "pinned" => "log key pinned by the link you followed".to_owned(),
                         "metadata" => "log key from the ledger's own metadata (trust on first use)".to_owned(),
                         _ => "…".to_owned(),

@@ -156,6 +156,7 @@ pub fn alarm_title(code: &str) -> &'static str {
         "FORK" => "Forked",
         "ROLLBACK" => "Rolled back",
         "BAD_SIGNATURE" => "Bad signature",
+        "KEY_CHANGED" => "Key changed",
         "FETCH_FAILED" | "NOT_FOUND" => "Unreachable",
         _ => "Cannot verify",
     }
@@ -168,6 +169,7 @@ pub fn alarm_explanation(code: &str, segment: Option<u64>) -> String {
         ("FORK", _) => "The ledger published a digest that does not extend the one verified before: it shows different histories to different people.".into(),
         ("ROLLBACK", _) => "The ledger went back to an older, smaller digest than one already verified: events were removed.".into(),
         ("BAD_SIGNATURE", _) => "A signature does not verify with the ledger's key.".into(),
+        ("KEY_CHANGED", _) => "The ledger is no longer signed by the key this browser trusted on its first visit. A key change must be announced by the operator; until you confirm it, nothing from this ledger is trusted.".into(),
         ("FETCH_FAILED" | "NOT_FOUND", _) => "The ledger could not be fetched. Nothing was verified; try again later.".into(),
         _ => "The ledger could not be verified.".into(),
     }

@@ -146,3 +146,24 @@ test("the explorer lists, filters and explains verified events; the state view r
   await page.screenshot({ path: join(root, "target/e2e/app-explorer.png"), fullPage: false });
   await page.close();
 });
+
+test("a ledger whose log key changes raises an alarm instead of being trusted anew", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(ledger);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  const k = await page.evaluate(() => Object.keys(localStorage).find((x) => x.startsWith("liveledger:key:")));
+  assert.ok(k, "the first verified visit remembers the log key");
+  await page.reload();
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  assert.match(await page.textContent("main"), /pinned in this browser on your first visit/);
+  // Simulate the ledger switching keys: this browser remembers another one.
+  await page.evaluate((k) => localStorage.setItem(k, "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx"), k);
+  await page.reload();
+  await page.waitForSelector(".banner.alarm", { timeout: 60000 });
+  assert.match(await page.textContent(".banner.alarm h1"), /Key changed/);
+  // The visitor can accept an announced rotation, which trusts the ledger's key anew.
+  await page.click("text=forget the old one");
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  await context.close();
+});

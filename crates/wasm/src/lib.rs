@@ -42,7 +42,7 @@ export interface LedgerOptions {
   onEvent?: (e: { seq: number; leafHash: string; event: any }) => void;
 }
 export interface Progress { entries: number; size: number; bytes: number; segment: number }
-export interface AuditResult { verified: true; trust: "pinned" | "metadata"; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number }
+export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED"; evidence?: any }
@@ -541,6 +541,7 @@ fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust) -> Value {
     json!({
         "verified": true,
         "trust": if t.pinned { "pinned" } else { "metadata" },
+        "keys": t.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
         "checkpoint": checkpoint_json(cp),
         "level": if t.ledger { "ledger" } else { "log" },
         "stats": {"entries": s.entries, "segments": s.bundles, "tiles": s.tiles, "bytes": s.bytes, "signatures": s.signatures,
