@@ -367,49 +367,11 @@ fn test(args: &[String]) -> Result {
     })?;
     step(
         "JS API tests in Wasm (Node and headless Chromium)",
-        &mut || {
-            run(
-                "cargo",
-                &[
-                    "test",
-                    "-p",
-                    "liveledger-wasm",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                ],
-                &[
-                    (
-                        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                        "wasm-bindgen-test-runner",
-                    ),
-                    ("CHROMEDRIVER", "/usr/bin/chromedriver"),
-                    ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
-                ],
-            )
-        },
+        &mut || wasm_tests("liveledger-wasm"),
     )?;
     step(
         "app tests in Wasm (Node and headless Chromium)",
-        &mut || {
-            run(
-                "cargo",
-                &[
-                    "test",
-                    "-p",
-                    "liveledger-web",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                ],
-                &[
-                    (
-                        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                        "wasm-bindgen-test-runner",
-                    ),
-                    ("CHROMEDRIVER", "/usr/bin/chromedriver"),
-                    ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
-                ],
-            )
-        },
+        &mut || wasm_tests("liveledger-web"),
     )?;
     step("app build (Trunk)", &mut build_app)?;
     step("embed module build (wasm-bindgen, wasm-opt)", &mut || {
@@ -434,6 +396,23 @@ fn test(args: &[String]) -> Result {
         eprintln!("  {secs:>7.1} s  {name}");
     }
     Ok(())
+}
+
+/// A package's wasm-bindgen tests: in Node, and in headless Chromium for the test files
+/// that ask for a browser.
+fn wasm_tests(package: &str) -> Result {
+    run(
+        "cargo",
+        &["test", "-p", package, "--target", "wasm32-unknown-unknown"],
+        &[
+            (
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            ),
+            ("CHROMEDRIVER", "/usr/bin/chromedriver"),
+            ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        ],
+    )
 }
 
 fn bench(args: &[String]) -> Result {

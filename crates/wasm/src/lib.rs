@@ -551,6 +551,18 @@ fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust) -> Value {
     })
 }
 
+/// An auditor for `cp` at the level trust says, comparing tiles unless `checkTiles` is false.
+fn auditor(cp: &VerifiedCheckpoint, t: &Trust, opts: &JsValue) -> Auditor {
+    let check_tiles = opt_get(opts, "checkTiles")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    Auditor::new(
+        cp,
+        if t.ledger { Level::Ledger } else { Level::Log },
+        check_tiles,
+    )
+}
+
 /// Audits a whole ledger (or any C2SP log) at `url`: every signature, chain link, tile and
 /// the root. Resolves with the result; rejects with a `LedgerError` (`TAMPERED` with the
 /// segment and entry as evidence, `BAD_SIGNATURE`, …).
@@ -559,14 +571,7 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let f = Fetcher::new(&url);
     let t = trust(&f, &opts).await?;
     let cp = fetch_checkpoint(&f, &t).await?;
-    let check_tiles = opt_get(&opts, "checkTiles")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
-    let mut a = Auditor::new(
-        &cp,
-        if t.ledger { Level::Ledger } else { Level::Log },
-        check_tiles,
-    );
+    let mut a = auditor(&cp, &t, &opts);
     drive(&f, &mut a, &opts).await?;
     Ok(to_js(&audit_json(&a, &cp, &t)))
 }
@@ -592,14 +597,7 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
         e
     };
     let mut cp = fetch_checkpoint(&f, &t).await.map_err(alarm)?;
-    let check_tiles = opt_get(&opts, "checkTiles")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
-    let mut a = Auditor::new(
-        &cp,
-        if t.ledger { Level::Ledger } else { Level::Log },
-        check_tiles,
-    );
+    let mut a = auditor(&cp, &t, &opts);
     drive(&f, &mut a, &opts).await.map_err(alarm)?;
     if let Some(cb) = &on_digest {
         let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
