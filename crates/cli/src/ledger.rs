@@ -650,6 +650,10 @@ impl Writer {
             &self.store.digests().join("index.html"),
             pages::digest_index(&self.meta.origin, &sizes).as_bytes(),
         )?;
+        store::write_atomic(
+            &self.store.digests().join("index.txt"),
+            liveledger_core::archive::encode_digest_index(&sizes).as_bytes(),
+        )?;
         if !self.store.dir.join("index.html").exists() {
             store::write_atomic(
                 &self.store.dir.join("index.html"),

@@ -8,6 +8,7 @@
 //!   tile/…                  C2SP tlog-tiles: hash tiles and entry bundles
 //!   digests/<size>          every digest ever published, as signed
 //!   digests/<size>.html     its digest page; digests/index.html lists them all
+//!   digests/index.txt       their sizes, for programs (liveledger_core::archive)
 //! DIR.keys/                 private, mode 0700, never inside DIR
 //!   log.key  time.key       the log's signing key and its time-cosigning key
 //!   authors/<name>.key      author keys

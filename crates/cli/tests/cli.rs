@@ -336,6 +336,12 @@ fn raw_mode_reproduces_tesseras_log_byte_for_byte() {
             }
         }
     }
+    // The archive's index names every digest, for programs.
+    let want: String = (0..=15).map(|n| format!("{n}\n")).collect();
+    assert_eq!(
+        fs::read_to_string(dir.join("digests/index.txt")).unwrap(),
+        want
+    );
     // And what we wrote verifies as a log.
     let key = fs::read_to_string(v.join("VERIFIER_KEY")).unwrap();
     ok(&ll(

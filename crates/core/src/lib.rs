@@ -10,6 +10,7 @@
 //! - [`tiles`]: tlog-tiles paths and arithmetic (the only module that knows them).
 //! - [`bundle`]: the entry-bundle codec.
 //! - [`note`], [`checkpoint`]: signed notes, keys, cosignatures, checkpoints.
+//! - [`archive`]: the index of a ledger's archived digests.
 //! - [`event`]: the Live Ledger event, canonical JSON, governance, replay.
 //! - [`audit`]: the streaming auditor, consistency and single-entry checks.
 //!
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod audit;
 pub mod bundle;
 pub mod checkpoint;

@@ -416,6 +416,29 @@ pub fn consistency_tiles(size1: u64, size2: u64) -> Result<Vec<TilePath>, TilePr
     Ok(tiles_for_ranges(size2, &ranges)?)
 }
 
+/// The hash tiles of the tree of `tree` that prove the tree of `size2` extends the one
+/// of `size1` (`size1 <= size2 <= tree`).
+///
+/// For digest histories: the partial tiles of an older tree may be gone (a full tile
+/// replaced them), but every subtree a proof between older sizes needs is complete in
+/// today's tree, so one set of today's tiles proves every consecutive pair. With
+/// `tree == size2` this is [`consistency_tiles`].
+pub fn consistency_tiles_in(
+    tree: u64,
+    size1: u64,
+    size2: u64,
+) -> Result<Vec<TilePath>, TileProofError> {
+    if size2 > tree {
+        return Err(ProofError::SizesReversed {
+            size1: size2,
+            size2: tree,
+        }
+        .into());
+    }
+    let ranges = merkle::consistency_ranges(size1, size2)?;
+    Ok(tiles_for_ranges(tree, &ranges)?)
+}
+
 /// Hash tiles of one tree size, checked for length: a [`HashSource`] for proofs.
 #[derive(Debug, Clone, Default)]
 pub struct TileSet {
@@ -498,7 +521,8 @@ pub fn inclusion_proof_from_tiles(
     Ok(merkle::inclusion_proof(tiles, index, size)??)
 }
 
-/// Compute half of a tile-based consistency proof.
+/// Compute half of a tile-based consistency proof from `size1` to `size2`; `tiles` may
+/// be of a larger tree (see [`consistency_tiles_in`]).
 pub fn consistency_proof_from_tiles(
     tiles: &TileSet,
     size1: u64,

@@ -195,6 +195,14 @@ fn examples() -> Vec<(&'static str, String)> {
         ),
     ));
     let _ = VerifierKey::parse(&admin.verifier().to_string()).unwrap();
+
+    // The digest archive's index.
+    let index = liveledger_core::archive::encode_digest_index(&[36, 1, 31, 31]);
+    assert_eq!(
+        liveledger_core::archive::parse_digest_index(index.as_bytes()).unwrap(),
+        vec![1, 31, 36]
+    );
+    out.push(("digest-index", index));
     out
 }
 

@@ -184,6 +184,19 @@ fn tile_based_proofs_match_the_reference() {
             let p = tiles::consistency_proof_from_tiles(&ts, m, size).unwrap();
             assert_eq!(p, merkle::consistency_proof(d, m, size).unwrap().unwrap());
         }
+        // Older pairs (a digest history) proved from today's tiles only.
+        for w in checkpoints.windows(2).filter(|w| w[1] <= size) {
+            let (m, n) = (w[0], w[1]);
+            let needed = tiles::consistency_tiles_in(size, m, n).unwrap();
+            let mut only = TileSet::new(size);
+            for p in &needed {
+                only.insert(*p, &ts_bytes(&full, &t, *p)).unwrap();
+            }
+            let p = tiles::consistency_proof_from_tiles(&only, m, n).unwrap();
+            assert_eq!(p, merkle::consistency_proof(&all[..n as usize], m, n).unwrap().unwrap(), "{m}->{n} in {size}");
+            assert!(merkle::verify_consistency(m, n, &merkle::tree_hash(&all[..m as usize]), &merkle::tree_hash(&all[..n as usize]), &p).is_ok());
+        }
+        assert!(tiles::consistency_tiles_in(size, 1, size + 1).is_err(), "beyond today's tree");
     }
 }
 }

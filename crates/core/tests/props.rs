@@ -2,6 +2,7 @@
 //! format(parse(s)) == s (canonical parsing). Native only (proptest).
 #![cfg(not(target_arch = "wasm32"))]
 
+use liveledger_core::archive::{encode_digest_index, parse_digest_index};
 use liveledger_core::bundle::{decode_bundle, encode_bundle, BundleDecoder};
 use liveledger_core::checkpoint::Checkpoint;
 use liveledger_core::hash::Hash;
@@ -81,6 +82,22 @@ proptest! {
     fn note_parsing_is_canonical(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         if let Ok(n) = Note::parse(&bytes) {
             prop_assert_eq!(n.to_bytes(), bytes);
+        }
+    }
+
+    #[test]
+    fn digest_indexes_round_trip(sizes in prop::collection::vec(any::<u64>(), 0..50)) {
+        let text = encode_digest_index(&sizes);
+        let mut want = sizes.clone();
+        want.sort_unstable();
+        want.dedup();
+        prop_assert_eq!(parse_digest_index(text.as_bytes()).unwrap(), want);
+    }
+
+    #[test]
+    fn digest_index_parsing_is_canonical(s in "([0-9]{1,3}\n?){0,6}") {
+        if let Ok(v) = parse_digest_index(s.as_bytes()) {
+            prop_assert_eq!(encode_digest_index(&v), s);
         }
     }
 
