@@ -5,23 +5,24 @@
 //!   a day (a partial tile's path names its size, so its bytes never change either),
 //!   `checkpoint` `no-store`, everything else `no-cache`;
 //! - gzip when the client accepts it; CORS `*` so portals on other origins can verify;
-//! - only files under DIR, never hidden ones, never `..`.
+//! - only files under DIR, never hidden ones, never `..`;
+//! - HTTP/1.1 with keep-alive, one thread per connection; request heads are capped at
+//!   16 KiB, request bodies refused, idle connections closed after 30 s. (It replaced
+//!   tiny_http 0.12, under which Chromium's fifth parallel request on a fresh
+//!   connection intermittently never completed.)
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::error::{CliError, Result};
-
-fn header(k: &str, v: &str) -> Header {
-    Header::from_bytes(k.as_bytes(), v.as_bytes())
-        .expect("static header names and values are valid")
-}
 
 pub fn content_type(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -87,83 +88,217 @@ pub fn resolve(root: &Path, url: &str) -> Option<(PathBuf, String)> {
     full.is_file().then_some((full, rel))
 }
 
-fn respond(root: &Path, req: Request) {
-    let cors = [
-        header("Access-Control-Allow-Origin", "*"),
-        header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
-        header("Access-Control-Allow-Headers", "*"),
-    ];
-    let with = |mut r: Response<std::io::Cursor<Vec<u8>>>| {
-        for h in &cors {
-            r.add_header(h.clone());
-        }
-        r
-    };
-    match req.method() {
-        Method::Options => {
-            let _ = req.respond(with(Response::from_data(Vec::new()).with_status_code(204)));
-            return;
-        }
-        Method::Get | Method::Head => {}
-        _ => {
-            let _ = req.respond(with(
-                Response::from_string("method not allowed\n").with_status_code(405),
-            ));
-            return;
-        }
-    }
-    let Some((file, rel)) = resolve(root, req.url()) else {
-        let _ = req.respond(with(
-            Response::from_string("not found\n")
-                .with_status_code(404)
-                .with_header(header("Cache-Control", "no-store")),
-        ));
-        return;
-    };
-    let Ok(body) = std::fs::read(&file) else {
-        let _ = req.respond(with(
-            Response::from_string("not found\n").with_status_code(404),
-        ));
-        return;
-    };
-    let gzip = req
-        .headers()
-        .iter()
-        .any(|h| h.field.equiv("Accept-Encoding") && h.value.as_str().contains("gzip"))
-        && !rel.ends_with(".png");
-    let mut resp = if gzip && body.len() > 256 {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
-        let _ = enc.write_all(&body);
-        let gz = enc.finish().unwrap_or_default();
-        Response::from_data(gz).with_header(header("Content-Encoding", "gzip"))
-    } else {
-        Response::from_data(body)
-    };
-    resp.add_header(header("Content-Type", content_type(&rel)));
-    resp.add_header(header("Cache-Control", cache_control(&rel)));
-    resp.add_header(header("Vary", "Accept-Encoding"));
-    resp.add_header(header("X-Content-Type-Options", "nosniff"));
-    let _ = req.respond(with(resp));
+/// A parsed request: method and target. Only what a static server needs.
+struct Request {
+    method: String,
+    target: String,
+    gzip: bool,
+    close: bool,
 }
 
-/// Starts serving `root` on `addr` in background threads; returns the bound address.
-pub fn start(root: &Path, addr: &str) -> Result<String> {
-    let server =
-        Server::http(addr).map_err(|e| CliError::Io(format!("cannot listen on {addr}: {e}")))?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| addr.to_owned());
-    let server = Arc::new(server);
-    for _ in 0..4 {
-        let s = server.clone();
-        let root = root.to_path_buf();
-        thread::spawn(move || {
-            for req in s.incoming_requests() {
-                respond(&root, req);
+/// Request head limits: a larger head is refused, an idle connection closed.
+const MAX_HEAD: usize = 16 * 1024;
+const IDLE: Duration = Duration::from_secs(30);
+const MAX_CONNECTIONS: usize = 512;
+
+/// Reads one request head (`None` when the client closed or went idle). Requests with
+/// a body are refused (`Err`), as a static server has no use for one.
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<Result<Request, &'static str>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        let n = r
+            .by_ref()
+            .take((MAX_HEAD - head.len().min(MAX_HEAD) + 1) as u64)
+            .read_until(b'\n', &mut line)
+            .ok()?;
+        if n == 0 {
+            return if head.is_empty() {
+                None
+            } else {
+                Some(Err("truncated request"))
+            };
+        }
+        if head.len() + line.len() > MAX_HEAD {
+            return Some(Err("request head too large"));
+        }
+        if line == b"\r\n" || line == b"\n" {
+            if head.is_empty() {
+                continue; // tolerated blank lines between requests (RFC 9112 §2.2)
             }
-        });
+            break;
+        }
+        head.extend_from_slice(&line);
     }
+    let Ok(head) = std::str::from_utf8(&head) else {
+        return Some(Err("request head is not UTF-8"));
+    };
+    let mut lines = head.lines();
+    let mut parts = lines.next().unwrap_or("").split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Some(Err("bad request line"));
+    };
+    if version != "HTTP/1.1" && version != "HTTP/1.0" {
+        return Some(Err("unsupported HTTP version"));
+    }
+    let mut req = Request {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        gzip: false,
+        close: version == "HTTP/1.0",
+    };
+    for l in lines {
+        let Some((k, v)) = l.split_once(':') else {
+            return Some(Err("bad header line"));
+        };
+        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_ascii_lowercase());
+        match k.as_str() {
+            "accept-encoding" => req.gzip = v.split(',').any(|e| e.trim().starts_with("gzip")),
+            "connection" if v.contains("close") => req.close = true,
+            "connection" if v.contains("keep-alive") => req.close = false,
+            "content-length" if v != "0" => return Some(Err("request bodies are not accepted")),
+            "transfer-encoding" => return Some(Err("request bodies are not accepted")),
+            _ => {}
+        }
+    }
+    Some(Ok(req))
+}
+
+fn write_response(
+    w: &mut TcpStream,
+    status: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+    head_only: bool,
+    close: bool,
+) -> std::io::Result<()> {
+    let mut out = format!("HTTP/1.1 {status}\r\n");
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, HEAD, OPTIONS\r\nAccess-Control-Allow-Headers: *\r\n");
+    out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    if close {
+        out.push_str("Connection: close\r\n");
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    if !head_only {
+        bytes.extend_from_slice(body);
+    }
+    w.write_all(&bytes)?;
+    w.flush()
+}
+
+/// Answers one request; `Err` ends the connection.
+fn respond(root: &Path, w: &mut TcpStream, req: &Request) -> std::io::Result<()> {
+    let text = |s: &str| {
+        vec![
+            ("Content-Type", s.to_owned()),
+            ("Cache-Control", "no-store".to_owned()),
+        ]
+    };
+    let head_only = req.method == "HEAD";
+    match req.method.as_str() {
+        "OPTIONS" => return write_response(w, "204 No Content", &[], b"", false, req.close),
+        "GET" | "HEAD" => {}
+        _ => {
+            return write_response(
+                w,
+                "405 Method Not Allowed",
+                &text("text/plain; charset=utf-8"),
+                b"method not allowed\n",
+                head_only,
+                req.close,
+            )
+        }
+    }
+    let found = resolve(root, &req.target)
+        .and_then(|(file, rel)| std::fs::read(&file).ok().map(|b| (b, rel)));
+    let Some((body, rel)) = found else {
+        return write_response(
+            w,
+            "404 Not Found",
+            &text("text/plain; charset=utf-8"),
+            b"not found\n",
+            head_only,
+            req.close,
+        );
+    };
+    let mut headers = vec![
+        ("Content-Type", content_type(&rel).to_owned()),
+        ("Cache-Control", cache_control(&rel).to_owned()),
+        ("Vary", "Accept-Encoding".to_owned()),
+        ("X-Content-Type-Options", "nosniff".to_owned()),
+    ];
+    let body = if req.gzip && body.len() > 256 && !rel.ends_with(".png") {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(&body)?;
+        headers.push(("Content-Encoding", "gzip".to_owned()));
+        enc.finish()?
+    } else {
+        body
+    };
+    write_response(w, "200 OK", &headers, &body, head_only, req.close)
+}
+
+/// Serves one connection: requests in order until the client closes, asks to close,
+/// sends something malformed, or stays idle for 30 s.
+fn connection(root: &Path, stream: TcpStream) {
+    let _ = stream.set_read_timeout(Some(IDLE));
+    let _ = stream.set_write_timeout(Some(IDLE));
+    let _ = stream.set_nodelay(true);
+    let Ok(mut w) = stream.try_clone() else {
+        return;
+    };
+    let mut r = BufReader::new(stream);
+    while let Some(req) = read_request(&mut r) {
+        match req {
+            Ok(req) => {
+                if respond(root, &mut w, &req).is_err() || req.close {
+                    return;
+                }
+            }
+            Err(why) => {
+                let _ = write_response(
+                    &mut w,
+                    "400 Bad Request",
+                    &[("Content-Type", "text/plain; charset=utf-8".to_owned())],
+                    format!("{why}\n").as_bytes(),
+                    false,
+                    true,
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// Starts serving `root` on `addr` in background threads (one per connection, at most
+/// 512 at once); returns the bound address.
+pub fn start(root: &Path, addr: &str) -> Result<String> {
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| CliError::Io(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| addr.to_owned());
+    let root = Arc::new(root.to_path_buf());
+    let open = Arc::new(AtomicUsize::new(0));
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                continue; // dropped: the client retries
+            }
+            open.fetch_add(1, Ordering::SeqCst);
+            let (root, open) = (root.clone(), open.clone());
+            thread::spawn(move || {
+                connection(&root, stream);
+                open.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
     Ok(bound)
 }

@@ -724,6 +724,107 @@ fn serve_sends_types_cache_headers_gzip_and_cors_and_verify_reads_urls() {
     assert_eq!(code(&ll(&["verify", &url], None, &[])), 3);
 }
 
+/// Sends raw bytes on one connection and reads until the server closes it (or 10 s).
+fn raw_exchange(addr: &str, send: &[u8]) -> String {
+    use std::io::Read;
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    c.write_all(send).unwrap();
+    let mut buf = Vec::new();
+    let _ = c.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[test]
+fn serve_keeps_connections_alive_in_parallel_and_refuses_malformed_requests() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(40, "k")), &[]));
+    let s = serve(&dir);
+    // Three requests on one connection, answered in order; the last asks to close.
+    let r = raw_exchange(
+        &s.1,
+        b"GET /checkpoint HTTP/1.1\r\nHost: x\r\n\r\nHEAD /metadata HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let statuses: Vec<&str> = r.matches("HTTP/1.1 ").map(|_| "").collect();
+    assert_eq!(statuses.len(), 3, "{r}");
+    let first = r.find("HTTP/1.1 200").unwrap();
+    let missing = r.find("HTTP/1.1 404").unwrap();
+    assert!(first < missing, "{r}");
+    // Malformed requests get a 400 that says why, and the connection ends.
+    for (send, why) in [
+        (&b"GET /checkpoint\r\n\r\n"[..], "bad request line"),
+        (
+            b"GET /checkpoint HTTP/2.0\r\n\r\n",
+            "unsupported HTTP version",
+        ),
+        (
+            b"POST /checkpoint HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+            "request bodies are not accepted",
+        ),
+        (
+            b"GET /checkpoint HTTP/1.1\r\nno colon here\r\n\r\n",
+            "bad header line",
+        ),
+    ] {
+        let r = raw_exchange(&s.1, send);
+        assert!(
+            r.starts_with("HTTP/1.1 400") && r.contains(why),
+            "{why}: {r}"
+        );
+    }
+    let mut huge = b"GET /checkpoint HTTP/1.1\r\n".to_vec();
+    for i in 0..2000 {
+        huge.extend_from_slice(format!("X-Filler-{i}: aaaaaaaaaa\r\n").as_bytes());
+    }
+    huge.extend_from_slice(b"\r\n");
+    let r = raw_exchange(&s.1, &huge);
+    assert!(r.contains("request head too large"), "{r}");
+    // Many connections kept open at once, each asking several times (what a browser
+    // prefetching segments does): every request is answered.
+    let addr = s.1.clone();
+    let mut held = Vec::new();
+    for _ in 0..24 {
+        let c = std::net::TcpStream::connect(&addr).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        held.push(BufReader::new(c));
+    }
+    let cp = fs::read(dir.join("checkpoint")).unwrap();
+    for (round, path) in ["checkpoint", "digests/1", "checkpoint"].iter().enumerate() {
+        for c in held.iter_mut() {
+            write!(c.get_mut(), "GET /{path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        }
+        for c in held.iter_mut() {
+            let mut status = String::new();
+            c.read_line(&mut status).unwrap();
+            assert!(
+                status.starts_with("HTTP/1.1 200"),
+                "round {round}: {status:?}"
+            );
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                c.read_line(&mut h).unwrap();
+                if h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.strip_prefix("Content-Length: ") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0u8; len];
+            std::io::Read::read_exact(c, &mut body).unwrap();
+            if *path == "checkpoint" {
+                assert_eq!(body, cp);
+            } else {
+                assert!(body.ends_with(b"\n") && body.len() > 100, "{body:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_tampered_directory_fails_with_the_segment_named() {
     let (_t, dir) = new_ledger();
