@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, cpSync, rmSync, copyFileSync } from "node:fs";
+import { mkdtempSync, cpSync, rmSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -98,4 +98,59 @@ test("a fork raises FORK with both checkpoints and the proof", async () => {
   assert.match(a.evidence.newCheckpoint, /\n41\n/);
   assert.ok(a.evidence.proof.length > 0);
   await page.close();
+});
+
+test("verifyHistory proves the archive consistent, and finds a digest from another history", async () => {
+  const dir = join(work, "h/ledger");
+  const other = join(work, "h/other");
+  ll("init", dir, "--origin", "history.example/ledger");
+  append(dir, 30, "a");
+  cpSync(dir, other, { recursive: true });
+  cpSync(dir + ".keys", other + ".keys", { recursive: true });
+  rmSync(join(other + ".keys", "lock"), { force: true });
+  append(other, 2, "evil"); // 31 common + 2
+  append(dir, 1, "b");
+  append(dir, 3, "c");
+  const portal = await serve(site);
+  const ledger = await serve(dir);
+  // Archived digests are served immutable: a fresh browser context (and cache) per look.
+  const history = async (ledger) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${portal}/index.html`);
+    const r = await page.evaluate(async (ledger) => {
+      const m = await import("./liveledger_wasm.js");
+      await m.default();
+      return m.verifyHistory(ledger, {}).catch((e) => ({ rejected: e.code }));
+    }, ledger);
+    await context.close();
+    return r;
+  };
+  const sizes = readFileSync(join(dir, "digests/index.txt"), "utf8").trim().split("\n").map(Number);
+  assert.deepEqual(sizes, [0, 1, 31, 32, 35]);
+  const ok = await history(ledger);
+  assert.equal(ok.verified, true, JSON.stringify(ok.failure));
+  assert.deepEqual(ok.digests.map((d) => d.size), sizes);
+  assert.deepEqual(ok.digests.map((d) => d.extends), [null, 0, 1, 31, 32]);
+  assert.equal(ok.total, 5);
+  // The operator slips a digest of the other history into the archive.
+  copyFileSync(join(other, "digests/33"), join(dir, "digests/33"));
+  writeFileSync(join(dir, "digests/index.txt"), "0\n1\n31\n32\n33\n35\n");
+  const forked = await history(ledger);
+  assert.equal(forked.verified, false);
+  assert.equal(forked.failure.code, "FORK", JSON.stringify(forked.failure));
+  assert.match(forked.failure.evidence.oldCheckpoint, /\n32\n/);
+  assert.match(forked.failure.evidence.newCheckpoint, /\n33\n/);
+  assert.ok(forked.failure.evidence.proof.length > 0);
+  assert.deepEqual(forked.digests.map((d) => d.size), [0, 1, 31, 32], "the rows proved before the fork");
+  // A digest whose signature was changed is named.
+  writeFileSync(join(dir, "digests/index.txt"), "0\n1\n31\n32\n35\n");
+  const cp = readFileSync(join(dir, "digests/32"), "utf8");
+  writeFileSync(join(dir, "digests/32"), cp.replace(/— (\S+) (\S)/, (m, k, c) => `— ${k} ${c === "A" ? "B" : "A"}`));
+  const bad = await history(ledger);
+  assert.equal(bad.failure.code, "BAD_SIGNATURE", JSON.stringify(bad.failure));
+  assert.equal(bad.failure.evidence.path, "digests/32");
+  // A ledger without an archive (another publisher's log) is NOT_FOUND, not a crash.
+  rmSync(join(dir, "digests/index.txt"));
+  assert.equal((await history(ledger)).rejected, "NOT_FOUND");
 });

@@ -45,6 +45,9 @@ export interface Progress { entries: number; size: number; bytes: number; segmen
 export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
+export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
+export interface HistoryDigest { size: number; root: string; signedTime?: number; note: string; extends: number | null }
+export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerError["code"]; message: string; evidence?: any } | null }
 export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED"; evidence?: any }
 "#;
 
@@ -445,19 +448,42 @@ fn parse_metadata(text: &str) -> Result<MetaParts, JsValue> {
 
 async fn fetch_checkpoint(f: &Fetcher, t: &Trust) -> Result<VerifiedCheckpoint, JsValue> {
     let b = f.require("checkpoint", true).await?;
+    open_checkpoint(&b, t, "checkpoint")
+}
+
+/// Verifies a signed checkpoint (`what` names it in errors): signed by a log key, for the
+/// ledger's origin; cosignatures by the publisher's time key are verified too.
+fn open_checkpoint(b: &[u8], t: &Trust, what: &str) -> Result<VerifiedCheckpoint, JsValue> {
     let mut all = t.keys.clone();
     all.extend(t.extra_keys.iter().cloned());
-    let note = Note::parse(&b)
-        .and_then(|n| n.verify(&all))
-        .map_err(|e| error(note_error_code(&e), &format!("checkpoint: {e}"), None))?;
+    let note = Note::parse(b).and_then(|n| n.verify(&all)).map_err(|e| {
+        error(
+            note_error_code(&e),
+            &format!("{what}: {e}"),
+            Some(json!({"path": what})),
+        )
+    })?;
     if note.count_signed_by(&t.keys) == 0 {
         return Err(error(
             "BAD_SIGNATURE",
-            "checkpoint is not signed by the log key",
-            None,
+            &format!("{what} is not signed by the log key"),
+            Some(json!({"path": what})),
         ));
     }
     VerifiedCheckpoint::from_note(note, &t.origin).map_err(checkpoint_error)
+}
+
+fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
+    let code = match inc.kind {
+        InconsistencyKind::Rollback { .. } => "ROLLBACK",
+        _ => "FORK",
+    };
+    let evidence = json!({
+        "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
+        "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
+        "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+    });
+    error(code, &inc.to_string(), Some(evidence))
 }
 
 fn failure_error(r: &AuditReport) -> JsValue {
@@ -639,16 +665,7 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             Vec::new()
         };
         if let Err(inc) = check_consistency(&cp, &next, &proof) {
-            let code = match inc.kind {
-                InconsistencyKind::Rollback { .. } => "ROLLBACK",
-                _ => "FORK",
-            };
-            let evidence = json!({
-                "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
-                "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
-                "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-            });
-            return Err(alarm(error(code, &inc.to_string(), Some(evidence))));
+            return Err(alarm(inconsistency_error(&inc)));
         }
         if a.extend(&next).is_err() {
             return Err(alarm(failure_error(&a.report())));
@@ -659,6 +676,150 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
         }
     }
+}
+
+/// Digests fetched at once by `verifyHistory`.
+const HISTORY_PARALLEL: usize = 8;
+
+/// Verifies the ledger's digest archive (`digests/index.txt`, see docs/FORMAT.md): each
+/// archived digest is signed by the log key for the origin, each extends the one before
+/// it, and the newest extends to the current checkpoint. The consistency proofs come from
+/// the current tree's tiles. `limit` (default 100) checks only the newest digests.
+///
+/// Resolves with `{verified, checkpoint, total, digests, failure}`: `digests` are the
+/// ones checked, oldest first, each `{size, root, signedTime, note, extends}`, where
+/// `extends` is the size of the digest it was proved to extend; `failure`, when
+/// `verified` is false, is the first problem as `{code, message, evidence}` (`FORK` or
+/// `ROLLBACK` with both signed digests and the proof, `BAD_SIGNATURE`, `TAMPERED`).
+/// Rejects only when the archive cannot be read (`NOT_FOUND` if the ledger has none).
+#[wasm_bindgen(js_name = verifyHistory)]
+pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
+    let f = Fetcher::new(&url);
+    let t = trust(&f, &opts).await?;
+    let current = fetch_checkpoint(&f, &t).await?;
+    let index = f.require("digests/index.txt", true).await?;
+    let sizes = liveledger_core::archive::parse_digest_index(&index).map_err(|e| {
+        error(
+            "BAD_INPUT",
+            &format!("digests/index.txt: {e}"),
+            Some(json!({"path": "digests/index.txt"})),
+        )
+    })?;
+    let limit = opt_get(&opts, "limit")
+        .and_then(|v| v.as_f64())
+        .filter(|v| *v >= 1.0)
+        .map_or(100, |v| v.min(1e6) as usize);
+    let total = sizes.len();
+    let sizes = &sizes[total.saturating_sub(limit)..];
+    let mut rows: Vec<Value> = Vec::new();
+    let result = |rows: Vec<Value>, failure: Option<JsValue>| {
+        let failure = failure.map(|e| {
+            json!({
+                "code": Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()),
+                "message": js_sys::Error::from(e.clone()).message().as_string(),
+                "evidence": Reflect::get(&e, &"evidence".into()).ok().filter(|v| !v.is_undefined())
+                    .and_then(|v| js_sys::JSON::stringify(&v).ok()).and_then(|s| s.as_string())
+                    .and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+            })
+        });
+        Ok(to_js(&json!({
+            "verified": failure.is_none(),
+            "checkpoint": checkpoint_json(&current),
+            "total": total,
+            "digests": rows,
+            "failure": failure,
+        })))
+    };
+    // The archived digests, a few in flight at a time.
+    let mut digests: Vec<VerifiedCheckpoint> = Vec::new();
+    for chunk in sizes.chunks(HISTORY_PARALLEL) {
+        let started: Vec<Promise> = chunk
+            .iter()
+            .map(|s| f.start(&format!("digests/{s}")))
+            .collect();
+        for (&size, p) in chunk.iter().zip(started) {
+            let path = format!("digests/{size}");
+            let bytes = match f.finish(p).await {
+                Some(b) => b,
+                None => f.require(&path, false).await?,
+            };
+            let cp = match open_checkpoint(&bytes, &t, &path) {
+                Ok(cp) => cp,
+                Err(e) => return result(rows, Some(e)),
+            };
+            if cp.size() != size {
+                let e = error(
+                    "TAMPERED",
+                    &format!("{path} holds a digest of size {}", cp.size()),
+                    Some(json!({"path": path, "expected": size, "found": cp.size()})),
+                );
+                return result(rows, Some(e));
+            }
+            if size > current.size() {
+                let inc = check_consistency(&cp, &current, &[]);
+                if let Err(inc) = inc {
+                    return result(rows, Some(inconsistency_error(&inc)));
+                }
+            }
+            digests.push(cp);
+        }
+    }
+    // Every consecutive pair, and the newest against the current checkpoint, from the
+    // current tree's tiles (each fetched once).
+    let mut pairs: Vec<(usize, Option<usize>)> =
+        (1..digests.len()).map(|i| (i - 1, Some(i))).collect();
+    if !digests.is_empty() {
+        pairs.push((digests.len() - 1, None));
+    }
+    let n = current.size();
+    let mut ts = TileSet::new(n);
+    let mut have: Vec<TilePath> = Vec::new();
+    let mut extends: Vec<Option<u64>> = vec![None; digests.len()];
+    for (a, b) in pairs {
+        let old = &digests[a];
+        let new = b.map_or(&current, |b| &digests[b]);
+        let proof = if old.size() > 0 && old.size() < new.size() {
+            let needed = tiles::consistency_tiles_in(n, old.size(), new.size())
+                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+            for p in needed {
+                if have.contains(&p) {
+                    continue;
+                }
+                let bytes = f.require(&p.to_string(), false).await?;
+                if let Err(e) = ts.insert(p, &bytes) {
+                    let e = error(
+                        "TAMPERED",
+                        &format!("{p}: {e}"),
+                        Some(json!({"path": p.to_string()})),
+                    );
+                    return result(rows, Some(e));
+                }
+                have.push(p);
+            }
+            tiles::consistency_proof_from_tiles(&ts, old.size(), new.size())
+                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
+        } else {
+            Vec::new()
+        };
+        if let Err(inc) = check_consistency(old, new, &proof) {
+            for (i, cp) in digests.iter().enumerate().take(a + 1) {
+                rows.push(history_row(cp, extends[i]));
+            }
+            return result(rows, Some(inconsistency_error(&inc)));
+        }
+        if let Some(b) = b {
+            extends[b] = Some(old.size());
+        }
+    }
+    for (i, cp) in digests.iter().enumerate() {
+        rows.push(history_row(cp, extends[i]));
+    }
+    result(rows, None)
+}
+
+fn history_row(cp: &VerifiedCheckpoint, extends: Option<u64>) -> Value {
+    let c = checkpoint_json(cp);
+    json!({"size": c["size"], "root": c["root"], "signedTime": c["signedTime"], "note": c["note"], "extends": extends})
 }
 
 /// Verifies one entry by inclusion proof, with a few small fetches: the checkpoint, the
