@@ -6,6 +6,7 @@
 //! This module is the page; `model` holds its pure logic (tested in Node and Chromium).
 
 pub mod explorer;
+pub mod history;
 pub mod model;
 
 use js_sys::{Object, Reflect};
@@ -16,7 +17,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 /// A JS value as JSON (results of the verifier are plain objects).
-fn json(v: &JsValue) -> Value {
+pub(crate) fn json(v: &JsValue) -> Value {
     js_sys::JSON::stringify(v)
         .ok()
         .and_then(|s| s.as_string())
@@ -88,6 +89,8 @@ pub fn App() -> impl IntoView {
     let (tick, set_tick) = signal(0u32);
     let (events, set_events) = signal(Vec::<Value>::new());
     let (dropped, set_dropped) = signal(0u64);
+    // The keys the audit verified with, once it has: the history is checked with them.
+    let (verified_keys, set_verified_keys) = signal(None::<Vec<String>>);
     let started = now_secs();
 
     // Re-render ages every few seconds.
@@ -180,6 +183,17 @@ pub fn App() -> impl IntoView {
                 set_first_size.update(|f| {
                     f.get_or_insert(size);
                 });
+                if verified_keys.get_untracked().is_none() {
+                    let ks = d["keys"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|k| k.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    set_verified_keys.set(Some(ks));
+                }
                 set_trust.set(d["trust"].as_str().unwrap_or("").to_owned());
                 set_cells.update(|c| model::all_verified(c, size));
                 // New events from live following count as verified; the rate stays the
@@ -337,8 +351,8 @@ pub fn App() -> impl IntoView {
                     (Some(_), Some(_)) => "Following: new digests are verified as they are published.".to_owned(),
                     _ => "Waiting for the first verified digest.".to_owned(),
                 }}</p>
-                <p><a href=format!("{url}digests/index.html")>"Digest history"</a>" — every digest this ledger published, with the consistency proof between consecutive ones."</p>
             </section>
+            <history::History url=url.clone() keys=verified_keys on_alarm=Callback::new(move |v: Value| alarm(&v)) />
         </main>
     }
 }

@@ -157,6 +157,7 @@ pub fn alarm_title(code: &str) -> &'static str {
         "ROLLBACK" => "Rolled back",
         "BAD_SIGNATURE" => "Bad signature",
         "KEY_CHANGED" => "Key changed",
+        "BAD_ARCHIVE" => "Archive damaged",
         "FETCH_FAILED" | "NOT_FOUND" => "Unreachable",
         _ => "Cannot verify",
     }
@@ -170,6 +171,7 @@ pub fn alarm_explanation(code: &str, segment: Option<u64>) -> String {
         ("ROLLBACK", _) => "The ledger went back to an older, smaller digest than one already verified: events were removed.".into(),
         ("BAD_SIGNATURE", _) => "A signature does not verify with the ledger's key.".into(),
         ("KEY_CHANGED", _) => "The ledger is no longer signed by the key this browser trusted on its first visit. A key change must be announced by the operator; until you confirm it, nothing from this ledger is trusted.".into(),
+        ("BAD_ARCHIVE", _) => "A digest in the ledger's archive is not what the ledger signed, or is not where the archive says. The live ledger may still verify; its published history does not.".into(),
         ("FETCH_FAILED" | "NOT_FOUND", _) => "The ledger could not be fetched. Nothing was verified; try again later.".into(),
         _ => "The ledger could not be verified.".into(),
     }
@@ -192,4 +194,159 @@ pub fn compare_with_memory(before: &Value, now: &Value) -> Option<Value> {
         "message": format!("this browser verified a digest of size {b} before; the ledger now shows size {n}"),
         "evidence": {"oldCheckpoint": before["note"], "newCheckpoint": now["note"]},
     }))
+}
+
+/// A point in time, seconds since the epoch, as a UTC RFC 3339 string (`…Z`), to the
+/// millisecond (rounded down; see [`utc_ceil`]).
+pub fn utc(secs: f64) -> String {
+    utc_ms((secs * 1000.0).floor())
+}
+
+/// [`utc`], rounded up to the millisecond: an inclusive upper bound that keeps `secs`.
+pub fn utc_ceil(secs: f64) -> String {
+    utc_ms((secs * 1000.0).ceil())
+}
+
+fn utc_ms(ms: f64) -> String {
+    let ms = ms as i64;
+    liveledger_core::time::Timestamp::from_unix(
+        ms.div_euclid(1000),
+        (ms.rem_euclid(1000) * 1_000_000) as u32,
+    )
+    .map(|t| t.to_string())
+    .unwrap_or_default()
+}
+
+/// An event's time (RFC 3339) in seconds since the epoch, with its fraction.
+pub fn event_seconds(time: &str) -> Option<f64> {
+    let t = liveledger_core::time::Timestamp::parse(time).ok()?;
+    Some(t.unix_seconds() as f64 + f64::from(t.nanos()) / 1e9)
+}
+
+/// A time-filter bound typed by a visitor, in UTC: `2026-11-27`, `2026-11-27T02:51`,
+/// `2026-11-27T02:51:30`, or a full RFC 3339 time. Empty is no bound (`Ok(None)`).
+pub fn time_bound(s: &str) -> Result<Option<f64>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let full = match s.len() {
+        10 => format!("{s}T00:00:00Z"),
+        16 => format!("{s}:00Z"),
+        19 => format!("{s}Z"),
+        _ => s.to_owned(),
+    };
+    event_seconds(&full)
+        .map(Some)
+        .ok_or_else(|| format!("expected a UTC time like 2026-11-27T02:51, found {s:?}"))
+}
+
+/// One bar of the timeline: events in `[start, end)` (the last bar includes its end).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bucket {
+    pub start: f64,
+    pub end: f64,
+    pub count: usize,
+}
+
+/// Splits the span of `times` into at most `n` equal buckets and counts each.
+pub fn timeline(times: &[f64], n: usize) -> Vec<Bucket> {
+    let (Some(lo), Some(hi)) = (
+        times.iter().copied().reduce(f64::min),
+        times.iter().copied().reduce(f64::max),
+    ) else {
+        return Vec::new();
+    };
+    let n = n.max(1);
+    // At least a millisecond per bucket (event times are written to the millisecond).
+    let width = ((hi - lo) / n as f64).max(0.001);
+    let count = (((hi - lo) / width).floor() as usize + 1).min(n);
+    let mut out: Vec<Bucket> = (0..count)
+        .map(|i| Bucket {
+            start: lo + width * i as f64,
+            end: lo + width * (i + 1) as f64,
+            count: 0,
+        })
+        .collect();
+    for &t in times {
+        let i = (((t - lo) / width) as usize).min(count - 1);
+        out[i].count += 1;
+    }
+    out
+}
+
+/// One archived digest, as the history table shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryRow {
+    pub size: u64,
+    pub root: String,
+    pub signed: String,
+    /// "extends 31", "oldest shown", or the failure.
+    pub check: String,
+    pub ok: bool,
+}
+
+/// The rows of a `verifyHistory` result, newest first; a failure becomes a row after the
+/// last digest proved (the digest the proof failed on).
+pub fn history_rows(r: &Value) -> Vec<HistoryRow> {
+    let mut rows: Vec<HistoryRow> = r["digests"]
+        .as_array()
+        .map(|ds| {
+            ds.iter()
+                .enumerate()
+                .map(|(i, d)| HistoryRow {
+                    size: d["size"].as_u64().unwrap_or(0),
+                    root: d["root"].as_str().unwrap_or("").to_owned(),
+                    signed: d["signedTime"].as_f64().map(utc).unwrap_or_default(),
+                    check: match d["extends"].as_u64() {
+                        Some(p) => format!("✔ signed; extends the digest of {p} events"),
+                        None if i == 0 => "✔ signed; oldest digest checked".to_owned(),
+                        None => "✔ signed".to_owned(),
+                    },
+                    ok: true,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(f) = r["failure"].as_object() {
+        let new = f
+            .get("evidence")
+            .and_then(|e| e["newCheckpoint"].as_str())
+            .and_then(|n| n.lines().nth(1))
+            .and_then(|s| s.parse::<u64>().ok());
+        rows.push(HistoryRow {
+            size: new.unwrap_or(0),
+            root: String::new(),
+            signed: String::new(),
+            check: format!(
+                "⚠ {}: {}",
+                f.get("code").and_then(Value::as_str).unwrap_or("ERROR"),
+                f.get("message").and_then(Value::as_str).unwrap_or("")
+            ),
+            ok: false,
+        });
+    }
+    rows.reverse();
+    rows
+}
+
+/// One sentence on a `verifyHistory` result.
+pub fn history_summary(r: &Value) -> String {
+    let checked = r["digests"].as_array().map_or(0, Vec::len);
+    let total = r["total"].as_u64().unwrap_or(0);
+    let of = if (checked as u64) < total {
+        format!("the newest {checked} of {total}")
+    } else {
+        format!("all {checked}")
+    };
+    if r["verified"] == Value::Bool(true) {
+        format!("Checked {of} archived digests: each is signed by the log key, each extends the one before it, and the newest extends the current digest.")
+    } else {
+        format!(
+            "The archive is not one consistent history: {}",
+            r["failure"]["message"]
+                .as_str()
+                .unwrap_or("a digest failed")
+        )
+    }
 }

@@ -72,3 +72,71 @@ fn progress_reads_the_verifier_callback() {
         "512 of 1000 events verified · 2.0 MB · 256 events/s"
     );
 }
+
+#[wasm_bindgen_test]
+fn time_bounds_accept_prefixes_and_say_what_they_expected() {
+    assert_eq!(model::time_bound(""), Ok(None));
+    assert_eq!(model::time_bound("1970-01-02"), Ok(Some(86400.0)));
+    assert_eq!(model::time_bound("1970-01-01T00:01"), Ok(Some(60.0)));
+    assert_eq!(model::time_bound("1970-01-01T00:00:05"), Ok(Some(5.0)));
+    assert_eq!(model::time_bound("1970-01-01T00:00:05.5Z"), Ok(Some(5.5)));
+    let e = model::time_bound("yesterday").unwrap_err();
+    assert!(
+        e.contains("expected a UTC time") && e.contains("yesterday"),
+        "{e}"
+    );
+    assert_eq!(model::utc(86400.0), "1970-01-02T00:00:00Z");
+    assert_eq!(model::utc(1.2345), "1970-01-01T00:00:01.234Z");
+    assert_eq!(model::utc_ceil(1.2345), "1970-01-01T00:00:01.235Z");
+    let up = model::time_bound(&model::utc_ceil(1.2345))
+        .unwrap()
+        .unwrap();
+    assert!((1.2345..1.236).contains(&up), "{up}");
+}
+
+#[wasm_bindgen_test]
+fn the_timeline_counts_every_event_once() {
+    assert!(model::timeline(&[], 10).is_empty());
+    let one = model::timeline(&[5.0, 5.0, 5.0], 10);
+    assert_eq!(one.len(), 1, "events of one instant are one bar");
+    assert_eq!(one[0].count, 3);
+    let burst = model::timeline(&[5.0, 5.0, 5.2], 10);
+    assert_eq!(burst.len(), 10, "a burst is spread over the bars");
+    assert_eq!((burst[0].count, burst[9].count), (2, 1));
+    let times: Vec<f64> = (0..100).map(|i| (i * i) as f64).collect();
+    let b = model::timeline(&times, 10);
+    assert_eq!(b.len(), 10);
+    assert_eq!(b.iter().map(|b| b.count).sum::<usize>(), 100);
+    assert_eq!(b[0].start, 0.0);
+    assert!(b[9].end >= 9801.0);
+    assert!(b[0].count > b[9].count, "squares thin out: {b:?}");
+    for w in b.windows(2) {
+        assert_eq!(w[0].end, w[1].start);
+    }
+}
+
+#[wasm_bindgen_test]
+fn history_rows_are_newest_first_and_end_at_the_failure() {
+    let r = json!({
+        "verified": false, "total": 5,
+        "digests": [
+            {"size": 1, "root": "r1", "signedTime": 60, "extends": null},
+            {"size": 31, "root": "r31", "signedTime": 120, "extends": 1},
+        ],
+        "failure": {"code": "FORK", "message": "not consistent", "evidence": {"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}},
+    });
+    let rows = model::history_rows(&r);
+    assert_eq!(
+        rows.iter().map(|r| r.size).collect::<Vec<_>>(),
+        vec![33, 31, 1]
+    );
+    assert!(!rows[0].ok && rows[0].check.starts_with("⚠ FORK"));
+    assert!(rows[1].ok && rows[1].check.contains("extends the digest of 1 events"));
+    assert_eq!(rows[1].signed, "1970-01-01T00:02:00Z");
+    assert!(model::history_summary(&r).contains("not consistent"));
+    let ok = json!({"verified": true, "total": 9, "digests": [{"size": 3, "extends": null}]});
+    assert_eq!(
+        model::history_summary(&ok),
+        "Checked the newest 1 of 9 archived digests: each is signed by the log key, each extends the one before it, and the newest extends the current digest."
+    );
+}
