@@ -7,6 +7,8 @@ use liveledger_core::event::{self, Payload, Replay, UnverifiedEvent};
 use liveledger_core::hash::Hash;
 use serde_json::Value;
 
+use crate::model;
+
 /// Events kept for the explorer (the audit itself keeps none).
 pub const MAX_EVENTS: usize = 20_000;
 const PAGE: usize = 200;
@@ -42,6 +44,8 @@ pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> imp
     let (source, set_source) = signal(String::new());
     let (author, set_author) = signal(String::new());
     let (selected, set_selected) = signal(None::<u64>);
+    let (from, set_from) = signal(String::new());
+    let (until, set_until) = signal(String::new());
 
     let distinct = move |field: &'static str| {
         let mut v: Vec<String> =
@@ -50,7 +54,7 @@ pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> imp
         v.dedup();
         v
     };
-    let matching = Memo::new(move |_| {
+    let base = Memo::new(move |_| {
         let (q, k, so, a) = (
             query.get().to_lowercase(),
             kind.get(),
@@ -71,6 +75,42 @@ pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> imp
                 .collect::<Vec<Value>>()
         })
     });
+    // The time filter (UTC bounds, inclusive), and what is wrong with a bound typed.
+    let bounds = Memo::new(move |_| {
+        (
+            model::time_bound(&from.get()),
+            model::time_bound(&until.get()),
+        )
+    });
+    let matching = Memo::new(move |_| {
+        let (lo, hi) = bounds.get();
+        let (lo, hi) = (lo.ok().flatten(), hi.ok().flatten());
+        base.with(|es| {
+            es.iter()
+                .filter(|e| {
+                    let t = e["event"]["time"].as_str().and_then(model::event_seconds);
+                    match t {
+                        Some(t) => lo.is_none_or(|lo| t >= lo) && hi.is_none_or(|hi| t <= hi),
+                        None => lo.is_none() && hi.is_none(),
+                    }
+                })
+                .cloned()
+                .collect::<Vec<Value>>()
+        })
+    });
+    // The timeline: the other filters' matches over time; a bar sets the time filter.
+    let bars = Memo::new(move |_| {
+        let times: Vec<f64> = base.with(|es| {
+            es.iter()
+                .filter_map(|e| e["event"]["time"].as_str().and_then(model::event_seconds))
+                .collect()
+        });
+        model::timeline(&times, 48)
+    });
+    let time_error = move || {
+        let (lo, hi) = bounds.get();
+        lo.err().or(hi.err())
+    };
     // Corrections, both ways: which events correct a given one.
     let corrected_by = Memo::new(move |_| {
         let mut m: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -104,6 +144,38 @@ pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> imp
                 {select("source", "Source", set_source)}
                 {select("author", "Author", set_author)}
             </div>
+            <div class="filters">
+                <label>"From (UTC) "<input id="explorer-from" placeholder="2026-11-27T02:50" prop:value=from on:input=move |e| set_from.set(event_target_value(&e)) /></label>
+                <label>"Until (UTC) "<input id="explorer-until" placeholder="2026-11-27T03:00" prop:value=until on:input=move |e| set_until.set(event_target_value(&e)) /></label>
+                <button class="secondary" on:click=move |_| { set_from.set(String::new()); set_until.set(String::new()); }>"All times"</button>
+            </div>
+            {move || time_error().map(|m| view! { <p class="result alarm" id="explorer-time-error">{m}</p> })}
+            <div class="timeline" id="explorer-timeline" role="group" aria-label="Events over time: choose a bar to show its events">
+                {move || {
+                    let bs = bars.get();
+                    let max = bs.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+                    let (lo, hi) = bounds.get();
+                    let (lo, hi) = (lo.ok().flatten(), hi.ok().flatten());
+                    bs.into_iter().map(|b| {
+                        let (start, end) = (model::utc(b.start), model::utc_ceil(b.end));
+                        let label = format!("{} events from {start} to {end}", b.count);
+                        let chosen = (lo.is_some() || hi.is_some())
+                            && lo.is_none_or(|lo| b.end > lo) && hi.is_none_or(|hi| b.start <= hi);
+                        let h = if b.count == 0 { 0 } else { 8 + 92 * b.count / max };
+                        view! {
+                            <button class="bar" class:chosen=chosen title=label.clone() aria-label=label
+                                style=format!("--h:{h}%")
+                                on:click=move |_| { set_from.set(start.clone()); set_until.set(end.clone()); }>
+                                <span></span>
+                            </button>
+                        }
+                    }).collect_view()
+                }}
+            </div>
+            <p class="legend muted">{move || match (bars.with(|b| b.first().map(|x| x.start)), bars.with(|b| b.last().map(|x| x.end))) {
+                (Some(a), Some(b)) => format!("{} — {}", model::utc(a), model::utc_ceil(b)),
+                _ => String::new(),
+            }}</p>
             <p class="muted" id="explorer-count">{move || {
                 let n = matching.with(Vec::len);
                 let extra = if dropped.get() > 0 { format!(" (the explorer holds the latest {MAX_EVENTS}; all were verified)") } else { String::new() };
