@@ -1,0 +1,220 @@
+//! The page's components, mounted into a real DOM in headless Chromium: what a visitor
+//! sees and what their clicks and typing do.
+#![cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use leptos::prelude::*;
+use liveledger_web::explorer::Explorer;
+use liveledger_web::history::HistoryView;
+use serde_json::{json, Value};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+use web_sys::{HtmlElement, HtmlInputElement};
+
+/// Lets Leptos's effects and the browser's rendering run.
+async fn tick() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+/// A fresh element in the page to mount into.
+fn host() -> HtmlElement {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let el: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+    doc.body().unwrap().append_child(&el).unwrap();
+    el
+}
+
+fn text(root: &HtmlElement, sel: &str) -> String {
+    root.query_selector(sel)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {sel}"))
+        .text_content()
+        .unwrap_or_default()
+}
+
+fn all(root: &HtmlElement, sel: &str) -> Vec<HtmlElement> {
+    let list = root.query_selector_all(sel).unwrap();
+    (0..list.length())
+        .map(|i| list.item(i).unwrap().unchecked_into())
+        .collect()
+}
+
+/// Types into an input as a visitor does (value, then a bubbling `input` event).
+async fn type_into(root: &HtmlElement, sel: &str, value: &str) {
+    let input: HtmlInputElement = root.query_selector(sel).unwrap().unwrap().unchecked_into();
+    input.set_value(value);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let ev = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
+    input.dispatch_event(&ev).unwrap();
+    tick().await;
+}
+
+/// Ten verified events a minute apart from 2026-01-01T00:00:00Z; event 3 amends event 1.
+fn events() -> Vec<Value> {
+    (0..10u64)
+        .map(|i| {
+            let mut ev = json!({
+                "kind": if i % 2 == 0 { "payment" } else { "custody.transfer" },
+                "source": "erp", "author": "alice+0000", "key": format!("k{i}"),
+                "time": format!("2026-01-01T00:{:02}:00Z", i), "body": {"n": i},
+            });
+            if i == 3 {
+                ev["corrects"] = json!({"seq": 1, "mode": "amend"});
+            }
+            json!({"seq": i, "leafHash": format!("{i:064x}"), "event": ev})
+        })
+        .collect()
+}
+
+fn count(root: &HtmlElement) -> u64 {
+    text(root, "#explorer-count")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_explorer_filters_by_time_and_the_timeline_sets_the_filter() {
+    let el = host();
+    let (evs, _set) = signal(events());
+    let (dropped, _) = signal(0u64);
+    let _mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <Explorer events=evs dropped=dropped /> },
+    );
+    tick().await;
+    assert_eq!(count(&el), 10);
+    // Newest first; the amended event is marked.
+    let rows = all(&el, "#explorer-table tbody tr");
+    assert_eq!(
+        rows[0].text_content().unwrap().split("2026").next(),
+        Some("9")
+    );
+    assert!(
+        rows[8].class_name().contains("corrected"),
+        "event 1 was amended"
+    );
+    // The timeline holds every event once.
+    let bars = all(&el, "#explorer-timeline .bar");
+    let per_bar: Vec<u64> = bars
+        .iter()
+        .map(|b| {
+            b.get_attribute("aria-label")
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(per_bar.iter().sum::<u64>(), 10);
+    // Typing a bound narrows the list; a bad one says what it expected.
+    type_into(&el, "#explorer-from", "2026-01-01T00:05").await;
+    assert_eq!(count(&el), 5);
+    type_into(&el, "#explorer-until", "2026-01-01T00:06:00").await;
+    assert_eq!(count(&el), 2, "bounds are inclusive");
+    type_into(&el, "#explorer-until", "soon").await;
+    assert!(text(&el, "#explorer-time-error").contains("found \"soon\""));
+    // The last bar holds the last event: choosing it shows just that one.
+    bars.last().unwrap().click();
+    tick().await;
+    assert_eq!(count(&el), 1);
+    assert!(!all(&el, "#explorer-timeline .bar.chosen").is_empty());
+    let from: HtmlInputElement = el
+        .query_selector("#explorer-from")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert!(
+        from.value().starts_with("2026-01-01T00:0"),
+        "{}",
+        from.value()
+    );
+    // Detail: choosing an event shows its provenance and corrections both ways.
+    all(&el, "#explorer-table tbody tr td button")[0].click();
+    tick().await;
+    assert!(text(&el, "#event-detail").contains("Event 9"));
+    el.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_explorer_shows_corrections_both_ways() {
+    let el = host();
+    let (evs, _) = signal(events());
+    let (dropped, _) = signal(0u64);
+    let _mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <Explorer events=evs dropped=dropped /> },
+    );
+    tick().await;
+    type_into(&el, "#explorer-search", "amend").await;
+    assert_eq!(count(&el), 1);
+    all(&el, "#explorer-table tbody tr td button")[0].click();
+    tick().await;
+    let detail = text(&el, "#event-detail");
+    assert!(detail.contains("Corrects (amend) event 1"), "{detail}");
+    // Follow the link to the amended event: it names its correction.
+    let link = all(&el, "#event-detail button")
+        .into_iter()
+        .find(|b| b.text_content().as_deref() == Some("1"))
+        .unwrap();
+    link.click();
+    tick().await;
+    assert!(text(&el, "#event-detail").contains("Corrected by event(s) 3"));
+    el.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_history_view_lists_digests_newest_first_and_marks_the_failure() {
+    let el = host();
+    let r = json!({
+        "verified": false, "total": 3,
+        "digests": [
+            {"size": 1, "root": "AAAA", "signedTime": 1767225600, "extends": null},
+            {"size": 31, "root": "BBBB", "signedTime": 1767225660, "extends": 1},
+        ],
+        "failure": {"code": "FORK", "message": "proof leads to another root", "evidence": {"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}},
+    });
+    let _mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <HistoryView result=r.clone() /> },
+    );
+    tick().await;
+    assert!(text(&el, "#history-summary")
+        .contains("not one consistent history: proof leads to another root"));
+    assert!(
+        el.query_selector("#history-summary.alarm")
+            .unwrap()
+            .is_some(),
+        "the failure is styled as one"
+    );
+    let rows = all(&el, "#history-table tbody tr");
+    let sizes: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.query_selector("td")
+                .unwrap()
+                .unwrap()
+                .text_content()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sizes, ["33", "31", "1"]);
+    assert_eq!(rows[0].class_name(), "failed");
+    assert!(rows[0].text_content().unwrap().contains("⚠ FORK"));
+    assert!(rows[1]
+        .text_content()
+        .unwrap()
+        .contains("2026-01-01T00:01:00Z"));
+    el.remove();
+}
