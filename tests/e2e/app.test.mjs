@@ -121,6 +121,23 @@ test("the explorer lists, filters and explains verified events; the state view r
   const kinds = await page.$$eval("#explorer-table tbody tr td:nth-child(3)", (tds) => [...new Set(tds.map((t) => t.textContent))]);
   assert.deepEqual(kinds, ["custody.transfer"]);
   await page.selectOption("select >> nth=0", "");
+  // The timeline: a bar narrows the list to its time span; a bad bound says what it wants.
+  const bars = await page.$$("#explorer-timeline .bar");
+  assert.ok(bars.length >= 1);
+  const counts = await page.$$eval("#explorer-timeline .bar", (bs) => bs.map((b) => Number(b.getAttribute("aria-label").split(" ")[0])));
+  assert.equal(counts.reduce((a, b) => a + b, 0), Number((await page.textContent("#explorer-count")).split(" ")[0]), "every event is in one bar");
+  const first = counts.findIndex((c) => c > 0);
+  await bars[first].click();
+  assert.match(await page.inputValue("#explorer-from"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const inBar = Number((await page.textContent("#explorer-count")).split(" ")[0]);
+  assert.ok(inBar >= counts[first] && inBar < size, `${inBar} events after choosing a bar of ${counts[first]}`);
+  const times = await page.$$eval("#explorer-table tbody tr td:nth-child(2)", (tds) => tds.map((t) => t.textContent));
+  const [from, until] = [await page.inputValue("#explorer-from"), await page.inputValue("#explorer-until")];
+  assert.ok(times.every((t) => Date.parse(t) >= Date.parse(from) && Date.parse(t) <= Date.parse(until)), `${from}..${until}: ${times}`);
+  await page.fill("#explorer-from", "last tuesday");
+  assert.match(await page.textContent("#explorer-time-error"), /expected a UTC time like .* found "last tuesday"/);
+  await page.click("text=All times");
+  assert.match(await page.textContent("#explorer-count"), new RegExp(`^${size} matching events`));
   // The amended payment links to its correction, and back.
   await page.fill("#explorer-search", "wrong currency unit");
   const correction = Number(await page.textContent("#explorer-table tbody tr td button"));

@@ -3,43 +3,21 @@
 // different one signed by the same key.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, cpSync, rmSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { ll, append, fork, serve, stopServers, launch, site } from "./helpers.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const bin = resolve(root, process.env.LIVELEDGER_BIN || "target/debug/liveledger");
-const site = resolve(root, "target/embed/site");
-const procs = [];
 let browser, work;
-
-const ll = (...args) => execFileSync(bin, args, { input: args.stdin, encoding: "utf8" });
-const append = (dir, n, tag) => execFileSync(bin, ["append", dir], {
-  input: Array.from({ length: n }, (_, i) => JSON.stringify({ kind: "payment", source: "erp", key: `inv/${tag}${i}`, body: { amount: `${i}.00` } })).join("\n"),
-});
-
-function serve(dir) {
-  const p = spawn(bin, ["serve", dir, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
-  procs.push(p);
-  return new Promise((ok, fail) => {
-    p.stdout.once("data", (d) => ok(String(d).match(/http:\/\/\S+/)[0]));
-    p.on("exit", (c) => fail(new Error(`serve exited ${c}`)));
-  });
-}
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), "ll-follow-"));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
-  });
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  for (const p of procs) p.kill();
+  stopServers();
 });
 
 /** Opens the module on the portal origin and follows `ledger`; resolves with the page. */
@@ -79,10 +57,7 @@ test("a fork raises FORK with both checkpoints and the proof", async () => {
   const dir = join(work, "f/ledger");
   ll("init", dir, "--origin", "fork.example/ledger");
   append(dir, 30, "a");
-  // A second history from the same keys: the fork.
-  cpSync(dir, join(work, "f/other"), { recursive: true });
-  cpSync(dir + ".keys", join(work, "f/other.keys"), { recursive: true });
-  rmSync(join(work, "f/other.keys/lock"), { force: true });
+  fork(dir, join(work, "f/other")); // a second history from the same keys
   append(join(work, "f/other"), 10, "evil"); // other: 31 common + 10 = 41
   append(dir, 5, "b"); // this one: 31 common + 5 others = 36, what the follower sees
   const portal = await serve(site);
@@ -105,9 +80,7 @@ test("verifyHistory proves the archive consistent, and finds a digest from anoth
   const other = join(work, "h/other");
   ll("init", dir, "--origin", "history.example/ledger");
   append(dir, 30, "a");
-  cpSync(dir, other, { recursive: true });
-  cpSync(dir + ".keys", other + ".keys", { recursive: true });
-  rmSync(join(other + ".keys", "lock"), { force: true });
+  fork(dir, other);
   append(other, 2, "evil"); // 31 common + 2
   append(dir, 1, "b");
   append(dir, 3, "c");

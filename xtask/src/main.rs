@@ -24,6 +24,7 @@ fn main() {
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
+        Some("app") => build_app(),
         Some("demo") => demo(&args[1..]),
         _ => {
             eprintln!(
@@ -32,6 +33,7 @@ fn main() {
                  demo          build everything, then serve a growing demo ledger on http://127.0.0.1:8080\n  \
                  test          everything: fmt, clippy, native tests, Wasm tests in Node and Chromium, browser e2e\n  \
                  embed         build the embeddable module and custom element into target/embed\n  \
+                 app           build the browser verifier (Trunk, release) into dist/\n  \
                  bench         criterion benchmarks of liveledger-core\n  \
                  bench-ref [N] `liveledger verify` vs Go's x/mod/sumdb/tlog on one N-entry log (default 1000000)\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
@@ -332,6 +334,28 @@ fn test(args: &[String]) -> Result {
             &[],
         )
     })?;
+    step(
+        "clippy -D warnings (wasm32: the app, its browser tests, the JS API)",
+        &mut || {
+            run(
+                "cargo",
+                &[
+                    "clippy",
+                    "-p",
+                    "liveledger-web",
+                    "-p",
+                    "liveledger-wasm",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                &[],
+            )
+        },
+    )?;
     step("native tests", &mut || {
         run("cargo", &["test", "--workspace"], &[])
     })?;

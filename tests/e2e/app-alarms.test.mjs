@@ -1,0 +1,100 @@
+// End-to-end: the app (dist/, served on its own origin) verifying a ledger on another
+// origin raises the fork alarm when the ledger starts serving another history, shows the
+// digest history, and flags an archive holding a digest of another history.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, cpSync, rmSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ll, append, fork, serve, stopServers, launch, app, root } from "./helpers.mjs";
+
+let browser, work, appUrl;
+
+before(async () => {
+  assert.ok(existsSync(join(app, "index.html")), `build the app first (cargo xtask app): ${app}`);
+  work = mkdtempSync(join(tmpdir(), "ll-app-alarms-"));
+  browser = await launch();
+  appUrl = await serve(app);
+});
+
+after(async () => {
+  await browser?.close();
+  stopServers();
+});
+
+/** Opens the app on `ledger` in a fresh context; resolves with the page once verified. */
+async function open(ledger) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${appUrl}/index.html?log=${encodeURIComponent(ledger + "/")}`);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  return page;
+}
+
+test("the app shows the digest history, every digest checked", async () => {
+  const dir = join(work, "h/ledger");
+  ll("init", dir, "--origin", "history.example/ledger");
+  for (const [n, tag] of [[30, "a"], [1, "b"], [3, "c"]]) append(dir, n, tag);
+  const page = await open(await serve(dir));
+  await page.waitForSelector("#history-table", { timeout: 30000 });
+  assert.match(await page.textContent("#history-summary"), /^Checked all 5 archived digests: each is signed by the log key, each extends the one before it/);
+  const sizes = await page.$$eval("#history-table tbody tr td:first-child", (tds) => tds.map((t) => Number(t.textContent)));
+  assert.deepEqual(sizes, [35, 32, 31, 1, 0], "newest first");
+  assert.match(await page.textContent("#history-table tbody tr:first-child"), /extends the digest of 32 events/);
+  await page.context().close();
+});
+
+test("a fork of the live ledger is an alarm in the app, with the evidence", async () => {
+  const dir = join(work, "f/ledger");
+  const other = join(work, "f/other");
+  ll("init", dir, "--origin", "fork.example/ledger");
+  append(dir, 30, "a");
+  fork(dir, other);
+  append(other, 10, "evil"); // 31 common + 10 = 41
+  append(dir, 5, "b"); // 36: what the visitor verifies first
+  const ledger = await serve(dir);
+  const page = await open(ledger);
+  assert.equal(await page.textContent("#size"), "36");
+  // The server starts serving the other history.
+  rmSync(dir, { recursive: true });
+  cpSync(other, dir, { recursive: true });
+  await page.waitForSelector(".banner.alarm", { timeout: 30000 });
+  assert.match(await page.textContent(".banner.alarm h1"), /Forked/);
+  assert.match(await page.textContent("#alarm-text"), /different histories to different people/);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Download the evidence")]);
+  const evidence = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.equal(evidence.code, "FORK");
+  assert.match(evidence.evidence.oldCheckpoint, /\n36\n/);
+  assert.match(evidence.evidence.newCheckpoint, /\n41\n/);
+  assert.ok(evidence.evidence.proof.length > 0);
+  mkdirSync(join(root, "target/e2e"), { recursive: true });
+  await page.screenshot({ path: join(root, "target/e2e/app-forked.png"), fullPage: false });
+  await page.context().close();
+});
+
+test("an archive holding a digest of another history is flagged in the app", async () => {
+  const dir = join(work, "a/ledger");
+  const other = join(work, "a/other");
+  ll("init", dir, "--origin", "archive.example/ledger");
+  append(dir, 30, "a");
+  fork(dir, other);
+  append(other, 2, "evil"); // 33
+  append(dir, 1, "b"); // 32
+  append(dir, 3, "c"); // 35
+  copyFileSync(join(other, "digests/33"), join(dir, "digests/33"));
+  writeFileSync(join(dir, "digests/index.txt"), "0\n1\n31\n32\n33\n35\n");
+  const ledger = await serve(dir);
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const p = await context.newPage();
+  await p.goto(`${appUrl}/index.html?log=${encodeURIComponent(ledger + "/")}`);
+  await p.waitForSelector("#history-table tr.failed", { timeout: 60000 });
+  // The live ledger itself verified (all 35 events); its history does not.
+  assert.equal(await p.textContent("#size"), "35");
+  assert.match(await p.textContent("#history-summary"), /not one consistent history/);
+  assert.match(await p.textContent("#history-table tr.failed"), /FORK/);
+  assert.equal(await p.textContent("#history-table tr.failed td:first-child"), "33");
+  await p.waitForSelector(".banner.alarm", { timeout: 10000 });
+  assert.match(await p.textContent(".banner.alarm h1"), /Forked/);
+  await p.screenshot({ path: join(root, "target/e2e/app-history-fork.png"), fullPage: true });
+  await p.context().close();
+});
