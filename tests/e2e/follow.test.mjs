@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, cpSync, rmSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { ll, append, fork, serve, stopServers, launch, site } from "./helpers.mjs";
 
 let browser, work;
@@ -126,4 +127,31 @@ test("verifyHistory proves the archive consistent, and finds a digest from anoth
   // A ledger without an archive (another publisher's log) is NOT_FOUND, not a crash.
   rmSync(join(dir, "digests/index.txt"));
   assert.equal((await history(ledger)).rejected, "NOT_FOUND");
+});
+
+test("a server that stops answering is FETCH_FAILED after the deadline and retries, not a hang", { timeout: 60000 }, async () => {
+  // One server accepts and never answers; the other sends its headers and part of a body.
+  const silent = createServer(() => {});
+  const partial = createServer((s) => s.once("data", () => s.write("HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 1000\r\n\r\nliveledger")));
+  const listen = (srv) => new Promise((ok) => srv.listen(0, "127.0.0.1", () => ok(`http://127.0.0.1:${srv.address().port}`)));
+  const urls = [await listen(silent), await listen(partial)];
+  const portal = await serve(site);
+  const page = await browser.newPage();
+  await page.goto(`${portal}/index.html`);
+  for (const url of urls) {
+    const t0 = Date.now();
+    const r = await page.evaluate(async (url) => {
+      const m = await import("./liveledger_wasm.js");
+      await m.default();
+      return m.audit(url, { keys: ["example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx"], timeoutMs: 300 })
+        .then(() => ({ code: "VERIFIED" }), (e) => ({ code: e.code, message: e.message }));
+    }, url);
+    const took = Date.now() - t0;
+    assert.equal(r.code, "FETCH_FAILED", JSON.stringify(r));
+    assert.match(r.message, /could not fetch http:\/\/127\.0\.0\.1:\d+\/metadata/);
+    assert.ok(took < 15000, `gave up after ${took} ms`);
+  }
+  silent.close();
+  partial.close();
+  await page.close();
 });

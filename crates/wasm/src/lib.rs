@@ -37,6 +37,8 @@ export interface LedgerOptions {
   /** Compare every hash tile too (default true). */
   checkTiles?: boolean;
   signal?: AbortSignal;
+  /** Deadline per request, body included, in ms (default 30000); each is tried 3 times. */
+  timeoutMs?: number;
   onProgress?: (p: Progress) => void;
   /** Each event, once verified: `{seq, leafHash, event}`. */
   onEvent?: (e: { seq: number; leafHash: string; event: any }) => void;
@@ -57,7 +59,16 @@ extern "C" {
     fn global_fetch(input: &str, init: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(f: &Function, ms: f64) -> JsValue;
+
+    type AbortController;
+    #[wasm_bindgen(constructor)]
+    fn new() -> AbortController;
+    #[wasm_bindgen(method, getter)]
+    fn signal(this: &AbortController) -> JsValue;
 }
+
+/// How long one request may take, body included, before it is abandoned (and retried).
+const FETCH_TIMEOUT_MS: f64 = 30_000.0;
 
 /// A JS Error with a code and optional evidence.
 fn error(code: &str, message: &str, evidence: Option<Value>) -> JsValue {
@@ -207,20 +218,49 @@ fn entry_json(
     })
 }
 
-/// A fetcher that counts what it fetched.
+/// A fetcher that counts what it fetched. Every request has a deadline (`timeoutMs`,
+/// default 30 s, for the response and its body), so a server that stops answering is a
+/// `FETCH_FAILED` after the retries, never a verification that hangs.
 struct Fetcher {
     base: String,
+    timeout_ms: f64,
     requests: Cell<u32>,
     bytes: Cell<u64>,
 }
 
 impl Fetcher {
-    fn new(url: &str) -> Fetcher {
+    fn new(url: &str, opts: &JsValue) -> Fetcher {
+        let timeout_ms = opt_get(opts, "timeoutMs")
+            .and_then(|v| v.as_f64())
+            .filter(|t| *t > 0.0)
+            .unwrap_or(FETCH_TIMEOUT_MS);
         Fetcher {
             base: url.trim_end_matches('/').to_owned(),
+            timeout_ms,
             requests: Cell::new(0),
             bytes: Cell::new(0),
         }
+    }
+
+    /// Starts a fetch that aborts itself after the deadline.
+    fn fetch(&self, url: &str, no_store: bool) -> Promise {
+        let init = Object::new();
+        if no_store {
+            let _ = Reflect::set(&init, &"cache".into(), &"no-store".into());
+        }
+        let ctl = AbortController::new();
+        let _ = Reflect::set(&init, &"signal".into(), &ctl.signal());
+        let abort = Closure::once_into_js(move || {
+            if let Ok(f) =
+                Reflect::get(&ctl, &"abort".into()).and_then(|f| f.dyn_into::<Function>())
+            {
+                let _ = f.call1(&ctl, &JsValue::from_str("timed out"));
+            }
+        });
+        if let Some(f) = abort.dyn_ref::<Function>() {
+            set_timeout(f, self.timeout_ms);
+        }
+        global_fetch(url, &init)
     }
 
     async fn get(&self, path: &str, no_store: bool) -> Result<Option<Vec<u8>>, JsValue> {
@@ -230,12 +270,8 @@ impl Fetcher {
             if attempt > 0 {
                 sleep(250.0 * attempt as f64).await;
             }
-            let init = Object::new();
-            if no_store {
-                let _ = Reflect::set(&init, &"cache".into(), &"no-store".into());
-            }
             self.requests.set(self.requests.get() + 1);
-            let resp = match JsFuture::from(global_fetch(&url, &init)).await {
+            let resp = match JsFuture::from(self.fetch(&url, no_store)).await {
                 Ok(r) => r,
                 Err(e) => {
                     last = e;
@@ -259,7 +295,13 @@ impl Fetcher {
             let ab = Reflect::get(&resp, &"arrayBuffer".into())?
                 .dyn_into::<Function>()?
                 .call0(&resp)?;
-            let buf = JsFuture::from(Promise::from(ab)).await?;
+            let buf = match JsFuture::from(Promise::from(ab)).await {
+                Ok(b) => b,
+                Err(e) => {
+                    last = e; // the body stalled or was cut: try again
+                    continue;
+                }
+            };
             let v = Uint8Array::new(&buf).to_vec();
             self.bytes.set(self.bytes.get() + v.len() as u64);
             return Ok(Some(v));
@@ -278,7 +320,7 @@ impl Fetcher {
     /// Starts fetching `path` now (for prefetching); `finish` awaits it.
     fn start(&self, path: &str) -> Promise {
         self.requests.set(self.requests.get() + 1);
-        global_fetch(&format!("{}/{path}", self.base), &JsValue::UNDEFINED)
+        self.fetch(&format!("{}/{path}", self.base), false)
     }
 
     /// The bytes of a prefetched response, or None if it failed in any way (the caller
@@ -594,7 +636,7 @@ fn auditor(cp: &VerifiedCheckpoint, t: &Trust, opts: &JsValue) -> Auditor {
 /// segment and entry as evidence, `BAD_SIGNATURE`, …).
 #[wasm_bindgen]
 pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
-    let f = Fetcher::new(&url);
+    let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
     let cp = fetch_checkpoint(&f, &t).await?;
     let mut a = auditor(&cp, &t, &opts);
@@ -608,7 +650,7 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
 /// promise with that error. Stops (resolving) when `signal` aborts.
 #[wasm_bindgen]
 pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
-    let f = Fetcher::new(&url);
+    let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
     let on_digest = opt_get(&opts, "onDigest").and_then(|p| p.dyn_into::<Function>().ok());
     let on_alarm = opt_get(&opts, "onAlarm").and_then(|p| p.dyn_into::<Function>().ok());
@@ -694,7 +736,7 @@ const HISTORY_PARALLEL: usize = 8;
 /// Rejects only when the archive cannot be read (`NOT_FOUND` if the ledger has none).
 #[wasm_bindgen(js_name = verifyHistory)]
 pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
-    let f = Fetcher::new(&url);
+    let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
     let current = fetch_checkpoint(&f, &t).await?;
     let index = f.require("digests/index.txt", true).await?;
@@ -835,7 +877,7 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
         ));
     }
     let index = index as u64;
-    let f = Fetcher::new(&url);
+    let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
     let cp = fetch_checkpoint(&f, &t).await?;
     let size = cp.size();
