@@ -304,6 +304,56 @@ impl Auditor {
         (start..tiles::bundle_count(size)).filter_map(move |i| tiles::bundle_at(size, i).ok())
     }
 
+    /// Every step from the current one on, in the order the audit will ask for them,
+    /// tiles included (for prefetching: a verifier can keep the next few files in flight).
+    /// Lazy; the first item is [`next_step`](Self::next_step)'s path.
+    pub fn upcoming_steps(&self) -> impl Iterator<Item = TilePath> + '_ {
+        let size = self.size;
+        let check = self.check_tiles;
+        let count = tiles::bundle_count(size);
+        let current_tile = match &self.current {
+            Some(Current::Tile { path, .. }) => Some(*path),
+            _ => None,
+        };
+        let start = if self.failure.is_some() || self.finished {
+            count
+        } else {
+            self.next_bundle
+        };
+        let later = (start..count).flat_map(move |i| {
+            let mut v: Vec<TilePath> = Vec::new();
+            if let Ok(b) = tiles::bundle_at(size, i) {
+                v.push(b);
+            }
+            if check {
+                // The full hash tiles this bundle completes, bottom up, as the tree emits them.
+                if (i + 1) * TILE_WIDTH <= size {
+                    let (mut level, mut index) = (0u8, i);
+                    while let Ok(t) = TilePath::hashes(level, index, TILE_WIDTH) {
+                        v.push(t);
+                        if (index + 1) % TILE_WIDTH != 0 {
+                            break;
+                        }
+                        index = (index + 1) / TILE_WIDTH - 1;
+                        level += 1;
+                    }
+                }
+                if i + 1 == count {
+                    v.extend(
+                        tiles::partial_tiles(size)
+                            .into_iter()
+                            .filter(|p| matches!(p.kind(), tiles::TileKind::Hashes(_))),
+                    );
+                }
+            }
+            v
+        });
+        current_tile
+            .into_iter()
+            .chain(self.pending.iter().map(|(p, _)| *p))
+            .chain(later)
+    }
+
     fn fail(
         &mut self,
         error: AuditError,

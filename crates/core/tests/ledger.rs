@@ -66,6 +66,59 @@ fn a_ledger_audits_at_both_levels_in_any_chunking() {
 }
 }
 
+/// Runs an audit, checking at every step that `upcoming_steps` starts with the step asked
+/// for; returns the steps in the order they were asked for.
+fn steps_taken(l: &Ledger, a: &mut Auditor) -> Vec<tiles::TilePath> {
+    let mut taken = Vec::new();
+    while let Some(step) = a.next_step() {
+        assert_eq!(
+            a.upcoming_steps().next(),
+            Some(step.path()),
+            "after {} steps",
+            taken.len()
+        );
+        taken.push(step.path());
+        a.feed(l.file(step.path())).unwrap();
+        a.finish_step().unwrap();
+    }
+    assert_eq!(a.upcoming_steps().next(), None, "nothing after the end");
+    taken
+}
+
+both! {
+/// Prefetching is only as good as the prediction: the steps predicted at the start are
+/// exactly the steps the audit then asks for, at sizes around every tile boundary, with
+/// and without tile checks, and after a live extension.
+fn upcoming_steps_predict_the_audit_exactly() {
+    let max = if cfg!(target_arch = "wasm32") { 256 * 3 + 1 } else { 256 * 256 + 300 };
+    let mut l = Ledger::new();
+    let sizes = [1u64, 2, 255, 256, 257, 511, 512, 513, 256 * 3 + 1, 65535, 65536, 65537, 256 * 256 + 300];
+    let mut previous: Option<u64> = None;
+    for &n in sizes.iter().filter(|&&n| n <= max) {
+        while l.publish() < n {
+            let i = l.entries.len();
+            l.append_raw(format!("entry {i}").into_bytes());
+        }
+        let cp = l.checkpoint(n);
+        for check in [true, false] {
+            let mut a = Auditor::new(&cp, Level::Log, check);
+            let predicted: Vec<_> = a.upcoming_steps().collect();
+            assert_eq!(steps_taken(&l, &mut a), predicted, "size {n}, tiles {check}");
+            assert!(a.is_done());
+        }
+        // Live: extend an audit of the previous size to this one.
+        if let Some(p) = previous {
+            let mut a = Auditor::new(&l.checkpoint(p), Level::Log, true);
+            steps_taken(&l, &mut a);
+            a.extend(&cp).unwrap();
+            let predicted: Vec<_> = a.upcoming_steps().collect();
+            assert_eq!(steps_taken(&l, &mut a), predicted, "extending {p} to {n}");
+        }
+        previous = Some(n);
+    }
+}
+}
+
 both! {
 fn tampering_with_any_segment_is_found_in_that_segment() {
     let l = sample(600);

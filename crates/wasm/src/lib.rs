@@ -546,8 +546,8 @@ fn failure_error(r: &AuditReport) -> JsValue {
     )
 }
 
-/// Segments fetched ahead of the one being verified.
-const PREFETCH: usize = 6;
+/// Files (segments and tiles) in flight ahead of the one being verified.
+const PREFETCH: usize = 8;
 
 /// Feeds the auditor every step it asks for, keeping the next few segments in flight so
 /// verification overlaps the network.
@@ -561,7 +561,7 @@ async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<(), JsVal
             return Err(error("ABORTED", "aborted", None));
         }
         let path: TilePath = step.path();
-        let upcoming: Vec<TilePath> = a.upcoming_bundles().take(PREFETCH).collect();
+        let upcoming: Vec<TilePath> = a.upcoming_steps().take(PREFETCH).collect();
         inflight.retain(|(p, _)| upcoming.contains(p));
         for p in upcoming {
             if !inflight.iter().any(|(q, _)| *q == p) {
