@@ -473,16 +473,60 @@ impl UnverifiedEvent {
         out
     }
 
+    /// [`signed_message`](Self::signed_message), cut from `entry`, the canonical bytes
+    /// this event was parsed from, instead of canonicalising a copy of the object.
+    ///
+    /// Canonical members are written independently of each other, so the object without
+    /// `sig` is the entry with the member `"sig":"…"` and one adjacent comma removed. The
+    /// top-level member is always there; when its bytes occur exactly once, that
+    /// occurrence is it. Otherwise (a body that repeats them) this falls back to
+    /// canonicalising.
+    pub fn signed_message_in(&self, entry: &[u8]) -> Vec<u8> {
+        let member = match self.object.get("sig") {
+            Some(v @ Value::String(_)) => jcs::to_canonical(v).map(|s| format!("\"sig\":{s}")),
+            _ => return self.signed_message(),
+        };
+        let Ok(member) = member else {
+            return self.signed_message();
+        };
+        let m = member.as_bytes();
+        let mut at = entry
+            .windows(m.len())
+            .enumerate()
+            .filter(|(_, w)| *w == m)
+            .map(|(i, _)| i);
+        let (Some(start), None) = (at.next(), at.next()) else {
+            return self.signed_message();
+        };
+        let end = start + m.len();
+        let (cut_from, cut_to) = if start > 0 && entry[start - 1] == b',' {
+            (start - 1, end)
+        } else if entry.get(end) == Some(&b',') {
+            (start, end + 1)
+        } else {
+            (start, end)
+        };
+        let mut out = SIGNATURE_CONTEXT.to_vec();
+        out.extend_from_slice(&entry[..cut_from]);
+        out.extend_from_slice(&entry[cut_to..]);
+        out
+    }
+
     /// Checks the author's signature with `key` (strict Ed25519).
     pub fn verify_signature(&self, key: &VerifierKey) -> bool {
+        self.verify_message(key, &self.signed_message())
+    }
+
+    /// [`verify_signature`](Self::verify_signature) for an event parsed from `entry`,
+    /// without re-canonicalising it (see [`signed_message_in`](Self::signed_message_in)).
+    pub fn verify_signature_in(&self, entry: &[u8], key: &VerifierKey) -> bool {
+        self.verify_message(key, &self.signed_message_in(entry))
+    }
+
+    fn verify_message(&self, key: &VerifierKey, message: &[u8]) -> bool {
         key.key_type() == ALG_ED25519
             && ed25519_dalek::VerifyingKey::from_bytes(key.public_key())
-                .and_then(|k| {
-                    k.verify_strict(
-                        &self.signed_message(),
-                        &Signature::from_bytes(&self.signature),
-                    )
-                })
+                .and_then(|k| k.verify_strict(message, &Signature::from_bytes(&self.signature)))
                 .is_ok()
     }
 
@@ -856,7 +900,7 @@ impl ChainVerifier {
                     role: a.role.as_str(),
                 });
             }
-            if !ev.verify_signature(&a.key) {
+            if !ev.verify_signature_in(bytes, &a.key) {
                 return Err(EventError::BadSignature {
                     seq: ev.seq,
                     author: ev.author.clone(),
@@ -968,7 +1012,7 @@ impl ChainVerifier {
                 role: author.role.as_str(),
             });
         }
-        if !ev.verify_signature(&author.key) {
+        if !ev.verify_signature_in(entry, &author.key) {
             return Err(EventError::BadSignature {
                 seq,
                 author: ev.author.clone(),

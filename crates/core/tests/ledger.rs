@@ -496,3 +496,32 @@ fn a_chain_verifier_resumes_from_governance_events_alone() {
     assert!(ChainVerifier::resume(ORIGIN, &[&l.entries[0], &forged], 21, Hash::default(), None).is_err());
 }
 }
+
+both! {
+/// The fast signed message (cut from the entry's bytes) equals the canonicalised one, for
+/// every event of a ledger and for bodies built to confuse it.
+fn the_signed_message_cut_from_the_entry_is_the_canonical_one() {
+    let l = sample(300);
+    for e in &l.entries {
+        let ev = UnverifiedEvent::parse(e).unwrap();
+        assert_eq!(ev.signed_message_in(e), ev.signed_message());
+    }
+    let mut l = Ledger::new();
+    let e = l.payment(1);
+    let sig = UnverifiedEvent::parse(&e).unwrap().object["sig"].as_str().unwrap().to_owned();
+    // Bodies that hold a "sig" member, one of them another event's whole signature
+    // member, nested or at the body's top.
+    for body in [json!({"sig": "x"}), json!({"sig": sig}), json!({"a": {"sig": sig}, "sig": sig})] {
+        let d = EventDraft { kind: "note".into(), source: "s".into(), body: Some(body), ..Default::default() };
+        let e = l.append_draft(&d, &Ledger::bob());
+        let ev = UnverifiedEvent::parse(&e).unwrap();
+        assert_eq!(ev.signed_message_in(&e), ev.signed_message());
+        assert!(ev.verify_signature_in(&e, &Ledger::bob().verifier()));
+    }
+    // A signature over the message with the member left in does not verify.
+    let ev = UnverifiedEvent::parse(&e).unwrap();
+    let mut wrong = b"liveledger/event/v1\n".to_vec();
+    wrong.extend_from_slice(&e);
+    assert_ne!(ev.signed_message_in(&e), wrong);
+}
+}
