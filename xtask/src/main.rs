@@ -4,6 +4,8 @@
 //! wasm-bindgen test runner pinned to the crate's version), so a fresh machine and CI
 //! work with the same command. Tools are only installed, never upgraded behind your back.
 
+mod bench_wasm;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
@@ -21,6 +23,7 @@ fn main() {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("bench-ref") => bench_ref(&args[1..]),
+        Some("bench-wasm") => bench_wasm::run(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
@@ -36,6 +39,8 @@ fn main() {
                  app           build the browser verifier (Trunk, release) into dist/\n  \
                  bench         criterion benchmarks of liveledger-core\n  \
                  bench-ref [N] `liveledger verify` vs Go's x/mod/sumdb/tlog on one N-entry log (default 1000000)\n  \
+                 bench-wasm [N] [--16m]  the JS module's audit in Node and Chromium against native, signed\n  \
+                               events, the publisher, one-event fetches (at 16M entries too with --16m)\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
             );
@@ -632,17 +637,25 @@ fn bench_ref(args: &[String]) -> Result {
         g / o, ours_rss as f64 / go_rss.max(1) as f64,
     );
     eprintln!("\n{table}");
+    write_section(
+        "bench-ref",
+        &format!(
+            "Last run: {n} entries, {:.1} MB of entries, both verifiers reading the same files from disk \
+             (page cache warm after the first round). Both check the signed checkpoint, every entry bundle, every level-0 \
+             tile and the root; `liveledger verify` also compares the higher tiles.\n\n{table}",
+            bytes as f64 / 1e6
+        ),
+    )
+}
+
+/// Replaces the text between `<!-- name -->` and `<!-- /name -->` in docs/BENCHMARKS.md.
+fn write_section(name: &str, body: &str) -> Result {
     let doc = "docs/BENCHMARKS.md";
     let text = std::fs::read_to_string(doc).unwrap_or_default();
-    let marker_start = "<!-- bench-ref -->";
-    let marker_end = "<!-- /bench-ref -->";
-    let section = format!(
-        "{marker_start}\nLast run: {n} entries, {:.1} MB of entries, both verifiers reading the same files from disk \
-         (page cache warm after the first round). Both check the signed checkpoint, every entry bundle, every level-0 \
-         tile and the root; `liveledger verify` also compares the higher tiles.\n\n{table}{marker_end}",
-        bytes as f64 / 1e6
-    );
-    let new = match (text.find(marker_start), text.find(marker_end)) {
+    let marker_start = format!("<!-- {name} -->");
+    let marker_end = format!("<!-- /{name} -->");
+    let section = format!("{marker_start}\n{body}{marker_end}");
+    let new = match (text.find(&marker_start), text.find(&marker_end)) {
         (Some(a), Some(b)) => format!("{}{section}{}", &text[..a], &text[b + marker_end.len()..]),
         _ => format!("{text}\n{section}\n"),
     };

@@ -4,7 +4,8 @@
 //! - `Cache-Control`: full tiles, bundles and archived digests `immutable`, partial tiles
 //!   a day (a partial tile's path names its size, so its bytes never change either),
 //!   `checkpoint` `no-store`, everything else `no-cache`;
-//! - gzip when the client accepts it; CORS `*` so portals on other origins can verify;
+//! - gzip when the client accepts it; CORS `*` so portals on other origins can verify
+//!   (and `Timing-Allow-Origin: *`, so they can measure what verifying cost);
 //! - only files under DIR, never hidden ones, never `..`;
 //! - HTTP/1.1 with keep-alive, one thread per connection; request heads are capped at
 //!   16 KiB, request bodies refused, idle connections closed after 30 s. (It replaced
@@ -178,7 +179,7 @@ fn write_response(
     for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    out.push_str("Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, HEAD, OPTIONS\r\nAccess-Control-Allow-Headers: *\r\n");
+    out.push_str("Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, HEAD, OPTIONS\r\nAccess-Control-Allow-Headers: *\r\nTiming-Allow-Origin: *\r\n");
     out.push_str(&format!("Content-Length: {}\r\n", body.len()));
     if close {
         out.push_str("Connection: close\r\n");

@@ -1,0 +1,77 @@
+// Benchmark driver (not a test): the JS module's audit in Node and in headless Chromium
+// (the page's own code path), and one-event verification's requests and bytes.
+// Run by `cargo xtask bench-wasm`, which serves the logs and passes a JSON config file:
+//   {"site": URL of target/embed/site, "siteDir": its directory,
+//    "audits": [{"name", "url", "keys", "level"}],
+//    "fetchOnly": [{"name", "url", "paths": [...]}],
+//    "oneEvent": [{"name", "url", "keys", "level", "index"}]}
+// Prints one JSON object per line: {"kind": "audit"|"fetch-only"|"one-event", ...}.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { launch } from "./helpers.mjs";
+
+const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const out = (o) => console.log(JSON.stringify(o));
+
+// Node: the module as published (web target), initialised from its bytes.
+const m = await import(pathToFileURL(join(cfg.siteDir, "liveledger_wasm.js")));
+await m.default({ module_or_path: readFileSync(join(cfg.siteDir, "liveledger_wasm_bg.wasm")) });
+for (const a of cfg.audits) {
+  const t0 = performance.now();
+  const r = await m.audit(a.url, { keys: a.keys, level: a.level });
+  const s = (performance.now() - t0) / 1000;
+  out({ kind: "audit", runtime: "node", name: a.name, entries: r.stats.entries, bytes: r.stats.bytes, seconds: s });
+}
+
+const browser = await launch();
+const page = await browser.newPage();
+await page.goto(`${cfg.site}/bench-blank`); // any page on the module's origin
+for (const a of cfg.audits) {
+  const r = await page.evaluate(async (a) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    const t0 = performance.now();
+    const r = await m.audit(a.url, { keys: a.keys, level: a.level });
+    return { entries: r.stats.entries, bytes: r.stats.bytes, seconds: (performance.now() - t0) / 1000 };
+  }, a);
+  out({ kind: "audit", runtime: "chromium", name: a.name, ...r });
+}
+for (const f of cfg.fetchOnly ?? []) {
+  const seconds = await page.evaluate(async (f) => {
+    const t0 = performance.now();
+    let next = 0;
+    async function worker() {
+      while (next < f.paths.length) {
+        const r = await fetch(f.url + f.paths[next++]);
+        await r.arrayBuffer();
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, worker));
+    return (performance.now() - t0) / 1000;
+  }, f);
+  out({ kind: "fetch-only", runtime: "chromium", name: f.name, files: f.paths.length, seconds });
+}
+for (const o of cfg.oneEvent) {
+  // A fresh context: nothing cached from the audits above.
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(`${cfg.site}/bench-blank`);
+  const r = await p.evaluate(async (o) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    performance.clearResourceTimings();
+    const t0 = performance.now();
+    const r = await m.verifyEntry(o.url, o.index, { keys: o.keys, level: o.level });
+    const ms = performance.now() - t0;
+    const res = performance.getEntriesByType("resource").filter((e) => e.name.startsWith(o.url));
+    return {
+      requests: r.requests, decodedBytes: r.bytes, ms,
+      transferBytes: res.reduce((n, e) => n + e.transferSize, 0),
+      files: res.map((e) => `${e.name.slice(o.url.length)} ${e.transferSize}`),
+    };
+  }, o);
+  out({ kind: "one-event", name: o.name, index: o.index, ...r });
+  await context.close();
+}
+await browser.close();

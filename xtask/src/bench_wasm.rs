@@ -1,0 +1,243 @@
+//! `cargo xtask bench-wasm [N] [--16m]`: the verifier where people run it.
+//!
+//! In one run, on the same files served by `liveledger serve` on 127.0.0.1:
+//! - the publisher: durable, signed appends per second and bytes written per event
+//!   (`liveledger append`, batches of 10,000 events, each batch one fsynced publish);
+//! - a full audit of an N-entry opaque log and of the signed ledger just published, by
+//!   `liveledger verify` (native, over HTTP), by the JS module in Node, and by the JS
+//!   module in headless Chromium (the page's own code path);
+//! - what bounds the browser: fetching the same files with plain `fetch`, no verifying;
+//! - one event by inclusion proof: requests and bytes, decoded and on the wire (at 16M
+//!   entries too with `--16m`, which writes a 1.5 GB log once).
+//!
+//! Results go to docs/BENCHMARKS.md between `<!-- bench-wasm -->` markers.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Stdio};
+
+use liveledger_core::tiles;
+use serde_json::{json, Value};
+
+use super::*;
+
+/// A `liveledger serve` child, killed on drop.
+struct Served(Child, String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Result<Served> {
+    let mut c = Command::new("target/release/liveledger")
+        .args(["serve", &dir.to_string_lossy(), "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("liveledger serve: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().ok_or("no stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .ok_or_else(|| format!("serve printed {line:?}"))?
+        .to_owned();
+    Ok(Served(c, url))
+}
+
+/// Publishes `n` signed events in batches of 10,000; returns (events/s, bytes per event).
+fn publish_signed(dir: &Path, n: u64) -> Result<(f64, f64)> {
+    let keys = PathBuf::from(format!("{}.keys", dir.display()));
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(&keys);
+    let d = dir.to_string_lossy().into_owned();
+    super::run(
+        "target/release/liveledger",
+        &["init", &d, "--origin", "bench.liveledger.example/ledger"],
+        &[],
+    )?;
+    let started = Instant::now();
+    let batch = 10_000;
+    let mut done = 0u64;
+    while done < n {
+        let k = batch.min(n - done);
+        let lines: String = (done..done + k)
+            .map(|i| {
+                format!(
+                    "{{\"kind\":\"payment\",\"source\":\"erp-eu\",\"key\":\"invoice/{i}\",\"body\":{{\"amount\":\"{}.{:02}\",\"currency\":\"EUR\"}}}}\n",
+                    i * 7 % 100000,
+                    i % 100
+                )
+            })
+            .collect();
+        let mut c = Command::new("target/release/liveledger")
+            .args(["append", &d])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        c.stdin
+            .take()
+            .ok_or("no stdin")?
+            .write_all(lines.as_bytes())
+            .map_err(|e| e.to_string())?;
+        if !c.wait().map_err(|e| e.to_string())?.success() {
+            return Err("liveledger append failed".into());
+        }
+        done += k;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok((n as f64 / secs, walk_size(dir) as f64 / n as f64))
+}
+
+/// Every file a full audit of a log of `size` fetches (bundles, then every hash tile).
+fn audit_paths(size: u64) -> Vec<String> {
+    (0..tiles::bundle_count(size))
+        .filter_map(|i| tiles::bundle_at(size, i).ok())
+        .chain(tiles::hash_tiles(size))
+        .map(|p| p.to_string())
+        .collect()
+}
+
+pub fn run(args: &[String]) -> Result {
+    let sixteen = args.iter().any(|a| a == "--16m");
+    let n: u64 = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(|a| {
+            a.parse()
+                .map_err(|_| format!("{a:?} is not a number of entries"))
+        })
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let signed_n: u64 = 100_000;
+    super::run(
+        "cargo",
+        &["build", "--release", "-p", "liveledger-cli"],
+        &[],
+    )?;
+    let (embed_raw, embed_gz) = build_embed()?;
+    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+
+    eprintln!("publishing {signed_n} signed events");
+    let ledger = PathBuf::from("target/bench/ledger-signed");
+    let (pub_rate, per_event) = publish_signed(&ledger, signed_n)?;
+    let opaque = PathBuf::from(format!("target/bench/log-{n}"));
+    eprintln!("generating a log of {n} entries in {}", opaque.display());
+    let okey = generate_log(&opaque, n)?;
+    let big = if sixteen {
+        let p = PathBuf::from("target/bench/log-16000000");
+        eprintln!("generating a log of 16000000 entries in {}", p.display());
+        Some((generate_log(&p, 16_000_000)?, serve(&p)?))
+    } else {
+        None
+    };
+    let site = serve(Path::new("target/embed/site"))?;
+    let (o, s) = (serve(&opaque)?, serve(&ledger)?);
+
+    // Native, over HTTP, in the same run.
+    let (native_o, rss_o) = timed(
+        "target/release/liveledger",
+        &["verify", "--log-only", &o.1, "--key", &okey],
+        &[],
+    )?;
+    let (native_s, rss_s) = timed("target/release/liveledger", &["verify", &s.1], &[])?;
+    let skey = std::fs::read_to_string(ledger.join("metadata"))
+        .ok()
+        .and_then(|m| m.lines().nth(1).map(str::to_owned))
+        .and_then(|l| serde_json::from_str::<Value>(&l).ok())
+        .and_then(|v| v["log_keys"][0].as_str().map(str::to_owned))
+        .ok_or("the signed ledger has no metadata")?;
+
+    let mut one = vec![
+        json!({"name": format!("opaque, {n} entries"), "url": o.1, "keys": [okey], "level": "log", "index": n * 2 / 3}),
+        json!({"name": format!("signed events, {} entries", signed_n + 1), "url": s.1, "keys": [skey], "level": "ledger", "index": signed_n / 2}),
+    ];
+    if let Some((k, srv)) = &big {
+        one.push(json!({"name": "opaque, 16000000 entries", "url": srv.1, "keys": [k], "level": "log", "index": 11_111_111}));
+    }
+    let cfg = json!({
+        "site": site.1.trim_end_matches('/'),
+        "siteDir": std::fs::canonicalize("target/embed/site").map_err(|e| e.to_string())?,
+        "audits": [
+            {"name": "opaque", "url": o.1, "keys": [okey], "level": "log"},
+            {"name": "signed", "url": s.1, "keys": [skey], "level": "ledger"},
+        ],
+        "fetchOnly": [{"name": "opaque", "url": o.1, "paths": audit_paths(n)}],
+        "oneEvent": one,
+    });
+    let cfg_path = std::fs::canonicalize("target/bench")
+        .map_err(|e| e.to_string())?
+        .join("wasm-bench.json");
+    std::fs::write(&cfg_path, cfg.to_string()).map_err(|e| e.to_string())?;
+    let out = Command::new("node")
+        .args(["tests/e2e/bench.mjs", &cfg_path.to_string_lossy()])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    if !out.status.success() {
+        return Err("the Node/Chromium benchmark failed".into());
+    }
+    let results: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for r in &results {
+        eprintln!("{r}");
+    }
+    let secs = |kind: &str, runtime: &str, name: &str| {
+        results
+            .iter()
+            .find(|r| r["kind"] == kind && r["runtime"] == runtime && r["name"] == name)
+            .and_then(|r| r["seconds"].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    let row = |what: &str, entries: u64, native: f64, rss: u64, name: &str| {
+        let (node, chrome) = (secs("audit", "node", name), secs("audit", "chromium", name));
+        let rate = |s: f64| entries as f64 / s;
+        format!(
+            "| {what} | {entries} | {:.0}/s ({native:.2} s, {:.1} MB RSS) | {:.0}/s ({node:.2} s) | {:.0}/s ({chrome:.2} s) | {:.2}× | {:.2}× |\n",
+            rate(native), rss as f64 / 1024.0, rate(node), rate(chrome), native / node, native / chrome
+        )
+    };
+    let fetch_only = secs("fetch-only", "chromium", "opaque");
+    let mut body = format!(
+        "Last run: an opaque log of {n} entries (≈ 92-byte entries) and a ledger of {} signed events \
+         (one Ed25519 signature each, plus its genesis event), each served by `liveledger serve` on \
+         127.0.0.1, audited in full (every signature, entry, tile and the root) by each verifier in turn.\n\n\
+         | audit of | entries | native `liveledger verify` (HTTP) | JS module in Node | JS module in Chromium | Node ÷ native | Chromium ÷ native |\n\
+         |---|---|---|---|---|---|---|\n",
+        signed_n + 1
+    );
+    body += &row("opaque log", n, native_o, rss_o, "opaque");
+    body += &row("signed events", signed_n + 1, native_s, rss_s, "signed");
+    body += &format!(
+        "\nWhat bounds the browser: fetching the same {} files of the opaque log with plain `fetch` \
+         (8 in flight, nothing verified) took {fetch_only:.2} s in the same Chromium, {:.0} entries/s.\n\n\
+         | one event by inclusion proof | requests | bytes decoded | bytes on the wire |\n|---|---|---|---|\n",
+        audit_paths(n).len(),
+        n as f64 / fetch_only
+    );
+    for r in results.iter().filter(|r| r["kind"] == "one-event") {
+        body += &format!(
+            "| {} (event {}) | {} | {} | {} |\n",
+            r["name"].as_str().unwrap_or(""),
+            r["index"],
+            r["requests"],
+            r["decodedBytes"],
+            r["transferBytes"]
+        );
+    }
+    body += &format!(
+        "\n| publisher | events | events/s (durable, signed) | bytes written per event |\n|---|---|---|---|\n\
+         | `liveledger append`, batches of 10,000 | {signed_n} | {pub_rate:.0} | {per_event:.0} |\n\n\
+         Embed module: {embed_raw} bytes of wasm, {embed_gz} gzip.\n"
+    );
+    eprintln!("\n{body}");
+    drop((o, s, site, big));
+    write_section("bench-wasm", &body)
+}
