@@ -442,32 +442,62 @@ impl Writer {
                 self.size()
             )));
         }
+        // Two stages on two cores: this thread signs each event (the chain makes signing
+        // sequential: each signs the hash of the one before); a second one checks every
+        // signed event with the chain verifier, as a reader will, before anything is
+        // written. The first failure in line order is the one reported.
         let mut entries = Vec::with_capacity(batch.len());
         let mut privates = Vec::new();
-        let mut gov = Vec::new();
-        for p in batch {
-            let i = p.line - 1;
-            let seq = chain.next_index();
-            let t = chain.last_time().map_or(now(), |last| last.max(now()));
-            let mut d = p.draft;
-            if let Some((body, salt)) = &p.private {
-                d.commitment = Some(
-                    event::commitment(salt, body)
-                        .map_err(|e| CliError::Input(format!("line {}: {e}", i + 1)))?,
-                );
-                privates.push((seq, body.clone(), *salt));
-            }
-            let bytes = d
-                .sign(seq, t, chain.prev_hash(), author)
-                .map_err(|e| CliError::Input(format!("line {}: {e}", i + 1)))?;
-            let ev = chain
-                .check(&bytes, leaf_hash(&bytes))
-                .map_err(|e| CliError::Input(format!("line {}: {e}", i + 1)))?;
-            if ev.event().is_governance() {
-                gov.push(seq);
-            }
-            entries.push(bytes);
-        }
+        let (mut seq, mut prev, mut last) =
+            (chain.next_index(), chain.prev_hash(), chain.last_time());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(256);
+        let (signed, checked) = std::thread::scope(|scope| {
+            let checker = scope.spawn(move || -> Result<(ChainVerifier, Vec<u64>)> {
+                let mut gov = Vec::new();
+                for (line, bytes) in rx {
+                    let ev = chain
+                        .check(&bytes, leaf_hash(&bytes))
+                        .map_err(|e| CliError::Input(format!("line {line}: {e}")))?;
+                    if ev.event().is_governance() {
+                        gov.push(ev.event().seq);
+                    }
+                }
+                Ok((chain, gov))
+            });
+            let signed = (|| -> Result<()> {
+                for p in batch {
+                    let line = p.line;
+                    let t = last.map_or(now(), |l| l.max(now()));
+                    let mut d = p.draft;
+                    if let Some((body, salt)) = &p.private {
+                        d.commitment = Some(
+                            event::commitment(salt, body)
+                                .map_err(|e| CliError::Input(format!("line {line}: {e}")))?,
+                        );
+                        privates.push((seq, body.clone(), *salt));
+                    }
+                    let bytes = d
+                        .sign_unparsed(seq, t, prev, author)
+                        .map_err(|e| CliError::Input(format!("line {line}: {e}")))?;
+                    prev = leaf_hash(&bytes);
+                    last = Some(t);
+                    seq += 1;
+                    if tx.send((line, bytes.clone())).is_err() {
+                        break; // the checker stopped at a failure: it reports it
+                    }
+                    entries.push(bytes);
+                }
+                Ok(())
+            })();
+            drop(tx);
+            let checked = checker
+                .join()
+                .unwrap_or_else(|_| Err(CliError::Corrupt("the event checker panicked".into())));
+            (signed, checked)
+        });
+        // The checker only saw lines before a signing failure, so its error comes first.
+        let (chain, gov) = checked?;
+        signed?;
         for (seq, body, salt) in privates {
             let doc = json!({"seq": seq, "salt": Hash(salt).to_hex(), "body": body});
             self.store
