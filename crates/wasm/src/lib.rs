@@ -657,7 +657,7 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
 
 /// Audits, then follows the ledger: polls its checkpoint every `intervalMs` (default
 /// 5000), checks each new one's signature and consistency, verifies only the new events,
-/// and calls `onDigest`. A fork, rollback or tampering calls `onAlarm` and ends the
+/// and calls `onDigest` (also when the same tree is re-signed with a newer time). A fork, rollback or tampering calls `onAlarm` and ends the
 /// promise with that error. Stops (resolving) when `signal` aborts.
 #[wasm_bindgen]
 pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
@@ -700,7 +700,14 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             }
         };
         if next.size() == cp.size() && next.root() == cp.root() {
-            cp = next; // a fresher signed time for the same tree
+            // The same tree, perhaps re-signed with a fresher time (a heartbeat): pass it
+            // on, so freshness is judged on the newest signature.
+            if next.to_bytes() != cp.to_bytes() {
+                cp = next;
+                if let Some(cb) = &on_digest {
+                    let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
+                }
+            }
             continue;
         }
         let proof = if cp.size() > 0 && cp.size() < next.size() {
