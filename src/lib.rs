@@ -52,6 +52,15 @@ fn target() -> (String, Option<String>) {
     (get("log").unwrap_or(here), get("key"))
 }
 
+/// A query parameter of the page's URL.
+fn param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+        .filter(|s| !s.is_empty())
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
@@ -103,6 +112,16 @@ pub fn App() -> impl IntoView {
         }
     }
 
+    // The visitor's own maximum digest age: `?maxAge=SECONDS`, else what they set here.
+    let max_age_memory = StoredValue::new(format!("liveledger:maxage:{url}"));
+    let (max_age, set_max_age) = signal(
+        param("maxAge")
+            .or_else(|| {
+                storage().and_then(|s| s.get_item(&max_age_memory.get_value()).ok().flatten())
+            })
+            .and_then(|v| v.parse::<u64>().ok().map(|v| v as f64))
+            .filter(|v| *v > 0.0),
+    );
     let memory_key = format!("liveledger:last:{url}");
     // The log key this browser trusted for this ledger on its first verified visit.
     let key_memory = format!("liveledger:key:{url}");
@@ -257,7 +276,36 @@ pub fn App() -> impl IntoView {
             "…"
         }
     };
+    let stale_evidence = move || {
+        let d = digest.get();
+        let signed = d["checkpoint"]["signedTime"].as_f64()?;
+        let limit = model::stale_after(d["cadenceSeconds"].as_f64(), max_age.get());
+        let age = now_secs() - signed;
+        (age > limit).then(|| {
+            serde_json::json!({
+                "code": "STALE",
+                "message": format!("the newest digest was signed {} s ago; stale after {} s", age as u64, limit as u64),
+                "evidence": {"checkpoint": d["checkpoint"]["note"], "signedTime": signed, "checkedAt": now_secs().floor(), "staleAfterSeconds": limit},
+            })
+        })
+    };
     let banner = move || {
+        tick.get();
+        if let (Verdict::Verified, Some(v)) = (verdict.get(), stale_evidence()) {
+            let href = evidence_url(&v);
+            return view! {
+                <section class="banner alarm" role="alert">
+                    <span class="icon" aria-hidden="true">"⚠"</span>
+                    <div>
+                        <h1>{model::alarm_title("STALE")}</h1>
+                        <p id="alarm-text">{model::alarm_explanation("STALE", None)}</p>
+                        <p class="detail"><code>{v["message"].as_str().unwrap_or("").to_owned()}</code></p>
+                        {href.map(|h| view! { <p><a class="button" href=h download="liveledger-evidence.json">"Download the evidence"</a></p> })}
+                    </div>
+                </section>
+            }
+            .into_any();
+        }
         match verdict.get() {
         Verdict::Pending => view! {
             <section class="banner pending" role="status" aria-live="polite">
@@ -299,7 +347,7 @@ pub fn App() -> impl IntoView {
         let d = digest.get();
         let signed = d["checkpoint"]["signedTime"].as_f64();
         let cadence = d["cadenceSeconds"].as_f64();
-        model::freshness(signed.map(|t| now_secs() - t), cadence)
+        model::freshness(signed.map(|t| now_secs() - t), cadence, max_age.get())
     };
 
     view! {
@@ -320,8 +368,22 @@ pub fn App() -> impl IntoView {
                     <dd>{move || match fresh() {
                         Freshness::Unknown => view! { <span>"no signed time"</span> }.into_any(),
                         Freshness::Fresh(s) => view! { <span class="tag ok">{format!("fresh · signed {s} s ago")}</span> }.into_any(),
-                        Freshness::Stale(s) => view! { <span class="tag alarm">{format!("stale · signed {s} s ago, beyond the published cadence")}</span> }.into_any(),
+                        Freshness::Stale(s) => view! { <span class="tag alarm">{format!("stale · signed {s} s ago, beyond the published cadence or your maximum")}</span> }.into_any(),
                     }}</dd>
+                    <dt><label for="max-age">"Your maximum"</label></dt>
+                    <dd>
+                        <input id="max-age" class="short" type="number" min="1" step="1" placeholder="minutes"
+                            prop:value=move || max_age.get().map(|m| format!("{:.2}", m / 60.0).trim_end_matches('0').trim_end_matches('.').to_owned()).unwrap_or_default()
+                            on:change=move |e| {
+                                let v = event_target_value(&e).trim().parse::<u64>().ok().filter(|m| *m > 0).map(|m| m as f64 * 60.0);
+                                if let Some(st) = storage() {
+                                    let k = max_age_memory.get_value();
+                                    let _ = match v { Some(sec) => st.set_item(&k, &(sec.round() as u64).to_string()), None => st.remove_item(&k) };
+                                }
+                                set_max_age.set(v);
+                            } />
+                        " minutes: a digest older than this is an alarm, even within the ledger's own cadence"
+                    </dd>
                     <dt>"Trust"</dt><dd>{move || match trust.get().as_str() {
                         "pinned" if pinned_here => "log key pinned in this browser on your first visit".to_owned(),
                         "pinned" => "log key pinned by the link you followed".to_owned(),
@@ -434,10 +496,25 @@ fn Receipt() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="receipt-h">
             <h2 id="receipt-h">"Verify a receipt"</h2>
-            <p class="muted">"Paste a receipt (c2sp.org/tlog-proof) and the ledger's log key. Nothing is fetched: the check runs on what you paste."</p>
+            <p class="muted">"Paste or drop a receipt (c2sp.org/tlog-proof), or choose its file, and give the ledger's log key. Nothing is fetched: the check runs on what you give it."</p>
             <form on:submit=check>
                 <label for="receipt-text">"Receipt"</label>
-                <textarea id="receipt-text" rows="6" prop:value=text on:input=move |e| set_text.set(event_target_value(&e))></textarea>
+                <textarea id="receipt-text" rows="6" prop:value=text on:input=move |e| set_text.set(event_target_value(&e))
+                    on:dragover=move |e: leptos::ev::DragEvent| e.prevent_default()
+                    on:drop=move |e: leptos::ev::DragEvent| {
+                        e.prevent_default();
+                        if let Some(f) = e.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+                            read_into(f, set_text);
+                        }
+                    }></textarea>
+                <label for="receipt-file">"…or its file"</label>
+                <input id="receipt-file" type="file" accept=".tlog-proof,.txt,text/plain"
+                    on:change=move |e| {
+                        let input: web_sys::HtmlInputElement = event_target(&e);
+                        if let Some(f) = input.files().and_then(|l| l.get(0)) {
+                            read_into(f, set_text);
+                        }
+                    } />
                 <label for="receipt-key">"Log key"</label>
                 <input id="receipt-key" prop:value=key on:input=move |e| set_key.set(event_target_value(&e)) />
                 <button type="submit">"Verify offline"</button>
@@ -449,6 +526,24 @@ fn Receipt() -> impl IntoView {
             })}
         </section>
     }
+}
+
+/// Reads a file the visitor chose or dropped into `set` (receipts are small text; a file
+/// over 1 MiB is refused with a message instead of being read).
+fn read_into(f: web_sys::File, set: WriteSignal<String>) {
+    if f.size() > 1_048_576.0 {
+        set.set(format!(
+            "(not read: {} is {} bytes; a receipt is a few kB)",
+            f.name(),
+            f.size() as u64
+        ));
+        return;
+    }
+    spawn_local(async move {
+        if let Ok(t) = wasm_bindgen_futures::JsFuture::from(f.text()).await {
+            set.set(t.as_string().unwrap_or_default());
+        }
+    });
 }
 
 /// A download link for text.

@@ -118,13 +118,25 @@ pub enum Freshness {
     Stale(u64),
 }
 
-/// Stale when older than twice the cadence (one missed publication is tolerated).
-pub fn freshness(age_seconds: Option<f64>, cadence_seconds: Option<f64>) -> Freshness {
+/// The age beyond which a digest is stale: twice the published cadence (one missed
+/// publication is tolerated; an hour's cadence when none is published), or the
+/// visitor's own maximum when that is stricter.
+pub fn stale_after(cadence_seconds: Option<f64>, max_age_seconds: Option<f64>) -> f64 {
+    let published = cadence_seconds.unwrap_or(3600.0) * 2.0;
+    max_age_seconds.map_or(published, |m| m.min(published))
+}
+
+/// Fresh or stale against [`stale_after`].
+pub fn freshness(
+    age_seconds: Option<f64>,
+    cadence_seconds: Option<f64>,
+    max_age_seconds: Option<f64>,
+) -> Freshness {
     match age_seconds {
         None => Freshness::Unknown,
         Some(a) => {
             let a = a.max(0.0);
-            let limit = cadence_seconds.unwrap_or(3600.0) * 2.0;
+            let limit = stale_after(cadence_seconds, max_age_seconds);
             if a > limit {
                 Freshness::Stale(a as u64)
             } else {
@@ -159,6 +171,7 @@ pub fn alarm_title(code: &str) -> &'static str {
         "KEY_CHANGED" => "Key changed",
         "BAD_ARCHIVE" => "Archive damaged",
         "FETCH_FAILED" | "NOT_FOUND" => "Unreachable",
+        "STALE" => "Stale",
         _ => "Cannot verify",
     }
 }
@@ -171,6 +184,7 @@ pub fn alarm_explanation(code: &str, segment: Option<u64>) -> String {
         ("ROLLBACK", _) => "The ledger went back to an older, smaller digest than one already verified: events were removed.".into(),
         ("BAD_SIGNATURE", _) => "A signature does not verify with the ledger's key.".into(),
         ("KEY_CHANGED", _) => "The ledger is no longer signed by the key this browser trusted on its first visit. A key change must be announced by the operator; until you confirm it, nothing from this ledger is trusted.".into(),
+        ("STALE", _) => "The newest digest this ledger signed is older than it should be: the ledger may have stopped, or someone may be showing you an old view of it. Everything up to that digest verified.".into(),
         ("BAD_ARCHIVE", _) => "A digest in the ledger's archive is not what the ledger signed, or is not where the archive says. The live ledger may still verify; its published history does not.".into(),
         ("FETCH_FAILED" | "NOT_FOUND", _) => "The ledger could not be fetched. Nothing was verified; try again later.".into(),
         _ => "The ledger could not be verified.".into(),

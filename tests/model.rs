@@ -24,20 +24,31 @@ fn the_heatmap_follows_the_audit_and_keeps_failures() {
 
 #[wasm_bindgen_test]
 fn freshness_is_judged_against_the_cadence() {
-    assert_eq!(model::freshness(None, Some(10.0)), Freshness::Unknown);
+    assert_eq!(model::freshness(None, Some(10.0), None), Freshness::Unknown);
     assert_eq!(
-        model::freshness(Some(15.0), Some(10.0)),
+        model::freshness(Some(15.0), Some(10.0), None),
         Freshness::Fresh(15)
     );
     assert_eq!(
-        model::freshness(Some(25.0), Some(10.0)),
+        model::freshness(Some(25.0), Some(10.0), None),
         Freshness::Stale(25)
     );
     assert_eq!(
-        model::freshness(Some(-3.0), Some(10.0)),
+        model::freshness(Some(-3.0), Some(10.0), None),
         Freshness::Fresh(0),
         "clock skew is not staleness"
     );
+    // The visitor's maximum applies when it is stricter, never when it is laxer.
+    assert_eq!(
+        model::freshness(Some(15.0), Some(10.0), Some(12.0)),
+        Freshness::Stale(15)
+    );
+    assert_eq!(
+        model::freshness(Some(25.0), Some(10.0), Some(600.0)),
+        Freshness::Stale(25)
+    );
+    assert_eq!(model::stale_after(None, None), 7200.0);
+    assert_eq!(model::alarm_title("STALE"), "Stale");
 }
 
 #[wasm_bindgen_test]
