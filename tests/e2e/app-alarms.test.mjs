@@ -98,3 +98,48 @@ test("an archive holding a digest of another history is flagged in the app", asy
   await p.screenshot({ path: join(root, "target/e2e/app-history-fork.png"), fullPage: true });
   await p.context().close();
 });
+
+test("a digest older than the visitor's maximum is a stale alarm with evidence", async () => {
+  const dir = join(work, "s/ledger");
+  ll("init", dir, "--origin", "stale.example/ledger");
+  append(dir, 3, "a");
+  const ledger = await serve(dir);
+  await new Promise((ok) => setTimeout(ok, 2500)); // the digest ages; nothing new is signed
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${appUrl}/index.html?maxAge=2&log=${encodeURIComponent(ledger + "/")}`);
+  await page.waitForSelector(".banner.alarm", { timeout: 60000 });
+  assert.match(await page.textContent(".banner.alarm h1"), /Stale/);
+  assert.match(await page.textContent(".banner.alarm"), /signed \d+ s ago; stale after 2 s/);
+  assert.equal(await page.textContent("#size"), "4", "what was signed still verified");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Download the evidence")]);
+  const evidence = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.equal(evidence.code, "STALE");
+  assert.match(evidence.evidence.checkpoint, /^stale\.example\/ledger\n4\n/);
+  // Without the visitor's maximum, the ledger's own cadence (60 s) says fresh.
+  await page.fill("#max-age", "");
+  await page.dispatchEvent("#max-age", "change");
+  await page.goto(`${appUrl}/index.html?log=${encodeURIComponent(ledger + "/")}`);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  await context.close();
+});
+
+test("a receipt file chosen in the page is checked offline", async () => {
+  const dir = join(work, "r/ledger");
+  ll("init", dir, "--origin", "receipt.example/ledger");
+  append(dir, 5, "a");
+  const page = await open(await serve(dir));
+  await page.fill("#one-seq", "3");
+  await page.click("#one-h ~ form button");
+  await page.waitForSelector("#one-receipt", { timeout: 30000 });
+  const receipt = await page.inputValue("#one-receipt");
+  const file = join(work, "r/event.tlog-proof");
+  writeFileSync(file, receipt);
+  await page.setInputFiles("#receipt-file", file);
+  await page.waitForFunction(() => document.querySelector("#receipt-text").value.startsWith("c2sp.org/tlog-proof@v1"), null, { timeout: 10000 });
+  const meta = readFileSync(join(dir, "metadata"), "utf8");
+  await page.fill("#receipt-key", JSON.parse(meta.split("\n")[1]).log_keys[0]);
+  await page.click("#receipt-h ~ form button");
+  assert.match(await page.textContent("#receipt-result"), /Entry 3 is in the ledger receipt\.example\/ledger/);
+  await page.context().close();
+});
