@@ -3,10 +3,10 @@
 // digest history, and flags an archive holding a digest of another history.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, cpSync, rmSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, cpSync, rmSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ll, append, fork, serve, stopServers, launch, app, root } from "./helpers.mjs";
+import { ll, append, fork, twoHistories, plantDigest, serve, stopServers, launch, app, root } from "./helpers.mjs";
 
 let browser, work, appUrl;
 
@@ -75,14 +75,8 @@ test("a fork of the live ledger is an alarm in the app, with the evidence", asyn
 test("an archive holding a digest of another history is flagged in the app", async () => {
   const dir = join(work, "a/ledger");
   const other = join(work, "a/other");
-  ll("init", dir, "--origin", "archive.example/ledger");
-  append(dir, 30, "a");
-  fork(dir, other);
-  append(other, 2, "evil"); // 33
-  append(dir, 1, "b"); // 32
-  append(dir, 3, "c"); // 35
-  copyFileSync(join(other, "digests/33"), join(dir, "digests/33"));
-  writeFileSync(join(dir, "digests/index.txt"), "0\n1\n31\n32\n33\n35\n");
+  twoHistories(dir, other, "archive.example/ledger");
+  plantDigest(dir, other);
   const ledger = await serve(dir);
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   const p = await context.newPage();

@@ -7,7 +7,7 @@ import { mkdtempSync, cpSync, rmSync, copyFileSync, readFileSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
-import { ll, append, fork, serve, stopServers, launch, site } from "./helpers.mjs";
+import { ll, append, fork, twoHistories, plantDigest, serve, stopServers, launch, site } from "./helpers.mjs";
 
 let browser, work;
 
@@ -79,12 +79,7 @@ test("a fork raises FORK with both checkpoints and the proof", async () => {
 test("verifyHistory proves the archive consistent, and finds a digest from another history", async () => {
   const dir = join(work, "h/ledger");
   const other = join(work, "h/other");
-  ll("init", dir, "--origin", "history.example/ledger");
-  append(dir, 30, "a");
-  fork(dir, other);
-  append(other, 2, "evil"); // 31 common + 2
-  append(dir, 1, "b");
-  append(dir, 3, "c");
+  twoHistories(dir, other, "history.example/ledger");
   const portal = await serve(site);
   const ledger = await serve(dir);
   // Archived digests are served immutable: a fresh browser context (and cache) per look.
@@ -108,8 +103,7 @@ test("verifyHistory proves the archive consistent, and finds a digest from anoth
   assert.deepEqual(ok.digests.map((d) => d.extends), [null, 0, 1, 31, 32]);
   assert.equal(ok.total, 5);
   // The operator slips a digest of the other history into the archive.
-  copyFileSync(join(other, "digests/33"), join(dir, "digests/33"));
-  writeFileSync(join(dir, "digests/index.txt"), "0\n1\n31\n32\n33\n35\n");
+  plantDigest(dir, other);
   const forked = await history(ledger);
   assert.equal(forked.verified, false);
   assert.equal(forked.failure.code, "FORK", JSON.stringify(forked.failure));

@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests: the CLI, servers, ledgers and a browser.
 import { spawn, execFileSync } from "node:child_process";
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { resolve } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -24,6 +25,26 @@ export function fork(dir, other) {
   cpSync(dir, other, { recursive: true });
   cpSync(dir + ".keys", other + ".keys", { recursive: true });
   rmSync(other + ".keys/lock", { force: true });
+}
+
+/**
+ * Two histories from one key: both share 31 events (genesis and 30); then `other` appends
+ * 2 (a digest of size 33) and `dir` appends 1 and then 3 (digests 32 and 35). `dir`'s
+ * archive then lists digests 0, 1, 31, 32 and 35.
+ */
+export function twoHistories(dir, other, origin) {
+  execFileSync(bin, ["init", dir, "--origin", origin]);
+  append(dir, 30, "a");
+  fork(dir, other);
+  append(other, 2, "evil");
+  append(dir, 1, "b");
+  append(dir, 3, "c");
+}
+
+/** Slips `other`'s digest 33 into `dir`'s archive (see twoHistories), listed in its index. */
+export function plantDigest(dir, other) {
+  copyFileSync(join(other, "digests/33"), join(dir, "digests/33"));
+  writeFileSync(join(dir, "digests/index.txt"), "0\n1\n31\n32\n33\n35\n");
 }
 
 /** `liveledger serve DIR` on a free port; resolves with its base URL (no trailing slash). */
