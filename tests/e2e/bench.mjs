@@ -24,6 +24,31 @@ for (const a of cfg.audits) {
   out({ kind: "audit", runtime: "node", name: a.name, entries: r.stats.entries, bytes: r.stats.bytes, seconds: s });
 }
 
+// Ed25519 verifications per second: the module's verifyCheckpoint (one strict Ed25519
+// verification of a checkpoint note, plus parsing), and WebCrypto's Ed25519 for comparison.
+const ed = cfg.ed25519;
+async function ed25519Rates(m, note, key, n) {
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) m.verifyCheckpoint(note, [key]);
+  const wasm = n / ((performance.now() - t0) / 1000);
+  let webcrypto = null;
+  try {
+    const kp = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    const msg = new TextEncoder().encode(note);
+    const sig = await crypto.subtle.sign("Ed25519", kp.privateKey, msg);
+    t0 = performance.now();
+    for (let i = 0; i < n; i++) await crypto.subtle.verify("Ed25519", kp.publicKey, sig, msg);
+    webcrypto = n / ((performance.now() - t0) / 1000);
+  } catch (e) {
+    webcrypto = null; // no Ed25519 in this runtime's WebCrypto
+  }
+  return { wasm, webcrypto };
+}
+if (ed) {
+  const note = await (await fetch(ed.url + "checkpoint")).text();
+  out({ kind: "ed25519", runtime: "node", ...(await ed25519Rates(m, note, ed.key, 2000)) });
+}
+
 const browser = await launch();
 const page = await browser.newPage();
 await page.goto(`${cfg.site}/bench-blank`); // any page on the module's origin
@@ -36,6 +61,16 @@ for (const a of cfg.audits) {
     return { entries: r.stats.entries, bytes: r.stats.bytes, seconds: (performance.now() - t0) / 1000 };
   }, a);
   out({ kind: "audit", runtime: "chromium", name: a.name, ...r });
+}
+if (ed) {
+  const r = await page.evaluate(async ({ url, key, src }) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    const note = await (await fetch(url + "checkpoint")).text();
+    const rates = new Function("return " + src)();
+    return rates(m, note, key, 2000);
+  }, { url: ed.url, key: ed.key, src: ed25519Rates.toString() });
+  out({ kind: "ed25519", runtime: "chromium", ...r });
 }
 for (const f of cfg.fetchOnly ?? []) {
   const seconds = await page.evaluate(async (f) => {

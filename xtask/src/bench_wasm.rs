@@ -168,6 +168,7 @@ pub fn run(args: &[String]) -> Result {
             {"name": "signed", "url": s.1, "keys": [skey], "level": "ledger"},
         ],
         "fetchOnly": [{"name": "opaque", "url": o.1, "paths": audit_paths(n)}],
+        "ed25519": {"url": s.1, "key": skey},
         "oneEvent": one,
     });
     let cfg_path = std::fs::canonicalize("target/bench")
@@ -232,6 +233,22 @@ pub fn run(args: &[String]) -> Result {
             r["transferBytes"]
         );
     }
+    let ed = |runtime: &str, k: &str| {
+        results
+            .iter()
+            .find(|r| r["kind"] == "ed25519" && r["runtime"] == runtime)
+            .and_then(|r| r[k].as_f64())
+            .map_or("not available".to_owned(), |v| format!("{v:.0}/s"))
+    };
+    body += &format!(
+        "\n| Ed25519 verifications | Node | Chromium |\n|---|---|---|\n\
+         | the module (`verifyCheckpoint`: one strict verification plus note parsing) | {} | {} |\n\
+         | WebCrypto `Ed25519` (not `verify_strict`; for comparison) | {} | {} |\n",
+        ed("node", "wasm"),
+        ed("chromium", "wasm"),
+        ed("node", "webcrypto"),
+        ed("chromium", "webcrypto")
+    );
     body += &format!(
         "\n| publisher | events | events/s (durable, signed) | bytes written per event |\n|---|---|---|---|\n\
          | `liveledger append`, batches of 10,000 | {signed_n} | {pub_rate:.0} | {per_event:.0} |\n\n\
