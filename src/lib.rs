@@ -404,7 +404,7 @@ pub fn App() -> impl IntoView {
                 <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
             </section>
             <explorer::Explorer events=events dropped=dropped />
-            <OneEvent url=url.clone() />
+            <OneEvent url=url.clone() keys=verified_keys />
             <Receipt />
             <section class="card" aria-labelledby="live-h">
                 <h2 id="live-h">"Live"</h2>
@@ -421,7 +421,7 @@ pub fn App() -> impl IntoView {
 
 /// Verify one event by inclusion proof: a few small fetches, no full audit.
 #[component]
-fn OneEvent(url: String) -> impl IntoView {
+fn OneEvent(url: String, keys: ReadSignal<Option<Vec<String>>>) -> impl IntoView {
     let (seq, set_seq) = signal(String::new());
     let (result, set_result) = signal(None::<Result<Value, String>>);
     let url = StoredValue::new(url);
@@ -432,9 +432,17 @@ fn OneEvent(url: String) -> impl IntoView {
             return;
         };
         set_result.set(None);
+        // The keys the page's audit verified with: the same trust, and no metadata fetch.
+        let opts = Object::new();
+        if let Some(k) = keys.get_untracked() {
+            let arr = js_sys::Array::new();
+            for key in k {
+                arr.push(&JsValue::from_str(&key));
+            }
+            let _ = Reflect::set(&opts, &"keys".into(), &arr);
+        }
         spawn_local(async move {
-            let r =
-                liveledger_wasm::verify_entry(url.get_value(), n as f64, JsValue::UNDEFINED).await;
+            let r = liveledger_wasm::verify_entry(url.get_value(), n as f64, opts.into()).await;
             set_result.set(Some(r.map(|v| json(&v)).map_err(|e| {
                 Reflect::get(&e, &"message".into())
                     .ok()
