@@ -681,23 +681,17 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     if let Some(cb) = &on_digest {
         let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
     }
-    loop {
+    let mut unavailable = 0u32;
+    'poll: loop {
         sleep(interval).await;
         if aborted(&opts) {
             return Ok(JsValue::UNDEFINED);
         }
         let next = match fetch_checkpoint(&f, &t).await {
             Ok(n) => n,
-            Err(e) => {
-                let code = Reflect::get(&e, &"code".into())
-                    .ok()
-                    .and_then(|c| c.as_string())
-                    .unwrap_or_default();
-                if code == "FETCH_FAILED" || code == "NOT_FOUND" {
-                    continue; // the network, not the ledger: try again next time
-                }
-                return Err(alarm(e));
-            }
+            // The network, not the ledger: try again next time.
+            Err(e) if is_network_error(&e) => continue,
+            Err(e) => return Err(alarm(e)),
         };
         if next.size() == cp.size() && next.root() == cp.root() {
             // The same tree, perhaps re-signed with a fresher time (a heartbeat): pass it
@@ -715,7 +709,16 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             for p in tiles::consistency_tiles(cp.size(), next.size())
                 .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
             {
-                let b = f.require(&p.to_string(), false).await.map_err(alarm)?;
+                let b = match f.require(&p.to_string(), false).await {
+                    Ok(b) => b,
+                    // A publisher mid-upload can serve the new checkpoint before its
+                    // tiles: look again at the next polls, then call it what it is.
+                    Err(e) if is_network_error(&e) && unavailable < MAX_UNAVAILABLE_POLLS => {
+                        unavailable += 1;
+                        continue 'poll;
+                    }
+                    Err(e) => return Err(alarm(e)),
+                };
                 ts.insert(p, &b)
                     .map_err(|e| alarm(error("TAMPERED", &format!("{p}: {e}"), None)))?;
             }
@@ -724,6 +727,7 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
         } else {
             Vec::new()
         };
+        unavailable = 0;
         if let Err(inc) = check_consistency(&cp, &next, &proof) {
             return Err(alarm(inconsistency_error(&inc)));
         }
@@ -880,6 +884,20 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
 fn history_row(cp: &VerifiedCheckpoint, extends: Option<u64>) -> Value {
     let c = checkpoint_json(cp);
     json!({"size": c["size"], "root": c["root"], "signedTime": c["signedTime"], "note": c["note"], "extends": extends})
+}
+
+/// Polls in a row that may find a new checkpoint's tiles missing before that is an alarm.
+const MAX_UNAVAILABLE_POLLS: u32 = 5;
+
+/// A failure to fetch (the network, or a file not there yet), not a verdict on the ledger.
+fn is_network_error(e: &JsValue) -> bool {
+    matches!(
+        Reflect::get(e, &"code".into())
+            .ok()
+            .and_then(|c| c.as_string())
+            .as_deref(),
+        Some("FETCH_FAILED" | "NOT_FOUND")
+    )
 }
 
 /// Verifies one entry by inclusion proof, with a few small fetches: the checkpoint, the
