@@ -58,7 +58,9 @@ test("a fork of the live ledger is an alarm in the app, with the evidence", asyn
   const ledger = await serve(dir);
   const page = await open(ledger);
   assert.equal(await page.textContent("#size"), "36");
-  // The server starts serving the other history.
+  await page.waitForSelector("#history-summary", { timeout: 30000 }); // the archive, checked before the swap
+  // The server starts serving the other history (not atomically: the page may see the
+  // new checkpoint before its tiles, which it must take for an upload in progress).
   rmSync(dir, { recursive: true });
   cpSync(other, dir, { recursive: true });
   await page.waitForSelector(".banner.alarm", { timeout: 30000 });
