@@ -1,11 +1,10 @@
 //! The digest history: every archived digest, checked for its signature and for
 //! consistency with the one before it (`verifyHistory` of liveledger-wasm).
 
-use js_sys::{Object, Reflect};
+use js_sys::Reflect;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
-use wasm_bindgen::JsValue;
 
 use crate::model;
 
@@ -29,12 +28,7 @@ pub fn History(
         };
         set_running.set(true);
         spawn_local(async move {
-            let opts = Object::new();
-            let arr = js_sys::Array::new();
-            for key in k {
-                arr.push(&JsValue::from_str(&key));
-            }
-            let _ = Reflect::set(&opts, &"keys".into(), &arr);
+            let opts = crate::verifier_options(&k);
             let _ = Reflect::set(&opts, &"limit".into(), &LIMIT.into());
             let r = liveledger_wasm::verify_history(url.get_value(), opts.into()).await;
             let r = r.map(|v| crate::json(&v)).map_err(|e| {

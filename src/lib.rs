@@ -61,6 +61,17 @@ fn param(name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Options for the verifier module: `{keys}` when there are trusted keys (otherwise the
+/// ledger's metadata is trusted on first use).
+pub(crate) fn verifier_options(keys: &[String]) -> Object {
+    let opts = Object::new();
+    if !keys.is_empty() {
+        let arr: js_sys::Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
+        let _ = Reflect::set(&opts, &"keys".into(), &arr);
+    }
+    opts
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
@@ -152,10 +163,7 @@ pub fn App() -> impl IntoView {
         let url = url.clone();
         let memory_key = memory_key.clone();
         spawn_local(async move {
-            let opts = Object::new();
-            if let Some(k) = key {
-                let _ = Reflect::set(&opts, &"keys".into(), &js_sys::Array::of1(&k.into()));
-            }
+            let opts = verifier_options(key.as_slice());
             let _ = Reflect::set(&opts, &"intervalMs".into(), &3000.into());
             let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
                 let p = json(&p);
@@ -433,14 +441,7 @@ fn OneEvent(url: String, keys: ReadSignal<Option<Vec<String>>>) -> impl IntoView
         };
         set_result.set(None);
         // The keys the page's audit verified with: the same trust, and no metadata fetch.
-        let opts = Object::new();
-        if let Some(k) = keys.get_untracked() {
-            let arr = js_sys::Array::new();
-            for key in k {
-                arr.push(&JsValue::from_str(&key));
-            }
-            let _ = Reflect::set(&opts, &"keys".into(), &arr);
-        }
+        let opts = verifier_options(&keys.get_untracked().unwrap_or_default());
         spawn_local(async move {
             let r = liveledger_wasm::verify_entry(url.get_value(), n as f64, opts.into()).await;
             set_result.set(Some(r.map(|v| json(&v)).map_err(|e| {
