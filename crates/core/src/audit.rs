@@ -23,9 +23,10 @@ use std::collections::VecDeque;
 
 use crate::bundle::{BundleDecoder, BundleError, FeedError};
 use crate::checkpoint::VerifiedCheckpoint;
-use crate::event::{ChainVerifier, EventError, Payload, VerifiedEvent};
+use crate::event::{ChainVerifier, EventError, Payload, PendingEvent, VerifiedEvent};
 use crate::hash::{leaf_hash, Hash, HASH_SIZE};
 use crate::merkle::{self, ProofError};
+use crate::sigcheck::SignatureCheck;
 use crate::tiles::{self, TilePath, TiledTree, TILE_WIDTH};
 
 /// What is checked.
@@ -213,6 +214,12 @@ pub struct Auditor {
     stats: AuditStats,
     failure: Option<AuditFailure>,
     finished: bool,
+    /// Deferred mode: signature checks are handed out, not made.
+    defer: bool,
+    /// Checks not yet taken by the caller.
+    handed: Vec<SignatureCheck>,
+    /// Events waiting for their verdicts, in order.
+    unconfirmed: VecDeque<PendingEvent>,
 }
 
 #[derive(Debug)]
@@ -248,14 +255,95 @@ impl Auditor {
             stats: AuditStats::default(),
             failure: None,
             finished: false,
+            defer: false,
+            handed: Vec::new(),
+            unconfirmed: VecDeque::new(),
         };
         a.settle();
         a
     }
 
-    /// The checked size so far (entries verified).
+    /// Hands event signature checks out instead of making them (ledger level): see
+    /// [`take_signature_checks`](Self::take_signature_checks) and
+    /// [`confirm_signatures`](Self::confirm_signatures). Call before feeding.
+    pub fn defer_signatures(&mut self) {
+        self.defer = true;
+    }
+
+    /// The signature checks handed out since the last call, in log order (deferred mode).
+    /// Each event is verified only once its verdict is confirmed.
+    pub fn take_signature_checks(&mut self) -> Vec<SignatureCheck> {
+        std::mem::take(&mut self.handed)
+    }
+
+    /// Events whose signature verdict is still awaited (deferred mode).
+    pub fn unconfirmed(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
+    /// Reports the verdicts on the oldest checks handed out, in the order they were handed
+    /// out; `on_event` gets each event now verified. A false verdict fails the audit at
+    /// that event ([`EventError::BadSignature`]); it also replaces a failure found later in
+    /// the log, since everything after a bad signature was checked on a false premise.
+    pub fn confirm_signatures(
+        &mut self,
+        verdicts: &[bool],
+        on_event: &mut dyn FnMut(&VerifiedEvent),
+    ) -> Result<(), Box<AuditFailure>> {
+        for &holds in verdicts {
+            let Some(pending) = self.unconfirmed.pop_front() else {
+                return Err(self.fail(
+                    AuditError::Misuse("more verdicts than signature checks"),
+                    None,
+                    None,
+                ));
+            };
+            let seq = pending.seq();
+            match pending.confirm(holds) {
+                Ok(ev) => {
+                    if self.failure.is_none() {
+                        self.count_event(&ev);
+                        on_event(&ev);
+                    }
+                }
+                Err(e) => {
+                    let earlier = match &self.failure {
+                        None => true,
+                        Some(f) => {
+                            !matches!(f.error, AuditError::Misuse(_))
+                                && f.location.entry.is_none_or(|at| at >= seq)
+                        }
+                    };
+                    if earlier {
+                        let bundle = seq / TILE_WIDTH;
+                        let f = AuditFailure {
+                            location: Location {
+                                step: tiles::bundle_at(self.size, bundle).ok().map(Step::Bundle),
+                                bundle: Some(bundle),
+                                entry: Some(seq),
+                            },
+                            error: AuditError::Event(e),
+                        };
+                        self.failure = Some(f);
+                        self.current = None;
+                    }
+                    self.unconfirmed.clear();
+                    self.handed.clear();
+                    break;
+                }
+            }
+        }
+        self.failure.clone().map_or(Ok(()), |f| Err(Box::new(f)))
+    }
+
+    fn count_event(&mut self, ev: &VerifiedEvent) {
+        count_event(&mut self.stats, ev);
+    }
+
+    /// The checked size so far (entries verified; in deferred mode, without those whose
+    /// signature verdict is awaited).
     pub fn verified_entries(&self) -> u64 {
-        self.tree.size()
+        self.tree.size() - self.unconfirmed.len() as u64
     }
 
     /// The size being audited to.
@@ -278,9 +366,10 @@ impl Auditor {
         self.failure.as_ref()
     }
 
-    /// True when everything up to the target size verified.
+    /// True when everything up to the target size verified (in deferred mode, every
+    /// signature confirmed too).
     pub fn is_done(&self) -> bool {
-        self.finished && self.failure.is_none()
+        self.finished && self.failure.is_none() && self.unconfirmed.is_empty()
     }
 
     /// The file to feed next, or `None` when done or failed.
@@ -461,6 +550,9 @@ impl Auditor {
                 let stats = &mut self.stats;
                 let pending = &mut self.pending;
                 let check_tiles = self.check_tiles;
+                let defer = self.defer;
+                let handed = &mut self.handed;
+                let unconfirmed = &mut self.unconfirmed;
                 let r = decoder.feed(chunk, |i, entry| {
                     let index = base + i;
                     let leaf = leaf_hash(entry);
@@ -476,13 +568,15 @@ impl Auditor {
                         return Ok(());
                     }
                     if let Some(c) = chain.as_mut() {
-                        let ev = c.check(entry, leaf)?;
-                        stats.signatures += 1;
-                        let e = ev.event();
-                        stats.corrections += u64::from(e.correction.is_some());
-                        stats.commitments += u64::from(matches!(e.payload, Payload::Commitment(_)));
-                        stats.governance += u64::from(e.is_governance());
-                        on_event(&ev);
+                        if defer {
+                            let (pending, check) = c.check_deferred(entry, leaf)?;
+                            handed.push(check);
+                            unconfirmed.push_back(pending);
+                        } else {
+                            let ev = c.check(entry, leaf)?;
+                            count_event(stats, &ev);
+                            on_event(&ev);
+                        }
                     }
                     tree.push(leaf, |p, h| {
                         if check_tiles {
@@ -644,6 +738,14 @@ impl Auditor {
             failure: self.failure.clone(),
         }
     }
+}
+
+fn count_event(stats: &mut AuditStats, ev: &VerifiedEvent) {
+    stats.signatures += 1;
+    let e = ev.event();
+    stats.corrections += u64::from(e.correction.is_some());
+    stats.commitments += u64::from(matches!(e.payload, Payload::Commitment(_)));
+    stats.governance += u64::from(e.is_governance());
 }
 
 fn level0_hash(tree: &TiledTree, i: usize) -> Option<Hash> {

@@ -28,12 +28,12 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use ed25519_dalek::Signature;
 use serde_json::{Map, Value};
 
 use crate::hash::{cut, sha256_parts, Hash};
 use crate::jcs::{self, JcsError, MAX_SAFE_INTEGER};
 use crate::note::{SignerKey, VerifierKey, ALG_ED25519};
+use crate::sigcheck::SignatureCheck;
 use crate::tiles::MAX_ENTRY_SIZE;
 use crate::time::{TimeError, Timestamp};
 
@@ -525,9 +525,7 @@ impl UnverifiedEvent {
 
     fn verify_message(&self, key: &VerifierKey, message: &[u8]) -> bool {
         key.key_type() == ALG_ED25519
-            && ed25519_dalek::VerifyingKey::from_bytes(key.public_key())
-                .and_then(|k| k.verify_strict(message, &Signature::from_bytes(&self.signature)))
-                .is_ok()
+            && crate::sigcheck::verify_strict(key.public_key(), &self.signature, message)
     }
 
     /// True for `ledger.*` kinds.
@@ -853,6 +851,36 @@ impl VerifiedEvent {
     }
 }
 
+/// An event whose chain position and author were checked, waiting for the verdict on
+/// its signature ([`ChainVerifier::check_deferred`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingEvent {
+    event: UnverifiedEvent,
+    leaf: Hash,
+}
+
+impl PendingEvent {
+    /// The event's index.
+    pub fn seq(&self) -> u64 {
+        self.event.seq
+    }
+    /// The verified event when `signature_holds` (the verdict on the [`SignatureCheck`]
+    /// handed out with it), else [`EventError::BadSignature`].
+    pub fn confirm(self, signature_holds: bool) -> Result<VerifiedEvent, EventError> {
+        if signature_holds {
+            Ok(VerifiedEvent {
+                event: self.event,
+                leaf: self.leaf,
+            })
+        } else {
+            Err(EventError::BadSignature {
+                seq: self.event.seq,
+                author: self.event.author,
+            })
+        }
+    }
+}
+
 /// Checks events in log order: the chain, time order, authors and signatures, and
 /// corrections. Memory: the governance state only (O(number of keys)), never the events.
 #[derive(Clone, Debug)]
@@ -958,6 +986,39 @@ impl ChainVerifier {
     /// Checks entry `self.next_index()` with its leaf hash; on success it becomes part of
     /// the verified chain. On failure the state is unchanged.
     pub fn check(&mut self, entry: &[u8], leaf: Hash) -> Result<VerifiedEvent, EventError> {
+        let (event, check) = self.check_with(entry, leaf, false)?;
+        debug_assert!(check.is_none());
+        Ok(VerifiedEvent { event, leaf })
+    }
+
+    /// [`check`](Self::check) with the signature check handed out instead of made: every
+    /// other rule is checked, the state advances, and the event waits, as a
+    /// [`PendingEvent`], for the caller to make the [`SignatureCheck`] (see
+    /// [`crate::sigcheck`]) and [`confirm`](PendingEvent::confirm) it. Later events are
+    /// checked on the assumption that it holds: a caller that gets a false verdict must
+    /// discard everything from that event on.
+    ///
+    /// Failures are the ones `check` returns, in the same order: when a rule that `check`
+    /// tests after the signature fails, the signature is verified here first.
+    pub fn check_deferred(
+        &mut self,
+        entry: &[u8],
+        leaf: Hash,
+    ) -> Result<(PendingEvent, SignatureCheck), EventError> {
+        let (event, check) = self.check_with(entry, leaf, true)?;
+        let check = check.ok_or(EventError::BadSignature {
+            seq: event.seq,
+            author: event.author.clone(),
+        })?;
+        Ok((PendingEvent { event, leaf }, check))
+    }
+
+    fn check_with(
+        &mut self,
+        entry: &[u8],
+        leaf: Hash,
+        defer: bool,
+    ) -> Result<(UnverifiedEvent, Option<SignatureCheck>), EventError> {
         let ev = UnverifiedEvent::parse(entry)?;
         let seq = ev.seq;
         if seq != self.next {
@@ -1026,42 +1087,57 @@ impl ChainVerifier {
                 role: author.role.as_str(),
             });
         }
-        if !ev.verify_signature_in(entry, &author.key) {
-            return Err(EventError::BadSignature {
+        let bad_signature = || EventError::BadSignature {
+            seq,
+            author: ev.author.clone(),
+        };
+        let check = if defer && author.key.key_type() == ALG_ED25519 {
+            Some(SignatureCheck::new(
                 seq,
-                author: ev.author.clone(),
-            });
-        }
+                *author.key.public_key(),
+                ev.signature,
+                ev.signed_message_in(entry),
+            ))
+        } else if ev.verify_signature_in(entry, &author.key) {
+            None
+        } else {
+            return Err(bad_signature());
+        };
+        // A rule below that fails reports a bad signature first, as `check` does.
+        let fail = |e: EventError| match &check {
+            Some(c) if !c.verify_strict() => bad_signature(),
+            _ => e,
+        };
         if let Some(c) = ev.correction {
             if c.seq >= seq {
-                return Err(EventError::CorrectsLater { seq, target: c.seq });
+                return Err(fail(EventError::CorrectsLater { seq, target: c.seq }));
             }
             if self.governance.is_governance_seq(c.seq) {
-                return Err(EventError::CorrectsGovernance { seq, target: c.seq });
+                return Err(fail(EventError::CorrectsGovernance { seq, target: c.seq }));
             }
             if ev.is_governance() {
-                return Err(gov_err(
+                return Err(fail(gov_err(
                     &ev.kind,
                     "a governance event cannot be a correction",
-                ));
+                )));
             }
         }
         let new_governance = match governance {
             Some(g) => g,
             None if ev.is_governance() => {
                 let mut g = self.governance.clone();
-                g.apply(&ev, &self.origin)?;
+                g.apply(&ev, &self.origin).map_err(fail)?;
                 g
             }
             None => {
                 // Not governance: keep the state as is (no clone on the hot path).
                 self.advance(&ev, leaf);
-                return Ok(VerifiedEvent { event: ev, leaf });
+                return Ok((ev, check));
             }
         };
         self.governance = new_governance;
         self.advance(&ev, leaf);
-        Ok(VerifiedEvent { event: ev, leaf })
+        Ok((ev, check))
     }
 
     fn advance(&mut self, ev: &UnverifiedEvent, leaf: Hash) {

@@ -11,6 +11,7 @@
 //! - [`bundle`]: the entry-bundle codec.
 //! - [`note`], [`checkpoint`]: signed notes, keys, cosignatures, checkpoints.
 //! - [`archive`]: the index of a ledger's archived digests.
+//! - [`sigcheck`]: Ed25519 checks handed out, and which inputs any engine may check.
 //! - [`event`]: the Live Ledger event, canonical JSON, governance, replay.
 //! - [`audit`]: the streaming auditor, consistency and single-entry checks.
 //!
@@ -30,6 +31,7 @@ pub mod jcs;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod sigcheck;
 pub mod tiles;
 pub mod time;
 pub mod writer;
