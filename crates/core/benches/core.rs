@@ -13,10 +13,12 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use liveledger_core::audit::{Auditor, Level};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
+use liveledger_core::event::{genesis_prev, ChainVerifier, EventDraft, UnverifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::merkle::Frontier;
 use liveledger_core::note::{Note, SignerKey};
 use liveledger_core::tiles::TilePath;
+use liveledger_core::time::Timestamp;
 use liveledger_core::writer::LogWriter;
 
 struct Counting;
@@ -146,5 +148,90 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(core, benches);
+/// A signed ledger of `n` events: genesis, then payments by one writer, about 420 bytes
+/// each like the CLI's.
+fn signed_events(n: u64) -> Vec<Vec<u8>> {
+    let admin = SignerKey::from_seed("admin@bench.example.org", 1, [2; 32]).unwrap();
+    let writer = SignerKey::from_seed("erp@bench.example.org", 1, [3; 32]).unwrap();
+    let genesis = EventDraft {
+        kind: "ledger.genesis".into(),
+        source: "bench".into(),
+        body: Some(serde_json::json!({
+            "origin": ORIGIN,
+            "keys": [
+                {"key": admin.verifier().to_string(), "role": "admin"},
+                {"key": writer.verifier().to_string(), "role": "writer"},
+            ],
+            "log_keys": [admin.verifier().to_string()],
+        })),
+        ..Default::default()
+    };
+    let mut prev = genesis_prev(ORIGIN);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let t = Timestamp::from_unix(1_790_000_000 + i as i64, 0).unwrap();
+        let bytes = if i == 0 {
+            genesis.sign(0, t, prev, &admin).unwrap()
+        } else {
+            let d = EventDraft {
+                kind: "payment".into(),
+                source: "erp-eu".into(),
+                key: Some(format!("invoice/{i}")),
+                body: Some(
+                    serde_json::json!({"amount": format!("{}.{:02}", i * 7 % 100000, i % 100), "currency": "EUR", "customer": "c-1234567", "memo": "monthly subscription, plan B"}),
+                ),
+                ..Default::default()
+            };
+            d.sign(i, t, prev, &writer).unwrap()
+        };
+        prev = leaf_hash(&bytes);
+        out.push(bytes);
+    }
+    out
+}
+
+/// What one signed event costs a verifier, split: parsing it, checking the chain rules
+/// with the signature check handed out (what the page's thread does when workers verify
+/// signatures), and the whole inline check with `verify_strict`.
+fn event_benches(c: &mut Criterion) {
+    let events = signed_events(10_000);
+    let bytes: usize = events.iter().map(Vec::len).sum();
+    eprintln!(
+        "signed events: {} events, {:.0} bytes each on average",
+        events.len(),
+        bytes as f64 / events.len() as f64
+    );
+    let mut g = c.benchmark_group("signed events, 10k");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            events
+                .iter()
+                .map(|e| UnverifiedEvent::parse(e).unwrap().seq)
+                .sum::<u64>()
+        })
+    });
+    g.bench_function("chain rules, signature handed out", |b| {
+        b.iter(|| {
+            let mut c = ChainVerifier::new(ORIGIN);
+            events
+                .iter()
+                .map(|e| c.check_deferred(e, leaf_hash(e)).unwrap().1.message().len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("chain rules and verify_strict", |b| {
+        b.iter(|| {
+            let mut c = ChainVerifier::new(ORIGIN);
+            events
+                .iter()
+                .map(|e| c.check(e, leaf_hash(e)).unwrap().event().seq)
+                .sum::<u64>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(core, benches, event_benches);
 criterion_main!(core);

@@ -143,9 +143,51 @@ pub fn unusual(public_key: &[u8; 32], signature: &[u8; 64]) -> Option<Unusual> {
 
 /// ed25519-dalek's `verify_strict`, the verdict of record.
 pub fn verify_strict(public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> bool {
-    VerifyingKey::from_bytes(public_key)
-        .and_then(|k| k.verify_strict(message, &Signature::from_bytes(signature)))
+    VerifyingKey::from_bytes(public_key).is_ok_and(|k| strict_with(&k, signature, message))
+}
+
+fn strict_with(key: &VerifyingKey, signature: &[u8; 64], message: &[u8]) -> bool {
+    key.verify_strict(message, &Signature::from_bytes(signature))
         .is_ok()
+}
+
+/// [`verify_strict`] that keeps the last few public keys decoded: decoding one is a square
+/// root, about a sixth of a verification, and a ledger has few authors.
+#[derive(Clone, Debug, Default)]
+pub struct StrictVerifier {
+    /// `(encoding, decoded)`, most recent last; `None` for an encoding that does not decode.
+    keys: Vec<([u8; 32], Option<VerifyingKey>)>,
+}
+
+/// Keys kept by a [`StrictVerifier`].
+const KEPT_KEYS: usize = 8;
+
+impl StrictVerifier {
+    /// A verifier with no keys decoded yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// [`verify_strict`] of `signature` by `public_key` over `message`.
+    pub fn verify(&mut self, public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> bool {
+        let key = match self.keys.iter().rposition(|(k, _)| k == public_key) {
+            Some(i) => self.keys[i].1,
+            None => {
+                if self.keys.len() == KEPT_KEYS {
+                    self.keys.remove(0);
+                }
+                let decoded = VerifyingKey::from_bytes(public_key).ok();
+                self.keys.push((*public_key, decoded));
+                decoded
+            }
+        };
+        key.is_some_and(|k| strict_with(&k, signature, message))
+    }
+
+    /// [`SignatureCheck::verify_strict`].
+    pub fn check(&mut self, c: &SignatureCheck) -> bool {
+        self.verify(&c.public_key, &c.signature, &c.message)
+    }
 }
 
 impl SignatureCheck {

@@ -298,8 +298,11 @@ fn small_order_y_values_are_those_of_the_eight_torsion_points() {
 fn ordinary_inputs_get_the_same_verdict_from_a_cofactorless_engine() {
     let cases = corpus();
     let mut disagreements = std::collections::BTreeMap::<String, usize>::new();
+    let mut kept = StrictVerifier::new();
     for c in &cases {
         let strict = verify_strict(&c.key, &c.sig, &c.msg);
+        // The verifier that keeps keys decoded (and evicts them: the corpus has dozens).
+        assert_eq!(kept.verify(&c.key, &c.sig, &c.msg), strict, "{}", c.name);
         let plain = cofactorless(&c.key, &c.sig, &c.msg, false);
         let reducing = cofactorless(&c.key, &c.sig, &c.msg, true);
         match unusual(&c.key, &c.sig) {
