@@ -166,6 +166,8 @@ pub fn run(args: &[String]) -> Result {
         "audits": [
             {"name": "opaque", "url": o.1, "keys": [okey], "level": "log"},
             {"name": "signed", "url": s.1, "keys": [skey], "level": "ledger"},
+            {"name": "signed/webcrypto", "url": s.1, "keys": [skey], "level": "ledger", "signatures": "webcrypto"},
+            {"name": "signed/wasm", "url": s.1, "keys": [skey], "level": "ledger", "signatures": "wasm"},
         ],
         "fetchOnly": [{"name": "opaque", "url": o.1, "paths": audit_paths(n)}],
         "ed25519": {"url": s.1, "key": skey},
@@ -205,6 +207,17 @@ pub fn run(args: &[String]) -> Result {
             rate(native), rss as f64 / 1024.0, rate(node), rate(chrome), native / node, native / chrome
         )
     };
+    let engine_cell = |runtime: &str, name: &str| {
+        let r = results
+            .iter()
+            .find(|r| r["kind"] == "audit" && r["runtime"] == runtime && r["name"] == name);
+        match r.and_then(|r| Some((r["seconds"].as_f64()?, r["engine"].as_str()?))) {
+            Some((s, engine)) => {
+                format!("{:.0}/s (`{engine}`, {s:.2} s)", (signed_n + 1) as f64 / s)
+            }
+            None => "not run".into(),
+        }
+    };
     let fetch_only = secs("fetch-only", "chromium", "opaque");
     let mut body = format!(
         "Last run: an opaque log of {n} entries (≈ 92-byte entries) and a ledger of {} signed events \
@@ -216,6 +229,30 @@ pub fn run(args: &[String]) -> Result {
     );
     body += &row("opaque log", n, native_o, rss_o, "opaque");
     body += &row("signed events", signed_n + 1, native_s, rss_s, "signed");
+    body += "\nThe signed audit by signature engine (`signatures` option; see crates/wasm/src/engine.rs). \
+             Every engine gives `verify_strict`'s verdicts: unusual encodings always go to it, and \
+             WebCrypto is used only after passing a self test.\n\n\
+             | `signatures` | Node | Chromium |\n|---|---|---|\n";
+    for (mode, name) in [
+        (
+            "`\"auto\"` (default: WebCrypto in Web Workers where there are workers)",
+            "signed",
+        ),
+        (
+            "`\"webcrypto\"` (WebCrypto on the calling thread)",
+            "signed/webcrypto",
+        ),
+        (
+            "`\"wasm\"` (`verify_strict` in Wasm, on the calling thread)",
+            "signed/wasm",
+        ),
+    ] {
+        body += &format!(
+            "| {mode} | {} | {} |\n",
+            engine_cell("node", name),
+            engine_cell("chromium", name)
+        );
+    }
     body += &format!(
         "\nWhat bounds the browser: fetching the same {} files of the opaque log with plain `fetch` \
          (8 in flight, nothing verified) took {fetch_only:.2} s in the same Chromium, {:.0} entries/s.\n\n\

@@ -13,7 +13,7 @@ use std::cell::Cell;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use liveledger_core::audit::{check_consistency, AuditReport, Auditor, InconsistencyKind, Level};
 use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
-use liveledger_core::event::UnverifiedEvent;
+use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::note::{Note, NoteError, VerifierKey};
 use liveledger_core::proof::{Receipt, ReceiptError};
@@ -21,6 +21,9 @@ use liveledger_core::tiles::{self, TilePath, TileSet};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+mod engine;
+use engine::Engine;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -40,11 +43,14 @@ export interface LedgerOptions {
   /** Deadline per request, body included, in ms (default 30000); each is tried 3 times. */
   timeoutMs?: number;
   onProgress?: (p: Progress) => void;
+  /** Where to check event signatures: "auto" (default: WebCrypto, in Web Workers where possible, once it passes a self test; unusual encodings always by `verify_strict`) "webcrypto" (the same, without workers) or "wasm" (`verify_strict` for everything). */
+  signatures?: "auto" | "webcrypto" | "wasm";
   /** Each event, once verified: `{seq, leafHash, event}`. */
   onEvent?: (e: { seq: number; leafHash: string; event: any }) => void;
 }
-export interface Progress { entries: number; size: number; bytes: number; segment: number }
-export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number }
+/** `entries` read so far; `verified` of them fully checked (signature verdicts can lag a few segments behind). */
+export interface Progress { entries: number; verified: number; size: number; bytes: number; segment: number }
+export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
@@ -560,16 +566,64 @@ fn failure_error(r: &AuditReport) -> JsValue {
 /// Files (segments and tiles) in flight ahead of the one being verified.
 const PREFETCH: usize = 8;
 
+/// Signature batches (one per segment) being checked at once by the engine.
+const SIGNATURE_BATCHES: usize = 8;
+
+/// Passes a verified event to the page's `onEvent`.
+fn emit_event(cb: &Option<Function>, ev: &VerifiedEvent) {
+    if let Some(cb) = cb {
+        let e = ev.event();
+        let v = json!({
+            "seq": e.seq,
+            "leafHash": ev.leaf_hash().to_hex(),
+            "event": Value::Object(e.object.clone()),
+        });
+        let _ = cb.call1(&JsValue::NULL, &to_js(&v));
+    }
+}
+
 /// Feeds the auditor every step it asks for, keeping the next few segments in flight so
-/// verification overlaps the network.
-async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<(), JsValue> {
+/// verification overlaps the network. At the ledger level, event signatures go to the
+/// signature engine (see `engine`) a segment at a time while the next segments are read.
+///
+/// Returns the signature engine's name (`"wasm"`, `"webcrypto"`, `"webcrypto-workers:N"`)
+/// at the ledger level.
+///
+/// Boxed, so that its one state machine is shared by every caller instead of inlined
+/// into each (it is the module's largest).
+fn drive<'a>(
+    f: &'a Fetcher,
+    a: &'a mut Auditor,
+    opts: &'a JsValue,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<String>, JsValue>> + 'a>> {
+    Box::pin(drive_inner(f, a, opts))
+}
+
+async fn drive_inner(
+    f: &Fetcher,
+    a: &mut Auditor,
+    opts: &JsValue,
+) -> Result<Option<String>, JsValue> {
     let progress = opt_get(opts, "onProgress").and_then(|p| p.dyn_into::<Function>().ok());
     let on_event = opt_get(opts, "onEvent").and_then(|p| p.dyn_into::<Function>().ok());
+    let engine = match a.chain() {
+        Some(_) => Some(Engine::for_options(opts).await),
+        None => None,
+    };
+    let engine_name = engine.as_ref().map(|e| e.name());
+    let engine = engine.filter(|e| e.offloads());
+    if engine.is_some() {
+        a.defer_signatures();
+    }
+    let mut verdicts: std::collections::VecDeque<engine::Verdicts> = Default::default();
     let mut inflight: std::collections::VecDeque<(TilePath, Promise)> =
         std::collections::VecDeque::new();
-    while let Some(step) = a.next_step() {
+    let result = loop {
+        let Some(step) = a.next_step() else {
+            break Ok(());
+        };
         if aborted(opts) {
-            return Err(error("ABORTED", "aborted", None));
+            break Err(error("ABORTED", "aborted", None));
         }
         let path: TilePath = step.path();
         let upcoming: Vec<TilePath> = a.upcoming_steps().take(PREFETCH).collect();
@@ -588,36 +642,56 @@ async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<(), JsVal
         };
         let bytes = match prefetched {
             Some(b) => b,
-            None => f.require(&path.to_string(), false).await?,
+            None => match f.require(&path.to_string(), false).await {
+                Ok(b) => b,
+                Err(e) => break Err(e),
+            },
         };
         // Events reach the page only once verified (chain, author, signature).
-        let fed = match &on_event {
-            Some(cb) => a.feed_with(&bytes, &mut |ev| {
-                let e = ev.event();
-                let v = json!({
-                    "seq": e.seq,
-                    "leafHash": ev.leaf_hash().to_hex(),
-                    "event": Value::Object(e.object.clone()),
-                });
-                let _ = cb.call1(&JsValue::NULL, &to_js(&v));
-            }),
-            None => a.feed(&bytes),
-        };
-        if fed.and_then(|()| a.finish_step()).is_err() {
-            return Err(failure_error(&a.report()));
+        let fed = a
+            .feed_with(&bytes, &mut |ev| emit_event(&on_event, ev))
+            .and_then(|()| a.finish_step());
+        if let Some(e) = &engine {
+            // Also after a failure: a bad signature before it is the first failure.
+            let checks = a.take_signature_checks();
+            if !checks.is_empty() {
+                verdicts.push_back(e.verify(checks));
+            }
+        }
+        if fed.is_err() {
+            break Ok(());
+        }
+        if engine.is_some() {
+            while verdicts.len() > SIGNATURE_BATCHES {
+                if let Some(v) = verdicts.pop_front() {
+                    let v = v.await;
+                    let _ = a.confirm_signatures(&v, &mut |ev| emit_event(&on_event, ev));
+                }
+            }
         }
         if let Some(p) = &progress {
             let s = a.stats();
-            let v = json!({"entries": s.entries, "size": a.target_size(), "bytes": s.bytes, "segment": path.index()});
+            let v = json!({"entries": s.entries, "verified": a.verified_entries(), "size": a.target_size(), "bytes": s.bytes, "segment": path.index()});
             let _ = p.call1(&JsValue::NULL, &to_js(&v));
         }
+    };
+    // Every verdict handed out is awaited, also after a failure: a bad signature before
+    // the failure found is the first failure.
+    for v in verdicts {
+        let v = v.await;
+        let _ = a.confirm_signatures(&v, &mut |ev| emit_event(&on_event, ev));
     }
-    Ok(())
+    result?;
+    if a.failure().is_some() {
+        return Err(failure_error(&a.report()));
+    }
+    Ok(engine_name)
 }
 
-fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust) -> Value {
+fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust, engine: &Option<String>) -> Value {
     let s = a.stats();
     json!({
+        "signatureEngine": engine,
         "verified": true,
         "trust": if t.pinned { "pinned" } else { "metadata" },
         "keys": t.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
@@ -651,8 +725,8 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let t = trust(&f, &opts).await?;
     let cp = fetch_checkpoint(&f, &t).await?;
     let mut a = auditor(&cp, &t, &opts);
-    drive(&f, &mut a, &opts).await?;
-    Ok(to_js(&audit_json(&a, &cp, &t)))
+    let engine = drive(&f, &mut a, &opts).await?;
+    Ok(to_js(&audit_json(&a, &cp, &t, &engine)))
 }
 
 /// Audits, then follows the ledger: polls its checkpoint every `intervalMs` (default
@@ -677,9 +751,9 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     };
     let mut cp = fetch_checkpoint(&f, &t).await.map_err(alarm)?;
     let mut a = auditor(&cp, &t, &opts);
-    drive(&f, &mut a, &opts).await.map_err(alarm)?;
+    let engine = drive(&f, &mut a, &opts).await.map_err(alarm)?;
     if let Some(cb) = &on_digest {
-        let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
+        let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t, &engine)));
     }
     let mut unavailable = 0u32;
     'poll: loop {
@@ -699,7 +773,7 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             if next.to_bytes() != cp.to_bytes() {
                 cp = next;
                 if let Some(cb) = &on_digest {
-                    let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
+                    let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t, &engine)));
                 }
             }
             continue;
@@ -737,7 +811,7 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
         drive(&f, &mut a, &opts).await.map_err(alarm)?;
         cp = next;
         if let Some(cb) = &on_digest {
-            let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t)));
+            let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t, &engine)));
         }
     }
 }
@@ -972,6 +1046,72 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
         f.requests.get(),
         f.bytes.get(),
     )))
+}
+
+/// The signature engine the options select (see `LedgerOptions.signatures`), started and
+/// self-tested on first use: `"wasm"`, `"webcrypto"` or `"webcrypto-workers:N"`.
+#[wasm_bindgen(js_name = signatureEngine)]
+pub async fn signature_engine(opts: JsValue) -> String {
+    Engine::for_options(&opts).await.name()
+}
+
+/// Verifies Ed25519 signatures with `verify_strict`'s verdicts, on the engine the
+/// options select: `checks` is an array of `{key, signature, message}`, each a hex
+/// string (key 32 bytes, signature 64). Resolves with one boolean per check.
+#[wasm_bindgen(js_name = verifySignatures)]
+pub async fn verify_signatures(checks: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
+    /// Field `name` of check `i`, hex, `len` bytes long (any length if 0).
+    fn field(o: &JsValue, name: &str, i: u32, len: usize) -> Result<Vec<u8>, JsValue> {
+        let text = Reflect::get(o, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        let bytes = hex_bytes(&text).filter(|b| len == 0 || b.len() == len);
+        bytes.ok_or_else(|| {
+            let want = if len == 0 {
+                "hex".to_string()
+            } else {
+                format!("{len} bytes of hex")
+            };
+            error(
+                "BAD_INPUT",
+                &format!("check {i}: {name} must be {want}, found {text:?}"),
+                None,
+            )
+        })
+    }
+    let list = js_sys::Array::from(&checks);
+    let mut batch = Vec::with_capacity(list.length() as usize);
+    for (i, c) in list.iter().enumerate() {
+        let i = i as u32;
+        let mut key = [0u8; 32];
+        let mut sig = [0u8; 64];
+        key.copy_from_slice(&field(&c, "key", i, 32)?);
+        sig.copy_from_slice(&field(&c, "signature", i, 64)?);
+        let msg = field(&c, "message", i, 0)?;
+        batch.push(liveledger_core::sigcheck::SignatureCheck::new(
+            u64::from(i),
+            key,
+            sig,
+            msg,
+        ));
+    }
+    let verdicts = Engine::for_options(&opts).await.verify(batch).await;
+    Ok(verdicts
+        .into_iter()
+        .map(JsValue::from)
+        .collect::<js_sys::Array>()
+        .into())
+}
+
+fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// The crate version.
