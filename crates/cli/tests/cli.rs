@@ -194,6 +194,45 @@ fn a_bad_line_appends_nothing_and_names_the_line() {
 }
 
 #[test]
+fn a_rule_broken_deep_in_a_big_batch_is_reported_at_the_first_line_that_breaks_one() {
+    // The chain checker and the signature verifiers run on other threads, in chunks: the
+    // error must still be the earliest line's, and nothing may be written.
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(3, "a")), &[]));
+    let before = fs::read(dir.join("checkpoint")).unwrap();
+    let fix =
+        "{\"kind\":\"fix\",\"source\":\"s\",\"corrects\":{\"seq\":99999,\"mode\":\"void\"}}\n";
+    for (input, line) in [
+        (format!("{}{fix}", events(700, "b")), 701),
+        (
+            format!(
+                "{}{fix}{}{fix}{}",
+                events(299, "b"),
+                events(300, "c"),
+                events(100, "d")
+            ),
+            300,
+        ),
+        (format!("{fix}{}", events(1000, "b")), 1),
+    ] {
+        let o = ll(&["append", d], Some(&input), &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 2, "{err}");
+        assert!(
+            err.contains(&format!("line {line}: ")) && err.contains("which is not earlier"),
+            "expected line {line}: {err}"
+        );
+        assert_eq!(
+            fs::read(dir.join("checkpoint")).unwrap(),
+            before,
+            "nothing may change"
+        );
+    }
+    assert_eq!(verify_json(&dir)["size"], 4);
+}
+
+#[test]
 fn a_second_writer_gets_a_clear_error() {
     let (_t, dir) = new_ledger();
     let lock = fs::OpenOptions::new()
