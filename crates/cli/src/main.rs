@@ -161,6 +161,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Threads checking event signatures (default: one per core; 1 checks them on
+        /// the auditing thread).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Serve a published ledger (and the browser verifier) over HTTP.
     Serve {
@@ -369,6 +373,7 @@ fn run(cli: Cli) -> Result<i32> {
             max_age,
             log_only,
             json,
+            threads,
         } => {
             let max_age = max_age.as_deref().map(verify::parse_duration).transpose()?;
             verify::run(
@@ -381,6 +386,7 @@ fn run(cli: Cli) -> Result<i32> {
                     log_only,
                     json,
                     progress: true,
+                    threads,
                 },
             )
         }

@@ -3,16 +3,18 @@
 //! Trust: the log keys come from `--key` (pinned). Without `--key`, they come from the
 //! ledger's own metadata, which is trust on first use: the report says so.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use liveledger_core::audit::{check_consistency, AuditReport, Auditor, Level, Step};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
 use liveledger_core::note::{Note, VerifierKey};
+use liveledger_core::sigcheck::{SignatureCheck, StrictVerifier};
 use liveledger_core::tiles::{self, TilePath, TileSet};
 use serde_json::{json, Value};
 
@@ -107,6 +109,8 @@ pub struct VerifyOptions {
     pub log_only: bool,
     pub json: bool,
     pub progress: bool,
+    /// Signature-checking threads (None: one per core).
+    pub threads: Option<usize>,
 }
 
 /// Parses `90s`, `15m`, `2h`, `7d`, or plain seconds.
@@ -266,7 +270,13 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
     } else {
         Level::Ledger
     };
-    let report = audit(&src, &cp, level, o.progress)?;
+    let threads = o
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(CliError::Usage("--threads must be at least 1".into()));
+    }
+    let report = audit(&src, &cp, level, o.progress, threads)?;
     let ok = report.failure.is_none() && stale.is_none();
     if o.json {
         let mut j = report_json(
@@ -350,27 +360,48 @@ impl Prefetch {
     }
 }
 
+/// A batch of handed-out signature checks and where its verdicts go.
+type SignatureJob = (Vec<SignatureCheck>, SyncSender<Vec<bool>>);
+
 fn audit(
     src: &Source,
     cp: &VerifiedCheckpoint,
     level: Level,
     progress: bool,
+    threads: usize,
 ) -> Result<AuditReport> {
     let mut a = Auditor::new(cp, level, true);
-    if !matches!(src, Source::Url(_)) {
-        return audit_with(src, cp, &mut a, progress, None);
-    }
-    let pf = Prefetch {
+    let pf = matches!(src, Source::Url(_)).then(|| Prefetch {
         paths: a.upcoming_bundles().collect(),
         state: Mutex::new(Ahead::default()),
         cv: Condvar::new(),
-    };
+    });
     std::thread::scope(|scope| {
-        for _ in 0..WORKERS {
-            scope.spawn(|| pf.worker(src));
+        if let Some(pf) = &pf {
+            for _ in 0..WORKERS {
+                scope.spawn(|| pf.worker(src));
+            }
         }
-        let r = audit_with(src, cp, &mut a, progress, Some(&pf));
-        pf.stop();
+        // Event signatures are checked on `threads` threads, a segment at a time, while
+        // this one reads on (the auditor hands the checks out; see sigcheck).
+        let mut verifiers = Vec::new();
+        if level == Level::Ledger && threads > 1 {
+            a.defer_signatures();
+            for _ in 0..threads {
+                let (tx, rx) = sync_channel::<SignatureJob>(2);
+                scope.spawn(move || {
+                    let mut keys = StrictVerifier::new();
+                    for (checks, reply) in rx {
+                        let _ = reply.send(checks.iter().map(|c| keys.check(c)).collect());
+                    }
+                });
+                verifiers.push(tx);
+            }
+        }
+        let r = audit_with(src, cp, &mut a, progress, pf.as_ref(), &verifiers);
+        if let Some(pf) = &pf {
+            pf.stop();
+        }
         r
     })
 }
@@ -389,8 +420,12 @@ fn audit_with(
     a: &mut Auditor,
     progress: bool,
     ahead: Option<&Prefetch>,
+    verifiers: &[SyncSender<SignatureJob>],
 ) -> Result<AuditReport> {
     let started = Instant::now();
+    let mut verdicts: VecDeque<Receiver<Vec<bool>>> = VecDeque::new();
+    let mut next = 0;
+    let stopped = || CliError::Corrupt("a signature-checking thread stopped".into());
     let show = progress && std::io::stderr().is_terminal();
     let mut last = Instant::now();
     let mut buf = vec![0u8; 64 * 1024];
@@ -429,6 +464,20 @@ fn audit_with(
                 }
             }
         }
+        // Also after a failure: a bad signature before it is the first failure.
+        let checks = a.take_signature_checks();
+        if !checks.is_empty() {
+            let (tx, rx) = sync_channel(1);
+            verifiers[next].send((checks, tx)).map_err(|_| stopped())?;
+            next = (next + 1) % verifiers.len();
+            verdicts.push_back(rx);
+        }
+        while verdicts.len() > 2 * verifiers.len() {
+            if let Some(rx) = verdicts.pop_front() {
+                let v = rx.recv().map_err(|_| stopped())?;
+                let _ = a.confirm_signatures(&v, &mut |_| {});
+            }
+        }
         if show && last.elapsed() > Duration::from_millis(100) {
             last = Instant::now();
             let s = a.stats();
@@ -441,6 +490,10 @@ fn audit_with(
                 s.entries as f64 / secs
             );
         }
+    }
+    for rx in verdicts {
+        let v = rx.recv().map_err(|_| stopped())?;
+        let _ = a.confirm_signatures(&v, &mut |_| {});
     }
     if show {
         eprint!("\r{:70}\r", "");

@@ -233,6 +233,45 @@ fn a_rule_broken_deep_in_a_big_batch_is_reported_at_the_first_line_that_breaks_o
 }
 
 #[test]
+fn a_forged_signature_fails_verify_at_its_event_on_any_number_of_threads() {
+    // Event 100's signed source is changed after signing (the entry stays canonical), so
+    // event 101's `prev` no longer names it either. With signatures checked on other
+    // threads, the audit finds the broken chain at 101 before event 100's verdict is in;
+    // the failure must still be event 100's signature, as on one thread.
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(600, "a")), &[]));
+    let path = dir.join("tile/entries/000");
+    let mut bundle = fs::read(&path).unwrap();
+    let at = bundle
+        .windows(14)
+        .enumerate()
+        .filter(|(_, w)| w == b"\"source\":\"erp\"")
+        .nth(99)
+        .map(|(i, _)| i)
+        .unwrap();
+    bundle[at + 12] = b'q';
+    fs::write(&path, &bundle).unwrap();
+    let mut reports = Vec::new();
+    for threads in ["1", "2", "5"] {
+        let o = ll(&["verify", d, "--json", "--threads", threads], None, &[]);
+        assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let f = &v["failure"];
+        assert_eq!(f["entry"], 100, "{threads} threads: {v}");
+        assert!(
+            f.to_string().contains("signature"),
+            "{threads} threads: {f}"
+        );
+        reports.push(f.clone());
+    }
+    assert!(reports.windows(2).all(|w| w[0] == w[1]), "{reports:?}");
+    let o = ll(&["verify", d, "--threads", "0"], None, &[]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--threads must be at least 1"));
+}
+
+#[test]
 fn a_second_writer_gets_a_clear_error() {
     let (_t, dir) = new_ledger();
     let lock = fs::OpenOptions::new()
