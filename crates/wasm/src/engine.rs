@@ -52,14 +52,16 @@ extern "C" {
 /// 0 (does not) or 2 (the engine threw: the page checks it itself).
 const WORKER_JS: &str = r#""use strict";
 const subtle = crypto.subtle, keys = new Map();
+// A key's CryptoKey once imported (a promise of it until then).
 function key(raw) {
   let id = "";
   for (let i = 0; i < 32; i++) id += String.fromCharCode(raw[i]);
   let k = keys.get(id);
   if (!k) {
     if (keys.size >= 4096) keys.clear();
-    k = subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    k = subtle.importKey("raw", raw.slice(), { name: "Ed25519" }, false, ["verify"]);
     keys.set(id, k);
+    k.then((imported) => keys.set(id, imported), () => {});
   }
   return k;
 }
@@ -68,10 +70,11 @@ onmessage = async (e) => {
   const n = v.getUint32(0, true), out = new Uint8Array(n), jobs = [];
   let at = 4;
   for (let i = 0; i < n; i++) {
-    const raw = b.slice(at, at + 32), sig = b.subarray(at + 32, at + 96);
+    const k = key(b.subarray(at, at + 32)), sig = b.subarray(at + 32, at + 96);
     const len = v.getUint32(at + 96, true), msg = b.subarray(at + 100, at + 100 + len);
     at += 100 + len;
-    jobs.push(key(raw).then((k) => subtle.verify("Ed25519", k, sig, msg))
+    const verify = (k) => subtle.verify("Ed25519", k, sig, msg);
+    jobs.push((k instanceof Promise ? k.then(verify) : verify(k))
       .then((ok) => { out[i] = ok ? 1 : 0; }, () => { out[i] = 2; }));
   }
   await Promise.all(jobs);
