@@ -65,6 +65,8 @@ extern "C" {
     fn global_fetch(input: &str, init: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(f: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
 
     type AbortController;
     #[wasm_bindgen(constructor)]
@@ -248,25 +250,25 @@ impl Fetcher {
         }
     }
 
-    /// Starts a fetch that aborts itself after the deadline.
-    fn fetch(&self, url: &str, no_store: bool) -> Promise {
+    /// Starts a fetch that aborts itself at the deadline, unless the [`Deadline`] is
+    /// dropped first (once the body is read).
+    fn fetch(&self, url: &str, no_store: bool) -> (Promise, Deadline) {
         let init = Object::new();
         if no_store {
             let _ = Reflect::set(&init, &"cache".into(), &"no-store".into());
         }
         let ctl = AbortController::new();
         let _ = Reflect::set(&init, &"signal".into(), &ctl.signal());
-        let abort = Closure::once_into_js(move || {
-            if let Ok(f) =
-                Reflect::get(&ctl, &"abort".into()).and_then(|f| f.dyn_into::<Function>())
-            {
-                let _ = f.call1(&ctl, &JsValue::from_str("timed out"));
-            }
-        });
-        if let Some(f) = abort.dyn_ref::<Function>() {
-            set_timeout(f, self.timeout_ms);
-        }
-        global_fetch(url, &init)
+        // `ctl.abort` bound in JS: nothing of Rust's is kept alive by a pending timer.
+        let timer = Reflect::get(&ctl, &"abort".into())
+            .and_then(|abort| {
+                let bind: Function = Reflect::get(&abort, &"bind".into())?.dyn_into()?;
+                bind.call2(&abort, &ctl, &"timed out".into())?
+                    .dyn_into::<Function>()
+            })
+            .map(|abort| set_timeout(&abort, self.timeout_ms))
+            .unwrap_or(JsValue::NULL);
+        (global_fetch(url, &init), Deadline(timer))
     }
 
     async fn get(&self, path: &str, no_store: bool) -> Result<Option<Vec<u8>>, JsValue> {
@@ -277,7 +279,8 @@ impl Fetcher {
                 sleep(250.0 * attempt as f64).await;
             }
             self.requests.set(self.requests.get() + 1);
-            let resp = match JsFuture::from(self.fetch(&url, no_store)).await {
+            let (request, _deadline) = self.fetch(&url, no_store);
+            let resp = match JsFuture::from(request).await {
                 Ok(r) => r,
                 Err(e) => {
                     last = e;
@@ -324,14 +327,14 @@ impl Fetcher {
     }
 
     /// Starts fetching `path` now (for prefetching); `finish` awaits it.
-    fn start(&self, path: &str) -> Promise {
+    fn start(&self, path: &str) -> (Promise, Deadline) {
         self.requests.set(self.requests.get() + 1);
         self.fetch(&format!("{}/{path}", self.base), false)
     }
 
     /// The bytes of a prefetched response, or None if it failed in any way (the caller
     /// then fetches again, with retries and a precise error).
-    async fn finish(&self, p: Promise) -> Option<Vec<u8>> {
+    async fn finish(&self, (p, _deadline): (Promise, Deadline)) -> Option<Vec<u8>> {
         let resp = JsFuture::from(p).await.ok()?;
         let status = Reflect::get(&resp, &"status".into()).ok()?.as_f64()? as u32;
         if !(200..300).contains(&status) {
@@ -357,6 +360,17 @@ impl Fetcher {
                 Some(json!({"path": path})),
             )
         })
+    }
+}
+
+/// A request's deadline timer, cleared when dropped.
+struct Deadline(JsValue);
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            clear_timeout(&self.0);
+        }
     }
 }
 
@@ -616,7 +630,7 @@ async fn drive_inner(
         a.defer_signatures();
     }
     let mut verdicts: std::collections::VecDeque<engine::Verdicts> = Default::default();
-    let mut inflight: std::collections::VecDeque<(TilePath, Promise)> =
+    let mut inflight: std::collections::VecDeque<(TilePath, (Promise, Deadline))> =
         std::collections::VecDeque::new();
     let result = loop {
         let Some(step) = a.next_step() else {
@@ -871,7 +885,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
     // The archived digests, a few in flight at a time.
     let mut digests: Vec<VerifiedCheckpoint> = Vec::new();
     for chunk in sizes.chunks(HISTORY_PARALLEL) {
-        let started: Vec<Promise> = chunk
+        let started: Vec<(Promise, Deadline)> = chunk
             .iter()
             .map(|s| f.start(&format!("digests/{s}")))
             .collect();
