@@ -7,7 +7,7 @@
 // the engine the page gets by default, a good one and one with a forged signature.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root, ll, append, serve, stopServers, launch, site } from "./helpers.mjs";
@@ -110,4 +110,32 @@ test("a signed ledger audits with workers, and a forged signature is found at it
     assert.equal(e.entry, 50, JSON.stringify(e));
     assert.match(e.detail, /signature/i);
   }
+});
+
+test("a page whose policy forbids workers still verifies, with WebCrypto on its own thread", async () => {
+  // The portal's Content-Security-Policy allows no workers: the pool cannot start, and the
+  // module falls back instead of failing or hanging.
+  const portalDir = join(work, "csp-portal");
+  cpSync(site, portalDir, { recursive: true });
+  writeFileSync(join(portalDir, "csp.html"), `<!doctype html><meta http-equiv="Content-Security-Policy" content="worker-src 'none'"><title>csp</title>`);
+  const cspPortal = await serve(portalDir);
+  const dir = join(work, "csp-ledger");
+  ll("init", dir, "--origin", "csp.example/ledger");
+  append(dir, 20, "a");
+  const url = await serve(dir);
+  const p = await browser.newPage();
+  const violations = [];
+  p.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  await p.goto(`${cspPortal}/csp.html`);
+  const r = await p.evaluate(async (url) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    const t0 = performance.now();
+    const r = await m.audit(url, {});
+    return { engine: r.signatureEngine, signatures: r.stats.signatures, ms: performance.now() - t0 };
+  }, url);
+  assert.equal(r.engine, "webcrypto");
+  assert.equal(r.signatures, 21);
+  assert.ok(violations.length > 0, "the policy was not in force: the test proves nothing");
+  await p.close();
 });
