@@ -404,6 +404,7 @@ pub fn App() -> impl IntoView {
                 <h2 id="audit-h">"Full audit"</h2>
                 <progress max=move || progress.get().size.max(1) value=move || progress.get().entries></progress>
                 <p class="muted">{move || progress.get().describe()}</p>
+                <p class="muted" id="engine">{move || digest.get()["signatureEngine"].as_str().map(model::engine_words).unwrap_or_default()}</p>
                 <div class="heatmap" role="img" aria-label=move || model::heatmap_label(&cells.get())>
                     {move || cells.get().into_iter().enumerate().map(|(i, c)| view! {
                         <span class=format!("cell {}", c.class()) title=format!("segment {i}: {}", c.word())></span>

@@ -14,13 +14,16 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// From the verifier's `onProgress`: its `verified` count (entries read can run a few
+    /// segments ahead of their signatures' verdicts), else `entries`.
     pub fn from_json(p: &Value, seconds: f64) -> Progress {
+        let verified = p["verified"].as_u64().or(p["entries"].as_u64()).unwrap_or(0);
         Progress {
-            entries: p["entries"].as_u64().unwrap_or(0),
+            entries: verified,
             size: p["size"].as_u64().unwrap_or(0),
             bytes: p["bytes"].as_u64().unwrap_or(0),
             rate: if seconds > 0.0 {
-                p["entries"].as_f64().unwrap_or(0.0) / seconds
+                verified as f64 / seconds
             } else {
                 0.0
             },
@@ -38,6 +41,18 @@ impl Progress {
             self.bytes as f64 / 1e6,
             self.rate
         )
+    }
+}
+
+/// Where the event signatures were checked, in words, from an audit result's
+/// `signatureEngine` (`"wasm"`, `"webcrypto"`, `"webcrypto-workers:N"`).
+pub fn engine_words(engine: &str) -> String {
+    match engine.strip_prefix("webcrypto-workers:") {
+        Some("1") => "Event signatures checked by your browser's WebCrypto in a background worker, with strict Ed25519 verdicts.".into(),
+        Some(n) => format!("Event signatures checked by your browser's WebCrypto in {n} background workers (one per core), with strict Ed25519 verdicts."),
+        None if engine == "webcrypto" => "Event signatures checked by your browser's WebCrypto, with strict Ed25519 verdicts.".into(),
+        None if engine == "wasm" => "Event signatures checked by strict Ed25519 in WebAssembly.".into(),
+        None => String::new(),
     }
 }
 

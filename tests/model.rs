@@ -85,6 +85,25 @@ fn progress_reads_the_verifier_callback() {
 }
 
 #[wasm_bindgen_test]
+fn progress_counts_only_what_is_verified() {
+    // Entries read run ahead of their signatures' verdicts: the page says verified.
+    let p = Progress::from_json(
+        &json!({"entries": 2048, "verified": 1024, "size": 4096, "bytes": 1, "segment": 7}),
+        4.0,
+    );
+    assert_eq!((p.entries, p.rate), (1024, 256.0));
+}
+
+#[wasm_bindgen_test]
+fn the_signature_engine_in_words() {
+    assert!(model::engine_words("webcrypto-workers:2").contains("in 2 background workers"));
+    assert!(model::engine_words("webcrypto-workers:1").contains("in a background worker"));
+    assert!(model::engine_words("webcrypto").contains("WebCrypto, with strict"));
+    assert!(model::engine_words("wasm").contains("WebAssembly"));
+    assert_eq!(model::engine_words("something new"), "");
+}
+
+#[wasm_bindgen_test]
 fn time_bounds_accept_prefixes_and_say_what_they_expected() {
     assert_eq!(model::time_bound(""), Ok(None));
     assert_eq!(model::time_bound("1970-01-02"), Ok(Some(86400.0)));

@@ -46,6 +46,8 @@ test("the app verifies the ledger it is served with, and shows it growing", asyn
   const cells = await page.$$eval(".heatmap .cell", (cs) => cs.map((c) => c.className));
   assert.equal(cells.length, Math.ceil(size / 256));
   assert.ok(cells.every((c) => c.includes("verified")), cells.join(","));
+  // The signatures were checked in Web Workers (one per core), and the page says so.
+  assert.match(await page.textContent("#engine"), /WebCrypto in (a background worker|\d background workers)/);
   // Live: events appended after the page loaded are verified and counted.
   await page.waitForFunction((n) => Number(document.querySelector("#size").textContent) > n, size, { timeout: 30000 });
   assert.match(await page.textContent("#live-text"), /new events verified since you opened this page/);
