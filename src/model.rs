@@ -17,7 +17,10 @@ impl Progress {
     /// From the verifier's `onProgress`: its `verified` count (entries read can run a few
     /// segments ahead of their signatures' verdicts), else `entries`.
     pub fn from_json(p: &Value, seconds: f64) -> Progress {
-        let verified = p["verified"].as_u64().or(p["entries"].as_u64()).unwrap_or(0);
+        let verified = p["verified"]
+            .as_u64()
+            .or(p["entries"].as_u64())
+            .unwrap_or(0);
         Progress {
             entries: verified,
             size: p["size"].as_u64().unwrap_or(0),

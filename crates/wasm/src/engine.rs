@@ -127,16 +127,30 @@ impl Engine {
     }
 
     /// The engine the options ask for (`signatures`): `"wasm"`; `"webcrypto"` (on this
-    /// thread only); or by default the fastest one that passes the self test.
-    pub(crate) async fn for_options(opts: &JsValue) -> Rc<Engine> {
-        let forced = crate::opt_get(opts, "signatures").and_then(|v| v.as_string());
-        let slot = match forced.as_deref() {
-            Some("wasm") => return Engine::wasm(),
-            Some("webcrypto") => 1,
-            _ => 0,
+    /// thread only); or (`"auto"`, the default) the fastest one that passes the self test.
+    pub(crate) async fn for_options(opts: &JsValue) -> Result<Rc<Engine>, JsValue> {
+        let asked = crate::opt_get(opts, "signatures");
+        let slot = match asked.as_ref().map(|v| v.as_string()) {
+            None => 0,
+            Some(Some(s)) if s == "auto" => 0,
+            Some(Some(s)) if s == "webcrypto" => 1,
+            Some(Some(s)) if s == "wasm" => return Ok(Engine::wasm()),
+            Some(found) => {
+                let found = found.map_or_else(
+                    || "a value that is not a string".into(),
+                    |s| format!("{s:?}"),
+                );
+                return Err(crate::error(
+                    "BAD_INPUT",
+                    &format!(
+                        "signatures must be \"auto\", \"webcrypto\" or \"wasm\", found {found}"
+                    ),
+                    None,
+                ));
+            }
         };
         if let Some(e) = CHOSEN.with(|c| c.borrow()[slot].clone()) {
-            return e;
+            return Ok(e);
         }
         let starting = STARTING.with(|s| {
             s.borrow_mut()[slot]
@@ -150,9 +164,9 @@ impl Engine {
                 .clone()
         });
         let _ = JsFuture::from(starting).await;
-        CHOSEN
+        Ok(CHOSEN
             .with(|c| c.borrow()[slot].clone())
-            .unwrap_or_else(Engine::wasm)
+            .unwrap_or_else(Engine::wasm))
     }
 
     /// `"wasm"`, `"webcrypto"` or `"webcrypto-workers:N"`.

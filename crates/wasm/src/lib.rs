@@ -621,7 +621,7 @@ async fn drive_inner(
     let progress = opt_get(opts, "onProgress").and_then(|p| p.dyn_into::<Function>().ok());
     let on_event = opt_get(opts, "onEvent").and_then(|p| p.dyn_into::<Function>().ok());
     let engine = match a.chain() {
-        Some(_) => Some(Engine::for_options(opts).await),
+        Some(_) => Some(Engine::for_options(opts).await?),
         None => None,
     };
     let engine_name = engine.as_ref().map(|e| e.name());
@@ -1065,8 +1065,8 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
 /// The signature engine the options select (see `LedgerOptions.signatures`), started and
 /// self-tested on first use: `"wasm"`, `"webcrypto"` or `"webcrypto-workers:N"`.
 #[wasm_bindgen(js_name = signatureEngine)]
-pub async fn signature_engine(opts: JsValue) -> String {
-    Engine::for_options(&opts).await.name()
+pub async fn signature_engine(opts: JsValue) -> Result<String, JsValue> {
+    Ok(Engine::for_options(&opts).await?.name())
 }
 
 /// Verifies Ed25519 signatures with `verify_strict`'s verdicts, on the engine the
@@ -1110,7 +1110,7 @@ pub async fn verify_signatures(checks: JsValue, opts: JsValue) -> Result<JsValue
             msg,
         ));
     }
-    let verdicts = Engine::for_options(&opts).await.verify(batch).await;
+    let verdicts = Engine::for_options(&opts).await?.verify(batch).await;
     Ok(verdicts
         .into_iter()
         .map(JsValue::from)
