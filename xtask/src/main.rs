@@ -321,6 +321,7 @@ fn test(args: &[String]) -> Result {
         Ok(())
     };
     let _ = args;
+    warn_if_disk_low();
     step("install missing tools", &mut install_all)?;
     step("cargo fmt --check", &mut || {
         run("cargo", &["fmt", "--all", "--", "--check"], &[])
@@ -425,6 +426,34 @@ fn test(args: &[String]) -> Result {
         eprintln!("  {secs:>7.1} s  {name}");
     }
     Ok(())
+}
+
+/// What a fresh `cargo xtask test` writes under target/, measured (see Cargo.toml's
+/// `[profile.dev]`), with some room to spare.
+const TEST_DISK_GB: u64 = 8;
+
+/// Says up front when the disk is nearly full, instead of a build failing half an hour in
+/// with "No space left on device". A warning, not a failure: `df` may be missing or the
+/// estimate may be too high for a warm target/.
+fn warn_if_disk_low() {
+    let Some(out) = output("df", &["-Pk", "."]) else {
+        return;
+    };
+    // `df -P`: a header line, then "fs 1024-blocks used available capacity mount".
+    let free_kb = out
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(kb) = free_kb {
+        let gb = kb / (1024 * 1024);
+        if gb < TEST_DISK_GB {
+            eprintln!(
+                "xtask test: warning: {gb} GB free here; a fresh run writes about \
+                 {TEST_DISK_GB} GB under target/ and may fail with a full disk"
+            );
+        }
+    }
 }
 
 /// A package's wasm-bindgen tests: in Node, and in headless Chromium for the test files
