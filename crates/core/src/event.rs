@@ -1016,8 +1016,6 @@ impl ChainVerifier {
         Ok((PendingEvent { event, leaf }, check))
     }
 
-    // One copy for both callers: it is large, and the Wasm builds are size-bound.
-    #[inline(never)]
     fn check_with(
         &mut self,
         entry: &[u8],
