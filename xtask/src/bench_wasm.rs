@@ -49,8 +49,9 @@ fn serve(dir: &Path) -> Result<Served> {
     Ok(Served(c, url))
 }
 
-/// Publishes `n` signed events in batches of 10,000; returns (events/s, bytes per event).
-fn publish_signed(dir: &Path, n: u64) -> Result<(f64, f64)> {
+/// Publishes `n` signed events with `liveledger append`, `batch` per call (each call one
+/// fsynced publish); returns (events/s, bytes per event).
+pub(crate) fn publish_signed(dir: &Path, n: u64, batch: u64) -> Result<(f64, f64)> {
     let keys = PathBuf::from(format!("{}.keys", dir.display()));
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(&keys);
@@ -61,7 +62,6 @@ fn publish_signed(dir: &Path, n: u64) -> Result<(f64, f64)> {
         &[],
     )?;
     let started = Instant::now();
-    let batch = 10_000;
     let mut done = 0u64;
     while done < n {
         let k = batch.min(n - done);
@@ -125,7 +125,7 @@ pub fn run(args: &[String]) -> Result {
 
     eprintln!("publishing {signed_n} signed events");
     let ledger = PathBuf::from("target/bench/ledger-signed");
-    let (pub_rate, per_event) = publish_signed(&ledger, signed_n)?;
+    let (pub_rate, per_event) = publish_signed(&ledger, signed_n, 10_000)?;
     let opaque = PathBuf::from(format!("target/bench/log-{n}"));
     eprintln!("generating a log of {n} entries in {}", opaque.display());
     let okey = generate_log(&opaque, n)?;

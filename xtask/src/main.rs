@@ -4,6 +4,7 @@
 //! wasm-bindgen test runner pinned to the crate's version), so a fresh machine and CI
 //! work with the same command. Tools are only installed, never upgraded behind your back.
 
+mod bench_scale;
 mod bench_wasm;
 
 use std::env;
@@ -24,6 +25,7 @@ fn main() {
         Some("bench") => bench(&args[1..]),
         Some("bench-ref") => bench_ref(&args[1..]),
         Some("bench-wasm") => bench_wasm::run(&args[1..]),
+        Some("bench-scale") => bench_scale::run(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
@@ -38,9 +40,11 @@ fn main() {
                  embed         build the embeddable module and custom element into target/embed\n  \
                  app           build the browser verifier (Trunk, release) into dist/\n  \
                  bench         criterion benchmarks of liveledger-core\n  \
-                 bench-ref [N] `liveledger verify` vs Go's x/mod/sumdb/tlog on one N-entry log (default 1000000)\n  \
+                 bench-ref [N...] `liveledger verify` vs Go's x/mod/sumdb/tlog on N-entry logs (default 1000000)\n  \
                  bench-wasm [N] [--16m]  the JS module's audit in Node and Chromium against native, signed\n  \
                                events, the publisher, one-event fetches (at 16M entries too with --16m)\n  \
+                 bench-scale [--10m]  `liveledger verify` from disk on 1M (and 10M) opaque entries and\n  \
+                               signed events, one thread and one per core: throughput and peak memory\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
             );
@@ -580,16 +584,19 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// `liveledger verify` against Go's reference (golang.org/x/mod/sumdb/{tlog,note}) on the
-/// same generated log, in the same run; results to docs/BENCHMARKS.md.
+/// same generated logs, in the same run: one log per size given (default 1,000,000);
+/// results to docs/BENCHMARKS.md.
 fn bench_ref(args: &[String]) -> Result {
-    let n: u64 = args
-        .first()
+    let mut sizes = args
+        .iter()
         .map(|a| {
-            a.parse()
+            a.parse::<u64>()
                 .map_err(|_| format!("{a:?} is not a number of entries"))
         })
-        .transpose()?
-        .unwrap_or(1_000_000);
+        .collect::<Result<Vec<u64>>>()?;
+    if sizes.is_empty() {
+        sizes.push(1_000_000);
+    }
     if output("go", &["version"]).is_none()
         || !Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").exists()
     {
@@ -630,49 +637,54 @@ fn bench_ref(args: &[String]) -> Result {
         &["build", "--release", "-p", "liveledger-cli"],
         &[],
     )?;
-    let dir = PathBuf::from(format!("target/bench/log-{n}"));
-    eprintln!("generating a log of {n} entries in {}", dir.display());
-    let vkey = generate_log(&dir, n)?;
-    let d = dir.to_string_lossy().into_owned();
-    let bytes: u64 = walk_size(&dir.join("tile/entries"));
-    let (mut ours, mut go, mut ours_rss, mut go_rss) = (Vec::new(), Vec::new(), 0u64, 0u64);
-    for round in 0..3 {
-        let (s, r) = timed(
-            "target/release/liveledger",
-            &["verify", "--log-only", &d, "--key", &vkey],
-            &[],
-        )?;
-        ours.push(s);
-        ours_rss = ours_rss.max(r);
-        let (s, r) = timed("target/bench/gocheck", &[&d, &vkey], &[])?;
-        go.push(s);
-        go_rss = go_rss.max(r);
-        eprintln!(
-            "round {}: liveledger {:.2} s, Go reference {:.2} s",
-            round + 1,
-            ours[round],
-            go[round]
+    let mut table = String::from(
+        "| log | verifier | median time (3 runs) | entries/s | MB/s of entries | peak RSS |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for n in sizes {
+        let dir = PathBuf::from(format!("target/bench/log-{n}"));
+        eprintln!("generating a log of {n} entries in {}", dir.display());
+        let vkey = generate_log(&dir, n)?;
+        let d = dir.to_string_lossy().into_owned();
+        let bytes: u64 = walk_size(&dir.join("tile/entries"));
+        let (mut ours, mut go, mut ours_rss, mut go_rss) = (Vec::new(), Vec::new(), 0u64, 0u64);
+        for round in 0..3 {
+            let (s, r) = timed(
+                "target/release/liveledger",
+                &["verify", "--log-only", &d, "--key", &vkey],
+                &[],
+            )?;
+            ours.push(s);
+            ours_rss = ours_rss.max(r);
+            let (s, r) = timed("target/bench/gocheck", &[&d, &vkey], &[])?;
+            go.push(s);
+            go_rss = go_rss.max(r);
+            eprintln!(
+                "{n} entries, round {}: liveledger {:.2} s, Go reference {:.2} s",
+                round + 1,
+                ours[round],
+                go[round]
+            );
+        }
+        let (o, g) = (median(ours), median(go));
+        let rate = |s: f64| n as f64 / s;
+        let mb = bytes as f64 / 1e6;
+        table += &format!(
+            "| {n} entries, {mb:.1} MB | `liveledger verify --log-only` (1 thread) | {o:.2} s | {:.0} | {:.0} | {:.1} MB |\n\
+             | | Go `x/mod/sumdb/tlog` reference (gocheck) | {g:.2} s | {:.0} | {:.0} | {:.1} MB |\n\
+             | | ratio (ours ÷ reference) | **{:.2}× faster** | | | {:.3}× the memory |\n",
+            rate(o), mb / o, ours_rss as f64 / 1024.0,
+            rate(g), mb / g, go_rss as f64 / 1024.0,
+            g / o, ours_rss as f64 / go_rss.max(1) as f64,
         );
     }
-    let (o, g) = (median(ours), median(go));
-    let rate = |s: f64| n as f64 / s;
-    let table = format!(
-        "| verifier | median time (3 runs) | entries/s | MB/s of entries | peak RSS |\n|---|---|---|---|---|\n\
-         | `liveledger verify --log-only` (1 thread) | {o:.2} s | {:.0} | {:.0} | {:.1} MB |\n\
-         | Go `x/mod/sumdb/tlog` reference (gocheck) | {g:.2} s | {:.0} | {:.0} | {:.1} MB |\n\
-         | ratio (ours ÷ reference) | {:.2}× faster | | | {:.2}× the memory |\n",
-        rate(o), bytes as f64 / 1e6 / o, ours_rss as f64 / 1024.0,
-        rate(g), bytes as f64 / 1e6 / g, go_rss as f64 / 1024.0,
-        g / o, ours_rss as f64 / go_rss.max(1) as f64,
-    );
     eprintln!("\n{table}");
     write_section(
         "bench-ref",
         &format!(
-            "Last run: {n} entries, {:.1} MB of entries, both verifiers reading the same files from disk \
-             (page cache warm after the first round). Both check the signed checkpoint, every entry bundle, every level-0 \
-             tile and the root; `liveledger verify` also compares the higher tiles.\n\n{table}",
-            bytes as f64 / 1e6
+            "Last run: both verifiers reading the same files from disk (page cache warm after the first \
+             round), alternating, three rounds per log. Both check the signed checkpoint, every entry bundle, every \
+             level-0 tile and the root; `liveledger verify` also compares the higher tiles.\n\n{table}"
         ),
     )
 }

@@ -1,0 +1,161 @@
+//! `cargo xtask bench-scale [--10m]`: the native auditor at scale.
+//!
+//! Generates, once (kept in target/bench, reused by later runs), an opaque log of 1M
+//! entries and a signed ledger of 1M events, and with `--10m` also 10M of each. The opaque
+//! logs come from `liveledger-core`'s writer (as for `bench-ref`); the signed ledgers are
+//! published by `liveledger append` itself, 100,000 events per batch, so they are what an
+//! operator's ledger looks like (genesis, digests, metadata).
+//!
+//! Then it audits each in full from disk with `liveledger verify` under /usr/bin/time: the
+//! opaque logs at the log level, the signed ledgers at the ledger level (every event
+//! signature) on one thread and on the default one thread per core. What it shows:
+//! throughput at each size, and that peak memory does not grow with the log (the auditor
+//! streams; issue #6 bounds it at 32 MB).
+//!
+//! Results go to docs/BENCHMARKS.md between `<!-- bench-scale -->` markers.
+
+use super::bench_wasm::publish_signed;
+use super::*;
+
+/// A signed ledger of `n` events in target/bench, published once.
+fn signed_ledger(n: u64) -> Result<PathBuf> {
+    let dir = PathBuf::from(format!("target/bench/ledger-signed-{n}"));
+    let done = PathBuf::from(format!("target/bench/ledger-signed-{n}.done"));
+    if std::fs::read_to_string(&done).ok().as_deref() == Some(&n.to_string()) {
+        return Ok(dir);
+    }
+    eprintln!(
+        "publishing a ledger of {n} signed events in {}",
+        dir.display()
+    );
+    let _ = std::fs::remove_file(&done);
+    let (rate, per_event) = publish_signed(&dir, n, 100_000)?;
+    eprintln!("  {rate:.0} events/s, {per_event:.0} bytes per event");
+    std::fs::write(&done, n.to_string()).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+struct Row {
+    log: String,
+    entries: u64,
+    bytes: u64,
+    threads: String,
+    secs: f64,
+    rss_kib: u64,
+}
+
+impl Row {
+    fn rate(&self) -> f64 {
+        self.entries as f64 / self.secs
+    }
+}
+
+fn audit(log: &str, dir: &Path, args: &[&str], threads: &str) -> Result<Row> {
+    let entries: u64 = std::fs::read_to_string(dir.join("checkpoint"))
+        .ok()
+        .and_then(|c| c.lines().nth(1).and_then(|l| l.parse().ok()))
+        .ok_or_else(|| format!("{}: no checkpoint", dir.display()))?;
+    let d = dir.to_string_lossy().into_owned();
+    let mut all = vec!["verify", d.as_str()];
+    all.extend_from_slice(args);
+    let (secs, rss_kib) = timed("target/release/liveledger", &all, &[])?;
+    let row = Row {
+        log: log.into(),
+        entries,
+        bytes: walk_size(&dir.join("tile/entries")),
+        threads: threads.into(),
+        secs,
+        rss_kib,
+    };
+    eprintln!(
+        "{log}, {threads}: {secs:.2} s, {:.0} entries/s, {:.1} MB peak RSS",
+        row.rate(),
+        rss_kib as f64 / 1024.0
+    );
+    Ok(row)
+}
+
+pub fn run(args: &[String]) -> Result {
+    let sizes: &[u64] = if args.iter().any(|a| a == "--10m") {
+        &[1_000_000, 10_000_000]
+    } else {
+        &[1_000_000]
+    };
+    if let Some(a) = args.iter().find(|a| a.as_str() != "--10m") {
+        return Err(format!("bench-scale takes only --10m, not {a:?}"));
+    }
+    super::run(
+        "cargo",
+        &["build", "--release", "-p", "liveledger-cli"],
+        &[],
+    )?;
+    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_core = format!("{cores} (default)");
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let opaque = PathBuf::from(format!("target/bench/log-{n}"));
+        eprintln!("generating a log of {n} entries in {}", opaque.display());
+        let key = generate_log(&opaque, n)?;
+        rows.push(audit(
+            "opaque",
+            &opaque,
+            &["--log-only", "--key", &key],
+            "1",
+        )?);
+    }
+    for &n in sizes {
+        let ledger = signed_ledger(n)?;
+        rows.push(audit("signed events", &ledger, &["--threads", "1"], "1")?);
+        rows.push(audit("signed events", &ledger, &[], &per_core)?);
+    }
+    let mut table = String::from(
+        "| log | entries | MB of entries | verifying threads | time | entries/s | MB/s | peak RSS |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for r in &rows {
+        table += &format!(
+            "| {} | {} | {:.1} | {} | {:.2} s | {:.0} | {:.0} | {:.1} MB |\n",
+            r.log,
+            r.entries,
+            r.bytes as f64 / 1e6,
+            r.threads,
+            r.secs,
+            r.rate(),
+            r.bytes as f64 / 1e6 / r.secs,
+            r.rss_kib as f64 / 1024.0
+        );
+    }
+    // Ten times the log: how throughput and peak memory change, row by row.
+    let mut scaling = String::new();
+    if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last()) {
+        if large > small {
+            for r in rows.iter().filter(|r| r.entries > small + 1) {
+                if let Some(s) = rows
+                    .iter()
+                    .find(|s| s.log == r.log && s.threads == r.threads && s.entries <= small + 1)
+                {
+                    scaling += &format!(
+                        "- {}, {} thread(s): at {}× the size, {:.2}× the throughput and {:.2}× the peak RSS.\n",
+                        r.log,
+                        r.threads.split(' ').next().unwrap_or(""),
+                        large / small,
+                        r.rate() / s.rate(),
+                        r.rss_kib as f64 / s.rss_kib.max(1) as f64
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("\n{table}\n{scaling}");
+    write_section(
+        "bench-scale",
+        &format!(
+            "Last run: each log audited once, in full, from disk (page cache warm: each was just \
+             written or read), by `liveledger verify` on a {cores}-core machine. Opaque logs at the \
+             log level (`--log-only`: checkpoint, every entry bundle, every tile, the root); signed \
+             ledgers at the ledger level (also every event's signature and chain link).\n\n\
+             {table}\n{scaling}"
+        ),
+    )
+}
