@@ -32,7 +32,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{CliError, Result};
 use crate::pages;
-use crate::store::{self, read_capped, Store};
+use crate::store::{self, read_capped, Store, WriteKind};
 
 /// The first line of the signed metadata note.
 pub const METADATA_HEADER: &str = "liveledger/metadata/v1";
@@ -649,17 +649,19 @@ impl Writer {
     /// Writes the tiles and bundles of `entries` (steps 3 of the module docs).
     fn apply(&mut self, entries: &[Vec<u8>]) -> Result<()> {
         let mut w = self.writer.clone();
+        let mut files = Vec::new();
         for e in entries {
             for (p, b) in w.append(e).map_err(|e| CliError::Input(e.to_string()))? {
-                store::write_immutable(&self.store.tile(p), &b)?;
+                files.push((self.store.tile(p), b, WriteKind::Immutable));
             }
         }
         for (p, b) in w
             .partial_files()
             .map_err(|e| CliError::Corrupt(e.to_string()))?
         {
-            store::write_atomic(&self.store.tile(p), &b)?;
+            files.push((self.store.tile(p), b, WriteKind::Atomic));
         }
+        store::write_many(&files)?;
         self.writer = w;
         Ok(())
     }

