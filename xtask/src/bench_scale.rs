@@ -150,10 +150,14 @@ pub fn run(args: &[String]) -> Result {
                     .iter()
                     .find(|s| s.log == r.log && s.threads == r.threads && s.entries <= small + 1)
                 {
+                    let threads = match r.threads.split(' ').next() {
+                        Some("1") => "one verifying thread".to_owned(),
+                        Some(n) => format!("{n} verifying threads"),
+                        None => String::new(),
+                    };
                     scaling += &format!(
-                        "- {}, {} thread(s): at {}× the size, {:.2}× the throughput and {:.2}× the peak RSS.\n",
+                        "- {}, {threads}: at {}× the size, {:.2}× the throughput and {:.2}× the peak RSS.\n",
                         r.log,
-                        r.threads.split(' ').next().unwrap_or(""),
                         large / small,
                         r.rate() / s.rate(),
                         r.rss_kib as f64 / s.rss_kib.max(1) as f64
