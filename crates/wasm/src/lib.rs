@@ -602,7 +602,24 @@ fn emit_event(cb: &Option<Function>, ev: &VerifiedEvent) {
 ///
 /// Returns the signature engine's name (`"wasm"`, `"webcrypto"`, `"webcrypto-workers:N"`)
 /// at the ledger level.
-async fn drive(f: &Fetcher, a: &mut Auditor, opts: &JsValue) -> Result<Option<String>, JsValue> {
+///
+/// Boxed, so that its one state machine is shared by every caller instead of inlined
+/// into each (it is the module's largest). Measured: the web app, which links this crate,
+/// is 3.9 kB smaller (1.9 kB gzip) than with a plain `async fn`; the embed module
+/// is 0.1 kB gzip larger.
+fn drive<'a>(
+    f: &'a Fetcher,
+    a: &'a mut Auditor,
+    opts: &'a JsValue,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<String>, JsValue>> + 'a>> {
+    Box::pin(drive_inner(f, a, opts))
+}
+
+async fn drive_inner(
+    f: &Fetcher,
+    a: &mut Auditor,
+    opts: &JsValue,
+) -> Result<Option<String>, JsValue> {
     let progress = opt_get(opts, "onProgress").and_then(|p| p.dyn_into::<Function>().ok());
     let on_event = opt_get(opts, "onEvent").and_then(|p| p.dyn_into::<Function>().ok());
     let engine = match a.chain() {
