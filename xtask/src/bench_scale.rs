@@ -37,10 +37,14 @@ fn signed_ledger(n: u64) -> Result<PathBuf> {
 }
 
 struct Row {
-    log: String,
+    log: &'static str,
+    /// The size asked for (the signed ledgers hold one more entry: their genesis).
+    size: u64,
     entries: u64,
     bytes: u64,
-    threads: String,
+    /// Verifying threads; `default` when that is `liveledger verify`'s own choice.
+    threads: usize,
+    default: bool,
     secs: f64,
     rss_kib: u64,
 }
@@ -54,17 +58,23 @@ impl Row {
 /// Reads every file under `dir`, so that each audit starts with the page cache warm (a log
 /// kept from an earlier run may not be in it).
 fn warm(dir: &Path) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            warm(&p);
-        } else if let Ok(mut f) = std::fs::File::open(&p) {
+    for p in files_under(dir) {
+        if let Ok(mut f) = std::fs::File::open(&p) {
             let _ = std::io::copy(&mut f, &mut std::io::sink());
         }
     }
 }
 
-fn audit(log: &str, dir: &Path, args: &[&str], threads: &str) -> Result<Row> {
+/// Audits `dir` with `liveledger verify DIR ARGS`, on `threads` verifying threads
+/// (`default`: what `verify` chooses by itself, which `args` must then leave alone).
+fn audit(
+    log: &'static str,
+    size: u64,
+    dir: &Path,
+    args: &[&str],
+    threads: usize,
+    default: bool,
+) -> Result<Row> {
     let entries: u64 = std::fs::read_to_string(dir.join("checkpoint"))
         .ok()
         .and_then(|c| c.lines().nth(1).and_then(|l| l.parse().ok()))
@@ -75,15 +85,17 @@ fn audit(log: &str, dir: &Path, args: &[&str], threads: &str) -> Result<Row> {
     all.extend_from_slice(args);
     let (secs, rss_kib) = timed("target/release/liveledger", &all, &[])?;
     let row = Row {
-        log: log.into(),
+        log,
+        size,
         entries,
         bytes: walk_size(&dir.join("tile/entries")),
-        threads: threads.into(),
+        threads,
+        default,
         secs,
         rss_kib,
     };
     eprintln!(
-        "{log}, {threads}: {secs:.2} s, {:.0} entries/s, {:.1} MB peak RSS",
+        "{log}, {size}, {threads} thread(s): {secs:.2} s, {:.0} entries/s, {:.1} MB peak RSS",
         row.rate(),
         rss_kib as f64 / 1024.0
     );
@@ -106,23 +118,19 @@ pub fn run(args: &[String]) -> Result {
     )?;
     std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_core = format!("{cores} (default)");
     let mut rows = Vec::new();
     for &n in sizes {
         let opaque = PathBuf::from(format!("target/bench/log-{n}"));
         eprintln!("generating a log of {n} entries in {}", opaque.display());
         let key = generate_log(&opaque, n)?;
-        rows.push(audit(
-            "opaque",
-            &opaque,
-            &["--log-only", "--key", &key],
-            "1",
-        )?);
+        let args = ["--log-only", "--key", &key];
+        rows.push(audit("opaque", n, &opaque, &args, 1, false)?);
     }
     for &n in sizes {
         let ledger = signed_ledger(n)?;
-        rows.push(audit("signed events", &ledger, &["--threads", "1"], "1")?);
-        rows.push(audit("signed events", &ledger, &[], &per_core)?);
+        let one = ["--threads", "1"];
+        rows.push(audit("signed events", n, &ledger, &one, 1, false)?);
+        rows.push(audit("signed events", n, &ledger, &[], cores, true)?);
     }
     let mut table = String::from(
         "| log | entries | MB of entries | verifying threads | time | entries/s | MB/s | peak RSS |\n\
@@ -130,11 +138,12 @@ pub fn run(args: &[String]) -> Result {
     );
     for r in &rows {
         table += &format!(
-            "| {} | {} | {:.1} | {} | {:.2} s | {:.0} | {:.0} | {:.1} MB |\n",
+            "| {} | {} | {:.1} | {}{} | {:.2} s | {:.0} | {:.0} | {:.1} MB |\n",
             r.log,
             r.entries,
             r.bytes as f64 / 1e6,
             r.threads,
+            if r.default { " (default)" } else { "" },
             r.secs,
             r.rate(),
             r.bytes as f64 / 1e6 / r.secs,
@@ -143,28 +152,25 @@ pub fn run(args: &[String]) -> Result {
     }
     // Ten times the log: how throughput and peak memory change, row by row.
     let mut scaling = String::new();
-    if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last()) {
-        if large > small {
-            for r in rows.iter().filter(|r| r.entries > small + 1) {
-                if let Some(s) = rows
-                    .iter()
-                    .find(|s| s.log == r.log && s.threads == r.threads && s.entries <= small + 1)
-                {
-                    let threads = match r.threads.split(' ').next() {
-                        Some("1") => "one verifying thread".to_owned(),
-                        Some(n) => format!("{n} verifying threads"),
-                        None => String::new(),
-                    };
-                    scaling += &format!(
-                        "- {}, {threads}: at {}× the size, {:.2}× the throughput and {:.2}× the peak RSS.\n",
-                        r.log,
-                        large / small,
-                        r.rate() / s.rate(),
-                        r.rss_kib as f64 / s.rss_kib.max(1) as f64
-                    );
-                }
-            }
-        }
+    let (small, large) = (sizes[0], sizes[sizes.len() - 1]);
+    for r in rows.iter().filter(|r| r.size == large && large > small) {
+        let Some(s) = rows
+            .iter()
+            .find(|s| s.size == small && s.log == r.log && s.threads == r.threads)
+        else {
+            continue;
+        };
+        let threads = match r.threads {
+            1 => "one verifying thread".to_owned(),
+            n => format!("{n} verifying threads"),
+        };
+        scaling += &format!(
+            "- {}, {threads}: at {}× the size, {:.2}× the throughput and {:.2}× the peak RSS.\n",
+            r.log,
+            large / small,
+            r.rate() / s.rate(),
+            r.rss_kib as f64 / s.rss_kib.max(1) as f64
+        );
     }
     eprintln!("\n{table}\n{scaling}");
     write_section(

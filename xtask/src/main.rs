@@ -453,7 +453,7 @@ fn warn_if_disk_low() {
         let gb = kb / (1024 * 1024);
         if gb < TEST_DISK_GB {
             eprintln!(
-                "xtask test: warning: {gb} GB free here; a fresh run writes about \
+                "xtask test: warning: {gb} GB free here; a fresh run needs about \
                  {TEST_DISK_GB} GB under target/ and may fail with a full disk"
             );
         }
@@ -703,18 +703,23 @@ fn write_section(name: &str, body: &str) -> Result {
     std::fs::write(doc, new).map_err(|e| e.to_string())
 }
 
+/// Every file below `d`, in no particular order.
+fn files_under(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn walk_size(d: &Path) -> u64 {
-    std::fs::read_dir(d)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                walk_size(&p)
-            } else {
-                e.metadata().map(|m| m.len()).unwrap_or(0)
-            }
-        })
+    files_under(d)
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
         .sum()
 }
