@@ -2,11 +2,15 @@
 // (the page's own code path), and one-event verification's requests and bytes.
 // Run by `cargo xtask bench-wasm`, which serves the logs and passes a JSON config file:
 //   {"site": URL of target/embed/site, "siteDir": its directory,
-//    "audits": [{"name", "url", "keys", "level", "signatures"}],
+//    "audits": [{"name", "url", "keys", "level", "signatures", "checkTiles"}],
 //    "fetchOnly": [{"name", "url", "paths": [...]}],
 //    "oneEvent": [{"name", "url", "keys", "level", "index"}]}
-// Prints one JSON object per line: {"kind": "audit"|"fetch-only"|"one-event", ...}.
-import { readFileSync } from "node:fs";
+// Prints one JSON object per line: {"kind": "audit"|"fetch-only"|"one-event"|"ed25519",
+// "runtime": "node"|"chromium"|"chromium-devtools", ...}.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { launch } from "./helpers.mjs";
@@ -19,7 +23,7 @@ const m = await import(pathToFileURL(join(cfg.siteDir, "liveledger_wasm.js")));
 await m.default({ module_or_path: readFileSync(join(cfg.siteDir, "liveledger_wasm_bg.wasm")) });
 for (const a of cfg.audits) {
   const t0 = performance.now();
-  const r = await m.audit(a.url, { keys: a.keys, level: a.level, signatures: a.signatures });
+  const r = await m.audit(a.url, { keys: a.keys, level: a.level, signatures: a.signatures, checkTiles: a.checkTiles });
   const s = (performance.now() - t0) / 1000;
   out({ kind: "audit", runtime: "node", name: a.name, engine: r.signatureEngine, entries: r.stats.entries, bytes: r.stats.bytes, seconds: s });
 }
@@ -49,44 +53,110 @@ if (ed) {
   out({ kind: "ed25519", runtime: "node", ...(await ed25519Rates(m, note, ed.key, 2000)) });
 }
 
+// Chromium, timed: the audits, Ed25519 rates and plain fetches run in a Chromium that no
+// DevTools client is attached to, as in a visitor's browser. (Under Playwright every request
+// also becomes DevTools protocol events, serialised by the browser and parsed by the driver
+// on the same two cores: it made each fetch cost about a third more. One audit is repeated
+// under Playwright below, to show the difference in the same run.) The page is a file in
+// the module's directory, so it is on the module's origin (Web Workers need that); it posts
+// each result to a server of ours and a last {"kind":"done"}.
+async function page(cfg) {
+  const audits = cfg.audits;
+  const results = (msg) => fetch(REPORT, { method: "POST", mode: "no-cors", body: JSON.stringify(msg) });
+  try {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    for (const a of audits) {
+      await m.signatureEngine({ signatures: a.signatures }); // started before the clock, as a page would
+      const t0 = performance.now();
+      const r = await m.audit(a.url, { keys: a.keys, level: a.level, signatures: a.signatures, checkTiles: a.checkTiles });
+      const seconds = (performance.now() - t0) / 1000;
+      await results({ kind: "audit", runtime: "chromium", name: a.name, engine: r.signatureEngine, entries: r.stats.entries, bytes: r.stats.bytes, seconds });
+    }
+    if (cfg.ed25519) {
+      const note = await (await fetch(cfg.ed25519.url + "checkpoint")).text();
+      const rates = new Function("return " + ED25519_RATES)();
+      await results({ kind: "ed25519", runtime: "chromium", ...(await rates(m, note, cfg.ed25519.key, 2000)) });
+    }
+    for (const f of cfg.fetchOnly ?? []) {
+      const t0 = performance.now();
+      let next = 0;
+      async function worker() {
+        while (next < f.paths.length) {
+          const r = await fetch(f.url + f.paths[next++]);
+          await r.arrayBuffer();
+        }
+      }
+      await Promise.all(Array.from({ length: 8 }, worker));
+      await results({ kind: "fetch-only", runtime: "chromium", name: f.name, files: f.paths.length, seconds: (performance.now() - t0) / 1000 });
+    }
+  } catch (e) {
+    await results({ kind: "error", message: String(e?.message ?? e) });
+  }
+  await results({ kind: "done" });
+}
+
+async function chromiumWithoutDevTools(cfg) {
+  const got = [];
+  let finish;
+  const done = new Promise((ok) => (finish = ok));
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      res.end();
+      try {
+        const msg = JSON.parse(body);
+        if (msg.kind === "done") finish();
+        else got.push(msg);
+      } catch {}
+    });
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const report = `http://127.0.0.1:${server.address().port}/`;
+  const html = join(cfg.siteDir, "bench-run.html");
+  writeFileSync(html, `<!doctype html><meta charset="utf-8"><script type="module">
+const REPORT = ${JSON.stringify(report)}; const ED25519_RATES = ${JSON.stringify(ed25519Rates.toString())};
+${page.toString()}
+page(${JSON.stringify(cfg)});
+</script>`);
+  const profile = mkdtempSync(join(tmpdir(), "ll-bench-"));
+  const child = spawn(process.env.CHROMIUM || "/usr/bin/chromium", [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-quic", "--no-first-run", "--disable-sync", `--user-data-dir=${profile}`, `${cfg.site}/bench-run.html`,
+  ], { stdio: "ignore" });
+  const exit = new Promise((ok) => child.on("exit", ok));
+  const exited = exit.then((c) => `chromium exited (${c}) before the page was done`);
+  const timeout = new Promise((ok) => setTimeout(() => ok("the page was not done after 30 minutes"), 30 * 60 * 1000).unref());
+  const failed = await Promise.race([done.then(() => null), exited, timeout]);
+  child.kill();
+  await exit; // its profile is written to until it has exited
+  server.close();
+  rmSync(html, { force: true });
+  rmSync(profile, { recursive: true, force: true });
+  for (const msg of got) {
+    if (msg.kind === "error") throw new Error(`in Chromium: ${msg.message}`);
+    out(msg);
+  }
+  if (failed) throw new Error(failed);
+}
+await chromiumWithoutDevTools(cfg);
+
+// Under Playwright (a DevTools client attached): the first audit again, for comparison.
 const browser = await launch();
-const page = await browser.newPage();
-await page.goto(`${cfg.site}/bench-blank`); // any page on the module's origin
-for (const a of cfg.audits) {
+{
+  const page = await browser.newPage();
+  await page.goto(`${cfg.site}/bench-blank`); // any page on the module's origin
+  const a = cfg.audits[0];
   const r = await page.evaluate(async (a) => {
     const m = await import("./liveledger_wasm.js");
     await m.default();
-    await m.signatureEngine({ signatures: a.signatures }); // started before the clock, as a page would
     const t0 = performance.now();
-    const r = await m.audit(a.url, { keys: a.keys, level: a.level, signatures: a.signatures });
-    return { engine: r.signatureEngine, entries: r.stats.entries, bytes: r.stats.bytes, seconds: (performance.now() - t0) / 1000 };
+    const r = await m.audit(a.url, { keys: a.keys, level: a.level, signatures: a.signatures, checkTiles: a.checkTiles });
+    return { entries: r.stats.entries, seconds: (performance.now() - t0) / 1000 };
   }, a);
-  out({ kind: "audit", runtime: "chromium", name: a.name, ...r });
-}
-if (ed) {
-  const r = await page.evaluate(async ({ url, key, src }) => {
-    const m = await import("./liveledger_wasm.js");
-    await m.default();
-    const note = await (await fetch(url + "checkpoint")).text();
-    const rates = new Function("return " + src)();
-    return rates(m, note, key, 2000);
-  }, { url: ed.url, key: ed.key, src: ed25519Rates.toString() });
-  out({ kind: "ed25519", runtime: "chromium", ...r });
-}
-for (const f of cfg.fetchOnly ?? []) {
-  const seconds = await page.evaluate(async (f) => {
-    const t0 = performance.now();
-    let next = 0;
-    async function worker() {
-      while (next < f.paths.length) {
-        const r = await fetch(f.url + f.paths[next++]);
-        await r.arrayBuffer();
-      }
-    }
-    await Promise.all(Array.from({ length: 8 }, worker));
-    return (performance.now() - t0) / 1000;
-  }, f);
-  out({ kind: "fetch-only", runtime: "chromium", name: f.name, files: f.paths.length, seconds });
+  out({ kind: "audit", runtime: "chromium-devtools", name: a.name, ...r });
+  await page.close();
 }
 for (const o of cfg.oneEvent) {
   // A fresh context: nothing cached from the audits above.
