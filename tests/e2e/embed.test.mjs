@@ -116,6 +116,39 @@ test("one event is verified by inclusion proof with a few small fetches", async 
   await page.close();
 });
 
+test("a full audit reads segments and tiles past the browser's cache; one event uses it", async () => {
+  // A full audit reads each file once: through the HTTP cache it would write the whole
+  // log to the visitor's disk (and evict what else is cached), and the cache writes cost
+  // the browser about a third of its time per request (docs/BENCHMARKS.md).
+  const page = await browser.newPage();
+  await page.goto(urls.portal);
+  const seen = await page.evaluate(async (ledger) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    const log = [];
+    const real = globalThis.fetch;
+    globalThis.fetch = (url, init) => {
+      log.push({ url: String(url).slice(ledger.length), cache: init?.cache ?? "default" });
+      return real(url, init);
+    };
+    try {
+      await m.audit(ledger, {});
+      const audit = log.splice(0);
+      await m.verifyEntry(ledger, 3, {});
+      return { audit, one: log.splice(0) };
+    } finally {
+      globalThis.fetch = real;
+    }
+  }, urls.ledger);
+  const tiles = (list) => list.filter((f) => f.url.startsWith("tile/"));
+  assert.ok(tiles(seen.audit).some((f) => f.url.startsWith("tile/entries/")), JSON.stringify(seen.audit));
+  assert.ok(tiles(seen.audit).some((f) => /^tile\/0\//.test(f.url)), JSON.stringify(seen.audit));
+  for (const f of tiles(seen.audit)) assert.equal(f.cache, "no-store", f.url);
+  assert.ok(tiles(seen.one).length >= 2, JSON.stringify(seen.one));
+  for (const f of tiles(seen.one)) assert.equal(f.cache, "default", f.url);
+  await page.close();
+});
+
 test("the README's embed snippet works as written", async () => {
   const readme = readFileSync(join(root, "README.md"), "utf8");
   const m = readme.match(/<!-- embed-snippet -->\n```html\n([\s\S]*?)```/);
