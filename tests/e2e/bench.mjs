@@ -53,50 +53,49 @@ if (ed) {
   out({ kind: "ed25519", runtime: "node", ...(await ed25519Rates(m, note, ed.key, 2000)) });
 }
 
-// Chromium, timed: the audits, Ed25519 rates and plain fetches run in a Chromium that no
-// DevTools client is attached to, as in a visitor's browser. (Under Playwright every request
-// also becomes DevTools protocol events, serialised by the browser and parsed by the driver
-// on the same two cores: it made each fetch cost about a third more. One audit is repeated
-// under Playwright below, to show the difference in the same run.) The page is a file in
-// the module's directory, so it is on the module's origin (Web Workers need that); it posts
-// each result to a server of ours and a last {"kind":"done"}.
-async function page(cfg) {
-  const audits = cfg.audits;
-  const results = (msg) => fetch(REPORT, { method: "POST", mode: "no-cors", body: JSON.stringify(msg) });
+// Chromium, timed: each audit, the Ed25519 rates and each plain fetch run in a Chromium of
+// their own, with a fresh profile (nothing cached: a visitor's first audit) and no DevTools
+// client attached, as in a visitor's browser. (Under Playwright every request also becomes
+// DevTools protocol events, serialised by the browser and parsed by the driver on the same
+// two cores: it made each fetch cost about a third more. One audit is repeated under
+// Playwright below, to show the difference in the same run.) The page is a file in the
+// module's directory, so it is on the module's origin (Web Workers need that); it posts its
+// result to a server of ours, then {"kind":"done"}.
+async function page(job) {
+  const report = (msg) => fetch(REPORT, { method: "POST", mode: "no-cors", body: JSON.stringify(msg) });
   try {
     const m = await import("./liveledger_wasm.js");
     await m.default();
-    for (const a of audits) {
-      await m.signatureEngine({ signatures: a.signatures }); // started before the clock, as a page would
+    if (job.kind === "audit") {
+      await m.signatureEngine({ signatures: job.signatures }); // started before the clock, as a page would
       const t0 = performance.now();
-      const r = await m.audit(a.url, { keys: a.keys, level: a.level, signatures: a.signatures, checkTiles: a.checkTiles });
+      const r = await m.audit(job.url, { keys: job.keys, level: job.level, signatures: job.signatures, checkTiles: job.checkTiles });
       const seconds = (performance.now() - t0) / 1000;
-      await results({ kind: "audit", runtime: "chromium", name: a.name, engine: r.signatureEngine, entries: r.stats.entries, bytes: r.stats.bytes, seconds });
-    }
-    if (cfg.ed25519) {
-      const note = await (await fetch(cfg.ed25519.url + "checkpoint")).text();
+      await report({ kind: "audit", runtime: "chromium", name: job.name, engine: r.signatureEngine, entries: r.stats.entries, bytes: r.stats.bytes, seconds });
+    } else if (job.kind === "ed25519") {
+      const note = await (await fetch(job.url + "checkpoint")).text();
       const rates = new Function("return " + ED25519_RATES)();
-      await results({ kind: "ed25519", runtime: "chromium", ...(await rates(m, note, cfg.ed25519.key, 2000)) });
-    }
-    for (const f of cfg.fetchOnly ?? []) {
+      await report({ kind: "ed25519", runtime: "chromium", ...(await rates(m, note, job.key, 2000)) });
+    } else if (job.kind === "fetch-only") {
+      // As the audit fetches: 8 in flight, past the browser's cache (`no-store`).
       const t0 = performance.now();
       let next = 0;
       async function worker() {
-        while (next < f.paths.length) {
-          const r = await fetch(f.url + f.paths[next++]);
+        while (next < job.paths.length) {
+          const r = await fetch(job.url + job.paths[next++], { cache: "no-store" });
           await r.arrayBuffer();
         }
       }
       await Promise.all(Array.from({ length: 8 }, worker));
-      await results({ kind: "fetch-only", runtime: "chromium", name: f.name, files: f.paths.length, seconds: (performance.now() - t0) / 1000 });
+      await report({ kind: "fetch-only", runtime: "chromium", name: job.name, files: job.paths.length, seconds: (performance.now() - t0) / 1000 });
     }
   } catch (e) {
-    await results({ kind: "error", message: String(e?.message ?? e) });
+    await report({ kind: "error", message: String(e?.message ?? e) });
   }
-  await results({ kind: "done" });
+  await report({ kind: "done" });
 }
 
-async function chromiumWithoutDevTools(cfg) {
+async function chromiumWithoutDevTools(job) {
   const got = [];
   let finish;
   const done = new Promise((ok) => (finish = ok));
@@ -118,29 +117,34 @@ async function chromiumWithoutDevTools(cfg) {
   writeFileSync(html, `<!doctype html><meta charset="utf-8"><script type="module">
 const REPORT = ${JSON.stringify(report)}; const ED25519_RATES = ${JSON.stringify(ed25519Rates.toString())};
 ${page.toString()}
-page(${JSON.stringify(cfg)});
+page(${JSON.stringify(job)});
 </script>`);
   const profile = mkdtempSync(join(tmpdir(), "ll-bench-"));
   const child = spawn(process.env.CHROMIUM || "/usr/bin/chromium", [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-quic", "--no-first-run", "--disable-sync", `--user-data-dir=${profile}`, `${cfg.site}/bench-run.html`,
-  ], { stdio: "ignore" });
+  ], { stdio: "ignore", detached: true }); // its own process group: its helpers end with it
   const exit = new Promise((ok) => child.on("exit", ok));
   const exited = exit.then((c) => `chromium exited (${c}) before the page was done`);
   const timeout = new Promise((ok) => setTimeout(() => ok("the page was not done after 30 minutes"), 30 * 60 * 1000).unref());
   const failed = await Promise.race([done.then(() => null), exited, timeout]);
-  child.kill();
+  try {
+    process.kill(-child.pid);
+  } catch {}
   await exit; // its profile is written to until it has exited
   server.close();
   rmSync(html, { force: true });
-  rmSync(profile, { recursive: true, force: true });
+  // Chromium's helper processes may still be closing files in it.
+  rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   for (const msg of got) {
-    if (msg.kind === "error") throw new Error(`in Chromium: ${msg.message}`);
+    if (msg.kind === "error") throw new Error(`in Chromium (${job.kind} ${job.name ?? ""}): ${msg.message}`);
     out(msg);
   }
   if (failed) throw new Error(failed);
 }
-await chromiumWithoutDevTools(cfg);
+for (const a of cfg.audits) await chromiumWithoutDevTools({ kind: "audit", ...a });
+if (ed) await chromiumWithoutDevTools({ kind: "ed25519", ...ed });
+for (const f of cfg.fetchOnly ?? []) await chromiumWithoutDevTools({ kind: "fetch-only", ...f });
 
 // Under Playwright (a DevTools client attached): the first audit again, for comparison.
 const browser = await launch();

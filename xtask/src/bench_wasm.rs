@@ -253,8 +253,9 @@ pub fn run(args: &[String]) -> Result {
     );
     let devtools = secs("audit", "chromium-devtools", "opaque");
     body += &format!(
-        "\nChromium figures are taken in a Chromium with no DevTools client attached, as in a \
-         visitor's browser; the page posts its results to the bench driver. The same opaque audit \
+        "\nChromium figures are taken as a visitor's first audit: each in a Chromium of its own, \
+         with a fresh profile (nothing cached) and no DevTools client attached; the page posts \
+         its result to the bench driver. The same opaque audit \
          under Playwright (a DevTools client attached, as the runs before this one measured it): \
          {:.0}/s ({devtools:.2} s), {:.2}× the time.\n\n\
          The opaque log without comparing hash tiles (`checkTiles: false`: every entry is still \
@@ -304,7 +305,7 @@ pub fn run(args: &[String]) -> Result {
     let (all_files, bundle_files) = (audit_paths(n).len(), bundle_paths(n).len());
     body += &format!(
         "\nWhat bounds the browser: fetching the same {all_files} files of the opaque log with plain \
-         `fetch` (8 in flight, nothing verified) took {fetch_only:.2} s in the same Chromium: \
+         `fetch` (8 in flight and past the browser's cache, as the audit fetches; nothing verified) took {fetch_only:.2} s in the same Chromium: \
          {:.0} requests/s, {:.0} entries/s. The {bundle_files} entry bundles alone: {fetch_bundles:.2} s, \
          {:.0} requests/s, {:.0} entries/s.\n\n\
          | one event by inclusion proof | requests | bytes decoded | bytes on the wire |\n|---|---|---|---|\n",
