@@ -64,16 +64,22 @@ pub fn to_canonical(v: &Value) -> Result<String, JcsError> {
 }
 
 fn write_object(m: &Map<String, Value>, out: &mut String) -> Result<(), JcsError> {
-    let mut keys: Vec<&String> = m.keys().collect();
-    keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+    let mut members: Vec<(&String, &Value)> = m.iter().collect();
+    // The map is in UTF-8 byte order, which is code point order. UTF-16 code unit order
+    // differs from it only between a character from U+E000 to U+FFFF and one above
+    // U+FFFF (a surrogate pair, which sorts first): if no name holds a character above
+    // U+FFFF (UTF-8 lead byte 0xF0 to 0xF4), the map is already in order.
+    if m.keys().any(|k| k.bytes().any(|b| b >= 0xf0)) {
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    }
     out.push('{');
-    for (i, k) in keys.into_iter().enumerate() {
+    for (i, (k, v)) in members.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         write_string(k, out);
         out.push(':');
-        write_canonical(&m[k.as_str()], out)?;
+        write_canonical(v, out)?;
     }
     out.push('}');
     Ok(())
@@ -105,21 +111,33 @@ fn write_number(n: &Number, out: &mut String) -> Result<(), JcsError> {
 
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    // Runs of characters written as they are are copied whole. Every escaped character
+    // is ASCII, so `i` is always on a character boundary.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        } else {
+            out.push_str(escaped);
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -139,4 +157,75 @@ pub fn parse_canonical(bytes: &[u8]) -> Result<Value, JcsError> {
         });
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The escaping rule, one character at a time, as RFC 8785 states it.
+    fn model(s: &str) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\u{8}' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\u{c}' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    fn written(s: &str) -> String {
+        let mut out = String::new();
+        write_string(s, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_character_is_written_as_the_rule_says() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!("a{c}é{c}{c}\u{1f600}")] {
+                assert_eq!(written(&s), model(&s), "{:?}", c as u32);
+            }
+        }
+        assert_eq!(
+            written("\u{1}x\u{1f}\"\\\u{7f}"),
+            "\"\\u0001x\\u001f\\\"\\\\\u{7f}\""
+        );
+    }
+
+    #[test]
+    fn members_are_sorted_by_utf16_code_units() {
+        // U+FB33 (one UTF-16 unit, 0xFB33) sorts after U+1F600 (surrogates 0xD83D 0xDE00),
+        // though its UTF-8 bytes sort before; U+E000 likewise. ASCII names keep byte order.
+        for (names, order) in [
+            (
+                vec!["\u{fb33}", "\u{1f600}", "a"],
+                vec!["a", "\u{1f600}", "\u{fb33}"],
+            ),
+            (vec!["\u{e000}", "\u{10000}"], vec!["\u{10000}", "\u{e000}"]),
+            (vec!["b", "a", "B", "aa"], vec!["B", "a", "aa", "b"]),
+        ] {
+            let m: Map<String, Value> =
+                names.iter().map(|n| (n.to_string(), Value::Null)).collect();
+            let got = to_canonical(&Value::Object(m)).unwrap();
+            let want = format!(
+                "{{{}}}",
+                order
+                    .iter()
+                    .map(|n| format!("\"{n}\":null"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            assert_eq!(got, want);
+        }
+    }
 }
