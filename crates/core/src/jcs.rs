@@ -70,7 +70,8 @@ fn write_object(m: &Map<String, Value>, out: &mut String) -> Result<(), JcsError
     // U+FFFF (a surrogate pair, which sorts first): if no name holds a character above
     // U+FFFF (UTF-8 lead byte 0xF0 to 0xF4), the map is already in order.
     if m.keys().any(|k| k.bytes().any(|b| b >= 0xf0)) {
-        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        // Names are unique: an unstable sort gives the one order.
+        members.sort_unstable_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     }
     out.push('{');
     for (i, (k, v)) in members.into_iter().enumerate() {
