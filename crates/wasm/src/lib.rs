@@ -496,7 +496,8 @@ fn parse_metadata(text: &str) -> Result<MetaParts, JsValue> {
     let body = text
         .strip_prefix("liveledger/metadata/v1\n")
         .ok_or_else(|| bad("not liveledger/metadata/v1"))?;
-    let v: Value = serde_json::from_str(body.trim_end()).map_err(|e| bad(&e.to_string()))?;
+    let v: Value =
+        serde_json::from_slice(body.trim_end().as_bytes()).map_err(|e| bad(&e.to_string()))?;
     let keys = v["log_keys"]
         .as_array()
         .map(|a| {
@@ -879,7 +880,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
                 "message": js_sys::Error::from(e.clone()).message().as_string(),
                 "evidence": Reflect::get(&e, &"evidence".into()).ok().filter(|v| !v.is_undefined())
                     .and_then(|v| js_sys::JSON::stringify(&v).ok()).and_then(|s| s.as_string())
-                    .and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+                    .and_then(|s| serde_json::from_slice::<Value>(s.as_bytes()).ok()),
             })
         });
         Ok(to_js(&json!({
