@@ -281,7 +281,8 @@ pub enum EventError {
 }
 
 fn bad(field: &'static str, expected: &'static str, found: &Value) -> EventError {
-    let s = found.to_string();
+    // Written by the canonical writer, which the event was read with.
+    let s = crate::jcs::to_canonical(found).unwrap_or_else(|e| e.to_string());
     EventError::BadField {
         field,
         expected,

@@ -415,6 +415,9 @@ fn events_must_be_canonical_and_well_typed() {
     assert!(matches!(parse(&good.replacen("{", "{\"author\":\"x+00000000\",", 1)), Err(EventError::Json(_))), "duplicate key");
     assert!(matches!(parse("[]"), Err(EventError::NotObject)));
     assert!(matches!(parse(&good.replace("\"kind\":\"x\",", "")), Err(EventError::MissingField("kind"))));
+    // A field of the wrong type is shown as found, in canonical JSON.
+    let e = parse(&good.replace("\"kind\":\"x\"", "\"kind\":[\"x\",{\"a\":\"\\n\"}]")).unwrap_err();
+    assert!(matches!(&e, EventError::BadField { field: "kind", found, .. } if found == "[\"x\",{\"a\":\"\\n\"}]"), "{e}");
     let at = good.find("\"time\":\"").unwrap() + 8 + 11;
     let bad_time = format!("{}25{}", &good[..at], &good[at + 2..]);
     assert!(matches!(parse(&bad_time), Err(EventError::Time(_))), "{bad_time}");
