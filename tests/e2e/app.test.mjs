@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launch } from "./helpers.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = resolve(root, process.env.LIVELEDGER_BIN || "target/debug/liveledger");
@@ -22,10 +22,7 @@ before(async () => {
     demo.stdout.on("data", (d) => { out += d; const m = out.match(/ledger\s+(http:\/\/\S+)/); if (m) ok(m[1]); });
     demo.on("exit", (c) => fail(new Error(`demo exited ${c}: ${out}`)));
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
-  });
+  browser = await launch();
 });
 
 after(async () => { await browser?.close(); demo?.kill(); });

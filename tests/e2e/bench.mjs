@@ -13,7 +13,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { launch } from "./helpers.mjs";
+import { chromiumArgs, chromiumPath, launch } from "./helpers.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const out = (o) => console.log(JSON.stringify(o));
@@ -57,7 +57,7 @@ if (ed) {
 // their own, with a fresh profile (nothing cached: a visitor's first audit) and no DevTools
 // client attached, as in a visitor's browser. (Under Playwright every request also becomes
 // DevTools protocol events, serialised by the browser and parsed by the driver on the same
-// two cores: it made each fetch cost about a third more. One audit is repeated under
+// two cores: the same audit took 1.3-1.9x as long. One audit is repeated under
 // Playwright below, to show the difference in the same run.) The page is a file in the
 // module's directory, so it is on the module's origin (Web Workers need that); it posts its
 // result to a server of ours, then {"kind":"done"}.
@@ -120,10 +120,10 @@ ${page.toString()}
 page(${JSON.stringify(job)});
 </script>`);
   const profile = mkdtempSync(join(tmpdir(), "ll-bench-"));
-  const child = spawn(process.env.CHROMIUM || "/usr/bin/chromium", [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-quic", "--no-first-run", "--disable-sync", `--user-data-dir=${profile}`, `${cfg.site}/bench-run.html`,
-  ], { stdio: "ignore", detached: true }); // its own process group: its helpers end with it
+  const child = spawn(chromiumPath, ["--headless", ...chromiumArgs, `--user-data-dir=${profile}`, `${cfg.site}/bench-run.html`], {
+    stdio: "ignore",
+    detached: true, // its own process group: its helpers end with it
+  });
   const exit = new Promise((ok) => child.on("exit", ok));
   const exited = exit.then((c) => `chromium exited (${c}) before the page was done`);
   const timeout = new Promise((ok) => setTimeout(() => ok("the page was not done after 30 minutes"), 30 * 60 * 1000).unref());

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launch } from "./helpers.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = resolve(root, process.env.LIVELEDGER_BIN || "target/debug/liveledger");
@@ -37,10 +37,7 @@ function startDemo() {
 
 before(async () => {
   demo = await startDemo();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
-  });
+  browser = await launch();
 });
 
 after(async () => {

@@ -61,9 +61,10 @@ export function stopServers() {
   for (const p of procs) p.kill();
 }
 
+/** The Chromium every browser test and benchmark runs, and its flags. */
+export const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+export const chromiumArgs = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"];
+
 export function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
-  });
+  return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
 }
