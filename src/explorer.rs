@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use liveledger_core::event::{self, Payload, Replay, UnverifiedEvent};
 use liveledger_core::hash::Hash;
+use liveledger_core::jcs;
 use serde_json::Value;
 
 use crate::model;
@@ -256,8 +257,8 @@ fn Reveal(commitment: String) -> impl IntoView {
         ev.prevent_default();
         let r = (|| {
             let c = Hash::from_hex(&commitment).map_err(|e| e.to_string())?;
-            let b: Value = serde_json::from_str(&body.get_untracked())
-                .map_err(|e| format!("the payload is not JSON: {e}"))?;
+            let b: Value = jcs::parse(body.get_untracked().as_bytes())
+                .map_err(|e| format!("the payload: {e}"))?;
             let salt = Hash::from_hex(salt.get_untracked().trim())
                 .map_err(|e| format!("the salt: {e}"))?;
             if event::opens(&c, &salt.0, &b) {

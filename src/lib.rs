@@ -12,6 +12,7 @@ pub mod model;
 use js_sys::{Object, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use liveledger_core::jcs;
 use model::{Cell, Freshness, Progress};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -21,7 +22,7 @@ pub(crate) fn json(v: &JsValue) -> Value {
     js_sys::JSON::stringify(v)
         .ok()
         .and_then(|s| s.as_string())
-        .and_then(|s| serde_json::from_str(&s).ok())
+        .and_then(|s| jcs::parse(s.as_bytes()).ok())
         .unwrap_or(Value::Null)
 }
 
@@ -192,7 +193,7 @@ pub fn App() -> impl IntoView {
                 // Across visits: the last digest this browser verified for this ledger.
                 if let Some(prev) = storage()
                     .and_then(|s| s.get_item(&mk).ok().flatten())
-                    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                    .and_then(|s| jcs::parse(s.as_bytes()).ok())
                 {
                     if let Some(e) = model::compare_with_memory(&prev, &d["checkpoint"]) {
                         alarm(&e);

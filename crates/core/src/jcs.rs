@@ -18,7 +18,7 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JcsError {
-    /// Not JSON (or nested deeper than 128).
+    /// Not JSON (or nested deeper than 127).
     #[error("not valid JSON: {0}")]
     Syntax(String),
     /// A number outside what a double holds exactly, or not finite.
@@ -143,21 +143,375 @@ fn write_string(s: &str, out: &mut String) {
 }
 
 /// Parses JSON that must already be canonical.
+///
+/// Canonical bytes are read in one pass that checks the form as it goes ([`Reader`] in
+/// strict mode). Anything it refuses is read again without the checks and written
+/// canonically, to say what is wrong: not JSON, a number no double holds exactly, or
+/// where the bytes first differ from their canonical form.
 pub fn parse_canonical(bytes: &[u8]) -> Result<Value, JcsError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| JcsError::Syntax(e.to_string()))?;
-    let canonical = to_canonical(&v)?;
-    if canonical.as_bytes() != bytes {
-        let offset = canonical
-            .bytes()
-            .zip(bytes.iter())
-            .position(|(a, b)| a != *b)
-            .unwrap_or(canonical.len().min(bytes.len()));
-        return Err(JcsError::NotCanonical {
-            offset,
-            canonical: canonical.chars().take(200).collect(),
-        });
+    if let Ok(v) = Reader::new(bytes, true).document() {
+        return Ok(v);
     }
-    Ok(v)
+    let v = parse(bytes)?;
+    let canonical = to_canonical(&v)?;
+    if canonical.as_bytes() == bytes {
+        // The strict reader and the writer disagree; the writer decides.
+        return Ok(v);
+    }
+    let offset = canonical
+        .bytes()
+        .zip(bytes.iter())
+        .position(|(a, b)| a != *b)
+        .unwrap_or(canonical.len().min(bytes.len()));
+    Err(JcsError::NotCanonical {
+        offset,
+        canonical: canonical.chars().take(200).collect(),
+    })
+}
+
+/// Parses any JSON text (RFC 8259), whitespace allowed, for documents that are read
+/// but not signed. A member name given twice keeps its last value. Numbers are read
+/// as serde_json reads them: an integer as `u64` or `i64` where it fits, anything else
+/// as the nearest double.
+pub fn parse(bytes: &[u8]) -> Result<Value, JcsError> {
+    Reader::new(bytes, false).document().map_err(|f| match f {
+        Fail::Syntax { at, expected } => {
+            let found = match bytes.get(at) {
+                None => "the end".to_owned(),
+                Some(b) if b.is_ascii_graphic() => format!("'{}'", *b as char),
+                Some(b) => format!("byte 0x{b:02x}"),
+            };
+            JcsError::Syntax(format!("expected {expected} at byte {at}, found {found}"))
+        }
+        // Only the strict reader stops for these.
+        Fail::NotCanonical => JcsError::Syntax("not canonical".to_owned()),
+    })
+}
+
+/// How deep arrays and objects may nest (as serde_json, which stops at the 128th).
+const MAX_DEPTH: usize = 127;
+
+enum Fail {
+    Syntax {
+        at: usize,
+        expected: &'static str,
+    },
+    /// Valid so far, but not the canonical spelling (strict mode only).
+    NotCanonical,
+}
+
+/// A JSON reader over bytes. In strict mode it also refuses anything the canonical
+/// writer would not have written: whitespace, members out of order or repeated, an
+/// escape other than the one the writer uses, a number not spelled as ECMAScript
+/// spells it.
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+    strict: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(b: &'a [u8], strict: bool) -> Self {
+        Reader { b, i: 0, strict }
+    }
+
+    fn document(mut self) -> Result<Value, Fail> {
+        self.ws();
+        let v = self.value(MAX_DEPTH)?;
+        self.ws();
+        if self.i != self.b.len() {
+            return Err(self.fail("the end of the document"));
+        }
+        Ok(v)
+    }
+
+    fn fail(&self, expected: &'static str) -> Fail {
+        Fail::Syntax {
+            at: self.i,
+            expected,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        self.i += usize::from(hit);
+        hit
+    }
+
+    fn ws(&mut self) {
+        if !self.strict {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                self.i += 1;
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, Fail> {
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b't') => self.word("true", Value::Bool(true)),
+            Some(b'f') => self.word("false", Value::Bool(false)),
+            Some(b'n') => self.word("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.fail("a JSON value")),
+        }
+    }
+
+    fn word(&mut self, w: &'static str, v: Value) -> Result<Value, Fail> {
+        if !self.b[self.i..].starts_with(w.as_bytes()) {
+            return Err(self.fail(w));
+        }
+        self.i += w.len();
+        Ok(v)
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, Fail> {
+        if depth == 0 {
+            return Err(self.fail("at most 127 nested arrays and objects"));
+        }
+        self.i += 1;
+        self.ws();
+        let mut a = Vec::new();
+        if self.eat(b']') {
+            return Ok(Value::Array(a));
+        }
+        loop {
+            self.ws();
+            a.push(self.value(depth - 1)?);
+            self.ws();
+            if self.eat(b']') {
+                return Ok(Value::Array(a));
+            }
+            if !self.eat(b',') {
+                return Err(self.fail("',' or ']'"));
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, Fail> {
+        if depth == 0 {
+            return Err(self.fail("at most 127 nested arrays and objects"));
+        }
+        self.i += 1;
+        self.ws();
+        let mut m = Map::new();
+        if self.eat(b'}') {
+            return Ok(Value::Object(m));
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.fail("a member name in quotes"));
+            }
+            let k = self.string()?;
+            // Canonical members come in strictly increasing order, so the one before
+            // is the map's last.
+            if self.strict && m.keys().next_back().is_some_and(|p| !utf16_less(p, &k)) {
+                return Err(Fail::NotCanonical);
+            }
+            self.ws();
+            if !self.eat(b':') {
+                return Err(self.fail("':'"));
+            }
+            self.ws();
+            let v = self.value(depth - 1)?;
+            m.insert(k, v);
+            self.ws();
+            if self.eat(b'}') {
+                return Ok(Value::Object(m));
+            }
+            if !self.eat(b',') {
+                return Err(self.fail("',' or '}'"));
+            }
+        }
+    }
+
+    /// A string; `self.i` is at its opening quote.
+    fn string(&mut self) -> Result<String, Fail> {
+        self.i += 1;
+        let start = self.i;
+        let mut out = Vec::new();
+        let mut run = self.i;
+        loop {
+            match self.peek() {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    out.extend_from_slice(&self.b[run..self.i]);
+                    self.escape(&mut out)?;
+                    run = self.i;
+                }
+                Some(0..=0x1f) => return Err(self.fail("a control character written as an escape")),
+                Some(_) => self.i += 1,
+                None => return Err(self.fail("'\"' to end the string")),
+            }
+        }
+        out.extend_from_slice(&self.b[run..self.i]);
+        self.i += 1;
+        // Escapes are ASCII and add only whole characters, so the text is UTF-8 iff the
+        // bytes between the quotes are; those say where it is not.
+        String::from_utf8(out).map_err(|_| Fail::Syntax {
+            at: start
+                + core::str::from_utf8(&self.b[start..self.i])
+                    .err()
+                    .map_or(0, |e| e.valid_up_to()),
+            expected: "UTF-8",
+        })
+    }
+
+    /// One escape; `self.i` is at its backslash.
+    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), Fail> {
+        self.i += 1;
+        let c = match self.peek() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'/') if !self.strict => '/',
+            Some(b'u') => {
+                self.i += 1;
+                let (unit, lower) = self.hex4()?;
+                let c = match unit {
+                    0xd800..=0xdbff => {
+                        if !(self.b[self.i..].starts_with(b"\\u")) {
+                            return Err(self.fail("'\\u' and a low surrogate after a high one"));
+                        }
+                        self.i += 2;
+                        let (low, _) = self.hex4()?;
+                        if !(0xdc00..=0xdfff).contains(&low) {
+                            self.i -= 4;
+                            return Err(self.fail("a low surrogate after a high one"));
+                        }
+                        let cp = 0x10000
+                            + ((u32::from(unit) - 0xd800) << 10)
+                            + (u32::from(low) - 0xdc00);
+                        char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER)
+                    }
+                    0xdc00..=0xdfff => {
+                        self.i -= 4;
+                        return Err(self.fail("a high surrogate before a low one"));
+                    }
+                    u => char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER),
+                };
+                // The writer spells as `\u00xx` (lower case) only the control characters
+                // that have no short escape.
+                if self.strict
+                    && !(lower && unit < 0x20 && !matches!(unit, 8 | 9 | 0xa | 0xc | 0xd))
+                {
+                    return Err(Fail::NotCanonical);
+                }
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                return Ok(());
+            }
+            Some(b'/') => return Err(Fail::NotCanonical),
+            _ => return Err(self.fail("an escape: \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX")),
+        };
+        self.i += 1;
+        out.push(c as u8);
+        Ok(())
+    }
+
+    /// Four hex digits: their value, and whether none was an upper-case letter.
+    fn hex4(&mut self) -> Result<(u16, bool), Fail> {
+        let mut v = 0u16;
+        let mut lower = true;
+        for _ in 0..4 {
+            let d = match self.peek() {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => {
+                    lower = false;
+                    c - b'A' + 10
+                }
+                _ => return Err(self.fail("four hex digits after '\\u'")),
+            };
+            v = v << 4 | u16::from(d);
+            self.i += 1;
+        }
+        Ok((v, lower))
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Result<Value, Fail> {
+        let start = self.i;
+        let negative = self.eat(b'-');
+        if !self.eat(b'0') && self.digits() == 0 {
+            return Err(self.fail("a digit"));
+        }
+        let mut integer = true;
+        if self.eat(b'.') {
+            integer = false;
+            if self.digits() == 0 {
+                return Err(self.fail("a digit after '.'"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            integer = false;
+            self.i += 1;
+            let _ = self.eat(b'+') || self.eat(b'-');
+            if self.digits() == 0 {
+                return Err(self.fail("a digit in the exponent"));
+            }
+        }
+        // Only ASCII digits, signs, '.' and 'e' were read.
+        let text = core::str::from_utf8(&self.b[start..self.i]).unwrap_or_default();
+        let n = match (integer, negative) {
+            (true, false) => text.parse::<u64>().ok().map(Number::from),
+            // "-0" is the double -0, as serde_json reads it.
+            (true, true) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|&i| i != 0)
+                .map(Number::from),
+            _ => None,
+        };
+        let n = match n {
+            Some(n) => n,
+            None => text
+                .parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .ok_or(Fail::Syntax {
+                    at: start,
+                    expected: "a number a double can hold",
+                })?,
+        };
+        // An integer of at most 15 digits, not "-0", is held exactly and written with its
+        // own digits; anything else is compared with how the writer writes it.
+        if self.strict && !(integer && text.len() - usize::from(negative) <= 15 && text != "-0") {
+            let mut w = String::new();
+            if write_number(&n, &mut w).is_err() || w != text {
+                return Err(Fail::NotCanonical);
+            }
+        }
+        Ok(Value::Number(n))
+    }
+}
+
+/// Whether `a` sorts before `b` by UTF-16 code units (see [`write_object`]).
+fn utf16_less(a: &str, b: &str) -> bool {
+    let astral = |s: &str| s.bytes().any(|c| c >= 0xf0);
+    if astral(a) || astral(b) {
+        a.encode_utf16().lt(b.encode_utf16())
+    } else {
+        a < b
+    }
 }
 
 #[cfg(test)]

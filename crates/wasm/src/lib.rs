@@ -15,6 +15,7 @@ use liveledger_core::audit::{check_consistency, AuditReport, Auditor, Inconsiste
 use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
+use liveledger_core::jcs;
 use liveledger_core::note::{Note, NoteError, VerifierKey};
 use liveledger_core::proof::{Receipt, ReceiptError};
 use liveledger_core::tiles::{self, TilePath, TileSet};
@@ -496,8 +497,7 @@ fn parse_metadata(text: &str) -> Result<MetaParts, JsValue> {
     let body = text
         .strip_prefix("liveledger/metadata/v1\n")
         .ok_or_else(|| bad("not liveledger/metadata/v1"))?;
-    let v: Value =
-        serde_json::from_slice(body.trim_end().as_bytes()).map_err(|e| bad(&e.to_string()))?;
+    let v = jcs::parse(body.as_bytes()).map_err(|e| bad(&e.to_string()))?;
     let keys = v["log_keys"]
         .as_array()
         .map(|a| {
@@ -880,7 +880,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
                 "message": js_sys::Error::from(e.clone()).message().as_string(),
                 "evidence": Reflect::get(&e, &"evidence".into()).ok().filter(|v| !v.is_undefined())
                     .and_then(|v| js_sys::JSON::stringify(&v).ok()).and_then(|s| s.as_string())
-                    .and_then(|s| serde_json::from_slice::<Value>(s.as_bytes()).ok()),
+                    .and_then(|s| jcs::parse(s.as_bytes()).ok()),
             })
         });
         Ok(to_js(&json!({
