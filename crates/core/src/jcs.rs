@@ -11,6 +11,8 @@
 
 use serde_json::{Map, Number, Value};
 
+mod float;
+
 /// The largest integer a double holds exactly.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
@@ -483,14 +485,10 @@ impl<'a> Reader<'a> {
         };
         let n = match n {
             Some(n) => n,
-            None => text
-                .parse::<f64>()
-                .ok()
-                .and_then(Number::from_f64)
-                .ok_or(Fail::Syntax {
-                    at: start,
-                    expected: "a number a double can hold",
-                })?,
+            None => Number::from_f64(float::parse(text.as_bytes())).ok_or(Fail::Syntax {
+                at: start,
+                expected: "a number a double can hold",
+            })?,
         };
         // An integer of at most 15 digits, not "-0", is held exactly and written with its
         // own digits; anything else is compared with how the writer writes it.
