@@ -71,7 +71,7 @@ fn write_object(m: &Map<String, Value>, out: &mut String) -> Result<(), JcsError
     // differs from it only between a character from U+E000 to U+FFFF and one above
     // U+FFFF (a surrogate pair, which sorts first): if no name holds a character above
     // U+FFFF (UTF-8 lead byte 0xF0 to 0xF4), the map is already in order.
-    if m.keys().any(|k| k.bytes().any(|b| b >= 0xf0)) {
+    if m.keys().any(|k| astral(k)) {
         // Names are unique: an unstable sort gives the one order.
         members.sort_unstable_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     }
@@ -306,16 +306,27 @@ impl<'a> Reader<'a> {
         if self.eat(b'}') {
             return Ok(Value::Object(m));
         }
+        // Canonical members come in strictly increasing UTF-16 order. The map keeps byte
+        // order, which agrees until a name above U+FFFF: until then the member before is
+        // the map's last; from then on it is kept here.
+        let mut before: Option<String> = None;
         loop {
             self.ws();
             if self.peek() != Some(b'"') {
                 return Err(self.fail("a member name in quotes"));
             }
             let k = self.string()?;
-            // Canonical members come in strictly increasing order, so the one before
-            // is the map's last.
-            if self.strict && m.keys().next_back().is_some_and(|p| !utf16_less(p, &k)) {
-                return Err(Fail::NotCanonical);
+            if self.strict {
+                let prev = match &before {
+                    Some(p) => Some(p.as_str()),
+                    None => m.keys().next_back().map(String::as_str),
+                };
+                if prev.is_some_and(|p| !utf16_less(p, &k)) {
+                    return Err(Fail::NotCanonical);
+                }
+                if before.is_some() || astral(&k) {
+                    before = Some(k.clone());
+                }
             }
             self.ws();
             if !self.eat(b':') {
@@ -502,9 +513,13 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Whether `s` holds a character above U+FFFF (UTF-8 lead byte 0xF0 to 0xF4).
+fn astral(s: &str) -> bool {
+    s.bytes().any(|c| c >= 0xf0)
+}
+
 /// Whether `a` sorts before `b` by UTF-16 code units (see [`write_object`]).
 fn utf16_less(a: &str, b: &str) -> bool {
-    let astral = |s: &str| s.bytes().any(|c| c >= 0xf0);
     if astral(a) || astral(b) {
         a.encode_utf16().lt(b.encode_utf16())
     } else {

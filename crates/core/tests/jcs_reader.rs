@@ -181,6 +181,11 @@ fn edge_cases_agree_with_the_definition() {
         "{\"\u{1f600}\":2,\"\u{fb33}\":1}".as_bytes(),
         "{\"\u{e000}\":1,\"\u{10000}\":2}".as_bytes(),
         "{\"\u{10000}\":2,\"\u{e000}\":1}".as_bytes(),
+        // UTF-16 order differs from the map's byte order: the member before is not the
+        // map's last.
+        "{\"\u{1f600}\":1,\"\u{fb33}\":2,\"\u{e000}\":3}".as_bytes(),
+        "{\"\u{1f600}\":1,\"\u{e000}\":3,\"\u{fb33}\":2}".as_bytes(),
+        "{\"a\":0,\"\u{1f600}\":1,\"\u{fb33}\":2,\"\u{fb33}\":2}".as_bytes(),
         b"{\"a\\u0041\":1}",
         b"{\"\\u0001\":1,\"\\u0002\":2}",
         b"{\"\\u0002\":1,\"\\u0001\":2}",
@@ -252,6 +257,13 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// Members in any order, with names where UTF-16 order and byte order disagree.
+    #[test]
+    fn members_in_any_order_agree(names in prop::collection::vec("[a\u{e000}\u{fb33}\u{10000}\u{1f600}]{0,2}", 0..8)) {
+        let members: Vec<String> = names.iter().enumerate().map(|(i, n)| format!("\"{n}\":{i}")).collect();
+        check(format!("{{{}}}", members.join(",")).as_bytes());
+    }
 
     /// Written canonically, compactly or pretty by serde_json, then perhaps one byte
     /// deleted, replaced or inserted.
