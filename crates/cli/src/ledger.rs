@@ -15,8 +15,7 @@
 use std::fs;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
+use liveledger_core::b64;
 use liveledger_core::bundle;
 use liveledger_core::checkpoint::VerifiedCheckpoint;
 use liveledger_core::event::{
@@ -634,7 +633,7 @@ impl Writer {
         }
         let mut j = format!("{JOURNAL_HEADER}\n{base}\n{}\n", entries.len());
         for e in entries {
-            j.push_str(&B64.encode(e));
+            j.push_str(&b64::encode(e));
             j.push('\n');
         }
         j.push_str(&format!(
@@ -877,7 +876,7 @@ fn parse_journal(j: &str) -> Option<(u64, Vec<Vec<u8>>)> {
     }
     let base = lines.next()?.parse().ok()?;
     let n: usize = lines.next()?.parse().ok()?;
-    let entries: Vec<Vec<u8>> = lines.map(|l| B64.decode(l).ok()).collect::<Option<_>>()?;
+    let entries: Vec<Vec<u8>> = lines.map(|l| b64::decode(l).ok()).collect::<Option<_>>()?;
     (entries.len() == n).then_some((base, entries))
 }
 

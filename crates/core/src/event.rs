@@ -26,8 +26,7 @@
 
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
+use crate::b64;
 use serde_json::{Map, Value};
 
 use crate::hash::{cut, sha256_parts, Hash};
@@ -441,7 +440,7 @@ impl UnverifiedEvent {
         let sig_v = get(m, "sig")?;
         let signature: [u8; 64] = sig_v
             .as_str()
-            .and_then(|s| B64.decode(s).ok())
+            .and_then(|s| b64::decode(s).ok())
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| bad("sig", "base64 of a 64-byte Ed25519 signature", sig_v))?;
         Ok(UnverifiedEvent {
@@ -612,7 +611,7 @@ impl EventDraft {
         let mut msg = SIGNATURE_CONTEXT.to_vec();
         msg.extend_from_slice(unsigned.as_bytes());
         let sig = author.sign_raw(&msg);
-        m.insert("sig".into(), s(&B64.encode(sig)));
+        m.insert("sig".into(), s(&b64::encode(sig)));
         let bytes = jcs::to_canonical(&Value::Object(m))
             .map_err(EventError::Json)?
             .into_bytes();

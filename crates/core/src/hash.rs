@@ -7,8 +7,7 @@
 
 use core::fmt;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
+use crate::b64;
 use sha2::{Digest, Sha256};
 
 /// A SHA-256 value: a leaf hash, an interior node, a root or a commitment.
@@ -45,7 +44,7 @@ pub(crate) fn cut(s: &str) -> String {
 impl Hash {
     /// Parses canonical standard base64 (with padding), as in checkpoints.
     pub fn from_base64(s: &str) -> Result<Self, HashDecodeError> {
-        let bytes = B64.decode(s).map_err(|_| HashDecodeError::Encoding {
+        let bytes = b64::decode(s).map_err(|_| HashDecodeError::Encoding {
             encoding: "base64",
             found: cut(s),
         })?;
@@ -91,7 +90,7 @@ impl Hash {
 
     /// Standard base64 with padding.
     pub fn to_base64(&self) -> String {
-        B64.encode(self.0)
+        b64::encode(self.0)
     }
 
     /// 64 lowercase hex digits.

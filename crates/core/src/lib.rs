@@ -5,6 +5,7 @@
 //! Ledger event, and a streaming auditor.
 //!
 //! Layering, bottom up (each module uses only the ones above it in this list):
+//! - [`b64`]: base64, strict.
 //! - [`hash`]: SHA-256 and the RFC 6962 §2.1 hash functions.
 //! - [`merkle`]: tree hashes, inclusion and consistency proofs, the frontier.
 //! - [`tiles`]: tlog-tiles paths and arithmetic (the only module that knows them).
@@ -23,6 +24,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod b64;
 pub mod bundle;
 pub mod checkpoint;
 pub mod event;

@@ -20,8 +20,7 @@
 
 use core::fmt;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
+use crate::b64;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
 use crate::hash::{cut, sha256_parts};
@@ -163,7 +162,7 @@ fn split_key(
         .ok_or_else(|| bad("no '+' after the key ID"))?;
     check_name(name)?;
     let id = parse_hex8(hash).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
-    let raw = B64.decode(b64).map_err(|_| bad(what))?;
+    let raw = b64::decode(b64).map_err(|_| bad(what))?;
     let (&key_type, bytes) = raw.split_first().ok_or_else(|| bad("key is empty"))?;
     if key_type != ALG_ED25519 && key_type != ALG_COSIGNATURE_V1 {
         return Err(NoteError::UnsupportedKeyType(key_type));
@@ -280,7 +279,7 @@ impl fmt::Display for VerifierKey {
         let mut raw = Vec::with_capacity(33);
         raw.push(self.key_type);
         raw.extend_from_slice(self.key.as_bytes());
-        write!(f, "{}+{:08x}+{}", self.name, self.id, B64.encode(raw))
+        write!(f, "{}+{:08x}+{}", self.name, self.id, b64::encode(raw))
     }
 }
 
@@ -362,7 +361,7 @@ impl SignerKey {
             "PRIVATE+KEY+{}+{:08x}+{}",
             self.name,
             self.id,
-            B64.encode(raw)
+            b64::encode(raw)
         )
     }
 
@@ -417,7 +416,7 @@ impl NoteSignature {
     pub fn to_line(&self) -> String {
         let mut raw = self.key_id.to_be_bytes().to_vec();
         raw.extend_from_slice(&self.payload);
-        format!("{SIG_PREFIX}{} {}", self.name, B64.encode(raw))
+        format!("{SIG_PREFIX}{} {}", self.name, b64::encode(raw))
     }
 }
 
@@ -462,9 +461,7 @@ impl Note {
                 .split_once(' ')
                 .ok_or_else(|| bad("no space between name and signature"))?;
             check_name(name).map_err(|_| bad("key name is empty or has a '+'"))?;
-            let raw = B64
-                .decode(b64)
-                .map_err(|_| bad("signature is not valid base64"))?;
+            let raw = b64::decode(b64).map_err(|_| bad("signature is not valid base64"))?;
             if raw.len() < 5 {
                 return Err(bad("signature is shorter than a key ID and one byte"));
             }

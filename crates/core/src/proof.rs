@@ -11,8 +11,7 @@
 //! The `extra` data is not trusted by itself: a receipt verifies only if the entry's leaf
 //! hash, the proof and the signed checkpoint's root agree.
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
+use crate::b64;
 
 use crate::checkpoint::{parse_decimal, CheckpointError, VerifiedCheckpoint};
 use crate::hash::{cut, leaf_hash, Hash};
@@ -72,7 +71,7 @@ impl Receipt {
         let mut line = lines.next().ok_or_else(|| bad("no index line"))?;
         let mut extra = None;
         if let Some(e) = line.strip_prefix("extra ") {
-            extra = Some(B64.decode(e).map_err(|_| bad("extra is not base64"))?);
+            extra = Some(b64::decode(e).map_err(|_| bad("extra is not base64"))?);
             line = lines.next().ok_or_else(|| bad("no index line"))?;
         }
         let index = line
@@ -102,7 +101,7 @@ impl Receipt {
     pub fn to_text(&self) -> String {
         let mut s = format!("{HEADER}\n");
         if let Some(e) = &self.extra {
-            s.push_str(&format!("extra {}\n", B64.encode(e)));
+            s.push_str(&format!("extra {}\n", b64::encode(e)));
         }
         s.push_str(&format!("index {}\n", self.index));
         for h in &self.proof {
