@@ -19,7 +19,7 @@ use liveledger_core::jcs;
 use liveledger_core::note::{Note, NoteError, VerifierKey};
 use liveledger_core::proof::{Receipt, ReceiptError};
 use liveledger_core::tiles::{self, TilePath, TileSet};
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -76,6 +76,18 @@ extern "C" {
     fn signal(this: &AbortController) -> JsValue;
 }
 
+/// A JSON object from `"name": value` pairs, each value anything `Into<Value>`.
+/// (`serde_json::json!` passes every value through serde's serializer, which would
+/// link it and a second float formatter into the module.)
+macro_rules! obj {
+    ($($k:literal : $v:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut m = Map::new();
+        $( m.insert($k.to_owned(), Value::from($v)); )*
+        Value::Object(m)
+    }};
+}
+
 /// How long one request may take, body included, before it is abandoned (and retried).
 const FETCH_TIMEOUT_MS: f64 = 30_000.0;
 
@@ -114,7 +126,7 @@ fn checkpoint_error(e: CheckpointError) -> JsValue {
         CheckpointError::WrongOrigin { expected, found } => error(
             "WRONG_ORIGIN",
             &e.to_string(),
-            Some(json!({"expected": expected, "found": found})),
+            Some(obj!("expected": expected.as_str(), "found": found.as_str())),
         ),
         _ => error("BAD_INPUT", &e.to_string(), None),
     }
@@ -135,11 +147,11 @@ fn checkpoint_json(cp: &VerifiedCheckpoint) -> Value {
         .verified()
         .iter()
         .map(|v| match v.timestamp {
-            Some(t) => json!({"key": v.key.short(), "kind": "cosignature", "timestamp": t}),
-            None => json!({"key": v.key.short(), "kind": "log"}),
+            Some(t) => obj!("key": v.key.short(), "kind": "cosignature", "timestamp": t),
+            None => obj!("key": v.key.short(), "kind": "log"),
         })
         .collect();
-    json!({
+    obj!(
         "origin": cp.origin(),
         "size": cp.size(),
         "root": cp.root().to_base64(),
@@ -147,7 +159,7 @@ fn checkpoint_json(cp: &VerifiedCheckpoint) -> Value {
         "signatures": sigs,
         "signedTime": cp.note().verified().iter().filter_map(|v| v.timestamp).max(),
         "note": String::from_utf8_lossy(&cp.to_bytes()),
-    })
+    )
 }
 
 /// Parses trusted keys; the origin defaults to the first key's name.
@@ -195,7 +207,7 @@ pub fn verify_receipt(
             "INCLUSION_FAILED",
             &e.to_string(),
             Some(
-                json!({"index": r.index, "proof": r.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()}),
+                obj!("index": r.index, "proof": r.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()),
             ),
         )),
         Err(e) => Err(error("BAD_INPUT", &e.to_string(), None)),
@@ -214,7 +226,7 @@ fn entry_json(
     let event = UnverifiedEvent::parse(entry)
         .ok()
         .map(|e| Value::Object(e.object));
-    json!({
+    obj!(
         "index": index,
         "entry": String::from_utf8_lossy(entry),
         "event": event,
@@ -224,7 +236,7 @@ fn entry_json(
         "receipt": receipt,
         "requests": requests,
         "bytes": bytes,
-    })
+    )
 }
 
 /// A fetcher that counts what it fetched. Every request has a deadline (`timeoutMs`,
@@ -323,7 +335,7 @@ impl Fetcher {
         Err(error(
             "FETCH_FAILED",
             &format!("could not fetch {url}: {why}"),
-            Some(json!({"url": url})),
+            Some(obj!("url": url)),
         ))
     }
 
@@ -358,7 +370,7 @@ impl Fetcher {
             error(
                 "NOT_FOUND",
                 &format!("{}/{path} does not exist", self.base),
-                Some(json!({"path": path})),
+                Some(obj!("path": path)),
             )
         })
     }
@@ -534,14 +546,14 @@ fn open_checkpoint(b: &[u8], t: &Trust, what: &str) -> Result<VerifiedCheckpoint
         error(
             note_error_code(&e),
             &format!("{what}: {e}"),
-            Some(json!({"path": what})),
+            Some(obj!("path": what)),
         )
     })?;
     if note.count_signed_by(&t.keys) == 0 {
         return Err(error(
             "BAD_SIGNATURE",
             &format!("{what} is not signed by the log key"),
-            Some(json!({"path": what})),
+            Some(obj!("path": what)),
         ));
     }
     VerifiedCheckpoint::from_note(note, &t.origin).map_err(checkpoint_error)
@@ -552,11 +564,11 @@ fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
         InconsistencyKind::Rollback { .. } => "ROLLBACK",
         _ => "FORK",
     };
-    let evidence = json!({
+    let evidence = obj!(
         "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
         "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
         "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-    });
+    );
     error(code, &inc.to_string(), Some(evidence))
 }
 
@@ -567,14 +579,14 @@ fn failure_error(r: &AuditReport) -> JsValue {
     error(
         "TAMPERED",
         &f.to_string(),
-        Some(json!({
+        Some(obj!(
             "segment": f.location.bundle,
             "entry": f.location.entry,
             "path": f.location.step.map(|s| s.path().to_string()),
             "detail": f.error.to_string(),
             "size": r.size,
             "root": r.root.to_base64(),
-        })),
+        )),
     )
 }
 
@@ -588,11 +600,11 @@ const SIGNATURE_BATCHES: usize = 8;
 fn emit_event(cb: &Option<Function>, ev: &VerifiedEvent) {
     if let Some(cb) = cb {
         let e = ev.event();
-        let v = json!({
+        let v = obj!(
             "seq": e.seq,
             "leafHash": ev.leaf_hash().to_hex(),
             "event": Value::Object(e.object.clone()),
-        });
+        );
         let _ = cb.call1(&JsValue::NULL, &to_js(&v));
     }
 }
@@ -689,7 +701,7 @@ async fn drive_inner(
         }
         if let Some(p) = &progress {
             let s = a.stats();
-            let v = json!({"entries": s.entries, "verified": a.verified_entries(), "size": a.target_size(), "bytes": s.bytes, "segment": path.index()});
+            let v = obj!("entries": s.entries, "verified": a.verified_entries(), "size": a.target_size(), "bytes": s.bytes, "segment": path.index());
             let _ = p.call1(&JsValue::NULL, &to_js(&v));
         }
     };
@@ -708,18 +720,18 @@ async fn drive_inner(
 
 fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust, engine: &Option<String>) -> Value {
     let s = a.stats();
-    json!({
-        "signatureEngine": engine,
+    obj!(
+        "signatureEngine": engine.clone(),
         "verified": true,
         "trust": if t.pinned { "pinned" } else { "metadata" },
         "keys": t.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
         "checkpoint": checkpoint_json(cp),
         "level": if t.ledger { "ledger" } else { "log" },
-        "stats": {"entries": s.entries, "segments": s.bundles, "tiles": s.tiles, "bytes": s.bytes, "signatures": s.signatures,
-                  "corrections": s.corrections, "commitments": s.commitments, "governance": s.governance},
+        "stats": obj!("entries": s.entries, "segments": s.bundles, "tiles": s.tiles, "bytes": s.bytes, "signatures": s.signatures,
+                  "corrections": s.corrections, "commitments": s.commitments, "governance": s.governance),
         "lastTime": a.chain().and_then(|c| c.last_time()).map(|t| t.to_string()),
         "cadenceSeconds": t.cadence,
-    })
+    )
 }
 
 /// An auditor for `cp` at the level trust says, comparing tiles unless `checkTiles` is false.
@@ -863,7 +875,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
         error(
             "BAD_INPUT",
             &format!("digests/index.txt: {e}"),
-            Some(json!({"path": "digests/index.txt"})),
+            Some(obj!("path": "digests/index.txt")),
         )
     })?;
     let limit = opt_get(&opts, "limit")
@@ -875,21 +887,21 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
     let mut rows: Vec<Value> = Vec::new();
     let result = |rows: Vec<Value>, failure: Option<JsValue>| {
         let failure = failure.map(|e| {
-            json!({
+            obj!(
                 "code": Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()),
                 "message": js_sys::Error::from(e.clone()).message().as_string(),
                 "evidence": Reflect::get(&e, &"evidence".into()).ok().filter(|v| !v.is_undefined())
                     .and_then(|v| js_sys::JSON::stringify(&v).ok()).and_then(|s| s.as_string())
                     .and_then(|s| jcs::parse(s.as_bytes()).ok()),
-            })
+            )
         });
-        Ok(to_js(&json!({
+        Ok(to_js(&obj!(
             "verified": failure.is_none(),
             "checkpoint": checkpoint_json(&current),
             "total": total,
             "digests": rows,
             "failure": failure,
-        })))
+        )))
     };
     // The archived digests, a few in flight at a time.
     let mut digests: Vec<VerifiedCheckpoint> = Vec::new();
@@ -912,7 +924,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
                 let e = error(
                     "TAMPERED",
                     &format!("{path} holds a digest of size {}", cp.size()),
-                    Some(json!({"path": path, "expected": size, "found": cp.size()})),
+                    Some(obj!("path": path, "expected": size, "found": cp.size())),
                 );
                 return result(rows, Some(e));
             }
@@ -951,7 +963,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
                     let e = error(
                         "TAMPERED",
                         &format!("{p}: {e}"),
-                        Some(json!({"path": p.to_string()})),
+                        Some(obj!("path": p.to_string())),
                     );
                     return result(rows, Some(e));
                 }
@@ -980,7 +992,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
 
 fn history_row(cp: &VerifiedCheckpoint, extends: Option<u64>) -> Value {
     let c = checkpoint_json(cp);
-    json!({"size": c["size"], "root": c["root"], "signedTime": c["signedTime"], "note": c["note"], "extends": extends})
+    obj!("size": c["size"].clone(), "root": c["root"].clone(), "signedTime": c["signedTime"].clone(), "note": c["note"].clone(), "extends": extends)
 }
 
 /// Polls in a row that may find a new checkpoint's tiles missing before that is an alarm.
@@ -1029,7 +1041,7 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
         error(
             "TAMPERED",
             &format!("{bpath}: {e}"),
-            Some(json!({"segment": bpath.index()})),
+            Some(obj!("segment": bpath.index())),
         )
     })?;
     let leaves: Vec<liveledger_core::Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
@@ -1051,7 +1063,7 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
         .map_err(|e| error("TAMPERED", &e.to_string(), None))?;
     let entry = entries[pos];
     liveledger_core::audit::check_inclusion(&cp, index, entry, &proof).map_err(|e| {
-        error("INCLUSION_FAILED", &e.to_string(), Some(json!({"index": index, "segment": bpath.index(), "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()})))
+        error("INCLUSION_FAILED", &e.to_string(), Some(obj!("index": index, "segment": bpath.index(), "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>())))
     })?;
     let receipt = Receipt {
         extra: Some(entry.to_vec()),
