@@ -570,6 +570,35 @@ mod tests {
         );
     }
 
+    /// Every name of up to two characters from each range where the orders could
+    /// differ, all in one object: the members come out in UTF-16 order.
+    #[test]
+    fn every_short_name_is_written_in_utf16_order() {
+        let chars = [
+            'a',
+            '\u{7ff}',
+            '\u{d7ff}',
+            '\u{e000}',
+            '\u{fb33}',
+            '\u{ffff}',
+            '\u{10000}',
+            '\u{1f600}',
+            '\u{10ffff}',
+        ];
+        let mut names = vec![String::new()];
+        for &c in &chars {
+            names.push(c.to_string());
+            for &d in &chars {
+                names.push(format!("{c}{d}"));
+            }
+        }
+        let m: Map<String, Value> = names.iter().map(|n| (n.clone(), Value::Null)).collect();
+        let written = to_canonical(&Value::Object(m)).unwrap();
+        names.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+        let want: Vec<String> = names.iter().map(|n| format!("\"{n}\":null")).collect();
+        assert_eq!(written, format!("{{{}}}", want.join(",")));
+    }
+
     #[test]
     fn members_are_sorted_by_utf16_code_units() {
         // U+FB33 (one UTF-16 unit, 0xFB33) sorts after U+1F600 (surrogates 0xD83D 0xDE00),
