@@ -35,16 +35,22 @@ pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     out
 }
 
+/// Each byte's value in the alphabet, or 0xff.
+const VALUES: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn value(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    match VALUES[usize::from(c)] {
+        0xff => None,
+        v => Some(u32::from(v)),
+    }
 }
 
 /// The bytes of a padded base64 text, refusing every other spelling of them.
