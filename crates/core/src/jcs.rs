@@ -273,12 +273,18 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, Fail> {
+    /// Steps into an array or object at its opening bracket, if nesting allows.
+    fn open(&mut self, depth: usize) -> Result<(), Fail> {
         if depth == 0 {
             return Err(self.fail("at most 127 nested arrays and objects"));
         }
         self.i += 1;
         self.ws();
+        Ok(())
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, Fail> {
+        self.open(depth)?;
         let mut a = Vec::new();
         if self.eat(b']') {
             return Ok(Value::Array(a));
@@ -297,11 +303,7 @@ impl<'a> Reader<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Value, Fail> {
-        if depth == 0 {
-            return Err(self.fail("at most 127 nested arrays and objects"));
-        }
-        self.i += 1;
-        self.ws();
+        self.open(depth)?;
         let mut m = Map::new();
         if self.eat(b'}') {
             return Ok(Value::Object(m));
@@ -317,14 +319,22 @@ impl<'a> Reader<'a> {
             }
             let k = self.string()?;
             if self.strict {
-                let prev = match &before {
-                    Some(p) => Some(p.as_str()),
-                    None => m.keys().next_back().map(String::as_str),
+                let k_astral = astral(&k);
+                let in_order = match &before {
+                    Some(p) => utf16_less(p, &k),
+                    // No name so far above U+FFFF: bytes order them unless this one is.
+                    None => m.keys().next_back().is_none_or(|p| {
+                        if k_astral {
+                            utf16_less(p, &k)
+                        } else {
+                            p.as_str() < k.as_str()
+                        }
+                    }),
                 };
-                if prev.is_some_and(|p| !utf16_less(p, &k)) {
+                if !in_order {
                     return Err(Fail::NotCanonical);
                 }
-                if before.is_some() || astral(&k) {
+                if before.is_some() || k_astral {
                     before = Some(k.clone());
                 }
             }
@@ -520,11 +530,7 @@ fn astral(s: &str) -> bool {
 
 /// Whether `a` sorts before `b` by UTF-16 code units (see [`write_object`]).
 fn utf16_less(a: &str, b: &str) -> bool {
-    if astral(a) || astral(b) {
-        a.encode_utf16().lt(b.encode_utf16())
-    } else {
-        a < b
-    }
+    a.encode_utf16().lt(b.encode_utf16())
 }
 
 #[cfg(test)]

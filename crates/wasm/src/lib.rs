@@ -81,7 +81,6 @@ extern "C" {
 /// link it and a second float formatter into the module.)
 macro_rules! obj {
     ($($k:literal : $v:expr),* $(,)?) => {{
-        #[allow(unused_mut)]
         let mut m = Map::new();
         $( m.insert($k.to_owned(), Value::from($v)); )*
         Value::Object(m)

@@ -98,16 +98,13 @@ fn magnitude(digits: &mut Vec<u8>, mut exp10: i64) -> f64 {
         b.mul_pow10(exp10.unsigned_abs() as u32);
     }
     // Scale so that the quotient has 64 or 65 bits, then divide.
-    let s = 64 - a.bits() as i64 + b.bits() as i64;
-    let mut sticky = false;
+    let mut s = 64 - a.bits() as i64 + b.bits() as i64;
     if s >= 0 {
         a.shl(s as usize);
     } else {
         b.shl(s.unsigned_abs() as usize);
     }
-    let (mut q, rest) = a.div_small_quotient(&b);
-    sticky |= rest;
-    let mut s = s;
+    let (mut q, mut sticky) = a.div_small_quotient(&b);
     if q >> 64 != 0 {
         sticky |= q & 1 != 0;
         q >>= 1;
