@@ -43,3 +43,20 @@ pub fn same(a: &Value, b: &Value) -> bool {
         _ => a == b,
     }
 }
+
+/// Panics unless both of the reader's modes agree with the model on `bytes`: `parse`
+/// with serde_json, `parse_canonical` with [`definition`], error for error.
+pub fn check(bytes: &[u8]) {
+    let shown = String::from_utf8_lossy(bytes);
+    match (jcs::parse(bytes), serde_json::from_slice::<Value>(bytes)) {
+        (Ok(a), Ok(b)) => assert!(same(&a, &b), "parse {shown:?}: {a:?} vs serde_json {b:?}"),
+        (Err(JcsError::Syntax(_)), Err(_)) => {}
+        (a, b) => panic!("parse {shown:?}: {a:?} vs serde_json {b:?}"),
+    }
+    match (jcs::parse_canonical(bytes), definition(bytes)) {
+        (Ok(a), Ok(b)) => assert!(same(&a, &b), "parse_canonical {shown:?}: {a:?} vs {b:?}"),
+        (Err(JcsError::Syntax(_)), Err(JcsError::Syntax(_))) => {}
+        (Err(a), Err(b)) if a == b => {}
+        (a, b) => panic!("parse_canonical {shown:?}: {a:?} vs definition {b:?}"),
+    }
+}
