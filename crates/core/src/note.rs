@@ -157,12 +157,12 @@ fn split_key(
     let (name, rest) = s
         .split_once('+')
         .ok_or_else(|| bad("no '+' after the name"))?;
-    let (hash, b64) = rest
+    let (hash, coded) = rest
         .split_once('+')
         .ok_or_else(|| bad("no '+' after the key ID"))?;
     check_name(name)?;
     let id = parse_hex8(hash).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
-    let raw = b64::decode(b64).map_err(|_| bad(what))?;
+    let raw = b64::decode(coded).map_err(|_| bad(what))?;
     let (&key_type, bytes) = raw.split_first().ok_or_else(|| bad("key is empty"))?;
     if key_type != ALG_ED25519 && key_type != ALG_COSIGNATURE_V1 {
         return Err(NoteError::UnsupportedKeyType(key_type));
@@ -457,11 +457,11 @@ impl Note {
             let rest = line
                 .strip_prefix(SIG_PREFIX)
                 .ok_or_else(|| bad("does not start with an em dash and a space"))?;
-            let (name, b64) = rest
+            let (name, coded) = rest
                 .split_once(' ')
                 .ok_or_else(|| bad("no space between name and signature"))?;
             check_name(name).map_err(|_| bad("key name is empty or has a '+'"))?;
-            let raw = b64::decode(b64).map_err(|_| bad("signature is not valid base64"))?;
+            let raw = b64::decode(coded).map_err(|_| bad("signature is not valid base64"))?;
             if raw.len() < 5 {
                 return Err(bad("signature is shorter than a key ID and one byte"));
             }
