@@ -688,6 +688,11 @@ fn injected_write_failures_leave_a_verifiable_ledger() {
 
 /// The response headers of a GET, read from the socket.
 fn raw_get(addr: &str, path: &str, encoding: &str) -> String {
+    raw_response(addr, path, encoding).0
+}
+
+/// One GET on a fresh connection: the response head and the body as sent (gzip and all).
+fn raw_response(addr: &str, path: &str, encoding: &str) -> (String, Vec<u8>) {
     use std::io::Read;
     let mut c = std::net::TcpStream::connect(addr).unwrap();
     write!(c, "GET /{path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n").unwrap();
@@ -697,7 +702,21 @@ fn raw_get(addr: &str, path: &str, encoding: &str) -> String {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end + 2]).into_owned()
+    let head = String::from_utf8_lossy(&buf[..end + 2]).into_owned();
+    (head, buf.get(end + 4..).unwrap_or_default().to_vec())
+}
+
+/// The bytes a client reads from a response: gunzipped if it says it is gzip.
+fn decoded((head, body): (String, Vec<u8>)) -> Vec<u8> {
+    use std::io::Read;
+    if !head.contains("\r\nContent-Encoding: gzip\r\n") {
+        return body;
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    out
 }
 
 struct Server(Child, String);
@@ -769,6 +788,38 @@ fn serve_sends_types_cache_headers_gzip_and_cors_and_verify_reads_urls() {
     let raw = raw_get(&s.1, "tile/entries/000", "gzip");
     assert!(raw.contains("\r\nContent-Encoding: gzip\r\n"), "{raw}");
     assert!(!raw_get(&s.1, "tile/entries/000", "identity").contains("Content-Encoding"));
+    // Hash tiles are random bytes: gzip would not make them smaller, so it is not used.
+    let tile = fs::read(dir.join("tile/0/000")).unwrap();
+    let r = raw_response(&s.1, "tile/0/000", "gzip");
+    assert!(!r.0.contains("Content-Encoding"), "{}", r.0);
+    assert_eq!(r.1, tile);
+    // A segment's compressed body is kept, and used only while the file holds the same
+    // bytes: one rewritten in place (same length) is served as it now is.
+    let path = dir.join("tile/entries/000");
+    let before = fs::read(&path).unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            decoded(raw_response(&s.1, "tile/entries/000", "gzip")),
+            before
+        );
+    }
+    let mut after = before.clone();
+    let at = after.iter().position(|&b| b == b'a').unwrap();
+    after[at] = b'b';
+    fs::write(&path, &after).unwrap();
+    assert_eq!(
+        decoded(raw_response(&s.1, "tile/entries/000", "gzip")),
+        after
+    );
+    assert_eq!(
+        decoded(raw_response(&s.1, "tile/entries/000", "identity")),
+        after
+    );
+    fs::write(&path, &before).unwrap();
+    assert_eq!(
+        decoded(raw_response(&s.1, "tile/entries/000", "gzip")),
+        before
+    );
     for bad in [
         "../led.keys/log.key",
         "tile/../../led.keys/log.key",
