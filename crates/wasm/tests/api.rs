@@ -90,3 +90,67 @@ fn receipts_verify_offline() {
         "BAD_INPUT"
     );
 }
+
+/// Numbers in canonical JSON are written as ECMAScript writes them (RFC 8785 §3.2.2.3),
+/// and read back to the same double. Here the runtime's own `Number.prototype.toString`
+/// is the reference, on the code the browser builds run (ryu with its small tables, the
+/// reader's own decimal-to-double): edge cases, then random doubles of every exponent.
+#[wasm_bindgen_test]
+fn numbers_are_written_as_ecmascript_writes_them_and_read_back_exactly() {
+    use liveledger_core::jcs;
+    use serde_json::Value;
+    let check = |f: f64| {
+        let ours = jcs::to_canonical(&Value::from(f)).unwrap();
+        let js = js_sys::Number::from(f).to_string_with_radix(10).unwrap();
+        assert_eq!(ours, String::from(js), "{f:e} ({:#x})", f.to_bits());
+        let back = jcs::parse(ours.as_bytes()).unwrap();
+        let back = back.as_f64().unwrap();
+        assert!(back == f, "{ours} read back as {back:e}, not {f:e}");
+    };
+    for f in [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.1,
+        0.2,
+        0.3,
+        1.5,
+        1e21,
+        1e20,
+        999999999999999900000.0,
+        1e-6,
+        1e-7,
+        123e-20,
+        5e-324,
+        -5e-324,
+        2.2250738585072014e-308,
+        2.225073858507201e-308,
+        f64::MAX,
+        f64::MIN,
+        f64::EPSILON,
+        9007199254740991.0,
+        9007199254740992.0,
+        4.35,
+        0.000001,
+        1.7976931348623157e308,
+        2.5e-323,
+        1e23,
+        8.41e21,
+        5e-310,
+    ] {
+        check(f);
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut n = 0;
+    while n < 20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let f = f64::from_bits(x);
+        if f.is_finite() {
+            check(f);
+            n += 1;
+        }
+    }
+}
