@@ -438,7 +438,12 @@ impl Note {
         if let Some(c) = s.chars().find(|&c| (c as u32) < 0x20 && c != '\n') {
             return Err(NoteError::ControlCharacter(c as u32));
         }
-        let split = s.rfind("\n\n").ok_or(NoteError::NoSignatureBlock)?;
+        // (Byte windows, not `str::rfind`: its substring searcher is 2 kB of Wasm.)
+        let split = s
+            .as_bytes()
+            .windows(2)
+            .rposition(|w| w == b"\n\n")
+            .ok_or(NoteError::NoSignatureBlock)?;
         let text = &s[..split + 1];
         let block = &s[split + 2..];
         if block.is_empty() || !block.ends_with('\n') {

@@ -61,9 +61,12 @@ impl Receipt {
         if text.len() > MAX_RECEIPT {
             return Err(bad("larger than 1.1 MB"));
         }
-        let (head, checkpoint) = text
-            .split_once("\n\n")
+        let blank = text
+            .as_bytes()
+            .windows(2)
+            .position(|w| w == b"\n\n")
             .ok_or_else(|| bad("no blank line before the checkpoint"))?;
+        let (head, checkpoint) = (&text[..blank], &text[blank + 2..]);
         let mut lines = head.split('\n');
         if lines.next() != Some(HEADER) {
             return Err(bad("first line is not c2sp.org/tlog-proof@v1"));

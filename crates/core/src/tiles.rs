@@ -229,7 +229,8 @@ impl FromStr for TilePath {
             }
             TileKind::Hashes(l)
         };
-        let (index_part, width) = match rest.split_once(".p/") {
+        let partial = rest.as_bytes().windows(3).position(|w| w == b".p/");
+        let (index_part, width) = match partial.map(|at| (&rest[..at], &rest[at + 3..])) {
             Some((i, w)) => {
                 if w.is_empty()
                     || w.len() > 3
