@@ -8,6 +8,11 @@
 //! Error codes: `BAD_INPUT`, `BAD_SIGNATURE`, `WRONG_ORIGIN`, `NO_KEY`, `FETCH_FAILED`,
 //! `NOT_FOUND`, `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`.
 
+// SAFETY: the module runs on one thread: its Web Workers run JavaScript, not this Wasm.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
+
 use std::cell::Cell;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
