@@ -29,7 +29,7 @@ fn main() {
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
-        Some("app") => build_app(),
+        Some("app") => build_app().map(|_| ()),
         Some("demo") => demo(&args[1..]),
         _ => {
             eprintln!(
@@ -188,9 +188,31 @@ fn install_all() -> Result {
     ensure_trunk()
 }
 
+/// Issue #6's size budgets: `gzip -9` bytes of each optimised `.wasm`, the figures
+/// docs/BENCHMARKS.md reports. `cargo xtask test` fails when a build goes over one, so a
+/// change that costs size is weighed when it is made, not found sessions later.
+const APP_BUDGET_GZ: usize = 300_000;
+const EMBED_BUDGET_GZ: usize = 120_000;
+
+/// Fails when `gz` is over `budget`, saying by how much.
+fn within_budget(what: &str, gz: usize, budget: usize) -> Result {
+    if gz <= budget {
+        eprintln!(
+            "{what}: {gz} bytes gzip, {} under its {budget}-byte budget",
+            budget - gz
+        );
+        return Ok(());
+    }
+    Err(format!(
+        "{what} is {gz} bytes gzip, {} over its {budget}-byte budget (issue #6); \
+         docs/BENCHMARKS.md shows what took size off before and how to profile it",
+        gz - budget
+    ))
+}
+
 /// Builds the browser verifier app into dist/ with Trunk (offline; wasm-opt from npm's
-/// binaryen 132 first on PATH, never Debian's).
-fn build_app() -> Result {
+/// binaryen 132 first on PATH, never Debian's); returns (raw, gzip) bytes of its .wasm.
+fn build_app() -> Result<(usize, usize)> {
     let bin = std::fs::canonicalize("tests/e2e/node_modules/.bin")
         .map_err(|e| format!("tests/e2e/node_modules/.bin: {e}"))?;
     let path = format!("{}:{}", bin.display(), env::var("PATH").unwrap_or_default());
@@ -202,9 +224,10 @@ fn build_app() -> Result {
         .find(|p| p.extension().is_some_and(|x| x == "wasm"))
         .ok_or("trunk produced no .wasm")?;
     let w = wasm.to_string_lossy().into_owned();
-    let raw = std::fs::metadata(&wasm).map_err(|e| e.to_string())?.len();
-    eprintln!("app: {raw} bytes wasm ({} gzip)", gzip_size(&w)?);
-    Ok(())
+    let raw = std::fs::metadata(&wasm).map_err(|e| e.to_string())?.len() as usize;
+    let gz = gzip_size(&w)?;
+    eprintln!("app: {raw} bytes wasm ({gz} gzip)");
+    Ok((raw, gz))
 }
 
 fn copy(from: &str, to: &str) -> Result {
@@ -407,10 +430,17 @@ fn test(args: &[String]) -> Result {
         "app tests in Wasm (Node and headless Chromium)",
         &mut || wasm_tests("liveledger-web"),
     )?;
-    step("app build (Trunk)", &mut build_app)?;
-    step("embed module build (wasm-bindgen, wasm-opt)", &mut || {
-        build_embed().map(|_| ())
+    step("app build (Trunk), within its size budget", &mut || {
+        let (_, gz) = build_app()?;
+        within_budget("the app", gz, APP_BUDGET_GZ)
     })?;
+    step(
+        "embed module build (wasm-bindgen, wasm-opt), within its size budget",
+        &mut || {
+            let (_, gz) = build_embed()?;
+            within_budget("the embed module", gz, EMBED_BUDGET_GZ)
+        },
+    )?;
     step(
         "browser end-to-end (playwright-core, Chromium)",
         &mut || {
@@ -722,4 +752,22 @@ fn walk_size(d: &Path) -> u64 {
         .iter()
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_at_its_budget_passes_and_one_byte_over_fails_saying_by_how_much() {
+        assert!(within_budget("the embed module", 120_000, EMBED_BUDGET_GZ).is_ok());
+        assert!(within_budget("the app", 0, APP_BUDGET_GZ).is_ok());
+        let e = within_budget("the embed module", 120_001, EMBED_BUDGET_GZ).unwrap_err();
+        assert!(
+            e.starts_with("the embed module is 120001 bytes gzip, 1 over its 120000-byte budget"),
+            "{e}"
+        );
+        let e = within_budget("the app", 400_000, APP_BUDGET_GZ).unwrap_err();
+        assert!(e.contains("100000 over its 300000-byte budget"), "{e}");
+    }
 }
