@@ -175,8 +175,17 @@ for (const o of cfg.oneEvent) {
     const r = await m.verifyEntry(o.url, o.index, { keys: o.keys, level: o.level });
     const ms = performance.now() - t0;
     const res = performance.getEntriesByType("resource").filter((e) => e.name.startsWith(o.url));
+    // Round trips: the longest chain of requests each made after the one before had
+    // answered (what a visitor far from the server waits for).
+    const byStart = [...res].sort((a, b) => a.startTime - b.startTime);
+    const round = new Map();
+    for (const e of byStart) {
+      const before = byStart.filter((d) => round.has(d) && d.responseEnd <= e.startTime).map((d) => round.get(d));
+      round.set(e, 1 + Math.max(0, ...before));
+    }
     return {
       requests: r.requests, decodedBytes: r.bytes, ms,
+      roundTrips: Math.max(0, ...round.values()),
       transferBytes: res.reduce((n, e) => n + e.transferSize, 0),
       files: res.map((e) => `${e.name.slice(o.url.length)} ${e.transferSize}`),
     };

@@ -7,7 +7,7 @@
 //!   `liveledger verify` (native, over HTTP), by the JS module in Node, and by the JS
 //!   module in headless Chromium (the page's own code path);
 //! - what bounds the browser: fetching the same files with plain `fetch`, no verifying;
-//! - one event by inclusion proof: requests and bytes, decoded and on the wire (at 16M
+//! - one event by inclusion proof: requests, round trips and bytes, decoded and on the wire (at 16M
 //!   entries too with `--16m`, which writes a 1.5 GB log once).
 //!
 //! Results go to docs/BENCHMARKS.md between `<!-- bench-wasm -->` markers.
@@ -308,7 +308,7 @@ pub fn run(args: &[String]) -> Result {
          `fetch` (8 in flight and past the browser's cache, as the audit fetches; nothing verified) took {fetch_only:.2} s in the same Chromium: \
          {:.0} requests/s, {:.0} entries/s. The {bundle_files} entry bundles alone: {fetch_bundles:.2} s, \
          {:.0} requests/s, {:.0} entries/s.\n\n\
-         | one event by inclusion proof | requests | bytes decoded | bytes on the wire |\n|---|---|---|---|\n",
+         | one event by inclusion proof | requests | round trips | bytes decoded | bytes on the wire |\n|---|---|---|---|---|\n",
         all_files as f64 / fetch_only,
         n as f64 / fetch_only,
         bundle_files as f64 / fetch_bundles,
@@ -316,10 +316,11 @@ pub fn run(args: &[String]) -> Result {
     );
     for r in results.iter().filter(|r| r["kind"] == "one-event") {
         body += &format!(
-            "| {} (event {}) | {} | {} | {} |\n",
+            "| {} (event {}) | {} | {} | {} | {} |\n",
             r["name"].as_str().unwrap_or(""),
             r["index"],
             r["requests"],
+            r["roundTrips"],
             r["decodedBytes"],
             r["transferBytes"]
         );

@@ -13,7 +13,7 @@
 #[global_allocator]
 static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use liveledger_core::audit::{check_consistency, AuditReport, Auditor, InconsistencyKind, Level};
@@ -251,6 +251,8 @@ struct Fetcher {
     timeout_ms: f64,
     requests: Cell<u32>,
     bytes: Cell<u64>,
+    /// Requests started by [`Fetcher::keep_ahead`], by path, for `get` to take up.
+    ahead: RefCell<Vec<(String, (Promise, Deadline))>>,
 }
 
 impl Fetcher {
@@ -264,6 +266,7 @@ impl Fetcher {
             timeout_ms,
             requests: Cell::new(0),
             bytes: Cell::new(0),
+            ahead: RefCell::new(Vec::new()),
         }
     }
 
@@ -291,12 +294,22 @@ impl Fetcher {
     async fn get(&self, path: &str, no_store: bool) -> Result<Option<Vec<u8>>, JsValue> {
         let url = format!("{}/{path}", self.base);
         let mut last = JsValue::NULL;
+        let mut early = {
+            let mut ahead = self.ahead.borrow_mut();
+            let i = ahead.iter().position(|(p, _)| p == path);
+            i.map(|i| ahead.swap_remove(i).1)
+        };
         for attempt in 0..3 {
             if attempt > 0 {
                 sleep(250.0 * attempt as f64).await;
             }
-            self.requests.set(self.requests.get() + 1);
-            let (request, _deadline) = self.fetch(&url, no_store);
+            let (request, _deadline) = match early.take() {
+                Some(started) => started,
+                None => {
+                    self.requests.set(self.requests.get() + 1);
+                    self.fetch(&url, no_store)
+                }
+            };
             let resp = match JsFuture::from(request).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -343,30 +356,20 @@ impl Fetcher {
         ))
     }
 
-    /// Starts fetching `path` now (for prefetching); `finish` awaits it.
-    fn start(&self, path: &str, no_store: bool) -> (Promise, Deadline) {
-        self.requests.set(self.requests.get() + 1);
-        self.fetch(&format!("{}/{path}", self.base), no_store)
-    }
-
-    /// The bytes of a prefetched response, or None if it failed in any way (the caller
-    /// then fetches again, with retries and a precise error).
-    async fn finish(&self, (p, _deadline): (Promise, Deadline)) -> Option<Vec<u8>> {
-        let resp = JsFuture::from(p).await.ok()?;
-        let status = Reflect::get(&resp, &"status".into()).ok()?.as_f64()? as u32;
-        if !(200..300).contains(&status) {
-            return None;
+    /// Keeps requests for exactly `paths` in flight: starts those not yet started, and
+    /// drops those no longer wanted. The next [`Fetcher::get`] of a path takes up its
+    /// request (and makes the retries, if it fails) instead of starting its own. Files
+    /// needed together are requested at once: one round trip instead of one each.
+    fn keep_ahead(&self, paths: &[String], no_store: bool) {
+        let mut ahead = self.ahead.borrow_mut();
+        ahead.retain(|(p, _)| paths.contains(p));
+        for p in paths {
+            if !ahead.iter().any(|(q, _)| q == p) {
+                self.requests.set(self.requests.get() + 1);
+                let started = self.fetch(&format!("{}/{p}", self.base), no_store);
+                ahead.push((p.clone(), started));
+            }
         }
-        let ab = Reflect::get(&resp, &"arrayBuffer".into())
-            .ok()?
-            .dyn_into::<Function>()
-            .ok()?
-            .call0(&resp)
-            .ok()?;
-        let buf = JsFuture::from(Promise::from(ab)).await.ok()?;
-        let v = Uint8Array::new(&buf).to_vec();
-        self.bytes.set(self.bytes.get() + v.len() as u64);
-        Some(v)
     }
 
     async fn require(&self, path: &str, no_store: bool) -> Result<Vec<u8>, JsValue> {
@@ -455,6 +458,8 @@ async fn trust_with(f: &Fetcher, opts: &JsValue, metadata: bool) -> Result<Trust
     let mut ledger = false;
     let mut cadence = None;
     let fetched = if metadata || keys.is_empty() {
+        // Every caller fetches the checkpoint next; it does not wait for the metadata.
+        f.keep_ahead(&["checkpoint".into()], true);
         f.get("metadata", true).await?
     } else {
         None
@@ -649,8 +654,6 @@ async fn drive_inner(
         a.defer_signatures();
     }
     let mut verdicts: std::collections::VecDeque<engine::Verdicts> = Default::default();
-    let mut inflight: std::collections::VecDeque<(TilePath, (Promise, Deadline))> =
-        std::collections::VecDeque::new();
     let result = loop {
         let Some(step) = a.next_step() else {
             break Ok(());
@@ -660,26 +663,15 @@ async fn drive_inner(
         }
         let path: TilePath = step.path();
         // Past the HTTP cache (`no-store`): see `audit`.
-        let upcoming: Vec<TilePath> = a.upcoming_steps().take(PREFETCH).collect();
-        inflight.retain(|(p, _)| upcoming.contains(p));
-        for p in upcoming {
-            if !inflight.iter().any(|(q, _)| *q == p) {
-                inflight.push_back((p, f.start(&p.to_string(), true)));
-            }
-        }
-        let prefetched = match inflight.iter().position(|(q, _)| *q == path) {
-            Some(i) => match inflight.remove(i) {
-                Some((_, promise)) => f.finish(promise).await,
-                None => None,
-            },
-            None => None,
-        };
-        let bytes = match prefetched {
-            Some(b) => b,
-            None => match f.require(&path.to_string(), true).await {
-                Ok(b) => b,
-                Err(e) => break Err(e),
-            },
+        let upcoming: Vec<String> = a
+            .upcoming_steps()
+            .take(PREFETCH)
+            .map(|p| p.to_string())
+            .collect();
+        f.keep_ahead(&upcoming, true);
+        let bytes = match f.require(&path.to_string(), true).await {
+            Ok(b) => b,
+            Err(e) => break Err(e),
         };
         // Events reach the page only once verified (chain, author, signature).
         let fed = a
@@ -910,16 +902,10 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
     // The archived digests, a few in flight at a time.
     let mut digests: Vec<VerifiedCheckpoint> = Vec::new();
     for chunk in sizes.chunks(HISTORY_PARALLEL) {
-        let started: Vec<(Promise, Deadline)> = chunk
-            .iter()
-            .map(|s| f.start(&format!("digests/{s}"), false))
-            .collect();
-        for (&size, p) in chunk.iter().zip(started) {
-            let path = format!("digests/{size}");
-            let bytes = match f.finish(p).await {
-                Some(b) => b,
-                None => f.require(&path, false).await?,
-            };
+        let paths: Vec<String> = chunk.iter().map(|s| format!("digests/{s}")).collect();
+        f.keep_ahead(&paths, false);
+        for (&size, path) in chunk.iter().zip(paths) {
+            let bytes = f.require(&path, false).await?;
             let cp = match open_checkpoint(&bytes, &t, &path) {
                 Ok(cp) => cp,
                 Err(e) => return result(rows, Some(e)),
@@ -1040,6 +1026,15 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
     }
     let (bpath, pos) = tiles::bundle_for_entry(size, index)
         .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+    let level0 = tiles::tile_at(size, 0, bpath.index())
+        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+    let mut upper = tiles::inclusion_tiles(index, size)
+        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+    upper.retain(|p| *p != level0);
+    // All known from the checkpoint's size: requested at once, one round trip.
+    let mut wanted = vec![bpath.to_string()];
+    wanted.extend(upper.iter().map(|p| p.to_string()));
+    f.keep_ahead(&wanted, false);
     let bundle = f.require(&bpath.to_string(), false).await?;
     let entries = liveledger_core::bundle::decode_bundle(&bundle, bpath.width()).map_err(|e| {
         error(
@@ -1050,18 +1045,12 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
     })?;
     let leaves: Vec<liveledger_core::Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
     let mut ts = TileSet::new(size);
-    let level0 = tiles::tile_at(size, 0, bpath.index())
-        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
     ts.insert(level0, &tiles::encode_hash_tile(&leaves))
         .map_err(|e| error("TAMPERED", &e.to_string(), None))?;
-    for p in
-        tiles::inclusion_tiles(index, size).map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
-    {
-        if p != level0 {
-            let b = f.require(&p.to_string(), false).await?;
-            ts.insert(p, &b)
-                .map_err(|e| error("TAMPERED", &format!("{p}: {e}"), None))?;
-        }
+    for p in upper {
+        let b = f.require(&p.to_string(), false).await?;
+        ts.insert(p, &b)
+            .map_err(|e| error("TAMPERED", &format!("{p}: {e}"), None))?;
     }
     let proof = tiles::inclusion_proof_from_tiles(&ts, index, size)
         .map_err(|e| error("TAMPERED", &e.to_string(), None))?;
