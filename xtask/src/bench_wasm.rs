@@ -7,8 +7,8 @@
 //!   `liveledger verify` (native, over HTTP), by the JS module in Node, and by the JS
 //!   module in headless Chromium (the page's own code path);
 //! - what bounds the browser: fetching the same files with plain `fetch`, no verifying;
-//! - one event by inclusion proof: requests, round trips and bytes, decoded and on the wire (at 16M
-//!   entries too with `--16m`, which writes a 1.5 GB log once).
+//! - one event by inclusion proof: requests, round trips and bytes, decoded and on the
+//!   wire (at 16M entries too with `--16m`, which writes a 2 GB log once).
 //!
 //! Results go to docs/BENCHMARKS.md between `<!-- bench-wasm -->` markers.
 
