@@ -108,6 +108,16 @@ pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> imp
         });
         model::timeline(&times, 48)
     });
+    // The fields' placeholders: this ledger's own time range, not a fixed example.
+    let placeholders = Memo::new(move |_| {
+        let times: Vec<f64> = events.with(|es| {
+            es.iter()
+                .filter_map(|e| e["event"]["time"].as_str().and_then(model::event_seconds))
+                .collect()
+        });
+        model::time_placeholders(&times)
+            .unwrap_or_else(|| ("YYYY-MM-DDTHH:MM".into(), "YYYY-MM-DDTHH:MM".into()))
+    });
     let time_error = move || {
         let (lo, hi) = bounds.get();
         lo.err().or(hi.err())
@@ -146,8 +156,8 @@ pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> imp
                 {select("author", "Author", set_author)}
             </div>
             <div class="filters">
-                <label>"From (UTC) "<input id="explorer-from" placeholder="2026-11-27T02:50" prop:value=from on:input=move |e| set_from.set(event_target_value(&e)) /></label>
-                <label>"Until (UTC) "<input id="explorer-until" placeholder="2026-11-27T03:00" prop:value=until on:input=move |e| set_until.set(event_target_value(&e)) /></label>
+                <label>"From (UTC) "<input id="explorer-from" placeholder=move || placeholders.get().0 prop:value=from on:input=move |e| set_from.set(event_target_value(&e)) /></label>
+                <label>"Until (UTC) "<input id="explorer-until" placeholder=move || placeholders.get().1 prop:value=until on:input=move |e| set_until.set(event_target_value(&e)) /></label>
                 <button class="secondary" on:click=move |_| { set_from.set(String::new()); set_until.set(String::new()); }>"All times"</button>
             </div>
             {move || time_error().map(|m| view! { <p class="result alarm" id="explorer-time-error">{m}</p> })}

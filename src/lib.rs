@@ -171,7 +171,14 @@ pub fn App() -> impl IntoView {
                 let pr = Progress::from_json(&p, now_secs() - started);
                 set_cells
                     .update(|c| model::advance(c, pr.size, p["segment"].as_u64().unwrap_or(0)));
-                set_progress.set(pr);
+                // Once the full audit is done, live following moves the counts only.
+                set_progress.update(|p| {
+                    if p.done {
+                        (p.entries, p.size) = (pr.entries, pr.size);
+                    } else {
+                        *p = pr;
+                    }
+                });
             });
             let on_event = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
                 let e = json(&e);
@@ -226,10 +233,7 @@ pub fn App() -> impl IntoView {
                 set_cells.update(|c| model::all_verified(c, size));
                 // New events from live following count as verified; the rate stays the
                 // full audit's.
-                set_progress.update(|p| {
-                    p.entries = size;
-                    p.size = size;
-                });
+                set_progress.update(|p| p.finish(size, now_secs() - started));
                 set_digest.set(d);
                 if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {
                     set_verdict.set(Verdict::Verified);

@@ -9,9 +9,18 @@ pub struct Progress {
     pub entries: u64,
     pub size: u64,
     pub bytes: u64,
-    /// Events per second of the audit so far.
-    pub rate: f64,
+    /// Seconds the full audit has run so far (or took, once it is `done`).
+    pub seconds: f64,
+    /// Events the full audit verified in those seconds (events verified later, by live
+    /// following, count in `entries` but not in the rate).
+    pub audited: u64,
+    /// The full audit has finished.
+    pub done: bool,
 }
+
+/// A rate measured over less than this is noise (a small ledger audits in a few
+/// milliseconds, and the first callback comes before anything is verified).
+pub const MIN_RATE_SECONDS: f64 = 1.0;
 
 impl Progress {
     /// From the verifier's `onProgress`: its `verified` count (entries read can run a few
@@ -25,26 +34,58 @@ impl Progress {
             entries: verified,
             size: p["size"].as_u64().unwrap_or(0),
             bytes: p["bytes"].as_u64().unwrap_or(0),
-            rate: if seconds > 0.0 {
-                verified as f64 / seconds
-            } else {
-                0.0
-            },
+            seconds,
+            audited: verified,
+            done: false,
         }
+    }
+
+    /// The full audit finished after `seconds`, `size` events verified.
+    pub fn finish(&mut self, size: u64, seconds: f64) {
+        if !self.done {
+            (self.seconds, self.audited, self.done) = (seconds, size, true);
+        }
+        self.entries = size;
+        self.size = size;
+    }
+
+    /// Events verified per second, only when it means something: something was verified,
+    /// over at least [`MIN_RATE_SECONDS`].
+    pub fn rate(&self) -> Option<f64> {
+        (self.audited > 0 && self.seconds >= MIN_RATE_SECONDS)
+            .then(|| self.audited as f64 / self.seconds)
     }
 
     pub fn describe(&self) -> String {
         if self.size == 0 {
             return "Starting…".into();
         }
+        let pace = match self.rate() {
+            Some(r) => format!(" · {r:.0} events/s"),
+            // Done too quickly for a rate: say how long it took instead.
+            None if self.done => format!(" · audited in {:.1} s", self.seconds),
+            None => String::new(),
+        };
         format!(
-            "{} of {} events verified · {:.1} MB · {:.0} events/s",
+            "{} of {} events verified · {:.1} MB{pace}",
             self.entries,
             self.size,
             self.bytes as f64 / 1e6,
-            self.rate
         )
     }
+}
+
+/// The placeholders of the explorer's From and Until fields: the first event's time,
+/// rounded down to the minute, and the last one's, rounded up, in the form the fields
+/// take (`2026-11-27T02:50`); `None` when no event has a time.
+pub fn time_placeholders(times: &[f64]) -> Option<(String, String)> {
+    let lo = times.iter().copied().reduce(f64::min)?;
+    let hi = times.iter().copied().reduce(f64::max)?;
+    let minute = |secs: f64| utc(secs).get(..16).map(str::to_owned);
+    Some((
+        minute((lo / 60.0).floor() * 60.0)?,
+        minute((hi / 60.0).ceil() * 60.0)?,
+    ))
 }
 
 /// Where the event signatures were checked, in words, from an audit result's

@@ -118,6 +118,16 @@ async fn the_explorer_filters_by_time_and_the_timeline_sets_the_filter() {
         })
         .collect();
     assert_eq!(per_bar.iter().sum::<u64>(), 10);
+    // The time fields suggest this ledger's own range, not a fixed day.
+    let placeholder = |sel: &str| {
+        el.query_selector(sel)
+            .unwrap()
+            .unwrap()
+            .get_attribute("placeholder")
+            .unwrap()
+    };
+    assert_eq!(placeholder("#explorer-from"), "2026-01-01T00:00");
+    assert_eq!(placeholder("#explorer-until"), "2026-01-01T00:09");
     // Typing a bound narrows the list; a bad one says what it expected.
     type_into(&el, "#explorer-from", "2026-01-01T00:05").await;
     assert_eq!(count(&el), 5);

@@ -77,10 +77,63 @@ fn progress_reads_the_verifier_callback() {
         &json!({"entries": 512, "size": 1000, "bytes": 2_000_000, "segment": 1}),
         2.0,
     );
-    assert_eq!(p.rate, 256.0);
+    assert_eq!(p.rate(), Some(256.0));
     assert_eq!(
         p.describe(),
         "512 of 1000 events verified · 2.0 MB · 256 events/s"
+    );
+}
+
+#[wasm_bindgen_test]
+fn progress_shows_a_rate_only_when_it_means_something() {
+    // The first callback, before anything is verified: no "0 events/s".
+    let p = Progress::from_json(&json!({"entries": 0, "size": 369, "bytes": 0}), 0.01);
+    assert_eq!(
+        (p.rate(), p.describe().as_str()),
+        (None, "0 of 369 events verified · 0.0 MB")
+    );
+    // A small ledger audited in a fifth of a second: how long it took, not a rate.
+    let mut p = Progress::from_json(&json!({"entries": 0, "size": 369, "bytes": 200_000}), 0.0);
+    p.finish(369, 0.2);
+    assert_eq!(p.rate(), None);
+    assert_eq!(
+        p.describe(),
+        "369 of 369 events verified · 0.2 MB · audited in 0.2 s"
+    );
+    // Live following adds events; the audit's time stays what it was.
+    p.finish(372, 9.0);
+    assert_eq!(
+        p.describe(),
+        "372 of 372 events verified · 0.2 MB · audited in 0.2 s"
+    );
+    // Half way after half a second: neither.
+    let p = Progress::from_json(&json!({"entries": 100, "size": 369, "bytes": 1}), 0.5);
+    assert_eq!(p.describe(), "100 of 369 events verified · 0.0 MB");
+    // From a second on, the rate.
+    let mut p = Progress::from_json(&json!({"entries": 300, "size": 369, "bytes": 1}), 1.5);
+    assert_eq!(p.rate(), Some(200.0));
+    p.finish(369, 1.845);
+    assert_eq!(
+        p.describe(),
+        "369 of 369 events verified · 0.0 MB · 200 events/s"
+    );
+    // ... and it is the full audit's, not diluted or inflated by live following.
+    p.finish(400, 60.0);
+    assert_eq!(p.rate(), Some(200.0));
+}
+
+#[wasm_bindgen_test]
+fn the_time_placeholders_come_from_the_ledgers_own_times() {
+    assert_eq!(model::time_placeholders(&[]), None);
+    let t = |s: &str| model::event_seconds(s).unwrap();
+    assert_eq!(
+        model::time_placeholders(&[t("2026-12-01T09:14:05.250Z"), t("2026-12-01T08:59:59Z")]),
+        Some(("2026-12-01T08:59".into(), "2026-12-01T09:15".into()))
+    );
+    // On a minute exactly, both stay on it.
+    assert_eq!(
+        model::time_placeholders(&[t("2026-12-01T10:00:00Z")]),
+        Some(("2026-12-01T10:00".into(), "2026-12-01T10:00".into()))
     );
 }
 
@@ -91,7 +144,7 @@ fn progress_counts_only_what_is_verified() {
         &json!({"entries": 2048, "verified": 1024, "size": 4096, "bytes": 1, "segment": 7}),
         4.0,
     );
-    assert_eq!((p.entries, p.rate), (1024, 256.0));
+    assert_eq!((p.entries, p.rate()), (1024, Some(256.0)));
 }
 
 #[wasm_bindgen_test]

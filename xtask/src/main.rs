@@ -6,6 +6,7 @@
 
 mod bench_scale;
 mod bench_wasm;
+mod fresh;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -106,6 +107,7 @@ fn ensure_wasm_target() -> Result {
         .lines()
         .any(|l| l.trim() == "wasm32-unknown-unknown")
     {
+        note("adding Rust's wasm32-unknown-unknown target (under a minute, once)");
         run("rustup", &["target", "add", "wasm32-unknown-unknown"], &[])?;
     }
     Ok(())
@@ -114,6 +116,9 @@ fn ensure_wasm_target() -> Result {
 fn ensure_wasm_bindgen() -> Result {
     let have = output("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
     if !have.contains(WASM_BINDGEN_VERSION) {
+        note(&format!(
+            "building wasm-bindgen-cli {WASM_BINDGEN_VERSION} from crates.io (about 4 minutes, once)"
+        ));
         // Not --locked: its lockfile names a crate version this registry mirror lacks.
         run(
             "cargo",
@@ -129,20 +134,69 @@ fn ensure_wasm_bindgen() -> Result {
     Ok(())
 }
 
+/// Says what a task is doing, for a newcomer watching a long first run.
+fn note(msg: &str) {
+    eprintln!("xtask: {msg}");
+}
+
+/// How long `apt-get` waits for another package manager to let go of its locks (an
+/// unattended upgrade on a new machine, a second terminal) before giving up.
+const APT_LOCK_WAIT_SECS: u64 = 600;
+
+/// Whether apt-get's message says another process held a lock it needs.
+fn apt_lock_busy(stderr: &str) -> bool {
+    stderr.contains("Could not get lock")
+        || stderr.contains("Unable to acquire the dpkg frontend lock")
+        || stderr.contains("Unable to lock directory")
+}
+
+/// `apt-get ARGS`, non-interactive, waiting for the package locks instead of failing at
+/// once: dpkg's own wait (`DPkg::Lock::Timeout`) covers installs; `apt-get update`'s
+/// lists lock is not covered by it, so a run refused for a held lock is tried again
+/// every 5 s until the same deadline.
+fn apt_get(args: &[&str]) -> Result {
+    let timeout = format!("DPkg::Lock::Timeout={APT_LOCK_WAIT_SECS}");
+    let mut all = vec!["-o", &timeout];
+    all.extend_from_slice(args);
+    let deadline = Instant::now() + std::time::Duration::from_secs(APT_LOCK_WAIT_SECS);
+    let mut said = false;
+    loop {
+        eprintln!("\n$ apt-get {}", all.join(" "));
+        let out = Command::new("apt-get")
+            .args(&all)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run apt-get: {e}"))?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            eprint!("{err}");
+            return Ok(());
+        }
+        if apt_lock_busy(&err) && Instant::now() < deadline {
+            if !said {
+                note("another package manager holds apt's lock; waiting for it (up to 10 minutes)");
+                said = true;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            continue;
+        }
+        eprint!("{err}");
+        return Err(format!(
+            "`apt-get {}` failed ({})",
+            all.join(" "),
+            out.status
+        ));
+    }
+}
+
 fn ensure_chromium() -> Result {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    run(
-        "apt-get",
-        &["update", "-qq"],
-        &[("DEBIAN_FRONTEND", "noninteractive")],
-    )?;
-    run(
-        "apt-get",
-        &["install", "-y", "-qq", "chromium", "chromium-driver"],
-        &[("DEBIAN_FRONTEND", "noninteractive")],
-    )
+    note("installing Debian's chromium and chromium-driver for the browser tests (1-3 minutes, once)");
+    apt_get(&["update", "-qq"])?;
+    apt_get(&["install", "-y", "-qq", "chromium", "chromium-driver"])
 }
 
 /// npm packages for the browser tests and wasm-opt (binaryen 132: never Debian's 108).
@@ -150,6 +204,7 @@ fn ensure_npm() -> Result {
     if !Path::new("tests/e2e/node_modules/.bin/wasm-opt").exists()
         || !Path::new("tests/e2e/node_modules/playwright-core").exists()
     {
+        note("installing playwright-core and binaryen 132 (wasm-opt) from npm into tests/e2e (under a minute)");
         run(
             "npm",
             &[
@@ -171,6 +226,10 @@ fn ensure_trunk() -> Result {
         .unwrap_or_default()
         .contains("0.21.14")
     {
+        note(
+            "building Trunk 0.21.14 from crates.io, which builds the browser verifier \
+             (about 10 minutes, once: it compiles a few hundred crates)",
+        );
         run(
             "cargo",
             &["install", "--locked", "trunk", "--version", "0.21.14"],
@@ -230,6 +289,16 @@ fn build_app() -> Result<usize> {
     Ok(gz)
 }
 
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set (the README-demo test
+/// shares the checkout's build cache that way), else `target`. What the tasks make
+/// themselves (target/embed, target/xtask, dist/) stays in the checkout.
+fn cargo_target() -> String {
+    env::var("CARGO_TARGET_DIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "target".into())
+}
+
 fn copy(from: &str, to: &str) -> Result {
     std::fs::copy(from, to)
         .map(|_| ())
@@ -265,15 +334,13 @@ fn build_embed() -> Result<(usize, usize)> {
     )?;
     let pkg = "target/embed/pkg";
     let _ = std::fs::remove_dir_all("target/embed");
+    let built = format!(
+        "{}/wasm32-unknown-unknown/wasm-release/liveledger_wasm.wasm",
+        cargo_target()
+    );
     run(
         "wasm-bindgen",
-        &[
-            "target/wasm32-unknown-unknown/wasm-release/liveledger_wasm.wasm",
-            "--target",
-            "web",
-            "--out-dir",
-            pkg,
-        ],
+        &[&built, "--target", "web", "--out-dir", pkg],
         &[],
     )?;
     let wasm = format!("{pkg}/liveledger_wasm_bg.wasm");
@@ -317,25 +384,90 @@ fn build_embed() -> Result<(usize, usize)> {
     Ok((raw, gz))
 }
 
-fn demo(args: &[String]) -> Result {
-    install_all()?;
+/// What the app build (Trunk) reads; see [`fresh`].
+const APP_INPUTS: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "index.html",
+    "Trunk.toml",
+    "src",
+    "www",
+    "crates/core",
+    "crates/wasm",
+];
+/// What the embed module's build reads.
+const EMBED_INPUTS: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "crates/core",
+    "crates/wasm",
+    "www/embed",
+];
+
+/// Builds the app unless dist/ was built from exactly these sources.
+fn app_if_stale() -> Result {
+    let inputs = fresh::fingerprint(APP_INPUTS);
+    if fresh::is_fresh("app", &inputs, Path::new("dist/index.html")) {
+        note("the browser verifier (dist/): up to date");
+        return Ok(());
+    }
+    note("building the browser verifier with Trunk into dist/ (about 4 minutes from cold, under a minute after a small change)");
+    build_app()?;
+    fresh::record("app", &inputs)
+}
+
+/// Builds the embed module unless target/embed was built from exactly these sources.
+fn embed_if_stale() -> Result {
+    let inputs = fresh::fingerprint(EMBED_INPUTS);
+    if fresh::is_fresh("embed", &inputs, Path::new("target/embed/site/index.html")) {
+        note("the embed module and example portal (target/embed): up to date");
+        return Ok(());
+    }
+    note("building the embed module and the example portal into target/embed (about 2 minutes from cold)");
     build_embed()?;
+    fresh::record("embed", &inputs)
+}
+
+/// `cargo xtask demo`: installs what is missing, builds what is out of date (the browser
+/// verifier, the embed module, the release CLI), then serves the demo ledger with the
+/// verifier on :8080 and the example portal on :8081.
+fn demo(args: &[String]) -> Result {
+    let started = Instant::now();
+    note(
+        "installing what is missing and building what is out of date, then serving the demo.\n\
+         xtask: a fresh machine's first run takes about 25 minutes (Trunk alone builds for ~10); \
+         later runs start in seconds.",
+    );
+    note("[1/4] tools");
+    install_all()?;
+    note("[2/4] the embed module");
+    embed_if_stale()?;
+    note("[3/4] the browser verifier");
+    app_if_stale()?;
+    note("[4/4] the liveledger CLI (release; about 3 minutes from cold, seconds when up to date)");
     run(
         "cargo",
         &["build", "--release", "-p", "liveledger-cli"],
         &[],
     )?;
+    note(&format!(
+        "built in {:.0} s; starting the demo (Ctrl-C stops it)",
+        started.elapsed().as_secs_f64()
+    ));
+    let cli = format!("{}/release/liveledger", cargo_target());
     let mut a = vec![
         "demo",
         "--addr",
         "127.0.0.1:8080",
+        "--app",
+        "dist",
         "--embed",
         "target/embed/site",
         "--embed-addr",
         "127.0.0.1:8081",
     ];
     a.extend(args.iter().map(String::as_str));
-    run("target/release/liveledger", &a, &[])
+    run(&cli, &a, &[])
 }
 
 fn test(args: &[String]) -> Result {
@@ -431,13 +563,17 @@ fn test(args: &[String]) -> Result {
         &mut || wasm_tests("liveledger-web"),
     )?;
     step("app build (Trunk), within its size budget", &mut || {
-        within_budget("the app", build_app()?, APP_BUDGET_GZ)
+        let inputs = fresh::fingerprint(APP_INPUTS);
+        within_budget("the app", build_app()?, APP_BUDGET_GZ)?;
+        fresh::record("app", &inputs)
     })?;
     step(
         "embed module build (wasm-bindgen, wasm-opt), within its size budget",
         &mut || {
+            let inputs = fresh::fingerprint(EMBED_INPUTS);
             let (_, gz) = build_embed()?;
-            within_budget("the embed module", gz, EMBED_BUDGET_GZ)
+            within_budget("the embed module", gz, EMBED_BUDGET_GZ)?;
+            fresh::record("embed", &inputs)
         },
     )?;
     step(
@@ -629,17 +765,13 @@ fn bench_ref(args: &[String]) -> Result {
     if output("go", &["version"]).is_none()
         || !Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").exists()
     {
-        run(
-            "apt-get",
-            &[
-                "install",
-                "-y",
-                "-qq",
-                "golang-go",
-                "golang-golang-x-mod-dev",
-            ],
-            &[("DEBIAN_FRONTEND", "noninteractive")],
-        )?;
+        apt_get(&[
+            "install",
+            "-y",
+            "-qq",
+            "golang-go",
+            "golang-golang-x-mod-dev",
+        ])?;
     }
     std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
     let gocache = std::fs::canonicalize("target/bench")
@@ -756,6 +888,26 @@ fn walk_size(d: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apt_waits_only_for_a_held_lock() {
+        // apt-get 2.6's words when another process holds each lock.
+        assert!(apt_lock_busy(
+            "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\n\
+             E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?"
+        ));
+        assert!(apt_lock_busy(
+            "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 77 (apt-get)\n\
+             E: Unable to lock directory /var/lib/apt/lists/"
+        ));
+        // Anything else fails at once.
+        assert!(!apt_lock_busy(
+            "E: Unable to locate package chromium-nonesuch"
+        ));
+        assert!(!apt_lock_busy(
+            "E: Failed to fetch http://deb.debian.org/... 404"
+        ));
+    }
 
     #[test]
     fn a_build_at_its_budget_passes_and_one_byte_over_fails_saying_by_how_much() {
