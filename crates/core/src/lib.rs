@@ -12,9 +12,16 @@
 //! - [`bundle`]: the entry-bundle codec.
 //! - [`note`], [`checkpoint`]: signed notes, keys, cosignatures, checkpoints.
 //! - [`archive`]: the index of a ledger's archived digests.
+//! - [`jcs`], [`time`]: canonical JSON, RFC 3339 timestamps.
+//! - [`metadata`]: the ledger metadata, one strict parser.
 //! - [`sigcheck`]: Ed25519 checks handed out, and which inputs any engine may check.
 //! - [`event`]: the Live Ledger event, canonical JSON, governance, replay.
-//! - [`audit`]: the streaming auditor, consistency and single-entry checks.
+//! - [`writer`]: what a publisher writes after each append.
+//! - [`audit`]: the streaming auditor, consistency (a step machine) and single-entry
+//!   checks.
+//! - [`trust`]: what a verifier trusts and why: keys (pinned or first use), time key,
+//!   origin, level, the witness quorum; how a checkpoint is opened under it.
+//! - [`proof`]: C2SP tlog-proof receipts.
 //!
 //! Architecture invariants: no I/O, no async, no wasm-bindgen; builds for native and
 //! `wasm32-unknown-unknown`; no input, however hostile, panics, hangs or allocates
@@ -31,11 +38,13 @@ pub mod event;
 pub mod hash;
 pub mod jcs;
 pub mod merkle;
+pub mod metadata;
 pub mod note;
 pub mod proof;
 pub mod sigcheck;
 pub mod tiles;
 pub mod time;
+pub mod trust;
 pub mod writer;
 
 pub use hash::Hash;

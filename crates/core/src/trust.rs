@@ -1,0 +1,215 @@
+//! What a verifier trusts, and why, as data: the one place those rules live.
+//!
+//! A verifier starts from what its user gave it ([`TrustRequest`]: pinned log keys, an
+//! expected origin, a level) and, where the log publishes one, the signed `metadata`
+//! ([`crate::metadata`]). [`Trust::establish`] decides:
+//!
+//! - **The log keys.** Pinned keys if given ([`KeySource::Pinned`]); otherwise the keys
+//!   the metadata names, trusted on first use ([`KeySource::FirstUse`]), which a verifier
+//!   must say. Either way the metadata must be signed by those keys. Without pinned keys
+//!   and without metadata there is nothing to trust ([`TrustError::NoKey`]).
+//! - **The time key** (the publisher's cosignature key), from the metadata.
+//! - **The origin.** Given, else the metadata's, else the first key's name.
+//! - **The level.** Given, else the metadata's `entries` (events: the ledger level;
+//!   opaque: the log level), else (no metadata: any C2SP log) the log level.
+//! - **The witness requirement**, from the metadata: at least `threshold` of its keys
+//!   must cosign every checkpoint.
+//!
+//! [`Trust::open_checkpoint`] then opens a signed checkpoint under that trust: every
+//! signature by a key it knows (log, time, witnesses) must verify, at least one must be
+//! the log key's, the origin must be the expected one, and the witness quorum must hold.
+//! Verifiers (the CLI, the JS module, the page through it) call these two and nothing
+//! else for trust.
+
+use crate::audit::Level;
+use crate::checkpoint::{CheckpointError, VerifiedCheckpoint};
+use crate::metadata::{Entries, Metadata, MetadataError, WitnessRequirement};
+use crate::note::{Note, NoteError, VerifierKey};
+
+/// Where the log keys come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// Given by the user (a `--key`, a `keys` option, a key pinned on a first visit).
+    Pinned,
+    /// The ledger's own metadata, trusted on first use.
+    FirstUse,
+}
+
+/// Why the level is what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LevelRule {
+    /// The user asked for it.
+    Given,
+    /// The metadata's `entries`.
+    Metadata,
+    /// No metadata: any C2SP log, opaque entries.
+    NoMetadata,
+}
+
+/// What a verifier was told to trust.
+#[derive(Clone, Debug, Default)]
+pub struct TrustRequest {
+    /// Pinned log keys (none: trust the metadata on first use).
+    pub pinned: Vec<VerifierKey>,
+    /// The expected origin.
+    pub origin: Option<String>,
+    /// The level to audit at.
+    pub level: Option<Level>,
+}
+
+/// What a verifier trusts, and why.
+#[derive(Clone, Debug)]
+pub struct Trust {
+    /// Where the log keys come from.
+    pub source: KeySource,
+    /// The log keys: one of them must sign every checkpoint.
+    pub log_keys: Vec<VerifierKey>,
+    /// The publisher's time key, whose cosignature gives a checkpoint its signed time.
+    pub time_key: Option<VerifierKey>,
+    /// The expected origin.
+    pub origin: String,
+    /// The level to audit at.
+    pub level: Level,
+    /// Why that level.
+    pub level_rule: LevelRule,
+    /// The witnesses that must cosign, if any.
+    pub witnesses: Option<WitnessRequirement>,
+    /// How often the ledger says it publishes a digest.
+    pub cadence_seconds: Option<u64>,
+    /// The metadata, verified, if the log publishes one.
+    pub metadata: Option<Metadata>,
+}
+
+/// Why trust could not be established, or a checkpoint does not verify under it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// No pinned key and no metadata to learn one from.
+    #[error("the log publishes no metadata; pass its verifier key")]
+    NoKey,
+    /// The metadata is not a signed note.
+    #[error("metadata: {0}")]
+    MetadataNote(NoteError),
+    /// The metadata's text is not valid.
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    /// The metadata is not signed by the log key.
+    #[error("metadata is not signed by the log key: {0}")]
+    MetadataSignature(NoteError),
+    /// The checkpoint is malformed, a signature on it fails, or its origin is another.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The checkpoint verified only with keys other than the log's.
+    #[error("checkpoint is not signed by the log key")]
+    NotSignedByLog,
+    /// Fewer witnesses cosigned than the ledger requires.
+    #[error("checkpoint is cosigned by {found} of the ledger's witnesses; its metadata requires {threshold}")]
+    Quorum {
+        /// How many must cosign.
+        threshold: usize,
+        /// How many did.
+        found: usize,
+        /// Which of the required witnesses did (their key names).
+        cosigned: Vec<String>,
+    },
+}
+
+impl Trust {
+    /// Decides what to trust from `req` and the log's `metadata` note, if it has one.
+    pub fn establish(req: &TrustRequest, metadata: Option<&[u8]>) -> Result<Trust, TrustError> {
+        let Some(bytes) = metadata else {
+            if req.pinned.is_empty() {
+                return Err(TrustError::NoKey);
+            }
+            return Ok(Trust {
+                source: KeySource::Pinned,
+                log_keys: req.pinned.clone(),
+                time_key: None,
+                origin: req
+                    .origin
+                    .clone()
+                    .unwrap_or_else(|| req.pinned[0].name().to_owned()),
+                level: req.level.unwrap_or(Level::Log),
+                level_rule: if req.level.is_some() {
+                    LevelRule::Given
+                } else {
+                    LevelRule::NoMetadata
+                },
+                witnesses: None,
+                cadence_seconds: None,
+                metadata: None,
+            });
+        };
+        let note = Note::parse(bytes).map_err(TrustError::MetadataNote)?;
+        let (source, log_keys) = if req.pinned.is_empty() {
+            // Trust on first use: the keys are the ones the metadata names, which must
+            // then have signed it.
+            let unverified = Metadata::parse(note.text_unverified())?;
+            (KeySource::FirstUse, unverified.log_keys)
+        } else {
+            (KeySource::Pinned, req.pinned.clone())
+        };
+        let verified = note
+            .verify(&log_keys)
+            .map_err(TrustError::MetadataSignature)?;
+        let meta = Metadata::parse(verified.text())?;
+        let (level, level_rule) = match req.level {
+            Some(l) => (l, LevelRule::Given),
+            None => (
+                match meta.entries {
+                    Entries::Events => Level::Ledger,
+                    Entries::Opaque => Level::Log,
+                },
+                LevelRule::Metadata,
+            ),
+        };
+        Ok(Trust {
+            source,
+            log_keys,
+            time_key: meta.time_key.clone(),
+            origin: req.origin.clone().unwrap_or_else(|| meta.origin.clone()),
+            level,
+            level_rule,
+            witnesses: meta.witnesses.clone(),
+            cadence_seconds: meta.cadence_seconds,
+            metadata: Some(meta),
+        })
+    }
+
+    /// Every key whose signature on a checkpoint is checked: the log's, the time key,
+    /// the witnesses'.
+    pub fn checkpoint_keys(&self) -> Vec<VerifierKey> {
+        let mut all = self.log_keys.clone();
+        all.extend(self.time_key.iter().cloned());
+        if let Some(w) = &self.witnesses {
+            all.extend(w.keys.iter().cloned());
+        }
+        all
+    }
+
+    /// Opens a signed checkpoint under this trust (see the module doc).
+    pub fn open_checkpoint(&self, bytes: &[u8]) -> Result<VerifiedCheckpoint, TrustError> {
+        let note = Note::parse(bytes)
+            .and_then(|n| n.verify(&self.checkpoint_keys()))
+            .map_err(|e| TrustError::Checkpoint(e.into()))?;
+        if note.count_signed_by(&self.log_keys) == 0 {
+            return Err(TrustError::NotSignedByLog);
+        }
+        if let Some(w) = &self.witnesses {
+            let cosigned: Vec<String> = note
+                .verified()
+                .iter()
+                .filter(|v| w.keys.contains(&v.key))
+                .map(|v| v.key.name().to_owned())
+                .collect();
+            if cosigned.len() < w.threshold {
+                return Err(TrustError::Quorum {
+                    threshold: w.threshold,
+                    found: cosigned.len(),
+                    cosigned,
+                });
+            }
+        }
+        Ok(VerifiedCheckpoint::from_note(note, &self.origin)?)
+    }
+}
