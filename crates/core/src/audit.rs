@@ -17,9 +17,14 @@
 //! on with only the new entries: the partial bundle is fetched again and its already
 //! verified prefix must hash as before. [`check_consistency`] checks a newer checkpoint
 //! against an older one with a tile-based consistency proof, and returns an
-//! [`Inconsistency`] carrying both signed checkpoints and the proof as evidence.
+//! [`Inconsistency`] carrying both signed checkpoints and the proof as evidence;
+//! [`Consistency`] is that check as a step machine (the tiles to fetch, then the verdict),
+//! the one walk every verifier uses.
 
 use std::collections::VecDeque;
+
+mod consistency;
+pub use consistency::{Consistency, ConsistencyError};
 
 use crate::bundle::{BundleDecoder, BundleError, FeedError};
 use crate::checkpoint::VerifiedCheckpoint;
