@@ -73,6 +73,26 @@ pub(crate) fn verifier_options(keys: &[String]) -> Object {
     opts
 }
 
+/// A `LedgerError`'s code.
+fn code_of(e: &JsValue) -> Option<String> {
+    Reflect::get(e, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+}
+
+fn message_of(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_default()
+}
+
+fn forget_memory(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
@@ -160,6 +180,22 @@ pub fn App() -> impl IntoView {
         });
     };
 
+    // What this browser verified here before: handed to the module as `since`, which
+    // proves the checkpoint served now extends it (else FORK or ROLLBACK, with both).
+    let remembered = storage().and_then(|s| s.get_item(&memory_key).ok().flatten());
+    let (memory_note, set_memory_note) = signal(None::<String>);
+    let remembered = match remembered.as_deref().map(model::remembered) {
+        Some(Ok(r)) => Some(r),
+        Some(Err(why)) => {
+            forget_memory(&memory_key);
+            set_memory_note.set(Some(format!(
+                "What this browser remembered of this ledger could not be read ({why}); it was discarded, and this visit is checked as a first one."
+            )));
+            None
+        }
+        None => None,
+    };
+    let since_used = StoredValue::new(remembered.clone());
     {
         let url = url.clone();
         let memory_key = memory_key.clone();
@@ -197,15 +233,11 @@ pub fn App() -> impl IntoView {
             let on_digest = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
                 let d = json(&d);
                 let size = d["checkpoint"]["size"].as_u64().unwrap_or(0);
-                // Across visits: the last digest this browser verified for this ledger.
-                if let Some(prev) = storage()
-                    .and_then(|s| s.get_item(&mk).ok().flatten())
-                    .and_then(|s| jcs::parse(s.as_bytes()).ok())
-                {
-                    if let Some(e) = model::compare_with_memory(&prev, &d["checkpoint"]) {
-                        alarm(&e);
-                        return;
-                    }
+                // Across visits: the module proved this digest extends the one remembered
+                // (`since`); say so once, then remember this one.
+                if let Some(r) = since_used.get_value() {
+                    since_used.set_value(None);
+                    set_memory_note.set(Some(model::since_words(&r, size)));
                 }
                 if let Some(s) = storage() {
                     let _ = s.set_item(&mk, &d["checkpoint"].to_string());
@@ -254,14 +286,33 @@ pub fn App() -> impl IntoView {
             on_progress.forget();
             on_digest.forget();
             on_alarm.forget();
-            if let Err(e) = liveledger_wasm::follow(url, opts.into()).await {
-                let code = Reflect::get(&e, &"code".into())
-                    .ok()
-                    .and_then(|c| c.as_string());
+            let mut since = remembered.map(|r| r.note);
+            let result = loop {
+                let _ = match &since {
+                    Some(n) => Reflect::set(&opts, &"since".into(), &n.into()),
+                    None => Reflect::delete_property(&opts, &"since".into()),
+                };
+                match liveledger_wasm::follow(url.clone(), opts.clone().into()).await {
+                    // A remembered checkpoint of another ledger or key: discarded, with a
+                    // notice, never trusted; then the visit is checked as a first one.
+                    Err(e) if since.is_some() && code_of(&e).as_deref() == Some("BAD_SINCE") => {
+                        forget_memory(&memory_key);
+                        since = None;
+                        since_used.set_value(None);
+                        set_memory_note.set(Some(format!(
+                            "The checkpoint this browser remembered for this address does not belong to this ledger or its key ({}); it was discarded, and this visit is checked as a first one.",
+                            message_of(&e)
+                        )));
+                    }
+                    r => break r,
+                }
+            };
+            if let Err(e) = result {
+                let code = code_of(&e);
                 if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {
                     let v = serde_json::json!({
                         "code": code,
-                        "message": Reflect::get(&e, &"message".into()).ok().and_then(|c| c.as_string()),
+                        "message": message_of(&e),
                         "evidence": json(&Reflect::get(&e, &"evidence".into()).unwrap_or(JsValue::NULL)),
                     });
                     alarm(&v);
@@ -404,6 +455,7 @@ pub fn App() -> impl IntoView {
                         _ => "…".to_owned(),
                     }}</dd>
                 </dl>
+                {move || memory_note.get().map(|m| view! { <p class="muted" id="memory-note">{m}</p> })}
             </section>
             <section class="card" aria-labelledby="audit-h">
                 <h2 id="audit-h">"Full audit"</h2>

@@ -231,6 +231,7 @@ pub fn alarm_title(code: &str) -> &'static str {
         "BAD_ARCHIVE" => "Archive damaged",
         "FETCH_FAILED" | "NOT_FOUND" => "Unreachable",
         "STALE" => "Stale",
+        "QUORUM" => "Not witnessed",
         _ => "Cannot verify",
     }
 }
@@ -242,6 +243,7 @@ pub fn alarm_explanation(code: &str, segment: Option<u64>) -> String {
         ("FORK", _) => "The ledger published a digest that does not extend the one verified before: it shows different histories to different people.".into(),
         ("ROLLBACK", _) => "The ledger went back to an older, smaller digest than one already verified: events were removed.".into(),
         ("BAD_SIGNATURE", _) => "A signature does not verify with the ledger's key.".into(),
+        ("QUORUM", _) => "The ledger requires independent witnesses to cosign every digest, and too few cosigned this one: nothing but the operator vouches for it.".into(),
         ("KEY_CHANGED", _) => "The ledger is no longer signed by the key this browser trusted on its first visit. A key change must be announced by the operator; until you confirm it, nothing from this ledger is trusted.".into(),
         ("STALE", _) => "The newest digest this ledger signed is older than it should be: the ledger may have stopped, or someone may be showing you an old view of it. Everything up to that digest verified.".into(),
         ("BAD_ARCHIVE", _) => "A digest in the ledger's archive is not what the ledger signed, or is not where the archive says. The live ledger may still verify; its published history does not.".into(),
@@ -250,23 +252,48 @@ pub fn alarm_explanation(code: &str, segment: Option<u64>) -> String {
     }
 }
 
-/// Compares the digest verified now with the one this browser verified before for the
-/// same ledger: a smaller size is a rollback, the same size with another root a fork.
-/// Returns the alarm (with both digests as evidence), if any.
-pub fn compare_with_memory(before: &Value, now: &Value) -> Option<Value> {
-    let (b, n) = (before["size"].as_u64()?, now["size"].as_u64()?);
-    let code = if n < b {
-        "ROLLBACK"
-    } else if n == b && before["root"] != now["root"] {
-        "FORK"
-    } else {
-        return None;
-    };
-    Some(serde_json::json!({
-        "code": code,
-        "message": format!("this browser verified a digest of size {b} before; the ledger now shows size {n}"),
-        "evidence": {"oldCheckpoint": before["note"], "newCheckpoint": now["note"]},
-    }))
+/// What this browser remembers of a ledger it verified before: the signed checkpoint it
+/// verified (stored as the `checkpoint` of the audit result, whose `note` is the signed
+/// text). The page hands the note to the verifier as `since`, and the module proves the
+/// checkpoint served now extends it: the rule is the core's, not the page's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Remembered {
+    /// The signed checkpoint, as verified then.
+    pub note: String,
+    /// Its size and signed time, to say so in words.
+    pub size: u64,
+    pub signed_time: Option<f64>,
+}
+
+/// Reads what was stored; an error says what is wrong with it (the page then discards
+/// it with a notice, never trusting it blindly).
+pub fn remembered(stored: &str) -> Result<Remembered, String> {
+    let v = liveledger_core::jcs::parse(stored.as_bytes())
+        .map_err(|e| format!("it is not JSON ({e})"))?;
+    let note = v["note"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .ok_or("it holds no signed checkpoint")?;
+    let size = v["size"].as_u64().ok_or("it holds no size")?;
+    Ok(Remembered {
+        note: note.to_owned(),
+        size,
+        signed_time: v["signedTime"].as_f64(),
+    })
+}
+
+/// The return visit in words, once the module proved today's checkpoint extends the
+/// remembered one.
+pub fn since_words(r: &Remembered, now_size: u64) -> String {
+    let when = r
+        .signed_time
+        .map(|t| format!(" (signed {})", utc(t)))
+        .unwrap_or_default();
+    let new = now_size.saturating_sub(r.size);
+    format!(
+        "This browser verified this ledger up to {} events before{when}; today's digest is proved to extend it, with {new} new events since.",
+        r.size
+    )
 }
 
 /// A point in time, seconds since the epoch, as a UTC RFC 3339 string (`…Z`), to the

@@ -52,22 +52,28 @@ fn freshness_is_judged_against_the_cadence() {
 }
 
 #[wasm_bindgen_test]
-fn a_smaller_or_different_digest_than_remembered_is_an_alarm() {
-    let old = json!({"size": 40, "root": "a", "note": "old"});
+fn what_a_browser_remembers_is_read_strictly_and_said_in_words() {
+    let r = model::remembered(
+        r#"{"size": 40, "root": "a", "note": "o\n40\nr\n", "signedTime": 86400}"#,
+    )
+    .unwrap();
+    assert_eq!((r.size, r.note.as_str()), (40, "o\n40\nr\n"));
     assert_eq!(
-        model::compare_with_memory(&old, &json!({"size": 50, "root": "b"})),
-        None
+        model::since_words(&r, 52),
+        "This browser verified this ledger up to 40 events before (signed 1970-01-02T00:00:00.000Z); today's digest is proved to extend it, with 12 new events since."
+    );
+    // Damaged or foreign memories say what is wrong, to be discarded with a notice.
+    assert!(model::remembered("{")
+        .unwrap_err()
+        .starts_with("it is not JSON"));
+    assert_eq!(
+        model::remembered(r#"{"size": 40}"#).unwrap_err(),
+        "it holds no signed checkpoint"
     );
     assert_eq!(
-        model::compare_with_memory(&old, &json!({"size": 40, "root": "a"})),
-        None
+        model::remembered(r#"{"note": "x", "size": "40"}"#).unwrap_err(),
+        "it holds no size"
     );
-    let r =
-        model::compare_with_memory(&old, &json!({"size": 39, "root": "c", "note": "new"})).unwrap();
-    assert_eq!(r["code"], "ROLLBACK");
-    assert_eq!(r["evidence"]["oldCheckpoint"], "old");
-    let f = model::compare_with_memory(&old, &json!({"size": 40, "root": "z"})).unwrap();
-    assert_eq!(f["code"], "FORK");
     assert!(model::alarm_explanation("TAMPERED", Some(3)).contains("segment 3"));
 }
 

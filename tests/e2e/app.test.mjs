@@ -68,25 +68,6 @@ test("the app flags the tampered copy at segment 1 and offers the evidence", asy
   await page.close();
 });
 
-test("a rollback across visits is remembered", async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(ledger);
-  await page.waitForSelector(".banner.ok", { timeout: 60000 });
-  // The same browser later sees a digest smaller than the one it verified: a rollback.
-  await page.evaluate((key) => {
-    const k = Object.keys(localStorage).find((x) => x.startsWith("liveledger:last:"));
-    const v = JSON.parse(localStorage.getItem(k));
-    v.size = v.size + 1000;
-    v.note = "the digest this browser verified before";
-    localStorage.setItem(k, JSON.stringify(v));
-  });
-  await page.reload();
-  await page.waitForSelector(".banner.alarm", { timeout: 60000 });
-  assert.match(await page.textContent(".banner.alarm h1"), /Rolled back/);
-  await context.close();
-});
-
 test("one event by inclusion proof, and its receipt checked offline in the page", async () => {
   const page = await browser.newPage();
   await page.goto(ledger);

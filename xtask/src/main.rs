@@ -250,8 +250,12 @@ fn install_all() -> Result {
 /// Issue #6's size budgets: `gzip -9` bytes of each optimised `.wasm`, the figures
 /// docs/BENCHMARKS.md reports. `cargo xtask test` fails when a build goes over one, so a
 /// change that costs size is weighed when it is made, not found sessions later.
+///
+/// The embed module's budget was 120 kB (issue #6); issue #16 (one verdict: the core's
+/// trust, metadata and consistency rules, typed) allows it to grow to at most 135 kB, set
+/// to what the build reaches and no higher.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 120_000;
+const EMBED_BUDGET_GZ: usize = 124_400;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {
@@ -911,13 +915,14 @@ mod tests {
 
     #[test]
     fn a_build_at_its_budget_passes_and_one_byte_over_fails_saying_by_how_much() {
-        assert!(within_budget("the embed module", 120_000, EMBED_BUDGET_GZ).is_ok());
+        assert!(within_budget("the embed module", 124_400, 124_400).is_ok());
         assert!(within_budget("the app", 0, APP_BUDGET_GZ).is_ok());
-        let e = within_budget("the embed module", 120_001, EMBED_BUDGET_GZ).unwrap_err();
+        let e = within_budget("the embed module", 124_401, 124_400).unwrap_err();
         assert!(
-            e.starts_with("the embed module is 120001 bytes gzip, 1 over its 120000-byte budget"),
+            e.starts_with("the embed module is 124401 bytes gzip, 1 over its 124400-byte budget"),
             "{e}"
         );
+        assert!(within_budget("the embed module", EMBED_BUDGET_GZ + 1, EMBED_BUDGET_GZ).is_err());
         let e = within_budget("the app", 400_000, APP_BUDGET_GZ).unwrap_err();
         assert!(e.contains("100000 over its 300000-byte budget"), "{e}");
     }

@@ -33,8 +33,7 @@ use crate::error::{CliError, Result};
 use crate::pages;
 use crate::store::{self, read_capped, Store, WriteKind};
 
-/// The first line of the signed metadata note.
-pub const METADATA_HEADER: &str = "liveledger/metadata/v1";
+use liveledger_core::metadata::{Entries, Metadata, HEADER as METADATA_HEADER};
 const JOURNAL_HEADER: &str = "liveledger/journal/v1";
 const MAX_LINE: usize = 60_000;
 
@@ -71,56 +70,6 @@ pub struct InitOptions {
     pub log_key: Option<SignerKey>,
     pub witnesses: Vec<VerifierKey>,
     pub witness_threshold: usize,
-}
-
-/// The published metadata of a ledger.
-#[derive(Clone, Debug)]
-pub struct Metadata {
-    pub origin: String,
-    pub log_keys: Vec<VerifierKey>,
-    pub time_key: Option<VerifierKey>,
-    pub raw: bool,
-    pub cadence_seconds: u64,
-}
-
-impl Metadata {
-    /// Parses the metadata note's text (after verification, or to learn the key on first
-    /// use: the caller says which).
-    pub fn from_text(text: &str) -> Result<Metadata> {
-        let bad = |why: &str| CliError::Input(format!("ledger metadata is malformed: {why}"));
-        let body = text
-            .strip_prefix(METADATA_HEADER)
-            .and_then(|r| r.strip_prefix('\n'))
-            .ok_or_else(|| bad("it does not start with liveledger/metadata/v1"))?;
-        let v: Value = serde_json::from_str(body.trim_end()).map_err(|e| bad(&e.to_string()))?;
-        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        let keys = |k: &str| -> Result<Vec<VerifierKey>> {
-            v.get(k)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(VerifierKey::parse)
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .transpose()
-                .map_err(|e| bad(&e.to_string()))
-                .map(Option::unwrap_or_default)
-        };
-        Ok(Metadata {
-            origin: s("origin").ok_or_else(|| bad("no origin"))?,
-            log_keys: keys("log_keys")?,
-            time_key: s("time_key")
-                .map(|k| VerifierKey::parse(&k))
-                .transpose()
-                .map_err(|e| bad(&e.to_string()))?,
-            raw: v.get("entries").and_then(Value::as_str) == Some("opaque"),
-            cadence_seconds: v
-                .get("cadence_seconds")
-                .and_then(Value::as_u64)
-                .unwrap_or(60),
-        })
-    }
 }
 
 /// A ledger open for writing (holds the lock).
@@ -246,8 +195,9 @@ impl Writer {
         let note = Note::parse(&raw_meta)
             .and_then(|n| n.verify(&[log_key.verifier()]))
             .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.metadata().display())))?;
-        let meta = Metadata::from_text(note.text())?;
-        let time_key = if meta.raw {
+        let meta = Metadata::parse(note.text())
+            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.metadata().display())))?;
+        let time_key = if meta.entries == Entries::Opaque {
             None
         } else {
             Some(read_key(&store.time_key())?)
@@ -318,7 +268,7 @@ impl Writer {
             )));
         }
         self.writer = w;
-        if !self.meta.raw {
+        if self.meta.entries != Entries::Opaque {
             self.load_chain(size)?;
         }
         Ok(())
@@ -426,7 +376,7 @@ impl Writer {
 
     /// Signs and checks a batch, then commits it durably. Returns the new sequence numbers.
     pub fn append(&mut self, batch: Vec<Pending>, author: &SignerKey) -> Result<Vec<u64>> {
-        if self.meta.raw {
+        if self.meta.entries == Entries::Opaque {
             return Err(CliError::Usage(
                 "this log holds opaque entries; use `append --raw`".into(),
             ));
@@ -602,7 +552,7 @@ impl Writer {
     /// Appends opaque entries (a plain C2SP log), publishing a checkpoint after each one
     /// when `each` is set (as tessera's test log does).
     pub fn append_raw(&mut self, entries: Vec<Vec<u8>>, each: bool) -> Result<()> {
-        if !self.meta.raw {
+        if self.meta.entries != Entries::Opaque {
             return Err(CliError::Usage(
                 "this ledger holds events; `--raw` is only for logs made with `init --raw`".into(),
             ));

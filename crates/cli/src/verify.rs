@@ -11,15 +11,15 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use liveledger_core::audit::{check_consistency, AuditReport, Auditor, Level, Step};
+use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level, Step};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
-use liveledger_core::note::{Note, VerifierKey};
+use liveledger_core::note::VerifierKey;
 use liveledger_core::sigcheck::{SignatureCheck, StrictVerifier};
-use liveledger_core::tiles::{self, TilePath, TileSet};
+use liveledger_core::tiles::TilePath;
+use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
 use serde_json::{json, Value};
 
 use crate::error::{CliError, Result};
-use crate::ledger::Metadata;
 
 /// Where a log is read from.
 pub enum Source {
@@ -137,64 +137,44 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
 pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
     let src = Source::parse(target);
     let mut notes: Vec<String> = Vec::new();
-    let mut keys: Vec<VerifierKey> = Vec::new();
+    let mut pinned: Vec<VerifierKey> = Vec::new();
     for k in &o.keys {
-        keys.push(
+        pinned.push(
             VerifierKey::parse(k.trim()).map_err(|e| CliError::Usage(format!("--key: {e}")))?,
         );
     }
-    // Metadata: trusted if a pinned key signed it; otherwise it is where keys come from.
-    let mut meta: Option<Metadata> = None;
-    let trust;
-    if let Some(m) = src.read_small("metadata")? {
-        let n = Note::parse(&m).map_err(|e| CliError::Verification(format!("metadata: {e}")))?;
-        let unverified = Metadata::from_text(n.text_unverified())?;
-        if keys.is_empty() {
-            keys = unverified.log_keys.clone();
-            trust = "metadata (trust on first use)";
-            notes.push(format!(
-                "trusting log key {} from the ledger's own metadata (trust on first use); pass --key to pin it",
-                keys.iter().map(VerifierKey::short).collect::<Vec<_>>().join(", ")
-            ));
-        } else {
-            trust = "pinned";
-        }
-        let v = n.verify(&keys).map_err(|e| {
-            CliError::Verification(format!("metadata is not signed by the log key: {e}"))
-        })?;
-        meta = Some(Metadata::from_text(v.text())?);
-    } else {
-        trust = "pinned";
-    }
-    if keys.is_empty() {
-        return Err(CliError::Usage(format!(
+    // Every trust rule is the core's: pinned keys or the metadata on first use, the time
+    // key, the origin, the level, the witness quorum.
+    let req = TrustRequest {
+        pinned,
+        origin: o.origin.clone(),
+        level: o.log_only.then_some(Level::Log),
+    };
+    let metadata = src.read_small("metadata")?;
+    let t = Trust::establish(&req, metadata.as_deref()).map_err(|e| match e {
+        TrustError::NoKey => CliError::Usage(format!(
             "{} has no ledger metadata; pass the log's verifier key with --key",
             src.describe("")
-        )));
-    }
-    let origin = o
-        .origin
-        .clone()
-        .or_else(|| meta.as_ref().map(|m| m.origin.clone()))
-        .unwrap_or_else(|| keys[0].name().to_owned());
-    let mut all_keys = keys.clone();
-    if let Some(t) = meta.as_ref().and_then(|m| m.time_key.clone()) {
-        all_keys.push(t);
-    }
+        )),
+        TrustError::Metadata(e) => CliError::Input(format!("ledger metadata is malformed: {e}")),
+        e => CliError::Verification(e.to_string()),
+    })?;
+    let trust = match t.source {
+        KeySource::Pinned => "pinned",
+        KeySource::FirstUse => {
+            notes.push(format!(
+                "trusting log key {} from the ledger's own metadata (trust on first use); pass --key to pin it",
+                t.log_keys.iter().map(VerifierKey::short).collect::<Vec<_>>().join(", ")
+            ));
+            "metadata (trust on first use)"
+        }
+    };
+    let keys = t.log_keys.clone();
+    let origin = t.origin.clone();
     let cp_bytes = src.require("checkpoint")?;
-    let note =
-        Note::parse(&cp_bytes).map_err(|e| CliError::Verification(format!("checkpoint: {e}")))?;
-    // The log key must sign; the time key may add a cosignature.
-    let verified = note
-        .verify(&all_keys)
-        .map_err(|e| CliError::Verification(format!("checkpoint: {e}")))?;
-    if verified.count_signed_by(&keys) == 0 {
-        return Err(CliError::Verification(
-            "checkpoint is not signed by the log key".into(),
-        ));
-    }
-    let cp = VerifiedCheckpoint::from_note(verified, &origin)
-        .map_err(|e| CliError::Verification(format!("checkpoint: {e}")))?;
+    let cp = t
+        .open_checkpoint(&cp_bytes)
+        .map_err(|e| CliError::Verification(e.to_string()))?;
     let signed_time = cp
         .note()
         .verified()
@@ -205,47 +185,40 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
     let mut consistency = Value::Null;
     if let Some(path) = &o.since {
         let old_bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
-        let old = Note::parse(&old_bytes)
-            .and_then(|n| n.verify(&all_keys))
-            .map_err(|e| CliError::Verification(format!("--since {}: {e}", path.display())))
-            .and_then(|n| {
-                VerifiedCheckpoint::from_note(n, &origin)
-                    .map_err(|e| CliError::Verification(format!("--since: {e}")))
-            })?;
-        let proof = if old.size() > 0 && old.size() < cp.size() {
-            let mut ts = TileSet::new(cp.size());
-            for p in tiles::consistency_tiles(old.size(), cp.size())
-                .map_err(|e| CliError::Verification(e.to_string()))?
-            {
-                let b = src.require(&p.to_string())?;
-                ts.insert(p, &b)
-                    .map_err(|e| CliError::Verification(format!("{p}: {e}")))?;
+        let old = t
+            .open_checkpoint(&old_bytes)
+            .map_err(|e| CliError::Verification(format!("--since {}: {e}", path.display())))?;
+        let since_error = |e: ConsistencyError| CliError::Verification(format!("--since: {e}"));
+        let mut c = Consistency::new(cp.size());
+        for p in c.needed(old.size(), cp.size()).map_err(since_error)? {
+            let b = src.require(&p.to_string())?;
+            c.feed(p, &b).map_err(since_error)?;
+        }
+        let checked = c.check(&old, &cp);
+        match checked {
+            Ok(_) => {}
+            Err(ConsistencyError::Inconsistent(e)) => {
+                let evidence = json!({
+                    "error": e.to_string(),
+                    "old_checkpoint": String::from_utf8_lossy(&e.old_checkpoint),
+                    "new_checkpoint": String::from_utf8_lossy(&e.new_checkpoint),
+                    "proof": e.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+                });
+                if o.json {
+                    println!(
+                        "{}",
+                        json!({"verified": false, "origin": origin, "consistency": evidence})
+                    );
+                    return Ok(1);
+                }
+                return Err(CliError::Verification(format!(
+                    "{e}\nevidence:\n--- checkpoint trusted before\n{}--- checkpoint now\n{}--- consistency proof\n{}",
+                    String::from_utf8_lossy(&e.old_checkpoint),
+                    String::from_utf8_lossy(&e.new_checkpoint),
+                    e.proof.iter().map(|h| format!("{}\n", h.to_base64())).collect::<String>()
+                )));
             }
-            tiles::consistency_proof_from_tiles(&ts, old.size(), cp.size())
-                .map_err(|e| CliError::Verification(e.to_string()))?
-        } else {
-            Vec::new()
-        };
-        if let Err(e) = check_consistency(&old, &cp, &proof) {
-            let evidence = json!({
-                "error": e.to_string(),
-                "old_checkpoint": String::from_utf8_lossy(&e.old_checkpoint),
-                "new_checkpoint": String::from_utf8_lossy(&e.new_checkpoint),
-                "proof": e.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-            });
-            if o.json {
-                println!(
-                    "{}",
-                    json!({"verified": false, "origin": origin, "consistency": evidence})
-                );
-                return Ok(1);
-            }
-            return Err(CliError::Verification(format!(
-                "{e}\nevidence:\n--- checkpoint trusted before\n{}--- checkpoint now\n{}--- consistency proof\n{}",
-                String::from_utf8_lossy(&e.old_checkpoint),
-                String::from_utf8_lossy(&e.new_checkpoint),
-                e.proof.iter().map(|h| format!("{}\n", h.to_base64())).collect::<String>()
-            )));
+            Err(e) => return Err(since_error(e)),
         }
         consistency = json!({"since": old.size(), "now": cp.size(), "consistent": true});
     }
@@ -265,11 +238,7 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
         }
     }
 
-    let level = if o.log_only || meta.as_ref().is_some_and(|m| m.raw) {
-        Level::Log
-    } else {
-        Level::Ledger
-    };
+    let level = t.level;
     let threads = o
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -287,7 +256,7 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
             &consistency,
             stale.as_deref(),
         );
-        j["cadence_seconds"] = json!(meta.as_ref().map(|m| m.cadence_seconds));
+        j["cadence_seconds"] = json!(t.cadence_seconds);
         println!("{j}");
     } else {
         for n in &notes {

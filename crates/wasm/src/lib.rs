@@ -6,7 +6,8 @@
 //! the `evidence` (signed checkpoints, proofs, expected and found values).
 //!
 //! Error codes: `BAD_INPUT`, `BAD_SIGNATURE`, `WRONG_ORIGIN`, `NO_KEY`, `FETCH_FAILED`,
-//! `NOT_FOUND`, `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`.
+//! `NOT_FOUND`, `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`, `BAD_SINCE`,
+//! `QUORUM` (fewer witnesses cosigned than the ledger's metadata requires).
 
 // SAFETY: the module runs on one thread: its Web Workers run JavaScript, not this Wasm.
 #[cfg(target_arch = "wasm32")]
@@ -16,14 +17,18 @@ static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
-use liveledger_core::audit::{check_consistency, AuditReport, Auditor, InconsistencyKind, Level};
+use liveledger_core::audit::{
+    check_consistency, AuditReport, Auditor, Consistency, ConsistencyError, InconsistencyKind,
+    Level,
+};
 use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::jcs;
-use liveledger_core::note::{Note, NoteError, VerifierKey};
+use liveledger_core::note::{NoteError, VerifierKey};
 use liveledger_core::proof::{Receipt, ReceiptError};
 use liveledger_core::tiles::{self, TilePath, TileSet};
+use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -53,6 +58,8 @@ export interface LedgerOptions {
   signatures?: "auto" | "webcrypto" | "wasm";
   /** Each event, once verified: `{seq, leafHash, event}`. */
   onEvent?: (e: { seq: number; leafHash: string; event: any }) => void;
+  /** A signed checkpoint of this ledger verified before (an earlier visit's): the one served now must extend it, proved from the log's tiles before anything else is read (`FORK` or `ROLLBACK` with both checkpoints and the proof). One that does not verify with these keys and origin is `BAD_SINCE`. */
+  since?: string;
 }
 /** `entries` read so far; `verified` of them fully checked (signature verdicts can lag a few segments behind). */
 export interface Progress { entries: number; verified: number; size: number; bytes: number; segment: number }
@@ -62,7 +69,7 @@ export interface EntryResult { index: number; entry: string; event?: any; leafHa
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
 export interface HistoryDigest { size: number; root: string; signedTime?: number; note: string; extends: number | null }
 export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerError["code"]; message: string; evidence?: any } | null }
-export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED"; evidence?: any }
+export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED" | "BAD_SINCE" | "QUORUM"; evidence?: any }
 "#;
 
 #[wasm_bindgen]
@@ -417,23 +424,14 @@ fn aborted(opts: &JsValue) -> bool {
         .unwrap_or(false)
 }
 
-/// What the options and the ledger's metadata say about trust.
-struct Trust {
-    keys: Vec<VerifierKey>,
-    extra_keys: Vec<VerifierKey>,
-    origin: String,
-    pinned: bool,
-    ledger: bool,
-    cadence: Option<u64>,
-}
-
+/// What the options and the ledger's metadata say about trust: the core's rules
+/// ([`liveledger_core::trust`]), fed with the options and the fetched metadata.
 async fn trust(f: &Fetcher, opts: &JsValue) -> Result<Trust, JsValue> {
     trust_with(f, opts, true).await
 }
 
-/// [`trust`]; without `metadata`, pinned keys are used as they are and the metadata is
-/// not fetched (one request less where nothing from it is needed).
-async fn trust_with(f: &Fetcher, opts: &JsValue, metadata: bool) -> Result<Trust, JsValue> {
+/// The options as a [`TrustRequest`].
+fn trust_request(opts: &JsValue) -> Result<TrustRequest, JsValue> {
     let keys: Vec<String> = match opt_get(opts, "keys") {
         None => Vec::new(),
         Some(k) if js_sys::Array::is_array(&k) => js_sys::Array::from(&k)
@@ -451,94 +449,70 @@ async fn trust_with(f: &Fetcher, opts: &JsValue, metadata: bool) -> Result<Trust
             ))
         }
     };
-    let mut keys = parse_keys(&keys)?;
-    let pinned = !keys.is_empty();
-    let mut origin = opt_get(opts, "origin").and_then(|o| o.as_string());
-    let mut extra_keys = Vec::new();
-    let mut ledger = false;
-    let mut cadence = None;
-    let fetched = if metadata || keys.is_empty() {
+    let level = match opt_get(opts, "level").map(|l| l.as_string()) {
+        None => None,
+        Some(Some(l)) if l == "ledger" => Some(Level::Ledger),
+        Some(Some(l)) if l == "log" => Some(Level::Log),
+        Some(other) => {
+            return Err(error(
+                "BAD_INPUT",
+                &format!("level must be \"ledger\" or \"log\"; found {other:?}"),
+                None,
+            ))
+        }
+    };
+    Ok(TrustRequest {
+        pinned: parse_keys(&keys)?,
+        origin: opt_get(opts, "origin").and_then(|o| o.as_string()),
+        level,
+    })
+}
+
+/// [`trust`]; without `metadata`, pinned keys are used as they are and the metadata is
+/// not fetched (one request less where nothing from it is needed).
+async fn trust_with(f: &Fetcher, opts: &JsValue, metadata: bool) -> Result<Trust, JsValue> {
+    let req = trust_request(opts)?;
+    let fetched = if metadata || req.pinned.is_empty() {
         // Every caller fetches the checkpoint next; it does not wait for the metadata.
         f.keep_ahead(&["checkpoint".into()], true);
         f.get("metadata", true).await?
     } else {
         None
     };
-    if let Some(m) = fetched {
-        let n = Note::parse(&m).map_err(|e| error("BAD_INPUT", &format!("metadata: {e}"), None))?;
-        let meta = parse_metadata(n.text_unverified())?;
-        if keys.is_empty() {
-            keys = meta.0;
-        }
-        let v = n.verify(&keys).map_err(|e| {
-            error(
-                "BAD_SIGNATURE",
-                &format!("metadata is not signed by the log key: {e}"),
-                None,
-            )
-        })?;
-        let (_, time_key, o, is_ledger, c) = parse_metadata(v.text())?;
-        extra_keys.extend(time_key);
-        origin = origin.or(Some(o));
-        ledger = is_ledger;
-        cadence = c;
-    }
-    if keys.is_empty() {
-        return Err(error(
+    Trust::establish(&req, fetched.as_deref()).map_err(|e| trust_error(e, "metadata"))
+}
+
+/// A [`TrustError`] as a `LedgerError`; `what` names the document in the message.
+fn trust_error(e: TrustError, what: &str) -> JsValue {
+    let message = format!("{what}: {e}");
+    match e {
+        TrustError::NoKey => error(
             "NO_KEY",
             "the log publishes no metadata; pass its verifier key in `keys`",
             None,
-        ));
+        ),
+        TrustError::MetadataSignature(_) | TrustError::NotSignedByLog => {
+            error("BAD_SIGNATURE", &message, Some(obj!("path": what)))
+        }
+        TrustError::Checkpoint(CheckpointError::WrongOrigin { expected, found }) => error(
+            "WRONG_ORIGIN",
+            &message,
+            Some(obj!("expected": expected, "found": found)),
+        ),
+        TrustError::Checkpoint(CheckpointError::Note(n)) => {
+            error(note_error_code(&n), &message, Some(obj!("path": what)))
+        }
+        TrustError::Quorum {
+            threshold,
+            found,
+            cosigned,
+        } => error(
+            "QUORUM",
+            &message,
+            Some(obj!("path": what, "threshold": threshold, "found": found, "cosigned": cosigned)),
+        ),
+        _ => error("BAD_INPUT", &message, None),
     }
-    let origin = origin.unwrap_or_else(|| keys[0].name().to_owned());
-    let level = opt_get(opts, "level").and_then(|l| l.as_string());
-    if let Some(l) = level {
-        ledger = l == "ledger";
-    }
-    Ok(Trust {
-        keys,
-        extra_keys,
-        origin,
-        pinned,
-        ledger,
-        cadence,
-    })
-}
-
-type MetaParts = (
-    Vec<VerifierKey>,
-    Option<VerifierKey>,
-    String,
-    bool,
-    Option<u64>,
-);
-
-fn parse_metadata(text: &str) -> Result<MetaParts, JsValue> {
-    let bad = |w: &str| error("BAD_INPUT", &format!("metadata: {w}"), None);
-    let body = text
-        .strip_prefix("liveledger/metadata/v1\n")
-        .ok_or_else(|| bad("not liveledger/metadata/v1"))?;
-    let v = jcs::parse(body.as_bytes()).map_err(|e| bad(&e.to_string()))?;
-    let keys = v["log_keys"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .filter_map(|k| VerifierKey::parse(k).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let time_key = v["time_key"]
-        .as_str()
-        .and_then(|k| VerifierKey::parse(k).ok());
-    let origin = v["origin"].as_str().unwrap_or_default().to_owned();
-    Ok((
-        keys,
-        time_key,
-        origin,
-        v["entries"].as_str() == Some("liveledger/event/v1"),
-        v["cadence_seconds"].as_u64(),
-    ))
 }
 
 async fn fetch_checkpoint(f: &Fetcher, t: &Trust) -> Result<VerifiedCheckpoint, JsValue> {
@@ -546,26 +520,10 @@ async fn fetch_checkpoint(f: &Fetcher, t: &Trust) -> Result<VerifiedCheckpoint, 
     open_checkpoint(&b, t, "checkpoint")
 }
 
-/// Verifies a signed checkpoint (`what` names it in errors): signed by a log key, for the
-/// ledger's origin; cosignatures by the publisher's time key are verified too.
+/// Verifies a signed checkpoint under the trust (`what` names it in errors): see
+/// [`Trust::open_checkpoint`].
 fn open_checkpoint(b: &[u8], t: &Trust, what: &str) -> Result<VerifiedCheckpoint, JsValue> {
-    let mut all = t.keys.clone();
-    all.extend(t.extra_keys.iter().cloned());
-    let note = Note::parse(b).and_then(|n| n.verify(&all)).map_err(|e| {
-        error(
-            note_error_code(&e),
-            &format!("{what}: {e}"),
-            Some(obj!("path": what)),
-        )
-    })?;
-    if note.count_signed_by(&t.keys) == 0 {
-        return Err(error(
-            "BAD_SIGNATURE",
-            &format!("{what} is not signed by the log key"),
-            Some(obj!("path": what)),
-        ));
-    }
-    VerifiedCheckpoint::from_note(note, &t.origin).map_err(checkpoint_error)
+    t.open_checkpoint(b).map_err(|e| trust_error(e, what))
 }
 
 fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
@@ -579,6 +537,60 @@ fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
         "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
     );
     error(code, &inc.to_string(), Some(evidence))
+}
+
+fn consistency_error(e: ConsistencyError) -> JsValue {
+    match e {
+        ConsistencyError::Inconsistent(inc) => inconsistency_error(&inc),
+        ConsistencyError::BadTile { path, .. } => error(
+            "TAMPERED",
+            &e.to_string(),
+            Some(obj!("path": path.to_string())),
+        ),
+        _ => error("BAD_INPUT", &e.to_string(), None),
+    }
+}
+
+/// Proves that `new` extends `old` with `c` (the tiles of `c.tree()`), fetching every
+/// tile it names at once. A fetch error is passed on as it is, so a caller can tell the
+/// network from the log.
+async fn prove_consistency(
+    f: &Fetcher,
+    c: &mut Consistency,
+    old: &VerifiedCheckpoint,
+    new: &VerifiedCheckpoint,
+) -> Result<(), JsValue> {
+    let need = c
+        .needed(old.size(), new.size())
+        .map_err(consistency_error)?;
+    let paths: Vec<String> = need.iter().map(|p| p.to_string()).collect();
+    f.keep_ahead(&paths, false);
+    for (p, path) in need.into_iter().zip(&paths) {
+        let b = f.require(path, false).await?;
+        c.feed(p, &b).map_err(consistency_error)?;
+    }
+    c.check(old, new).map(|_| ()).map_err(consistency_error)
+}
+
+/// The `since` option: the checkpoint this verifier trusted before, verified with the
+/// same trust as the log's; the log's `cp` must extend it.
+async fn check_since(
+    f: &Fetcher,
+    t: &Trust,
+    cp: &VerifiedCheckpoint,
+    opts: &JsValue,
+) -> Result<(), JsValue> {
+    let Some(since) = opt_get(opts, "since").and_then(|s| s.as_string()) else {
+        return Ok(());
+    };
+    let old = open_checkpoint(since.as_bytes(), t, "since").map_err(|e| {
+        let m = Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_default();
+        error("BAD_SINCE", &m, None)
+    })?;
+    prove_consistency(f, &mut Consistency::new(cp.size()), &old, cp).await
 }
 
 fn failure_error(r: &AuditReport) -> JsValue {
@@ -719,14 +731,14 @@ fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust, engine: &Option<S
     obj!(
         "signatureEngine": engine.clone(),
         "verified": true,
-        "trust": if t.pinned { "pinned" } else { "metadata" },
-        "keys": t.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+        "trust": match t.source { KeySource::Pinned => "pinned", KeySource::FirstUse => "metadata" },
+        "keys": t.log_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
         "checkpoint": checkpoint_json(cp),
-        "level": if t.ledger { "ledger" } else { "log" },
+        "level": if t.level == Level::Ledger { "ledger" } else { "log" },
         "stats": obj!("entries": s.entries, "segments": s.bundles, "tiles": s.tiles, "bytes": s.bytes, "signatures": s.signatures,
                   "corrections": s.corrections, "commitments": s.commitments, "governance": s.governance),
         "lastTime": a.chain().and_then(|c| c.last_time()).map(|t| t.to_string()),
-        "cadenceSeconds": t.cadence,
+        "cadenceSeconds": t.cadence_seconds,
     )
 }
 
@@ -735,11 +747,7 @@ fn auditor(cp: &VerifiedCheckpoint, t: &Trust, opts: &JsValue) -> Auditor {
     let check_tiles = opt_get(opts, "checkTiles")
         .and_then(|v| v.as_bool())
         .unwrap_or(true);
-    Auditor::new(
-        cp,
-        if t.ledger { Level::Ledger } else { Level::Log },
-        check_tiles,
-    )
+    Auditor::new(cp, t.level, check_tiles)
 }
 
 /// Audits a whole ledger (or any C2SP log) at `url`: every signature, chain link, tile and
@@ -755,6 +763,7 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
     let cp = fetch_checkpoint(&f, &t).await?;
+    check_since(&f, &t, &cp, &opts).await?;
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await?;
     Ok(to_js(&audit_json(&a, &cp, &t, &engine)))
@@ -781,6 +790,18 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
         e
     };
     let mut cp = fetch_checkpoint(&f, &t).await.map_err(alarm)?;
+    // A `since` that does not verify is the caller's to handle, not an alarm.
+    check_since(&f, &t, &cp, &opts).await.map_err(|e| {
+        let bad_since = Reflect::get(&e, &"code".into())
+            .ok()
+            .and_then(|c| c.as_string())
+            .is_some_and(|c| c == "BAD_SINCE");
+        if bad_since {
+            e
+        } else {
+            alarm(e)
+        }
+    })?;
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await.map_err(alarm)?;
     if let Some(cb) = &on_digest {
@@ -809,32 +830,15 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             }
             continue;
         }
-        let proof = if cp.size() > 0 && cp.size() < next.size() {
-            let mut ts = TileSet::new(next.size());
-            for p in tiles::consistency_tiles(cp.size(), next.size())
-                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
-            {
-                let b = match f.require(&p.to_string(), false).await {
-                    Ok(b) => b,
-                    // A publisher mid-upload can serve the new checkpoint before its
-                    // tiles: look again at the next polls, then call it what it is.
-                    Err(e) if is_network_error(&e) && unavailable < MAX_UNAVAILABLE_POLLS => {
-                        unavailable += 1;
-                        continue 'poll;
-                    }
-                    Err(e) => return Err(alarm(e)),
-                };
-                ts.insert(p, &b)
-                    .map_err(|e| alarm(error("TAMPERED", &format!("{p}: {e}"), None)))?;
+        match prove_consistency(&f, &mut Consistency::new(next.size()), &cp, &next).await {
+            Ok(()) => unavailable = 0,
+            // A publisher mid-upload can serve the new checkpoint before its tiles: look
+            // again at the next polls, then call it what it is.
+            Err(e) if is_network_error(&e) && unavailable < MAX_UNAVAILABLE_POLLS => {
+                unavailable += 1;
+                continue 'poll;
             }
-            tiles::consistency_proof_from_tiles(&ts, cp.size(), next.size())
-                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
-        } else {
-            Vec::new()
-        };
-        unavailable = 0;
-        if let Err(inc) = check_consistency(&cp, &next, &proof) {
-            return Err(alarm(inconsistency_error(&inc)));
+            Err(e) => return Err(alarm(e)),
         }
         if a.extend(&next).is_err() {
             return Err(alarm(failure_error(&a.report())));
@@ -934,41 +938,27 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
     if !digests.is_empty() {
         pairs.push((digests.len() - 1, None));
     }
-    let n = current.size();
-    let mut ts = TileSet::new(n);
-    let mut have: Vec<TilePath> = Vec::new();
+    let mut c = Consistency::new(current.size());
     let mut extends: Vec<Option<u64>> = vec![None; digests.len()];
     for (a, b) in pairs {
         let old = &digests[a];
         let new = b.map_or(&current, |b| &digests[b]);
-        let proof = if old.size() > 0 && old.size() < new.size() {
-            let needed = tiles::consistency_tiles_in(n, old.size(), new.size())
-                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
-            for p in needed {
-                if have.contains(&p) {
-                    continue;
-                }
-                let bytes = f.require(&p.to_string(), false).await?;
-                if let Err(e) = ts.insert(p, &bytes) {
-                    let e = error(
-                        "TAMPERED",
-                        &format!("{p}: {e}"),
-                        Some(obj!("path": p.to_string())),
-                    );
-                    return result(rows, Some(e));
-                }
-                have.push(p);
+        if let Err(e) = prove_consistency(&f, &mut c, old, new).await {
+            // The network, not the archive: no verdict.
+            if is_network_error(&e) {
+                return Err(e);
             }
-            tiles::consistency_proof_from_tiles(&ts, old.size(), new.size())
-                .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?
-        } else {
-            Vec::new()
-        };
-        if let Err(inc) = check_consistency(old, new, &proof) {
-            for (i, cp) in digests.iter().enumerate().take(a + 1) {
-                rows.push(history_row(cp, extends[i]));
+            let code = Reflect::get(&e, &"code".into())
+                .ok()
+                .and_then(|c| c.as_string());
+            // A bad tile fails the history at the digest being proved; so does a fork.
+            if matches!(code.as_deref(), Some("FORK" | "ROLLBACK" | "TAMPERED")) {
+                for (i, cp) in digests.iter().enumerate().take(a + 1) {
+                    rows.push(history_row(cp, extends[i]));
+                }
+                return result(rows, Some(e));
             }
-            return result(rows, Some(inconsistency_error(&inc)));
+            return Err(e);
         }
         if let Some(b) = b {
             extends[b] = Some(old.size());
