@@ -67,13 +67,24 @@ pub fn to_canonical(v: &Value) -> Result<String, JcsError> {
 
 fn write_object(m: &Map<String, Value>, out: &mut String) -> Result<(), JcsError> {
     let mut members: Vec<(&String, &Value)> = m.iter().collect();
-    // The map is in UTF-8 byte order, which is code point order. UTF-16 code unit order
-    // differs from it only between a character from U+E000 to U+FFFF and one above
-    // U+FFFF (a surrogate pair, which sorts first): if no name holds a character above
-    // U+FFFF (UTF-8 lead byte 0xF0 to 0xF4), the map is already in order.
-    if m.keys().any(|k| astral(k)) {
+    // Members are sorted here, whatever order the map iterates in: serde_json's `Map` is
+    // a B-tree (byte order) by default, but insertion-ordered when any crate in a build
+    // turns on its `preserve_order` feature, and Cargo unifies features. (The tests run
+    // with it on: see this crate's dev-dependencies.)
+    //
+    // RFC 8785 orders names by UTF-16 code units. That differs from byte (code point)
+    // order only between a character from U+E000 to U+FFFF and one above U+FFFF (a
+    // surrogate pair, which sorts first), so without a name holding a character above
+    // U+FFFF (UTF-8 lead byte 0xF0 to 0xF4), byte order is the order.
+    let less: fn(&str, &str) -> bool = if m.keys().any(|k| astral(k)) {
+        utf16_less
+    } else {
+        |a, b| a.as_bytes() < b.as_bytes()
+    };
+    // A B-tree's members are already in byte order: one pass finds that.
+    if !members.windows(2).all(|w| less(w[0].0, w[1].0)) {
         // Names are unique: an unstable sort gives the one order.
-        heapsort(&mut members, |a, b| utf16_less(a.0, b.0));
+        heapsort(&mut members, |a, b| less(a.0, b.0));
     }
     out.push('{');
     for (i, (k, v)) in members.into_iter().enumerate() {
@@ -569,6 +580,30 @@ fn heapsort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn members_are_sorted_by_the_writer_not_by_the_map() {
+        // The tests build serde_json with `preserve_order` (see Cargo.toml): the map
+        // iterates in insertion order, so the order out is the writer's own.
+        let m: Map<String, Value> = [("b", 1u64), ("a", 2), ("\u{10000}", 3), ("\u{e000}", 4)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::from(v)))
+            .collect();
+        assert_eq!(
+            m.keys().next().map(String::as_str),
+            Some("b"),
+            "serde_json's preserve_order is off in this test build"
+        );
+        assert_eq!(
+            to_canonical(&Value::Object(m)).unwrap(),
+            "{\"a\":2,\"b\":1,\"\u{10000}\":3,\"\u{e000}\":4}"
+        );
+        let m: Map<String, Value> = [("z", 1u64), ("y", 2)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::from(v)))
+            .collect();
+        assert_eq!(to_canonical(&Value::Object(m)).unwrap(), "{\"y\":2,\"z\":1}");
+    }
 
     #[test]
     fn heapsort_sorts_every_short_sequence() {
