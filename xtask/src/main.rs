@@ -415,7 +415,7 @@ fn app_if_stale() -> Result {
         note("the browser verifier (dist/): up to date");
         return Ok(());
     }
-    note("building the browser verifier with Trunk into dist/ (about 4 minutes from cold, under a minute after a small change)");
+    note("building the browser verifier with Trunk into dist/ (a minute or two from cold)");
     build_app()?;
     fresh::record("app", &inputs)
 }
@@ -427,7 +427,7 @@ fn embed_if_stale() -> Result {
         note("the embed module and example portal (target/embed): up to date");
         return Ok(());
     }
-    note("building the embed module and the example portal into target/embed (about 2 minutes from cold)");
+    note("building the embed module and the example portal into target/embed (about a minute from cold)");
     build_embed()?;
     fresh::record("embed", &inputs)
 }
@@ -439,8 +439,8 @@ fn demo(args: &[String]) -> Result {
     let started = Instant::now();
     note(
         "installing what is missing and building what is out of date, then serving the demo.\n\
-         xtask: a fresh machine's first run takes about 25 minutes (Trunk alone builds for ~10); \
-         later runs start in seconds.",
+         xtask: on a fresh machine the first run takes about 15 minutes (measured: 9 to install \
+         the tools, Trunk the longest, and 3 to build); later runs serve within seconds.",
     );
     note("[1/4] tools");
     install_all()?;
@@ -448,7 +448,7 @@ fn demo(args: &[String]) -> Result {
     embed_if_stale()?;
     note("[3/4] the browser verifier");
     app_if_stale()?;
-    note("[4/4] the liveledger CLI (release; about 3 minutes from cold, seconds when up to date)");
+    note("[4/4] the liveledger CLI (release: a minute or two from cold, a second when up to date)");
     run(
         "cargo",
         &["build", "--release", "-p", "liveledger-cli"],

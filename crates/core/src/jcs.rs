@@ -602,7 +602,10 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), Value::from(v)))
             .collect();
-        assert_eq!(to_canonical(&Value::Object(m)).unwrap(), "{\"y\":2,\"z\":1}");
+        assert_eq!(
+            to_canonical(&Value::Object(m)).unwrap(),
+            "{\"y\":2,\"z\":1}"
+        );
     }
 
     #[test]
