@@ -379,7 +379,8 @@ pub fn App() -> impl IntoView {
         }
         .into_any(),
         Verdict::Verified => view! {
-            <section class="banner ok" role="status" aria-live="polite">
+            <section class="banner ok" role="status" aria-live="polite"
+                data-level=move || digest.get()["level"].as_str().unwrap_or_default().to_owned()>
                 <span class="icon" aria-hidden="true">"✔"</span>
                 <div>
                     <h1>"Verified"</h1>
@@ -389,7 +390,7 @@ pub fn App() -> impl IntoView {
         }
         .into_any(),
         Verdict::Alarm { code, message, evidence, segment } => view! {
-            <section class="banner alarm" role="alert">
+            <section class="banner alarm" role="alert" data-code=code.clone() data-segment=segment.map(|s| s.to_string())>
                 <span class="icon" aria-hidden="true">"⚠"</span>
                 <div>
                     <h1>{model::alarm_title(&code)}</h1>

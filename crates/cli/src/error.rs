@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::Path;
 
+use liveledger_core::verdict::Code;
+
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
 
 #[derive(Debug)]
@@ -23,6 +25,9 @@ pub enum CliError {
     Corrupt(String),
     /// Another writer holds the lock.
     Busy(String),
+    /// A verifier's verdict, with the core's code for it (the one `verify --json`, the
+    /// JS module and the page report).
+    Refused(Code, String),
 }
 
 impl CliError {
@@ -32,10 +37,26 @@ impl CliError {
 
     pub fn exit_code(&self) -> i32 {
         match self {
+            // What the log served is not what it claims (malformed included): 1.
+            CliError::Refused(Code::NoKey, _) => 2,
+            CliError::Refused(Code::FetchFailed | Code::NotFound, _) => 3,
+            CliError::Refused(..) => 1,
             CliError::Verification(_) | CliError::Corrupt(_) => 1,
             CliError::Usage(_) | CliError::Input(_) => 2,
             CliError::Io(_) => 3,
             CliError::Busy(_) => 4,
+        }
+    }
+
+    /// The verdict code this error is reported with in `verify --json`.
+    pub fn code(&self) -> Code {
+        match self {
+            CliError::Refused(c, _) => *c,
+            CliError::Usage(_) | CliError::Input(_) | CliError::Corrupt(_) | CliError::Busy(_) => {
+                Code::BadInput
+            }
+            CliError::Io(_) => Code::FetchFailed,
+            CliError::Verification(_) => Code::Tampered,
         }
     }
 
@@ -56,7 +77,8 @@ impl fmt::Display for CliError {
             | CliError::Io(s)
             | CliError::Verification(s)
             | CliError::Corrupt(s)
-            | CliError::Busy(s) => f.write_str(s),
+            | CliError::Busy(s)
+            | CliError::Refused(_, s) => f.write_str(s),
         }
     }
 }

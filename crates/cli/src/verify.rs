@@ -17,6 +17,7 @@ use liveledger_core::note::VerifierKey;
 use liveledger_core::sigcheck::{SignatureCheck, StrictVerifier};
 use liveledger_core::tiles::TilePath;
 use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
+use liveledger_core::verdict::{self, Code};
 use serde_json::{json, Value};
 
 use crate::error::{CliError, Result};
@@ -96,8 +97,12 @@ impl Source {
     }
 
     fn require(&self, path: &str) -> Result<Vec<u8>> {
-        self.read_small(path)?
-            .ok_or_else(|| CliError::Io(format!("{} does not exist", self.describe(path))))
+        self.read_small(path)?.ok_or_else(|| {
+            CliError::Refused(
+                Code::NotFound,
+                format!("{} does not exist", self.describe(path)),
+            )
+        })
     }
 }
 
@@ -133,8 +138,23 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     Ok(Duration::from_secs(n.saturating_mul(mult)))
 }
 
-/// Runs the verification; returns the process exit code after printing the result.
+/// Runs the verification; returns the process exit code after printing the result. With
+/// `--json`, a verification that cannot even start (bad metadata, a wrong key, a missing
+/// checkpoint) is a JSON report too: `{"verified": false, "code", "message"}`.
 pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
+    match verify(target, &o) {
+        Err(e) if o.json => {
+            println!(
+                "{}",
+                json!({"verified": false, "code": e.code().as_str(), "message": e.to_string()})
+            );
+            Ok(e.exit_code())
+        }
+        r => r,
+    }
+}
+
+fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     let src = Source::parse(target);
     let mut notes: Vec<String> = Vec::new();
     let mut pinned: Vec<VerifierKey> = Vec::new();
@@ -152,12 +172,17 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
     };
     let metadata = src.read_small("metadata")?;
     let t = Trust::establish(&req, metadata.as_deref()).map_err(|e| match e {
-        TrustError::NoKey => CliError::Usage(format!(
-            "{} has no ledger metadata; pass the log's verifier key with --key",
-            src.describe("")
-        )),
-        TrustError::Metadata(e) => CliError::Input(format!("ledger metadata is malformed: {e}")),
-        e => CliError::Verification(e.to_string()),
+        TrustError::NoKey => CliError::Refused(
+            Code::NoKey,
+            format!(
+                "{} has no ledger metadata; pass the log's verifier key with --key",
+                src.describe("")
+            ),
+        ),
+        TrustError::Metadata(e) => {
+            CliError::Refused(Code::BadInput, format!("ledger metadata is malformed: {e}"))
+        }
+        e => CliError::Refused(verdict::trust_code(&e), e.to_string()),
     })?;
     let trust = match t.source {
         KeySource::Pinned => "pinned",
@@ -174,7 +199,7 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
     let cp_bytes = src.require("checkpoint")?;
     let cp = t
         .open_checkpoint(&cp_bytes)
-        .map_err(|e| CliError::Verification(e.to_string()))?;
+        .map_err(|e| CliError::Refused(verdict::trust_code(&e), e.to_string()))?;
     let signed_time = cp
         .note()
         .verified()
@@ -185,10 +210,12 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
     let mut consistency = Value::Null;
     if let Some(path) = &o.since {
         let old_bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
-        let old = t
-            .open_checkpoint(&old_bytes)
-            .map_err(|e| CliError::Verification(format!("--since {}: {e}", path.display())))?;
-        let since_error = |e: ConsistencyError| CliError::Verification(format!("--since: {e}"));
+        let old = t.open_checkpoint(&old_bytes).map_err(|e| {
+            CliError::Refused(Code::BadSince, format!("--since {}: {e}", path.display()))
+        })?;
+        let since_error = |e: ConsistencyError| {
+            CliError::Refused(verdict::consistency_code(&e), format!("--since: {e}"))
+        };
         let mut c = Consistency::new(cp.size());
         for p in c.needed(old.size(), cp.size()).map_err(since_error)? {
             let b = src.require(&p.to_string())?;
@@ -204,14 +231,15 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
                     "new_checkpoint": String::from_utf8_lossy(&e.new_checkpoint),
                     "proof": e.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
                 });
+                let code = verdict::inconsistency_code(&e);
                 if o.json {
                     println!(
                         "{}",
-                        json!({"verified": false, "origin": origin, "consistency": evidence})
+                        json!({"verified": false, "code": code.as_str(), "message": e.to_string(), "origin": origin, "consistency": evidence})
                     );
                     return Ok(1);
                 }
-                return Err(CliError::Verification(format!(
+                return Err(CliError::Refused(code, format!(
                     "{e}\nevidence:\n--- checkpoint trusted before\n{}--- checkpoint now\n{}--- consistency proof\n{}",
                     String::from_utf8_lossy(&e.old_checkpoint),
                     String::from_utf8_lossy(&e.new_checkpoint),
@@ -479,6 +507,11 @@ fn report_json(
     stale: Option<&str>,
 ) -> Value {
     let s = &r.stats;
+    let code = match (&r.failure, stale) {
+        (Some(f), _) => Some(verdict::audit_code(f).as_str()),
+        (None, Some(_)) => Some(Code::Stale.as_str()),
+        (None, None) => None,
+    };
     let failure = r.failure.as_ref().map(|f| {
         json!({
             "error": f.error.to_string(),
@@ -489,6 +522,7 @@ fn report_json(
     });
     json!({
         "verified": r.failure.is_none() && stale.is_none(),
+        "code": code,
         "origin": r.origin,
         "size": r.size,
         "root": r.root.to_base64(),

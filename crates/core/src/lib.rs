@@ -22,6 +22,7 @@
 //! - [`trust`]: what a verifier trusts and why: keys (pinned or first use), time key,
 //!   origin, level, the witness quorum; how a checkpoint is opened under it.
 //! - [`proof`]: C2SP tlog-proof receipts.
+//! - [`verdict`]: the codes verdicts are reported with, and each error's code.
 //!
 //! Architecture invariants: no I/O, no async, no wasm-bindgen; builds for native and
 //! `wasm32-unknown-unknown`; no input, however hostile, panics, hangs or allocates
@@ -45,6 +46,7 @@ pub mod sigcheck;
 pub mod tiles;
 pub mod time;
 pub mod trust;
+pub mod verdict;
 pub mod writer;
 
 pub use hash::Hash;

@@ -16,6 +16,7 @@
 //! `signatures: "wasm"` in the options forces `verify_strict` for everything, and
 //! `signatures: "webcrypto"` keeps WebCrypto on the page's thread (no workers).
 
+use liveledger_core::verdict::Code;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -141,7 +142,7 @@ impl Engine {
                     |s| format!("{s:?}"),
                 );
                 return Err(crate::error(
-                    "BAD_INPUT",
+                    Code::BadInput,
                     &format!(
                         "signatures must be \"auto\", \"webcrypto\" or \"wasm\", found {found}"
                     ),

@@ -5,9 +5,11 @@
 //! plain JS objects; errors are JS `Error`s with a stable `code` and, where there is one,
 //! the `evidence` (signed checkpoints, proofs, expected and found values).
 //!
-//! Error codes: `BAD_INPUT`, `BAD_SIGNATURE`, `WRONG_ORIGIN`, `NO_KEY`, `FETCH_FAILED`,
-//! `NOT_FOUND`, `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`, `BAD_SINCE`,
-//! `QUORUM` (fewer witnesses cosigned than the ledger's metadata requires).
+//! Error codes: `liveledger_core::verdict::Code`, the one list every verifier reports
+//! (`BAD_INPUT`, `BAD_SIGNATURE`, `WRONG_ORIGIN`, `NO_KEY`, `FETCH_FAILED`, `NOT_FOUND`,
+//! `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`, `BAD_SINCE`, `QUORUM`,
+//! and the page's `STALE`, `KEY_CHANGED`, `BAD_ARCHIVE`); the TypeScript union below is
+//! checked against it by tests/api.rs.
 
 // SAFETY: the module runs on one thread: its Web Workers run JavaScript, not this Wasm.
 #[cfg(target_arch = "wasm32")]
@@ -18,17 +20,17 @@ use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use liveledger_core::audit::{
-    check_consistency, AuditReport, Auditor, Consistency, ConsistencyError, InconsistencyKind,
-    Level,
+    check_consistency, AuditReport, Auditor, Consistency, ConsistencyError, Level,
 };
 use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::jcs;
-use liveledger_core::note::{NoteError, VerifierKey};
+use liveledger_core::note::VerifierKey;
 use liveledger_core::proof::{Receipt, ReceiptError};
 use liveledger_core::tiles::{self, TilePath, TileSet};
 use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
+use liveledger_core::verdict::{self, Code};
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -69,7 +71,7 @@ export interface EntryResult { index: number; entry: string; event?: any; leafHa
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
 export interface HistoryDigest { size: number; root: string; signedTime?: number; note: string; extends: number | null }
 export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerError["code"]; message: string; evidence?: any } | null }
-export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED" | "BAD_SINCE" | "QUORUM"; evidence?: any }
+export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED" | "BAD_SINCE" | "QUORUM" | "STALE" | "KEY_CHANGED" | "BAD_ARCHIVE"; evidence?: any }
 "#;
 
 #[wasm_bindgen]
@@ -103,9 +105,9 @@ macro_rules! obj {
 const FETCH_TIMEOUT_MS: f64 = 30_000.0;
 
 /// A JS Error with a code and optional evidence.
-fn error(code: &str, message: &str, evidence: Option<Value>) -> JsValue {
+fn error(code: Code, message: &str, evidence: Option<Value>) -> JsValue {
     let e = js_sys::Error::new(message);
-    let _ = Reflect::set(&e, &"code".into(), &code.into());
+    let _ = Reflect::set(&e, &"code".into(), &code.as_str().into());
     let _ = Reflect::set(&e, &"name".into(), &"LedgerError".into());
     if let Some(ev) = evidence {
         let _ = Reflect::set(&e, &"evidence".into(), &to_js(&ev));
@@ -122,24 +124,15 @@ fn to_js(v: &Value) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
-fn note_error_code(e: &NoteError) -> &'static str {
-    match e {
-        NoteError::BadSignature { .. }
-        | NoteError::NotEnoughSignatures { .. }
-        | NoteError::DuplicateSignature { .. } => "BAD_SIGNATURE",
-        _ => "BAD_INPUT",
-    }
-}
-
 fn checkpoint_error(e: CheckpointError) -> JsValue {
     match &e {
-        CheckpointError::Note(n) => error(note_error_code(n), &e.to_string(), None),
+        CheckpointError::Note(n) => error(verdict::note_code(n), &e.to_string(), None),
         CheckpointError::WrongOrigin { expected, found } => error(
-            "WRONG_ORIGIN",
+            Code::WrongOrigin,
             &e.to_string(),
             Some(obj!("expected": expected.as_str(), "found": found.as_str())),
         ),
-        _ => error("BAD_INPUT", &e.to_string(), None),
+        _ => error(Code::BadInput, &e.to_string(), None),
     }
 }
 
@@ -147,7 +140,7 @@ fn parse_keys(keys: &[String]) -> Result<Vec<VerifierKey>, JsValue> {
     keys.iter()
         .map(|k| {
             VerifierKey::parse(k.trim())
-                .map_err(|e| error("BAD_INPUT", &format!("key {k:?}: {e}"), None))
+                .map_err(|e| error(Code::BadInput, &format!("key {k:?}: {e}"), None))
         })
         .collect()
 }
@@ -208,20 +201,20 @@ pub fn verify_receipt(
     origin: Option<String>,
 ) -> Result<JsValue, JsValue> {
     let (keys, origin) = keys_and_origin(&keys, origin)?;
-    let r = Receipt::parse(receipt).map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+    let r = Receipt::parse(receipt).map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
     match r.verify(&keys, &origin, None) {
         Ok((cp, entry)) => Ok(to_js(&entry_json(
             r.index, &entry, &r.proof, &cp, receipt, 0, 0,
         ))),
         Err(ReceiptError::Checkpoint(e)) => Err(checkpoint_error(e)),
         Err(e @ ReceiptError::Proof(_)) => Err(error(
-            "INCLUSION_FAILED",
+            Code::InclusionFailed,
             &e.to_string(),
             Some(
                 obj!("index": r.index, "proof": r.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()),
             ),
         )),
-        Err(e) => Err(error("BAD_INPUT", &e.to_string(), None)),
+        Err(e) => Err(error(Code::BadInput, &e.to_string(), None)),
     }
 }
 
@@ -357,7 +350,7 @@ impl Fetcher {
             .or_else(|| js_sys::Error::from(last.clone()).message().as_string())
             .unwrap_or_default();
         Err(error(
-            "FETCH_FAILED",
+            Code::FetchFailed,
             &format!("could not fetch {url}: {why}"),
             Some(obj!("url": url)),
         ))
@@ -382,7 +375,7 @@ impl Fetcher {
     async fn require(&self, path: &str, no_store: bool) -> Result<Vec<u8>, JsValue> {
         self.get(path, no_store).await?.ok_or_else(|| {
             error(
-                "NOT_FOUND",
+                Code::NotFound,
                 &format!("{}/{path} does not exist", self.base),
                 Some(obj!("path": path)),
             )
@@ -438,12 +431,12 @@ fn trust_request(opts: &JsValue) -> Result<TrustRequest, JsValue> {
             .iter()
             .map(|x| {
                 x.as_string()
-                    .ok_or_else(|| error("BAD_INPUT", "keys must be strings", None))
+                    .ok_or_else(|| error(Code::BadInput, "keys must be strings", None))
             })
             .collect::<Result<_, _>>()?,
         Some(_) => {
             return Err(error(
-                "BAD_INPUT",
+                Code::BadInput,
                 "keys must be an array of verifier key strings",
                 None,
             ))
@@ -455,7 +448,7 @@ fn trust_request(opts: &JsValue) -> Result<TrustRequest, JsValue> {
         Some(Some(l)) if l == "log" => Some(Level::Log),
         Some(other) => {
             return Err(error(
-                "BAD_INPUT",
+                Code::BadInput,
                 &format!("level must be \"ledger\" or \"log\"; found {other:?}"),
                 None,
             ))
@@ -487,31 +480,31 @@ fn trust_error(e: TrustError, what: &str) -> JsValue {
     let message = format!("{what}: {e}");
     match e {
         TrustError::NoKey => error(
-            "NO_KEY",
+            Code::NoKey,
             "the log publishes no metadata; pass its verifier key in `keys`",
             None,
         ),
         TrustError::MetadataSignature(_) | TrustError::NotSignedByLog => {
-            error("BAD_SIGNATURE", &message, Some(obj!("path": what)))
+            error(Code::BadSignature, &message, Some(obj!("path": what)))
         }
         TrustError::Checkpoint(CheckpointError::WrongOrigin { expected, found }) => error(
-            "WRONG_ORIGIN",
+            Code::WrongOrigin,
             &message,
             Some(obj!("expected": expected, "found": found)),
         ),
         TrustError::Checkpoint(CheckpointError::Note(n)) => {
-            error(note_error_code(&n), &message, Some(obj!("path": what)))
+            error(verdict::note_code(&n), &message, Some(obj!("path": what)))
         }
         TrustError::Quorum {
             threshold,
             found,
             cosigned,
         } => error(
-            "QUORUM",
+            Code::Quorum,
             &message,
             Some(obj!("path": what, "threshold": threshold, "found": found, "cosigned": cosigned)),
         ),
-        _ => error("BAD_INPUT", &message, None),
+        _ => error(Code::BadInput, &message, None),
     }
 }
 
@@ -527,10 +520,7 @@ fn open_checkpoint(b: &[u8], t: &Trust, what: &str) -> Result<VerifiedCheckpoint
 }
 
 fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
-    let code = match inc.kind {
-        InconsistencyKind::Rollback { .. } => "ROLLBACK",
-        _ => "FORK",
-    };
+    let code = verdict::inconsistency_code(inc);
     let evidence = obj!(
         "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
         "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
@@ -543,11 +533,11 @@ fn consistency_error(e: ConsistencyError) -> JsValue {
     match e {
         ConsistencyError::Inconsistent(inc) => inconsistency_error(&inc),
         ConsistencyError::BadTile { path, .. } => error(
-            "TAMPERED",
+            Code::Tampered,
             &e.to_string(),
             Some(obj!("path": path.to_string())),
         ),
-        _ => error("BAD_INPUT", &e.to_string(), None),
+        _ => error(Code::BadInput, &e.to_string(), None),
     }
 }
 
@@ -588,17 +578,17 @@ async fn check_since(
             .ok()
             .and_then(|m| m.as_string())
             .unwrap_or_default();
-        error("BAD_SINCE", &m, None)
+        error(Code::BadSince, &m, None)
     })?;
     prove_consistency(f, &mut Consistency::new(cp.size()), &old, cp).await
 }
 
 fn failure_error(r: &AuditReport) -> JsValue {
     let Some(f) = r.failure.as_ref() else {
-        return error("TAMPERED", "the audit failed", None);
+        return error(Code::Tampered, "the audit failed", None);
     };
     error(
-        "TAMPERED",
+        verdict::audit_code(f),
         &f.to_string(),
         Some(obj!(
             "segment": f.location.bundle,
@@ -671,7 +661,7 @@ async fn drive_inner(
             break Ok(());
         };
         if aborted(opts) {
-            break Err(error("ABORTED", "aborted", None));
+            break Err(error(Code::Aborted, "aborted", None));
         }
         let path: TilePath = step.path();
         // Past the HTTP cache (`no-store`): see `audit`.
@@ -873,7 +863,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
     let index = f.require("digests/index.txt", true).await?;
     let sizes = liveledger_core::archive::parse_digest_index(&index).map_err(|e| {
         error(
-            "BAD_INPUT",
+            Code::BadInput,
             &format!("digests/index.txt: {e}"),
             Some(obj!("path": "digests/index.txt")),
         )
@@ -916,7 +906,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
             };
             if cp.size() != size {
                 let e = error(
-                    "TAMPERED",
+                    Code::Tampered,
                     &format!("{path} holds a digest of size {}", cp.size()),
                     Some(obj!("path": path, "expected": size, "found": cp.size())),
                 );
@@ -996,7 +986,7 @@ fn is_network_error(e: &JsValue) -> bool {
 pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsValue, JsValue> {
     if !(index >= 0.0 && index.fract() == 0.0 && index < 9007199254740992.0) {
         return Err(error(
-            "BAD_INPUT",
+            Code::BadInput,
             "index must be a non-negative integer",
             None,
         ));
@@ -1009,17 +999,17 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
     let size = cp.size();
     if index >= size {
         return Err(error(
-            "BAD_INPUT",
+            Code::BadInput,
             &format!("entry {index} is not in a ledger of {size} entries"),
             None,
         ));
     }
     let (bpath, pos) = tiles::bundle_for_entry(size, index)
-        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+        .map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
     let level0 = tiles::tile_at(size, 0, bpath.index())
-        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+        .map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
     let mut upper = tiles::inclusion_tiles(index, size)
-        .map_err(|e| error("BAD_INPUT", &e.to_string(), None))?;
+        .map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
     upper.retain(|p| *p != level0);
     // All known from the checkpoint's size: requested at once, one round trip.
     let mut wanted = vec![bpath.to_string()];
@@ -1028,7 +1018,7 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
     let bundle = f.require(&bpath.to_string(), false).await?;
     let entries = liveledger_core::bundle::decode_bundle(&bundle, bpath.width()).map_err(|e| {
         error(
-            "TAMPERED",
+            Code::Tampered,
             &format!("{bpath}: {e}"),
             Some(obj!("segment": bpath.index())),
         )
@@ -1036,17 +1026,17 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
     let leaves: Vec<liveledger_core::Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
     let mut ts = TileSet::new(size);
     ts.insert(level0, &tiles::encode_hash_tile(&leaves))
-        .map_err(|e| error("TAMPERED", &e.to_string(), None))?;
+        .map_err(|e| error(Code::Tampered, &e.to_string(), None))?;
     for p in upper {
         let b = f.require(&p.to_string(), false).await?;
         ts.insert(p, &b)
-            .map_err(|e| error("TAMPERED", &format!("{p}: {e}"), None))?;
+            .map_err(|e| error(Code::Tampered, &format!("{p}: {e}"), None))?;
     }
     let proof = tiles::inclusion_proof_from_tiles(&ts, index, size)
-        .map_err(|e| error("TAMPERED", &e.to_string(), None))?;
+        .map_err(|e| error(Code::Tampered, &e.to_string(), None))?;
     let entry = entries[pos];
     liveledger_core::audit::check_inclusion(&cp, index, entry, &proof).map_err(|e| {
-        error("INCLUSION_FAILED", &e.to_string(), Some(obj!("index": index, "segment": bpath.index(), "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>())))
+        error(Code::InclusionFailed, &e.to_string(), Some(obj!("index": index, "segment": bpath.index(), "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>())))
     })?;
     let receipt = Receipt {
         extra: Some(entry.to_vec()),
@@ -1092,7 +1082,7 @@ pub async fn verify_signatures(checks: JsValue, opts: JsValue) -> Result<JsValue
                 format!("{len} bytes of hex")
             };
             error(
-                "BAD_INPUT",
+                Code::BadInput,
                 &format!("check {i}: {name} must be {want}, found {text:?}"),
                 None,
             )

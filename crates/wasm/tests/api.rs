@@ -18,6 +18,30 @@ fn code(e: JsValue) -> String {
     get(&e, "code").as_string().unwrap()
 }
 
+/// The `LedgerError.code` union of the module's TypeScript is the core's list of codes,
+/// every one and nothing else.
+#[wasm_bindgen_test]
+fn the_typescript_error_codes_are_the_cores() {
+    let src = include_str!("../src/lib.rs");
+    let line = src
+        .lines()
+        .find(|l| l.starts_with("export interface LedgerError"))
+        .expect("the LedgerError interface");
+    let union = line
+        .split("code: ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    let ts: Vec<&str> = union.split(" | ").map(|c| c.trim_matches('"')).collect();
+    let core: Vec<&str> = liveledger_core::verdict::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(ts, core);
+}
+
 #[wasm_bindgen_test]
 fn verify_checkpoint_returns_a_plain_object() {
     let r = liveledger_wasm::verify_checkpoint(CP15, vec![KEY.trim().into()], None).unwrap();

@@ -1,0 +1,140 @@
+//! The codes a verdict is reported with: one list, the same in `liveledger verify --json`,
+//! the JS module's `LedgerError.code` (and its TypeScript union, checked against
+//! [`Code::ALL`] by the module's tests) and the page's alarms.
+//!
+//! Each error of the core maps to its code here, so no verifier decides on its own that a
+//! failure is a fork or a tampering.
+
+use crate::audit::ConsistencyError;
+use crate::audit::{AuditError, AuditFailure, Inconsistency, InconsistencyKind};
+use crate::checkpoint::CheckpointError;
+use crate::note::NoteError;
+use crate::trust::TrustError;
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
+        /// A verdict's code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Code {
+            /// Every code, in this order.
+            pub const ALL: &'static [Code] = &[$(Code::$name,)*];
+
+            /// The code as written on the wire (`"TAMPERED"`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$name => $text,)*
+                }
+            }
+
+            /// The code written as `s`, if it is one.
+            pub fn parse(s: &str) -> Option<Code> {
+                match s {
+                    $($text => Some(Code::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Malformed input: a key, an option, the metadata, a checkpoint's text.
+    BadInput = "BAD_INPUT",
+    /// A signature does not verify, or the log key did not sign.
+    BadSignature = "BAD_SIGNATURE",
+    /// The checkpoint is for another origin.
+    WrongOrigin = "WRONG_ORIGIN",
+    /// No key to verify with: none given and no metadata.
+    NoKey = "NO_KEY",
+    /// A file could not be fetched or read.
+    FetchFailed = "FETCH_FAILED",
+    /// A file the log must serve is not there.
+    NotFound = "NOT_FOUND",
+    /// The log's data does not match what was signed.
+    Tampered = "TAMPERED",
+    /// Two histories: a checkpoint that does not extend one verified before.
+    Fork = "FORK",
+    /// A smaller checkpoint than one verified before.
+    Rollback = "ROLLBACK",
+    /// An inclusion proof that does not verify.
+    InclusionFailed = "INCLUSION_FAILED",
+    /// The caller aborted.
+    Aborted = "ABORTED",
+    /// The checkpoint verified before (`since`) does not verify under the ledger's trust.
+    BadSince = "BAD_SINCE",
+    /// Fewer witnesses cosigned than the ledger's metadata requires.
+    Quorum = "QUORUM",
+    /// The newest digest is older than allowed.
+    Stale = "STALE",
+    /// A key pinned on a first visit no longer verifies the ledger (the page).
+    KeyChanged = "KEY_CHANGED",
+    /// The digest archive is damaged (the page's history).
+    BadArchive = "BAD_ARCHIVE",
+}
+
+impl core::fmt::Display for Code {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The code of a note error: a signature that fails, or malformed input.
+pub fn note_code(e: &NoteError) -> Code {
+    match e {
+        NoteError::BadSignature { .. }
+        | NoteError::NotEnoughSignatures { .. }
+        | NoteError::DuplicateSignature { .. } => Code::BadSignature,
+        _ => Code::BadInput,
+    }
+}
+
+/// The code of a checkpoint error.
+pub fn checkpoint_code(e: &CheckpointError) -> Code {
+    match e {
+        CheckpointError::Note(n) => note_code(n),
+        CheckpointError::WrongOrigin { .. } => Code::WrongOrigin,
+        _ => Code::BadInput,
+    }
+}
+
+/// The code of a trust error.
+pub fn trust_code(e: &TrustError) -> Code {
+    match e {
+        TrustError::NoKey => Code::NoKey,
+        TrustError::MetadataNote(_) | TrustError::Metadata(_) => Code::BadInput,
+        TrustError::MetadataSignature(_) | TrustError::NotSignedByLog => Code::BadSignature,
+        TrustError::Checkpoint(c) => checkpoint_code(c),
+        TrustError::Quorum { .. } => Code::Quorum,
+    }
+}
+
+/// The code of an inconsistency: a rollback, or a fork (another origin included).
+pub fn inconsistency_code(e: &Inconsistency) -> Code {
+    match e.kind {
+        InconsistencyKind::Rollback { .. } => Code::Rollback,
+        _ => Code::Fork,
+    }
+}
+
+/// The code of a failed consistency check.
+pub fn consistency_code(e: &ConsistencyError) -> Code {
+    match e {
+        ConsistencyError::Inconsistent(i) => inconsistency_code(i),
+        ConsistencyError::BadTile { .. } => Code::Tampered,
+        _ => Code::BadInput,
+    }
+}
+
+/// The code of an audit failure: the log's data does not match what was signed (an
+/// event's signature included), unless the auditor was misused.
+pub fn audit_code(f: &AuditFailure) -> Code {
+    match f.error {
+        AuditError::Misuse(_) => Code::BadInput,
+        _ => Code::Tampered,
+    }
+}

@@ -1,0 +1,224 @@
+// One verdict everywhere: a table of cases — the golden ledger, a tampered copy, metadata
+// variants, wrong and rotated keys, a fork and a rollback against a checkpoint trusted
+// before, a ledger whose metadata demands witnesses, a log without metadata — each
+// verified by `liveledger verify --json`, by the JS module in Node, by the same module in
+// headless Chromium, and by the page. All four must give the verdict the table says:
+// verified or not, the code, the level, the failing segment.
+//
+// The cases are crafted here: metadata is rewritten and re-signed with the ledger's own
+// log key (read from its key directory), as an operator could.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
+import { mkdtempSync, cpSync, rmSync, readFileSync, writeFileSync, readdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bin, ll, append, fork, serve, stopServers, launch, site, app } from "./helpers.mjs";
+
+const ORIGIN = "parity.example/ledger";
+let work, browser, page, appUrl, module_;
+
+// --- signed notes, as C2SP signed-note writes them --------------------------------------
+
+const b64 = (b) => Buffer.from(b).toString("base64");
+const keyId = (name, type, pub) =>
+  createHash("sha256").update(Buffer.concat([Buffer.from(name + "\n"), Buffer.from([type]), pub])).digest().subarray(0, 4);
+
+/** A signer from a `PRIVATE+KEY+name+hash+base64(type ‖ seed)` file. */
+function signerFrom(secret) {
+  const [, , name, , ...rest] = secret.trim().split("+");
+  const raw = Buffer.from(rest.join("+"), "base64");
+  const priv = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), raw.subarray(1)]), format: "der", type: "pkcs8" });
+  return withPub(name, raw[0], priv);
+}
+function withPub(name, type, priv) {
+  const pub = createPublicKey(priv).export({ format: "der", type: "spki" }).subarray(-32);
+  return { name, type, priv, vkey: `${name}+${keyId(name, type, pub).toString("hex")}+${b64(Buffer.concat([Buffer.from([type]), pub]))}`, id: keyId(name, type, pub) };
+}
+/** A fresh cosignature/v1 (0x04) verifier key, for a witness nobody runs. */
+const witnessKey = (name) => withPub(name, 0x04, generateKeyPairSync("ed25519").privateKey).vkey;
+const signNote = (text, k) => `${text}\n— ${k.name} ${b64(Buffer.concat([k.id, sign(null, Buffer.from(text), k.priv)]))}\n`;
+
+/** RFC 8785 for the metadata's plain values (ASCII names, integers, strings). */
+const canon = (v) => Array.isArray(v) ? `[${v.map(canon).join(",")}]`
+  : v && typeof v === "object" ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon(v[k])}`).join(",")}}`
+  : JSON.stringify(v);
+
+const readMeta = (dir) => JSON.parse(readFileSync(join(dir, "metadata"), "utf8").split("\n")[1]);
+/** Rewrites `dir`'s metadata with `edit`, signed by `by` (default: the ledger's log key). */
+function rewriteMeta(dir, edit, by = signerFrom(readFileSync(join(work, "golden.keys/log.key"), "utf8"))) {
+  const m = readMeta(dir);
+  edit(m);
+  writeFileSync(join(dir, "metadata"), signNote(`liveledger/metadata/v1\n${canon(m)}\n`, by));
+}
+
+// --- the cases ----------------------------------------------------------------------------
+
+/** name → { dir, key?, since? (a signed checkpoint), want: {verified, code, level, segment} } */
+const cases = {};
+const ok = (level) => ({ verified: true, code: null, level, segment: null });
+const no = (code, segment = null) => ({ verified: false, code, level: null, segment });
+
+function craft() {
+  const golden = join(work, "golden");
+  ll("init", golden, "--origin", ORIGIN, "--cadence", "3600"); // fresh for the whole test
+  append(golden, 100, "a");
+  const other = join(work, "other");
+  fork(golden, other);
+  append(other, 49, "evil"); // 150: another history after the first 101 events
+  append(golden, 200, "b"); // 301: two segments
+  const later = join(work, "later");
+  fork(golden, later);
+  append(later, 10, "c"); // 311: the same history, further on
+  const logKey = readMeta(golden).log_keys[0];
+  const copy = (name) => { const d = join(work, name); cpSync(golden, d, { recursive: true }); return d; };
+
+  cases.golden = { dir: golden, want: ok("ledger") };
+  cases["golden, pinned key"] = { dir: golden, key: logKey, want: ok("ledger") };
+  const tampered = copy("tampered");
+  const segDir = join(tampered, "tile/entries/001.p"); // segment 1: entries 256..300
+  const segPath = join(segDir, readdirSync(segDir)[0]);
+  const b = readFileSync(segPath);
+  b[b.length - 5] ^= 1;
+  writeFileSync(segPath, b);
+  cases.tampered = { dir: tampered, want: no("TAMPERED", 1) };
+  rewriteMeta(copy("no-entries"), (m) => delete m.entries);
+  cases["metadata without entries"] = { dir: join(work, "no-entries"), want: no("BAD_INPUT") };
+  rewriteMeta(copy("bad-key"), (m) => m.log_keys.push("not-a-key"));
+  cases["metadata with a malformed log key"] = { dir: join(work, "bad-key"), want: no("BAD_INPUT") };
+  rewriteMeta(copy("no-origin"), (m) => delete m.origin);
+  cases["metadata without origin"] = { dir: join(work, "no-origin"), want: no("BAD_INPUT") };
+  rewriteMeta(copy("unknown"), (m) => { m.retention = { years: 10 }; });
+  cases["metadata with an unknown field"] = { dir: join(work, "unknown"), want: ok("ledger") };
+  rewriteMeta(copy("opaque"), (m) => { m.entries = "opaque"; });
+  cases["metadata saying opaque entries"] = { dir: join(work, "opaque"), want: ok("log") };
+  const elsewhere = join(work, "elsewhere");
+  ll("init", elsewhere, "--origin", "elsewhere.example/ledger");
+  cases["a wrong pinned key"] = { dir: golden, key: readMeta(elsewhere).log_keys[0], want: no("BAD_SIGNATURE") };
+  // The metadata names (and is signed by) a new key; the checkpoint is still the old one's.
+  const rotated = copy("rotated");
+  const newKey = signerFrom(readFileSync(join(work, "elsewhere.keys/log.key"), "utf8"));
+  rewriteMeta(rotated, (m) => { m.log_keys = [newKey.vkey]; }, newKey);
+  cases["a rotated key the checkpoint is not signed by"] = { dir: rotated, want: no("BAD_SIGNATURE") };
+  cases["a fork of a checkpoint trusted before"] = { dir: golden, since: readFileSync(join(other, "checkpoint"), "utf8"), want: no("FORK") };
+  cases["a rollback from a checkpoint trusted before"] = { dir: golden, since: readFileSync(join(later, "checkpoint"), "utf8"), want: no("ROLLBACK") };
+  cases["a checkpoint trusted before, extended"] = { dir: later, since: readFileSync(join(golden, "checkpoint"), "utf8"), want: ok("ledger") };
+  rewriteMeta(copy("witnessed"), (m) => { m.witnesses = { keys: [witnessKey("w1.example"), witnessKey("w2.example"), witnessKey("w3.example")], threshold: 2 }; });
+  cases["metadata demanding 2 of 3 witnesses, none cosigned"] = { dir: join(work, "witnessed"), want: no("QUORUM") };
+  const bare = copy("bare");
+  rmSync(join(bare, "metadata"));
+  cases["no metadata, a pinned key"] = { dir: bare, key: logKey, want: ok("log") };
+  cases["no metadata, no key"] = { dir: bare, want: no("NO_KEY") };
+}
+
+// --- the verifiers ------------------------------------------------------------------------
+
+const cli = (url, c) => {
+  const args = ["verify", url, "--json"];
+  if (c.key) args.push("--key", c.key);
+  if (c.since) {
+    const f = join(work, "since-" + createHash("sha256").update(c.since).digest("hex").slice(0, 8));
+    writeFileSync(f, c.since);
+    args.push("--since", f);
+  }
+  let out;
+  try {
+    out = execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    out = e.stdout;
+  }
+  const j = JSON.parse(out);
+  return { verified: j.verified, code: j.code ?? null, level: j.verified ? j.level : null, segment: j.failure?.segment ?? null };
+};
+
+/** The JS module's `audit`, wherever `m` was loaded; its result as the table writes it. */
+async function moduleVerdict(m, url, c) {
+  const opts = { signatures: "wasm" };
+  if (c.key) opts.keys = [c.key];
+  if (c.since) opts.since = c.since;
+  try {
+    const r = await m.audit(url, opts);
+    return { verified: r.verified, code: null, level: r.level, segment: null };
+  } catch (e) {
+    return { verified: false, code: e.code, level: null, segment: e.evidence?.segment ?? null };
+  }
+}
+
+async function chromium(url, c) {
+  return page.evaluate(async ([url, c]) => {
+    const opts = { signatures: "wasm" };
+    if (c.key) opts.keys = [c.key];
+    if (c.since) opts.since = c.since;
+    try {
+      const r = await window.m.audit(url, opts);
+      return { verified: r.verified, code: null, level: r.level, segment: null };
+    } catch (e) {
+      return { verified: false, code: e.code, level: null, segment: e.evidence?.segment ?? null };
+    }
+  }, [url, c]);
+}
+
+/** The page: a browser profile that verified `since` on an earlier visit, if given. */
+async function thePage(url, c) {
+  const context = await browser.newContext();
+  const log = url + "/";
+  if (c.since) {
+    const size = Number(c.since.split("\n")[1]);
+    await context.addInitScript(([k, v]) => { if (!localStorage.getItem(k + ":set")) { localStorage.setItem(k, v); localStorage.setItem(k + ":set", "1"); } },
+      [`liveledger:last:${log}`, JSON.stringify({ note: c.since, size })]);
+  }
+  const p = await context.newPage();
+  const q = new URLSearchParams({ log });
+  if (c.key) q.set("key", c.key);
+  await p.goto(`${appUrl}/index.html?${q}`);
+  const banner = await p.waitForSelector(".banner.ok, .banner.alarm", { timeout: 60000 });
+  const okay = (await banner.getAttribute("class")).includes("ok");
+  const seg = await banner.getAttribute("data-segment");
+  const r = okay
+    ? { verified: true, code: null, level: await banner.getAttribute("data-level"), segment: null }
+    : { verified: false, code: await banner.getAttribute("data-code"), level: null, segment: seg === null ? null : Number(seg) };
+  await context.close();
+  return r;
+}
+
+before(async () => {
+  assert.ok(existsSync(join(app, "index.html")), `build the app first (cargo xtask app): ${app}`);
+  work = mkdtempSync(join(tmpdir(), "ll-parity-"));
+  craft();
+  browser = await launch();
+  const portal = await serve(site);
+  appUrl = await serve(app);
+  page = await browser.newPage();
+  await page.goto(`${portal}/index.html`);
+  await page.evaluate(async () => {
+    window.m = await import("./liveledger_wasm.js");
+    await window.m.default();
+  });
+  module_ = await import(join(site, "liveledger_wasm.js"));
+  await module_.default({ module_or_path: readFileSync(join(site, "liveledger_wasm_bg.wasm")) });
+});
+
+after(async () => {
+  await browser?.close();
+  stopServers();
+});
+
+test("every verifier gives every case the verdict of the table", async () => {
+  const rows = [];
+  for (const [name, c] of Object.entries(cases)) {
+    const url = await serve(c.dir);
+    const got = {
+      cli: cli(url, c),
+      node: await moduleVerdict(module_, url, c),
+      chromium: await chromium(url, c),
+      page: await thePage(url, c),
+    };
+    for (const [who, v] of Object.entries(got)) {
+      rows.push(`${name} | ${who} | ${JSON.stringify(v)}`);
+      assert.deepEqual(v, c.want, `${name}: ${who} says ${JSON.stringify(v)}, the table ${JSON.stringify(c.want)}`);
+    }
+  }
+  console.log("# " + rows.join("\n# "));
+  assert.equal(Object.keys(cases).length, 16);
+});
