@@ -1,6 +1,6 @@
 //! The event explorer and the state view, over the events the audit verified.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use leptos::prelude::*;
 use liveledger_core::event::{self, Payload, Replay, UnverifiedEvent};
@@ -39,7 +39,7 @@ fn summary(e: &Value) -> String {
 }
 
 #[component]
-pub fn Explorer(events: ReadSignal<Vec<Value>>, dropped: ReadSignal<u64>) -> impl IntoView {
+pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -> impl IntoView {
     let (query, set_query) = signal(String::new());
     let (kind, set_kind) = signal(String::new());
     let (source, set_source) = signal(String::new());
@@ -297,7 +297,7 @@ fn Reveal(commitment: String) -> impl IntoView {
 
 /// The state: a replay of the verified events, corrections applied (liveledger-core's Replay).
 #[component]
-fn State(events: ReadSignal<Vec<Value>>) -> impl IntoView {
+fn State(events: ReadSignal<VecDeque<Value>>) -> impl IntoView {
     let state = Memo::new(move |_| {
         let mut r = Replay::new();
         events.with(|es| {

@@ -9,6 +9,9 @@ pub mod explorer;
 pub mod history;
 pub mod model;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Object, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -128,7 +131,7 @@ pub fn App() -> impl IntoView {
     let (trust, set_trust) = signal(String::new());
     let (first_size, set_first_size) = signal(None::<u64>);
     let (tick, set_tick) = signal(0u32);
-    let (events, set_events) = signal(Vec::<Value>::new());
+    let (events, set_events) = signal(std::collections::VecDeque::<Value>::new());
     let (dropped, set_dropped) = signal(0u64);
     // The keys the audit verified with, once it has: the history is checked with them.
     let (verified_keys, set_verified_keys) = signal(None::<Vec<String>>);
@@ -202,35 +205,66 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             let opts = verifier_options(key.as_slice());
             let _ = Reflect::set(&opts, &"intervalMs".into(), &3000.into());
-            let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
-                let p = json(&p);
-                let pr = Progress::from_json(&p, now_secs() - started);
-                set_cells
-                    .update(|c| model::advance(c, pr.size, p["segment"].as_u64().unwrap_or(0)));
-                // Once the full audit is done, live following moves the counts only.
-                set_progress.update(|p| {
-                    if p.done {
-                        (p.entries, p.size) = (pr.entries, pr.size);
-                    } else {
-                        *p = pr;
+            // Events and progress are drawn in batches, a few times a second (see
+            // model::Batch); a verdict draws what is waiting first.
+            let batch = Rc::new(RefCell::new(model::Batch::default()));
+            let flush: Rc<dyn Fn(bool)> = {
+                let batch = batch.clone();
+                Rc::new(move |force: bool| {
+                    let now = now_secs();
+                    let (evs, prog) = {
+                        let mut b = batch.borrow_mut();
+                        if !force && !b.due(now) {
+                            return;
+                        }
+                        b.take(now)
+                    };
+                    if !evs.is_empty() {
+                        set_events.update(|w| {
+                            let gone = model::extend_window(w, evs, explorer::MAX_EVENTS);
+                            if gone > 0 {
+                                set_dropped.update(|d| *d += gone);
+                            }
+                        });
                     }
-                });
-            });
-            let on_event = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-                let e = json(&e);
-                set_events.update(|es| {
-                    es.push(e);
-                    if es.len() > explorer::MAX_EVENTS {
-                        es.remove(0);
-                        set_dropped.update(|d| *d += 1);
+                    if let Some((pr, segment)) = prog {
+                        set_cells.update(|c| model::advance(c, pr.size, segment));
+                        // Once the full audit is done, live following moves the counts only.
+                        set_progress.update(|p| {
+                            if p.done {
+                                (p.entries, p.size) = (pr.entries, pr.size);
+                            } else {
+                                *p = pr;
+                            }
+                        });
                     }
-                });
-            });
+                })
+            };
+            let on_progress = {
+                let (batch, flush) = (batch.clone(), flush.clone());
+                Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+                    let p = json(&p);
+                    let pr = Progress::from_json(&p, now_secs() - started);
+                    batch
+                        .borrow_mut()
+                        .set_progress(pr, p["segment"].as_u64().unwrap_or(0));
+                    flush(false);
+                })
+            };
+            let on_event = {
+                let (batch, flush) = (batch.clone(), flush.clone());
+                Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+                    batch.borrow_mut().push_event(json(&e));
+                    flush(false);
+                })
+            };
             let _ = Reflect::set(&opts, &"onEvent".into(), on_event.as_ref());
             on_event.forget();
             let mk = memory_key.clone();
             let km = key_memory.clone();
+            let flush_digest = flush.clone();
             let on_digest = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
+                flush_digest(true);
                 let d = json(&d);
                 let size = d["checkpoint"]["size"].as_u64().unwrap_or(0);
                 // Across visits: the module proved this digest extends the one remembered
@@ -271,7 +305,9 @@ pub fn App() -> impl IntoView {
                     set_verdict.set(Verdict::Verified);
                 }
             });
+            let flush_alarm = flush.clone();
             let on_alarm = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+                flush_alarm(true);
                 let v = serde_json::json!({
                     "code": Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()),
                     "message": Reflect::get(&e, &"message".into()).ok().and_then(|c| c.as_string()),
@@ -307,6 +343,7 @@ pub fn App() -> impl IntoView {
                     r => break r,
                 }
             };
+            flush(true);
             if let Err(e) = result {
                 let code = code_of(&e);
                 if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {

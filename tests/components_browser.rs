@@ -57,7 +57,7 @@ async fn type_into(root: &HtmlElement, sel: &str, value: &str) {
 }
 
 /// Ten verified events a minute apart from 2026-01-01T00:00:00Z; event 3 amends event 1.
-fn events() -> Vec<Value> {
+fn events() -> std::collections::VecDeque<Value> {
     (0..10u64)
         .map(|i| {
             let mut ev = json!({

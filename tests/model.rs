@@ -60,7 +60,7 @@ fn what_a_browser_remembers_is_read_strictly_and_said_in_words() {
     assert_eq!((r.size, r.note.as_str()), (40, "o\n40\nr\n"));
     assert_eq!(
         model::since_words(&r, 52),
-        "This browser verified this ledger up to 40 events before (signed 1970-01-02T00:00:00.000Z); today's digest is proved to extend it, with 12 new events since."
+        "This browser verified this ledger up to 40 events before (signed 1970-01-02T00:00:00Z); today's digest is proved to extend it, with 12 new events since."
     );
     // Damaged or foreign memories say what is wrong, to be discarded with a notice.
     assert!(model::remembered("{")
@@ -129,11 +129,65 @@ fn progress_shows_a_rate_only_when_it_means_something() {
 }
 
 #[wasm_bindgen_test]
+fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
+    let mut b = model::Batch::default();
+    let mut window = std::collections::VecDeque::new();
+    let mut draws = 0;
+    let mut drawn = 0u64;
+    // 10,000 events over 2.5 s, a progress callback every 256: at most 11 draws, not
+    // 10,000, and every event drawn once, in order.
+    for i in 0..10_000u64 {
+        let now = i as f64 * 0.00025;
+        b.push_event(json!({"seq": i}));
+        if i % 256 == 255 {
+            let p = Progress::from_json(&json!({"entries": i + 1, "size": 10_000}), now);
+            b.set_progress(p, i / 256);
+        }
+        if b.due(now) {
+            let (evs, prog) = b.take(now);
+            draws += 1;
+            drawn += evs.len() as u64;
+            model::extend_window(&mut window, evs, 20_000);
+            if let Some((p, segment)) = prog {
+                // The newest progress only: its segment covers every one before it.
+                assert_eq!(segment, (p.entries - 1) / 256);
+            }
+        }
+    }
+    let (rest, _) = b.take(3.0);
+    drawn += rest.len() as u64;
+    model::extend_window(&mut window, rest, 20_000);
+    assert!(draws <= 11, "{draws} draws");
+    assert_eq!(drawn, 10_000);
+    assert!(window.iter().enumerate().all(|(i, e)| e["seq"] == i as u64));
+    // Nothing waiting: the next take is empty, and not due right after a draw.
+    assert!(b.take(3.0).0.is_empty());
+    assert!(!b.due(3.1));
+    assert!(b.due(3.25));
+}
+
+#[wasm_bindgen_test]
+fn the_explorer_window_keeps_the_newest_events() {
+    let mut w: std::collections::VecDeque<serde_json::Value> = (0..5).map(|i| json!(i)).collect();
+    assert_eq!(
+        model::extend_window(&mut w, (5..8).map(|i| json!(i)).collect(), 6),
+        2
+    );
+    assert_eq!(
+        w,
+        (2..8)
+            .map(|i| json!(i))
+            .collect::<std::collections::VecDeque<_>>()
+    );
+    assert_eq!(model::extend_window(&mut w, vec![], 6), 0);
+}
+
+#[wasm_bindgen_test]
 fn the_time_placeholders_come_from_the_ledgers_own_times() {
     assert_eq!(model::time_placeholders(&[]), None);
     let t = |s: &str| model::event_seconds(s).unwrap();
     assert_eq!(
-        model::time_placeholders(&[t("2026-12-01T09:14:05.250Z"), t("2026-12-01T08:59:59Z")]),
+        model::time_placeholders(&[t("2026-12-01T09:14:05.25Z"), t("2026-12-01T08:59:59Z")]),
         Some(("2026-12-01T08:59".into(), "2026-12-01T09:15".into()))
     );
     // On a minute exactly, both stay on it.

@@ -7,6 +7,7 @@ import { mkdtempSync, cpSync, rmSync, copyFileSync, readFileSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
 import { ll, append, fork, twoHistories, plantDigest, serve, stopServers, launch, site } from "./helpers.mjs";
 
 let browser, work;
@@ -121,6 +122,50 @@ test("verifyHistory proves the archive consistent, and finds a digest from anoth
   // A ledger without an archive (another publisher's log) is NOT_FOUND, not a crash.
   rmSync(join(dir, "digests/index.txt"));
   assert.equal((await history(ledger)).rejected, "NOT_FOUND");
+});
+
+test("verifyHistory: an archive read a moment after the checkpoint, while the ledger grew, is no rollback", async () => {
+  // The publisher archives digest 35 and then replaces the checkpoint; a verifier read the
+  // checkpoint (32) just before, and the index (…, 35) just after. A proxy replays that:
+  // its first checkpoint is the older one, every later one the current.
+  const dir = join(work, "g/ledger");
+  ll("init", dir, "--origin", "grow.example/ledger");
+  append(dir, 30, "a");
+  append(dir, 1, "b");
+  const older = readFileSync(join(dir, "checkpoint"));
+  append(dir, 3, "c");
+  const upstream = await serve(dir);
+  let reads = 0;
+  let stuck = false; // later: the checkpoint never catches up with the archive
+  const proxy = createHttpServer(async (req, res) => {
+    const headers = { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" };
+    if (req.url === "/checkpoint" && (reads++ === 0 || stuck)) {
+      res.writeHead(200, headers).end(older);
+      return;
+    }
+    const r = await fetch(upstream + req.url);
+    res.writeHead(r.status, headers).end(Buffer.from(await r.arrayBuffer()));
+  });
+  await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
+  const ledger = `http://127.0.0.1:${proxy.address().port}`;
+  const portal = await serve(site);
+  const page = await browser.newPage();
+  await page.goto(`${portal}/index.html`);
+  const r = await page.evaluate(async (ledger) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    return m.verifyHistory(ledger, {});
+  }, ledger);
+  assert.equal(r.verified, true, JSON.stringify(r.failure));
+  assert.equal(r.checkpoint.size, 35, "the checkpoint read again");
+  assert.ok(reads >= 2);
+  // An archive that stays ahead of the checkpoint is a rollback, as before.
+  stuck = true;
+  const again = await page.evaluate(async (ledger) => (await import("./liveledger_wasm.js")).verifyHistory(ledger, {}), ledger);
+  assert.equal(again.verified, false);
+  assert.equal(again.failure.code, "ROLLBACK");
+  proxy.close();
+  await page.close();
 });
 
 test("a server that stops answering is FETCH_FAILED after the deadline and retries, not a hang", { timeout: 60000 }, async () => {

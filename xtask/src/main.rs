@@ -255,7 +255,7 @@ fn install_all() -> Result {
 /// trust, metadata and consistency rules, typed) allows it to grow to at most 135 kB, set
 /// to what the build reaches and no higher.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 124_500;
+const EMBED_BUDGET_GZ: usize = 124_900;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

@@ -859,7 +859,7 @@ const HISTORY_PARALLEL: usize = 8;
 pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
-    let current = fetch_checkpoint(&f, &t).await?;
+    let mut current = fetch_checkpoint(&f, &t).await?;
     let index = f.require("digests/index.txt", true).await?;
     let sizes = liveledger_core::archive::parse_digest_index(&index).map_err(|e| {
         error(
@@ -868,6 +868,19 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
             Some(obj!("path": "digests/index.txt")),
         )
     })?;
+    // A publisher archives a digest before it replaces the checkpoint, and a growing
+    // ledger may do both between our two reads: an index naming a digest newer than the
+    // checkpoint read is then no rollback. Read the checkpoint again (a few times, briefly)
+    // before the comparison below calls it one.
+    for attempt in 1..=3 {
+        match sizes.last() {
+            Some(&newest) if newest > current.size() => {
+                sleep(100.0 * f64::from(attempt)).await;
+                current = fetch_checkpoint(&f, &t).await?;
+            }
+            _ => break,
+        }
+    }
     let limit = opt_get(&opts, "limit")
         .and_then(|v| v.as_f64())
         .filter(|v| *v >= 1.0)
