@@ -85,6 +85,24 @@ proptest! {
         }
     }
 
+    /// Random bytes almost never parse, so the property above is rarely tested: here the
+    /// inputs are valid notes (one, two or three signatures) with a few edits each, which
+    /// often still parse.
+    #[test]
+    fn edited_notes_that_parse_format_back_to_the_same_bytes(
+        signers in 1usize..4,
+        edits in prop::collection::vec((0u8..5, any::<prop::sample::Index>(), prop::sample::select(INTERESTING)), 1..4),
+    ) {
+        let mut bytes = signed_note(signers);
+        for (kind, at, b) in edits {
+            let at = at.index(bytes.len() + 1);
+            edit(&mut bytes, kind, at, b);
+        }
+        if let Ok(n) = Note::parse(&bytes) {
+            prop_assert_eq!(n.to_bytes(), bytes);
+        }
+    }
+
     #[test]
     fn digest_indexes_round_trip(sizes in prop::collection::vec(any::<u64>(), 0..50)) {
         let text = encode_digest_index(&sizes);
@@ -198,4 +216,77 @@ mod base64_codec {
             agree(text.as_bytes());
         }
     }
+}
+
+/// Bytes an edit may insert or write: the note's separators and look-alikes.
+const INTERESTING: &[u8] = &[
+    b'\n', b' ', b'+', b'=', b'A', b'/', 0xe2, 0x80, 0x94, b'\r', b'\t', 0, 0xff,
+];
+
+/// A note with `signers` signatures (each a different key).
+fn signed_note(signers: usize) -> Vec<u8> {
+    let keys: Vec<SignerKey> = (0..signers)
+        .map(|i| SignerKey::from_seed(&format!("signer{i}.example"), 1, [i as u8 + 1; 32]).unwrap())
+        .collect();
+    let refs: Vec<&SignerKey> = keys.iter().collect();
+    Note::sign(
+        "example.com/log\n15\nOo9rf0YSJRq/mLuxgqTzbEyidr6z7KUJD1b6Jf4yJ0k=\n",
+        &refs,
+        0,
+    )
+    .unwrap()
+    .to_bytes()
+}
+
+/// One edit at `at`: 0 flip a bit, 1 write `b`, 2 insert `b`, 3 delete, 4 repeat the line.
+fn edit(bytes: &mut Vec<u8>, kind: u8, at: usize, b: u8) {
+    let at = at.min(bytes.len());
+    match kind {
+        0 if at < bytes.len() => bytes[at] ^= 1 << (b % 8),
+        1 if at < bytes.len() => bytes[at] = b,
+        2 => bytes.insert(at, b),
+        3 if at < bytes.len() => {
+            bytes.remove(at);
+        }
+        4 => {
+            let start = bytes[..at]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |i| i + 1);
+            let end = bytes[at..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(bytes.len(), |i| at + i + 1);
+            let line = bytes[start..end].to_vec();
+            bytes.splice(start..start, line);
+        }
+        _ => {}
+    }
+}
+
+/// Every single edit of a two-signature note, at every position: those that still parse
+/// format back to their own bytes, and both outcomes occur (the property is exercised).
+#[test]
+fn every_single_edit_of_a_note_parses_canonically_or_not_at_all() {
+    let good = signed_note(2);
+    let (mut parsed, mut refused) = (0, 0);
+    for kind in 0..5u8 {
+        for at in 0..=good.len() {
+            for &b in INTERESTING {
+                let mut bytes = good.clone();
+                edit(&mut bytes, kind, at, b);
+                match Note::parse(&bytes) {
+                    Ok(n) => {
+                        assert_eq!(n.to_bytes(), bytes, "edit {kind} at {at} with {b:#x}");
+                        parsed += 1;
+                    }
+                    Err(_) => refused += 1,
+                }
+            }
+        }
+    }
+    assert!(
+        parsed > 1000 && refused > 1000,
+        "{parsed} parsed, {refused} refused"
+    );
 }
