@@ -217,7 +217,7 @@ pub fn App() -> impl IntoView {
                         if !force && !b.due(now) {
                             return;
                         }
-                        b.take(now)
+                        b.take(now, force)
                     };
                     if !evs.is_empty() {
                         set_events.update(|w| {

@@ -88,11 +88,14 @@ pub fn time_placeholders(times: &[f64]) -> Option<(String, String)> {
     ))
 }
 
-/// The page draws an audit's progress at most this often (four times a second): events
-/// and progress that arrive between two draws wait in a [`Batch`]. Drawing on every event
-/// recomputed the explorer over every event held, for each event: 20x slower than the
-/// module's own audit at 100k events.
+/// The page draws an audit's progress at most this often (four times a second), and
+/// hands new events to the explorer at most once a second (each time, the explorer's
+/// views are recomputed over the events it holds): events and progress that arrive in
+/// between wait in a [`Batch`]. Drawing on every event recomputed the explorer over
+/// every event held, for each event: 20x slower than the module's own audit at 100k.
 pub const DRAW_EVERY_SECONDS: f64 = 0.25;
+/// See [`DRAW_EVERY_SECONDS`].
+pub const EVENTS_EVERY_SECONDS: f64 = 1.0;
 
 /// What arrived since the page last drew.
 #[derive(Debug, Default)]
@@ -100,6 +103,7 @@ pub struct Batch {
     events: Vec<Value>,
     progress: Option<(Progress, u64)>,
     last_draw: f64,
+    last_events: f64,
 }
 
 impl Batch {
@@ -119,10 +123,17 @@ impl Batch {
         now - self.last_draw >= DRAW_EVERY_SECONDS
     }
 
-    /// Everything waiting, to draw now.
-    pub fn take(&mut self, now: f64) -> (Vec<Value>, Option<(Progress, u64)>) {
+    /// What to draw now: the newest progress, and the events waiting if they are due (or
+    /// `all`, when a verdict is drawn).
+    pub fn take(&mut self, now: f64, all: bool) -> (Vec<Value>, Option<(Progress, u64)>) {
         self.last_draw = now;
-        (std::mem::take(&mut self.events), self.progress.take())
+        let events = if all || now - self.last_events >= EVENTS_EVERY_SECONDS {
+            self.last_events = now;
+            std::mem::take(&mut self.events)
+        } else {
+            Vec::new()
+        };
+        (events, self.progress.take())
     }
 }
 

@@ -132,10 +132,10 @@ fn progress_shows_a_rate_only_when_it_means_something() {
 fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
     let mut b = model::Batch::default();
     let mut window = std::collections::VecDeque::new();
-    let mut draws = 0;
+    let (mut draws, mut event_draws) = (0, 0);
     let mut drawn = 0u64;
-    // 10,000 events over 2.5 s, a progress callback every 256: at most 11 draws, not
-    // 10,000, and every event drawn once, in order.
+    // 10,000 events over 2.5 s, a progress callback every 256: at most 11 draws and 3
+    // handovers of events to the explorer, not 10,000, and every event drawn once, in order.
     for i in 0..10_000u64 {
         let now = i as f64 * 0.00025;
         b.push_event(json!({"seq": i}));
@@ -144,8 +144,11 @@ fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
             b.set_progress(p, i / 256);
         }
         if b.due(now) {
-            let (evs, prog) = b.take(now);
+            let (evs, prog) = b.take(now, false);
             draws += 1;
+            if !evs.is_empty() {
+                event_draws += 1;
+            }
             drawn += evs.len() as u64;
             model::extend_window(&mut window, evs, 20_000);
             if let Some((p, segment)) = prog {
@@ -154,14 +157,16 @@ fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
             }
         }
     }
-    let (rest, _) = b.take(3.0);
+    // The verdict draws everything waiting.
+    let (rest, _) = b.take(2.6, true);
     drawn += rest.len() as u64;
     model::extend_window(&mut window, rest, 20_000);
     assert!(draws <= 11, "{draws} draws");
+    assert!(event_draws <= 3, "{event_draws} handovers of events");
     assert_eq!(drawn, 10_000);
     assert!(window.iter().enumerate().all(|(i, e)| e["seq"] == i as u64));
     // Nothing waiting: the next take is empty, and not due right after a draw.
-    assert!(b.take(3.0).0.is_empty());
+    assert!(b.take(3.0, true).0.is_empty());
     assert!(!b.due(3.1));
     assert!(b.due(3.25));
 }

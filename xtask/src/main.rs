@@ -27,6 +27,7 @@ fn main() {
         Some("bench-ref") => bench_ref(&args[1..]),
         Some("bench-wasm") => bench_wasm::run(&args[1..]),
         Some("bench-scale") => bench_scale::run(&args[1..]),
+        Some("bench-page") => bench_page(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
@@ -46,6 +47,8 @@ fn main() {
                                events, the publisher, one-event fetches (at 16M entries too with --16m)\n  \
                  bench-scale [--10m]  `liveledger verify` from disk on 1M (and 10M) opaque entries and\n  \
                                signed events, one thread and one per core: throughput and peak memory\n  \
+                 bench-page [N] [--reference DIST]  the page's full audit of N signed events (default\n  \
+                               100000) against the module's own in one Chromium, and another build's page\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
             );
@@ -291,6 +294,103 @@ fn build_app() -> Result<usize> {
     let gz = gzip_size(&w)?;
     eprintln!("app: {raw} bytes wasm ({gz} gzip)");
     Ok(gz)
+}
+
+/// `cargo xtask bench-page [N] [--reference DIST]`: the page's full audit of a signed
+/// ledger of N events (default 100,000) against the module's own audit in the same
+/// Chromium, two rounds, with the page's long tasks; `--reference` times another build of
+/// the app (a `dist/` built from another commit) in the same run. Results to
+/// docs/BENCHMARKS.md.
+fn bench_page(args: &[String]) -> Result {
+    let mut n = "100000".to_owned();
+    let mut reference = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--reference" => reference = Some(it.next().ok_or("--reference needs a directory")?),
+            x if x.parse::<u64>().is_ok() => n = x.to_owned(),
+            x => {
+                return Err(format!(
+                    "bench-page: {x:?} is neither N nor --reference DIST"
+                ))
+            }
+        }
+    }
+    install_all()?;
+    embed_if_stale()?;
+    app_if_stale()?;
+    run(
+        "cargo",
+        &["build", "--release", "-p", "liveledger-cli"],
+        &[],
+    )?;
+    let cli = format!("{}/release/liveledger", cargo_target());
+    let mut a = vec![
+        "tests/e2e/bench-page.mjs",
+        &cli,
+        "dist",
+        "target/embed/site",
+        &n,
+    ];
+    if let Some(r) = reference {
+        a.push(r);
+    }
+    eprintln!("\n$ node {}", a.join(" "));
+    let out = Command::new("node")
+        .args(&a)
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "bench-page failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut table = String::from(
+        "| round | events | module `audit()` | the page | page ÷ module | long tasks (longest) | JS heap after |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let cell = |p: &serde_json::Value| {
+            format!(
+                "{:.2} s | **{:.2}×** | {} ({:.0} ms) | {:.1} MB",
+                p["seconds"].as_f64().unwrap_or(0.0),
+                p["ratio"].as_f64().unwrap_or(0.0),
+                p["longTasks"],
+                p["longestTaskMs"].as_f64().unwrap_or(0.0),
+                p["heapBytes"].as_f64().unwrap_or(0.0) / 1e6
+            )
+        };
+        let m = v["module"].as_f64().unwrap_or(0.0);
+        table += &format!(
+            "| {} | {} | {m:.2} s | {} |\n",
+            v["round"],
+            v["events"],
+            cell(&v["page"])
+        );
+        if !v["reference"].is_null() {
+            table += &format!(
+                "| {} (reference build) | | | {} |\n",
+                v["round"],
+                cell(&v["reference"])
+            );
+        }
+    }
+    eprintln!("\n{table}");
+    write_section(
+        "bench-page",
+        &format!(
+            "Last run: `cargo xtask bench-page {n}{}`. One Chromium, a fresh context per audit \
+             (nothing cached). The module: `audit()` with an `onEvent` callback on a bare page. \
+             The page: from navigation to its Verified verdict, page load included.\n\n{table}",
+            reference
+                .map(|r| format!(" --reference {r}"))
+                .unwrap_or_default()
+        ),
+    )
 }
 
 /// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set (the README-demo test

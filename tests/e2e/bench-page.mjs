@@ -1,0 +1,61 @@
+// Benchmark driver (not a test), run by `cargo xtask bench-page`: the page's full audit
+// against the module's own, in one Chromium, each in a fresh context (nothing cached),
+// on a signed ledger of N events, two rounds. The module's time is `audit()` with an
+// `onEvent` callback on a bare page (the engine alone); the page's is from navigation
+// to its "Verified" verdict (page load and the app's start included). Long tasks
+// (main-thread tasks over 50 ms) are counted with the Long Tasks API.
+// usage: node bench-page.mjs BIN APPDIR SITEDIR N [REFERENCE_APPDIR]
+// Prints one JSON object per line.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launch } from "./helpers.mjs";
+const [bin, appDir, siteDir, nStr, refDir] = process.argv.slice(2);
+const n = Number(nStr);
+const dir = join(mkdtempSync(join(tmpdir(), "pb-")), "ledger");
+execFileSync(bin, ["init", dir, "--origin", "bench.example/ledger", "--cadence", "86400"]);
+for (let done = 0; done < n; done += 10000) {
+  const k = Math.min(10000, n - done);
+  execFileSync(bin, ["append", dir], { input: Array.from({ length: k }, (_, i) => JSON.stringify({ kind: "payment", source: "erp", key: `inv/${done + i}`, body: { amount: `${i}.00`, currency: "EUR" } })).join("\n"), maxBuffer: 1 << 28 });
+}
+const serve = (d) => new Promise((ok) => { const p = spawn(bin, ["serve", d, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] }); p.stdout.once("data", (x) => ok([String(x).match(/http:\/\/\S+/)[0].replace(/\/$/, ""), p])); });
+const [ledger, p1] = await serve(dir);
+const [app, p2] = await serve(appDir);
+const [site, p3] = await serve(siteDir);
+const [ref, p4] = refDir ? await serve(refDir) : [null, null];
+const browser = await launch();
+for (let round = 0; round < 2; round++) {
+  let ctx = await browser.newContext();
+  let page = await ctx.newPage();
+  await page.goto(`${site}/index.html`);
+  const mod = await page.evaluate(async (url) => {
+    const m = await import("./liveledger_wasm.js");
+    await m.default();
+    let events = 0;
+    const t0 = performance.now();
+    await m.audit(url + "/", { onEvent: () => events++ });
+    return { seconds: (performance.now() - t0) / 1000, events };
+  }, ledger);
+  await ctx.close();
+  const timePage = async (base) => {
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(() => {
+      window.__long = [];
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); }).observe({ type: "longtask", buffered: true });
+    });
+    const page = await ctx.newPage();
+    const t0 = Date.now();
+    await page.goto(`${base}/index.html?log=${encodeURIComponent(ledger + "/")}`);
+    await page.waitForSelector(".banner.ok", { timeout: 3600000 });
+    const seconds = (Date.now() - t0) / 1000;
+    const long = await page.evaluate(() => ({ count: window.__long.length, max: Math.max(0, ...window.__long), heapBytes: performance.memory?.usedJSHeapSize }));
+    await ctx.close();
+    return { seconds, ratio: seconds / mod.seconds, longTasks: long.count, longestTaskMs: long.max, heapBytes: long.heapBytes };
+  };
+  const row = { round, events: mod.events, module: mod.seconds, page: await timePage(app) };
+  if (ref) row.reference = await timePage(ref);
+  console.log(JSON.stringify(row));
+}
+await browser.close();
+for (const p of [p1, p2, p3, p4]) p?.kill();
