@@ -508,28 +508,46 @@ const EMBED_INPUTS: &[&str] = &[
     "www/embed",
 ];
 
-/// Builds the app unless dist/ was built from exactly these sources.
-fn app_if_stale() -> Result {
-    let inputs = fresh::fingerprint(APP_INPUTS);
-    if fresh::is_fresh("app", &inputs, Path::new("dist/index.html")) {
-        note("the browser verifier (dist/): up to date");
+/// Runs `build` unless `output` was built from exactly `inputs` (see [`fresh`]); `what`
+/// names the output, `how_long` what a build takes.
+fn build_if_stale(
+    step: &str,
+    inputs: &[&str],
+    output: &str,
+    what: &str,
+    how_long: &str,
+    build: fn() -> Result,
+) -> Result {
+    let fingerprint = fresh::fingerprint(inputs);
+    if fresh::is_fresh(step, &fingerprint, Path::new(output)) {
+        note(&format!("{what}: up to date"));
         return Ok(());
     }
-    note("building the browser verifier with Trunk into dist/ (a minute or two from cold)");
-    build_app()?;
-    fresh::record("app", &inputs)
+    note(&format!("building {what} ({how_long})"));
+    build()?;
+    fresh::record(step, &fingerprint)
 }
 
-/// Builds the embed module unless target/embed was built from exactly these sources.
+fn app_if_stale() -> Result {
+    build_if_stale(
+        "app",
+        APP_INPUTS,
+        "dist/index.html",
+        "the browser verifier (dist/)",
+        "Trunk; a minute or two from cold",
+        || build_app().map(|_| ()),
+    )
+}
+
 fn embed_if_stale() -> Result {
-    let inputs = fresh::fingerprint(EMBED_INPUTS);
-    if fresh::is_fresh("embed", &inputs, Path::new("target/embed/site/index.html")) {
-        note("the embed module and example portal (target/embed): up to date");
-        return Ok(());
-    }
-    note("building the embed module and the example portal into target/embed (about a minute from cold)");
-    build_embed()?;
-    fresh::record("embed", &inputs)
+    build_if_stale(
+        "embed",
+        EMBED_INPUTS,
+        "target/embed/site/index.html",
+        "the embed module and example portal (target/embed)",
+        "about a minute from cold",
+        || build_embed().map(|_| ()),
+    )
 }
 
 /// `cargo xtask demo`: installs what is missing, builds what is out of date (the browser
