@@ -29,10 +29,7 @@ impl Lcg {
 }
 
 fn pending(line: usize, v: Value) -> Result<Pending> {
-    let mut p = ledger::parse_lines(&v.to_string(), None)?;
-    let mut one = p.remove(0);
-    one.line = line;
-    Ok(one)
+    ledger::pending(line, v, None)
 }
 
 fn event(r: &mut Lcg, n: u64) -> Value {

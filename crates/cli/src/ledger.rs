@@ -18,16 +18,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use liveledger_core::b64;
 use liveledger_core::bundle;
 use liveledger_core::checkpoint::VerifiedCheckpoint;
-use liveledger_core::event::{
-    self, ChainVerifier, Correction, CorrectionMode, EventDraft, PendingEvent, UnverifiedEvent,
-};
+use liveledger_core::event::{self, ChainVerifier, EventDraft, PendingEvent, UnverifiedEvent};
 use liveledger_core::hash::{leaf_hash, Hash};
 use liveledger_core::note::{self, Note, SignerKey, VerifierKey};
 use liveledger_core::sigcheck::{SignatureCheck, StrictVerifier};
 use liveledger_core::tiles::{self, TileKind, TilePath, TileSet};
 use liveledger_core::time::Timestamp;
 use liveledger_core::writer::LogWriter;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::error::{CliError, Result};
 use crate::pages;
@@ -830,6 +828,25 @@ fn parse_journal(j: &str) -> Option<(u64, Vec<Vec<u8>>)> {
     (entries.len() == n).then_some((base, entries))
 }
 
+/// One event to append, from an author's JSON object (the core's rules:
+/// [`EventDraft::from_object`]), `line` naming it in messages; a private payload gets its
+/// salt here.
+pub fn pending(line: usize, v: Value, default_source: Option<&str>) -> Result<Pending> {
+    let Value::Object(m) = v else {
+        return Err(CliError::Input(
+            "expected a JSON object like {\"kind\": \"payment\", \"body\": {…}}".into(),
+        ));
+    };
+    let (draft, private) =
+        EventDraft::from_object(m, default_source).map_err(|e| CliError::Input(e.to_string()))?;
+    let private = private.map(|b| random_seed().map(|s| (b, s))).transpose()?;
+    Ok(Pending {
+        line,
+        draft,
+        private,
+    })
+}
+
 /// Parses JSON lines of events. Any bad line fails the whole batch, naming the line.
 pub fn parse_lines(input: &str, default_source: Option<&str>) -> Result<Vec<Pending>> {
     let mut out = Vec::new();
@@ -853,73 +870,7 @@ pub fn parse_lines(input: &str, default_source: Option<&str>) -> Result<Vec<Pend
                 .to_owned();
             bad(format!("not JSON: {msg} at column {}", e.column()))
         })?;
-        let Value::Object(mut m) = v else {
-            return Err(bad(
-                "expected a JSON object like {\"kind\": \"payment\", \"body\": {…}}".into(),
-            ));
-        };
-        for filled in ["v", "seq", "time", "prev", "author", "sig"] {
-            if m.contains_key(filled) {
-                return Err(bad(format!(
-                    "field {filled:?} is filled in by liveledger; leave it out"
-                )));
-            }
-        }
-        let take_str = |m: &mut Map<String, Value>, k: &str| -> Result<Option<String>> {
-            match m.remove(k) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(other) => Err(bad(format!("field {k:?} must be a string, found {other}"))),
-            }
-        };
-        let kind = take_str(&mut m, "kind")?.ok_or_else(|| bad("no \"kind\" field".into()))?;
-        let source = match take_str(&mut m, "source")? {
-            Some(s) => s,
-            None => default_source
-                .map(str::to_owned)
-                .ok_or_else(|| bad("no \"source\" field (or pass --source)".into()))?,
-        };
-        let key = take_str(&mut m, "key")?;
-        let body = m.remove("body");
-        let private = m.remove("private");
-        if body.is_some() && private.is_some() {
-            return Err(bad(
-                "an event has a \"body\" or a \"private\" payload, not both".into(),
-            ));
-        }
-        let correction =
-            match m.remove("corrects") {
-                None => None,
-                Some(c) => {
-                    let seq = c.get("seq").and_then(Value::as_u64);
-                    let mode = match c.get("mode").and_then(Value::as_str) {
-                        Some("amend") => Some(CorrectionMode::Amend),
-                        Some("void") => Some(CorrectionMode::Void),
-                        _ => None,
-                    };
-                    match (seq, mode) {
-                        (Some(seq), Some(mode)) => Some(Correction { seq, mode }),
-                        _ => return Err(bad(
-                            "\"corrects\" must be {\"seq\": n, \"mode\": \"amend\" or \"void\"}"
-                                .into(),
-                        )),
-                    }
-                }
-            };
-        let private = private.map(|b| random_seed().map(|s| (b, s))).transpose()?;
-        out.push(Pending {
-            line: n,
-            draft: EventDraft {
-                kind,
-                source,
-                key,
-                body,
-                commitment: None,
-                correction,
-                extra: m,
-            },
-            private,
-        });
+        out.push(pending(n, v, default_source).map_err(|e| bad(e.to_string()))?);
     }
     if out.is_empty() {
         return Err(CliError::Input("no events in the input".into()));

@@ -326,7 +326,7 @@ fn run(cli: Cli) -> Result<i32> {
             if let Some(r) = reason {
                 v["reason"] = json!(r);
             }
-            let batch = ledger::parse_lines(&v.to_string(), None)?;
+            let batch = vec![ledger::pending(1, v, None)?];
             let a = w.author(author.as_deref())?;
             let seqs = w.append(batch, &a)?;
             println!("appended correction {} of event {seq}", seqs[0]);

@@ -553,7 +553,105 @@ pub struct EventDraft {
     pub extra: Map<String, Value>,
 }
 
+/// Why a JSON object is not an event draft (see [`EventDraft::from_object`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DraftError {
+    /// A field the writer fills in was given.
+    #[error("field {0:?} is filled in by liveledger; leave it out")]
+    FilledIn(&'static str),
+    /// A field that must be a string is not.
+    #[error("field {field:?} must be a string, found {found}")]
+    NotString {
+        /// The field.
+        field: &'static str,
+        /// What was found (cut to 100 characters).
+        found: String,
+    },
+    /// No `kind`.
+    #[error("no \"kind\" field")]
+    NoKind,
+    /// No `source`, and no default.
+    #[error("no \"source\" field (or pass --source)")]
+    NoSource,
+    /// Both a body and a private payload.
+    #[error("an event has a \"body\" or a \"private\" payload, not both")]
+    BodyAndPrivate,
+    /// `corrects` is not `{"seq": n, "mode": "amend" | "void"}`.
+    #[error("\"corrects\" must be {{\"seq\": n, \"mode\": \"amend\" or \"void\"}}")]
+    BadCorrection,
+}
+
+/// Fields of an event that the writer fills in, never the author.
+pub const FILLED_IN: [&str; 6] = ["v", "seq", "time", "prev", "author", "sig"];
+
 impl EventDraft {
+    /// The draft an author's JSON object asks for: the rules every way into a ledger
+    /// shares (`liveledger append`'s lines, `correct`, the demo, later ingestion). `kind`
+    /// and `source` (else `default_source`) are strings, `key` is an optional string,
+    /// `body` or `private` (not both), `corrects` is `{"seq", "mode"}`, the fields the
+    /// writer fills in ([`FILLED_IN`]) are refused, and any other field is kept.
+    ///
+    /// A `private` payload is returned beside the draft: the caller commits to it with a
+    /// salt of its own (the core takes no randomness) and sets
+    /// [`EventDraft::commitment`].
+    pub fn from_object(
+        mut m: Map<String, Value>,
+        default_source: Option<&str>,
+    ) -> Result<(EventDraft, Option<Value>), DraftError> {
+        if let Some(f) = FILLED_IN.into_iter().find(|f| m.contains_key(*f)) {
+            return Err(DraftError::FilledIn(f));
+        }
+        let mut take_str = |field: &'static str| -> Result<Option<String>, DraftError> {
+            match m.remove(field) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(other) => Err(DraftError::NotString {
+                    field,
+                    found: cut(&jcs::to_canonical(&other).unwrap_or_default()),
+                }),
+            }
+        };
+        let kind = take_str("kind")?.ok_or(DraftError::NoKind)?;
+        let source = match take_str("source")? {
+            Some(s) => s,
+            None => default_source
+                .map(str::to_owned)
+                .ok_or(DraftError::NoSource)?,
+        };
+        let key = take_str("key")?;
+        let body = m.remove("body");
+        let private = m.remove("private");
+        if body.is_some() && private.is_some() {
+            return Err(DraftError::BodyAndPrivate);
+        }
+        let correction = match m.remove("corrects") {
+            None => None,
+            Some(c) => {
+                let seq = c.get("seq").and_then(Value::as_u64);
+                let mode = match c.get("mode").and_then(Value::as_str) {
+                    Some("amend") => Some(CorrectionMode::Amend),
+                    Some("void") => Some(CorrectionMode::Void),
+                    _ => None,
+                };
+                match (seq, mode) {
+                    (Some(seq), Some(mode)) => Some(Correction { seq, mode }),
+                    _ => return Err(DraftError::BadCorrection),
+                }
+            }
+        };
+        let draft = EventDraft {
+            kind,
+            source,
+            key,
+            body,
+            commitment: None,
+            correction,
+            extra: m,
+        };
+        Ok((draft, private))
+    }
+
     /// Signs the draft as event `seq` and returns its canonical bytes, parsing them back
     /// to be sure they are a valid event.
     pub fn sign(

@@ -528,3 +528,40 @@ fn the_signed_message_cut_from_the_entry_is_the_canonical_one() {
     assert_ne!(ev.signed_message_in(&e), wrong);
 }
 }
+
+both! {
+fn an_authors_json_object_becomes_a_draft_by_one_set_of_rules() {
+    use liveledger_core::event::DraftError;
+    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let (d, private) = EventDraft::from_object(
+        obj(json!({"kind": "payment", "source": "erp", "key": "inv/1", "body": {"amount": "10.00"},
+                   "corrects": {"seq": 4, "mode": "amend"}, "reason": "typo"})),
+        None,
+    )
+    .unwrap();
+    assert_eq!((d.kind.as_str(), d.source.as_str(), d.key.as_deref()), ("payment", "erp", Some("inv/1")));
+    assert_eq!(d.body, Some(json!({"amount": "10.00"})));
+    assert_eq!(d.correction, Some(Correction { seq: 4, mode: CorrectionMode::Amend }));
+    assert_eq!(d.extra.get("reason"), Some(&json!("typo")), "other fields are kept");
+    assert_eq!(private, None);
+    // The default source, and a private payload handed back for the caller to commit to.
+    let (d, private) =
+        EventDraft::from_object(obj(json!({"kind": "kyc", "private": {"name": "E"}})), Some("crm")).unwrap();
+    assert_eq!((d.source.as_str(), d.body.clone(), private), ("crm", None, Some(json!({"name": "E"}))));
+    // Each rule, refused with its own error.
+    let refused: Vec<(serde_json::Value, DraftError)> = vec![
+        (json!({"kind": "k", "source": "s", "seq": 1}), DraftError::FilledIn("seq")),
+        (json!({"kind": "k", "source": "s", "sig": "x"}), DraftError::FilledIn("sig")),
+        (json!({"source": "s"}), DraftError::NoKind),
+        (json!({"kind": "k"}), DraftError::NoSource),
+        (json!({"kind": 7, "source": "s"}), DraftError::NotString { field: "kind", found: "7".into() }),
+        (json!({"kind": "k", "source": "s", "key": ["a"]}), DraftError::NotString { field: "key", found: "[\"a\"]".into() }),
+        (json!({"kind": "k", "source": "s", "body": 1, "private": 2}), DraftError::BodyAndPrivate),
+        (json!({"kind": "k", "source": "s", "corrects": {"seq": 1, "mode": "undo"}}), DraftError::BadCorrection),
+        (json!({"kind": "k", "source": "s", "corrects": {"mode": "void"}}), DraftError::BadCorrection),
+    ];
+    for (v, want) in refused {
+        assert_eq!(EventDraft::from_object(obj(v.clone()), None).unwrap_err(), want, "{v}");
+    }
+}
+}
