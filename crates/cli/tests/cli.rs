@@ -518,8 +518,27 @@ fn since_detects_a_rollback_and_accepts_a_consistent_past() {
     );
 }
 
+/// The `key` of every event the ledger at `dir` holds, in order ("" for none: genesis).
+fn ledger_keys(dir: &Path) -> Vec<String> {
+    use liveledger_core::{bundle, tiles};
+    let cp = fs::read_to_string(dir.join("checkpoint")).unwrap();
+    let size: u64 = cp.lines().nth(1).unwrap().parse().unwrap();
+    let mut keys = Vec::new();
+    for i in 0..tiles::bundle_count(size) {
+        let p = tiles::bundle_at(size, i).unwrap();
+        let bytes = fs::read(dir.join(p.to_string())).unwrap();
+        for e in bundle::decode_bundle(&bytes, p.width()).unwrap() {
+            let v: serde_json::Value = serde_json::from_slice(e).unwrap();
+            keys.push(v["key"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert_eq!(keys.len() as u64, size);
+    keys
+}
+
 /// Kills the writer at random instants; after each kill the directory verifies and holds
-/// every event the CLI had reported as appended, and the next append recovers.
+/// every event the CLI had reported as appended, at the sequence numbers it reported,
+/// each once, and nothing that was not sent; the next append recovers.
 #[test]
 fn kill_minus_nine_at_random_points_never_loses_or_corrupts() {
     let (_t, dir) = new_ledger();
@@ -527,6 +546,9 @@ fn kill_minus_nine_at_random_points_never_loses_or_corrupts() {
     let mut reported_max: i64 = 0;
     let mut seed = 0x2545F4914F6CDD1Du64;
     let (mut completed, mut killed, mut recovered) = (0, 0, 0);
+    // Every event acknowledged so far: its sequence number and its key.
+    let mut acknowledged: Vec<(usize, String)> = Vec::new();
+    let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
     for round in 0..25 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -539,7 +561,10 @@ fn kill_minus_nine_at_random_points_never_loses_or_corrupts() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let input = events(40 + (seed % 300) as usize, &format!("r{round}-"));
+        let n = 40 + (seed % 300) as usize;
+        let tag = format!("r{round}-");
+        let input = events(n, &tag);
+        sent.extend((0..n).map(|i| format!("inv/{tag}{i}")));
         let mut stdin = child.stdin.take().unwrap();
         let _ = stdin.write_all(input.as_bytes());
         drop(stdin);
@@ -556,16 +581,14 @@ fn kill_minus_nine_at_random_points_never_loses_or_corrupts() {
         }
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             if let Some(r) = line.strip_prefix("appended events ") {
-                let last: i64 = r
-                    .split(";")
-                    .next()
-                    .unwrap()
-                    .split("..=")
-                    .nth(1)
-                    .unwrap()
-                    .parse()
-                    .unwrap();
+                let range = r.split(";").next().unwrap();
+                let (first, last) = range.split_once("..=").unwrap();
+                let (first, last): (i64, i64) = (first.parse().unwrap(), last.parse().unwrap());
                 reported_max = reported_max.max(last);
+                // One append is one batch: the input's lines, in order, at these numbers.
+                for (i, seq) in (first..=last).enumerate() {
+                    acknowledged.push((seq as usize, format!("inv/{tag}{i}")));
+                }
             }
         }
         let v = verify_json(&dir);
@@ -575,7 +598,25 @@ fn kill_minus_nine_at_random_points_never_loses_or_corrupts() {
             "round {round}: event {reported_max} was reported appended but the ledger has {}",
             v["size"]
         );
+        // The events themselves: each acknowledged one where it was reported, none twice,
+        // none that was never sent.
+        let keys = ledger_keys(&dir);
+        for (seq, key) in &acknowledged {
+            assert_eq!(
+                &keys[*seq], key,
+                "round {round}: event {seq} is not the one acknowledged"
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (seq, k) in keys.iter().enumerate().skip(1) {
+            assert!(
+                sent.contains(k),
+                "round {round}: event {seq} ({k}) was never sent"
+            );
+            assert!(seen.insert(k), "round {round}: {k} is in the ledger twice");
+        }
     }
+    assert!(!acknowledged.is_empty());
     // The next writer recovers whatever was interrupted, and goes on.
     let o = ll(&["append", d], Some(&events(3, "end")), &[]);
     recovered +=
