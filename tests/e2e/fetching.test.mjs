@@ -43,7 +43,8 @@ async function watched(url, call) {
       // Only the ledger's files: the page's own badges fetch too.
       if (!String(input).startsWith(url + "/")) return real(input, init);
       const answered = log.filter((c) => c.answered).map((c) => c.round);
-      const c = { path: String(input).slice(url.length + 1), round: 1 + Math.max(0, ...answered), answered: false };
+      const inFlight = 1 + log.filter((c) => !c.answered).length;
+      const c = { path: String(input).slice(url.length + 1), round: 1 + Math.max(0, ...answered), answered: false, inFlight };
       log.push(c);
       const p = real(input, init);
       p.then(() => (c.answered = true), () => (c.answered = true));
@@ -51,7 +52,7 @@ async function watched(url, call) {
     };
     try {
       const result = await (0, eval)(call)(m, url);
-      return { result, log: log.map(({ path, round }) => ({ path, round })) };
+      return { result, log: log.map(({ path, round, inFlight }) => ({ path, round, inFlight })) };
     } catch (e) {
       return { error: { code: e.code, message: e.message }, log };
     } finally {
@@ -97,6 +98,23 @@ test("an audit fetches each file once, keeping several in flight", async () => {
   const files = log.filter((c) => c.path.startsWith("tile/"));
   assert.ok(files.length >= 4, JSON.stringify(log));
   assert.ok(Math.max(...files.map((c) => c.round)) < 1 + files.length, JSON.stringify(log));
+});
+
+test("an audit keeps its planned window of requests in flight, and no more", async () => {
+  // 3,001 events: 12 segments and their tiles. The module keeps the next 8 files
+  // (PREFETCH in crates/wasm) requested while it verifies one.
+  const dir = join(mkdtempSync(join(tmpdir(), "ll-window-")), "ledger");
+  ll("init", dir, "--origin", "example.com/window");
+  append(dir, 3000, "w");
+  const big = await serve(dir);
+  const { result, log, error } = await watched(big, "(m, url) => m.audit(url, {}).then((r) => ({ entries: r.stats.entries }))");
+  assert.equal(error, undefined, JSON.stringify(error));
+  assert.equal(result.entries, 3001);
+  const files = log.filter((c) => c.path.startsWith("tile/"));
+  assert.ok(files.length > 12, JSON.stringify(log));
+  const most = Math.max(...files.map((c) => c.inFlight));
+  assert.ok(most >= 8, `at most ${most} requests were in flight at once: ${JSON.stringify(log)}`);
+  assert.ok(most <= 10, `${most} requests in flight at once, beyond the window of 8 ahead`);
 });
 
 test("a request that fails once is retried, also when it was started ahead of time", async () => {
