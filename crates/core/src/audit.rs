@@ -420,18 +420,7 @@ impl Auditor {
                 v.push(b);
             }
             if check {
-                // The full hash tiles this bundle completes, bottom up, as the tree emits them.
-                if (i + 1) * TILE_WIDTH <= size {
-                    let (mut level, mut index) = (0u8, i);
-                    while let Ok(t) = TilePath::hashes(level, index, TILE_WIDTH) {
-                        v.push(t);
-                        if (index + 1) % TILE_WIDTH != 0 {
-                            break;
-                        }
-                        index = (index + 1) / TILE_WIDTH - 1;
-                        level += 1;
-                    }
-                }
+                v.extend(tiles::tiles_completed_by_bundle(size, i));
                 if i + 1 == count {
                     v.extend(
                         tiles::partial_tiles(size)

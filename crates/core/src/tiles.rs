@@ -317,6 +317,30 @@ pub fn bundle_at(size: u64, index: u64) -> Result<TilePath, TileError> {
     TilePath::entries(index, width)
 }
 
+/// The full hash tiles that bundle `index` completes in a tree of `size`, bottom up, as
+/// the tree emits them: the level-0 tile of its hashes once the bundle is full, then the
+/// level-1 tile if it is the 256th level-0 tile, and so on. None for a partial bundle.
+pub fn tiles_completed_by_bundle(size: u64, index: u64) -> Vec<TilePath> {
+    let mut out = Vec::new();
+    if index
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(TILE_WIDTH))
+        .is_none_or(|end| end > size)
+    {
+        return out;
+    }
+    let (mut level, mut i) = (0u8, index);
+    while let Ok(t) = TilePath::hashes(level, i, TILE_WIDTH) {
+        out.push(t);
+        if (i + 1) % TILE_WIDTH != 0 {
+            break;
+        }
+        i = (i + 1) / TILE_WIDTH - 1;
+        level += 1;
+    }
+    out
+}
+
 /// The number of entry bundles of a tree of `size`.
 pub fn bundle_count(size: u64) -> u64 {
     size.div_ceil(TILE_WIDTH)

@@ -80,3 +80,32 @@ fn full_tiles_appear_once_and_resume_continues_identically() {
     assert_eq!((cp.size(), cp.root(), cp.extensions().len()), (n, w.root(), 1));
 }
 }
+
+both! {
+fn the_tiles_a_bundle_completes_are_the_ones_the_writer_emits_with_it() {
+    // Past the first level-1 tile (256 x 256 entries) and into the next.
+    let n = 256 * 256 + 2 * 256;
+    let mut w = LogWriter::new();
+    for i in 0..n {
+        let files = w.append(&[(i % 251) as u8]).unwrap();
+        let emitted: Vec<TilePath> = files
+            .iter()
+            .map(|(p, _)| *p)
+            .filter(|p| matches!(p.kind(), tiles::TileKind::Hashes(_)) && p.width() == 256)
+            .collect();
+        let size = i + 1;
+        if size % 256 == 0 {
+            let bundle = size / 256 - 1;
+            assert_eq!(tiles::tiles_completed_by_bundle(size, bundle), emitted, "bundle {bundle}");
+            // The same in any larger tree.
+            assert_eq!(tiles::tiles_completed_by_bundle(n, bundle), emitted, "bundle {bundle}");
+        } else {
+            assert!(emitted.is_empty(), "{size}: {emitted:?}");
+            // A bundle not yet full completes nothing.
+            assert!(tiles::tiles_completed_by_bundle(size, size / 256).is_empty());
+        }
+    }
+    assert_eq!(tiles::tiles_completed_by_bundle(n, 255).len(), 2, "tile 0/255 completes 1/000");
+    assert!(tiles::tiles_completed_by_bundle(u64::MAX, u64::MAX).is_empty());
+}
+}
