@@ -218,7 +218,7 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
             {move || selected.get().and_then(|seq| events.with(|es| es.iter().find(|e| e["seq"].as_u64() == Some(seq)).cloned()))
                 .map(|e| view! { <Detail e=e corrected_by=corrected_by.get() select=set_selected /> })}
         </section>
-        <State events=events />
+        <State events=events dropped=dropped />
     }
 }
 
@@ -295,22 +295,31 @@ fn Reveal(commitment: String) -> impl IntoView {
     }
 }
 
-/// The state: a replay of the verified events, corrections applied (liveledger-core's Replay).
+/// The state: a replay of every verified event, corrections applied (liveledger-core's
+/// Replay), computed incrementally: each time the explorer's window grows, only the
+/// events new since the last time are applied (events arrive in log order and leave the
+/// window from the front, so the new ones are its last `total - applied`).
 #[component]
-fn State(events: ReadSignal<VecDeque<Value>>) -> impl IntoView {
+fn State(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -> impl IntoView {
+    let replay = StoredValue::new(Replay::new());
+    let applied = StoredValue::new(0u64);
     let state = Memo::new(move |_| {
-        let mut r = Replay::new();
+        let total = dropped.get() + events.with(|es| es.len() as u64);
         events.with(|es| {
-            for e in es {
-                let Ok(bytes) = liveledger_core::jcs::to_canonical(&e["event"]) else {
-                    continue;
-                };
-                if let Ok(ev) = UnverifiedEvent::parse(bytes.as_bytes()) {
-                    r.apply_event(&ev);
+            let new = usize::try_from(total.saturating_sub(applied.get_value())).unwrap_or(0);
+            replay.update_value(|r| {
+                for e in es.iter().skip(es.len().saturating_sub(new)) {
+                    let Ok(bytes) = liveledger_core::jcs::to_canonical(&e["event"]) else {
+                        continue;
+                    };
+                    if let Ok(ev) = UnverifiedEvent::parse(bytes.as_bytes()) {
+                        r.apply_event(&ev);
+                    }
                 }
-            }
+            });
         });
-        r.state()
+        applied.set_value(total);
+        replay.with_value(Replay::state)
     });
     view! {
         <section class="card" aria-labelledby="state-h">

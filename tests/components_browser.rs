@@ -228,3 +228,57 @@ async fn the_history_view_lists_digests_newest_first_and_marks_the_failure() {
         .contains("2026-01-01T00:01:00Z"));
     el.remove();
 }
+
+/// Signed events `seqs`, each with key `k<seq % 5>` (so later ones replace earlier values),
+/// as the audit hands them to the page.
+fn signed_events(seqs: std::ops::Range<u64>) -> std::collections::VecDeque<Value> {
+    use liveledger_core::event::{genesis_prev, EventDraft};
+    use liveledger_core::note::SignerKey;
+    use liveledger_core::time::Timestamp;
+    let key = SignerKey::from_seed("bob@example.org", 1, [3; 32]).unwrap();
+    seqs.map(|seq| {
+        let d = EventDraft {
+            kind: "payment".into(),
+            source: "erp".into(),
+            key: Some(format!("k{}", seq % 5)),
+            body: Some(json!({"n": seq})),
+            ..Default::default()
+        };
+        let t = Timestamp::from_unix(1_790_000_000 + seq as i64, 0).unwrap();
+        let bytes = d.sign(seq, t, genesis_prev("o"), &key).unwrap();
+        json!({"seq": seq, "leafHash": "00", "event": serde_json::from_slice::<Value>(&bytes).unwrap()})
+    })
+    .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_state_view_grows_by_the_new_events_and_keeps_those_that_left_the_window() {
+    let el = host();
+    let (evs, set_evs) = signal(signed_events(0..8));
+    let (dropped, set_dropped) = signal(0u64);
+    let _mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <Explorer events=evs dropped=dropped /> },
+    );
+    tick().await;
+    assert!(
+        text(&el, "#state-h ~ p").starts_with("5 keys"),
+        "{}",
+        text(&el, "#state-h ~ p")
+    );
+    assert!(text(&el, "#state-table").contains("{\"n\":7}"));
+    // The window moves on: events 0..8 left it, 8..10 are new. The state still holds the
+    // keys only the old events set (k0..k4 from 0..8), and the new values of k3 and k4.
+    set_dropped.set(8);
+    set_evs.set(signed_events(8..10));
+    tick().await;
+    let table = text(&el, "#state-table");
+    assert!(text(&el, "#state-h ~ p").starts_with("5 keys"), "{table}");
+    for n in [5, 6, 7, 8, 9] {
+        assert!(
+            table.contains(&format!("{{\"n\":{n}}}")),
+            "value {n} missing: {table}"
+        );
+    }
+    el.remove();
+}
