@@ -49,12 +49,23 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
     let (until, set_until) = signal(String::new());
 
     let distinct = move |field: &'static str| {
-        let mut v: Vec<String> =
-            events.with(|es| es.iter().map(|e| s(&e["event"][field])).collect());
-        v.sort();
-        v.dedup();
-        v
+        events.with(|es| {
+            let set: std::collections::BTreeSet<String> =
+                es.iter().map(|e| s(&e["event"][field])).collect();
+            set.into_iter().collect::<Vec<String>>()
+        })
     };
+    // Each event's time in seconds, parsed once per change of the window (the filter,
+    // the timeline and the placeholders all read it), by position.
+    let times = Memo::new(move |_| {
+        events.with(|es| {
+            es.iter()
+                .map(|e| e["event"]["time"].as_str().and_then(model::event_seconds))
+                .collect::<Vec<Option<f64>>>()
+        })
+    });
+    // The filters' matches, as positions in the window, newest first: the memos hold
+    // indices, and only the rows shown are copied out of the window.
     let base = Memo::new(move |_| {
         let (q, k, so, a) = (
             query.get().to_lowercase(),
@@ -63,17 +74,16 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
             author.get(),
         );
         events.with(|es| {
-            es.iter()
+            (0..es.len())
                 .rev()
-                .filter(|e| {
-                    let ev = &e["event"];
+                .filter(|&i| {
+                    let ev = &es[i]["event"];
                     (k.is_empty() || s(&ev["kind"]) == k)
                         && (so.is_empty() || s(&ev["source"]) == so)
                         && (a.is_empty() || s(&ev["author"]) == a)
                         && (q.is_empty() || ev.to_string().to_lowercase().contains(&q))
                 })
-                .cloned()
-                .collect::<Vec<Value>>()
+                .collect::<Vec<usize>>()
         })
     });
     // The time filter (UTC bounds, inclusive), and what is wrong with a bound typed.
@@ -86,36 +96,36 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
     let matching = Memo::new(move |_| {
         let (lo, hi) = bounds.get();
         let (lo, hi) = (lo.ok().flatten(), hi.ok().flatten());
-        base.with(|es| {
-            es.iter()
-                .filter(|e| {
-                    let t = e["event"]["time"].as_str().and_then(model::event_seconds);
-                    match t {
+        if lo.is_none() && hi.is_none() {
+            return base.get();
+        }
+        base.with(|ix| {
+            times.with(|ts| {
+                ix.iter()
+                    .copied()
+                    .filter(|&i| match ts.get(i).copied().flatten() {
                         Some(t) => lo.is_none_or(|lo| t >= lo) && hi.is_none_or(|hi| t <= hi),
-                        None => lo.is_none() && hi.is_none(),
-                    }
-                })
-                .cloned()
-                .collect::<Vec<Value>>()
+                        None => false,
+                    })
+                    .collect::<Vec<usize>>()
+            })
         })
     });
     // The timeline: the other filters' matches over time; a bar sets the time filter.
     let bars = Memo::new(move |_| {
-        let times: Vec<f64> = base.with(|es| {
-            es.iter()
-                .filter_map(|e| e["event"]["time"].as_str().and_then(model::event_seconds))
-                .collect()
+        let picked: Vec<f64> = base.with(|ix| {
+            times.with(|ts| {
+                ix.iter()
+                    .filter_map(|&i| ts.get(i).copied().flatten())
+                    .collect()
+            })
         });
-        model::timeline(&times, 48)
+        model::timeline(&picked, 48)
     });
     // The fields' placeholders: this ledger's own time range, not a fixed example.
     let placeholders = Memo::new(move |_| {
-        let times: Vec<f64> = events.with(|es| {
-            es.iter()
-                .filter_map(|e| e["event"]["time"].as_str().and_then(model::event_seconds))
-                .collect()
-        });
-        model::time_placeholders(&times)
+        let all: Vec<f64> = times.with(|ts| ts.iter().copied().flatten().collect());
+        model::time_placeholders(&all)
             .unwrap_or_else(|| ("YYYY-MM-DDTHH:MM".into(), "YYYY-MM-DDTHH:MM".into()))
     });
     let time_error = move || {
@@ -196,7 +206,7 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
                 <table id="explorer-table">
                     <thead><tr><th>"#"</th><th>"Time"</th><th>"Kind"</th><th>"Source"</th><th>"Author"</th><th>"Key"</th><th>"Payload"</th></tr></thead>
                     <tbody>
-                        {move || matching.get().into_iter().take(PAGE).map(|e| {
+                        {move || matching.with(|ix| events.with(|es| ix.iter().take(PAGE).filter_map(|&i| es.get(i).cloned()).collect::<Vec<Value>>())).into_iter().map(|e| {
                             let seq = e["seq"].as_u64().unwrap_or(0);
                             let ev = &e["event"];
                             let corrected = corrected_by.with(|m| m.contains_key(&seq));
@@ -319,17 +329,17 @@ fn State(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -> impl 
             });
         });
         applied.set_value(total);
-        replay.with_value(Replay::state)
+        replay.with_value(|r| r.state_page(PAGE))
     });
     view! {
         <section class="card" aria-labelledby="state-h">
             <h2 id="state-h">"State"</h2>
-            <p class="muted">{move || format!("{} keys: the latest value of each, corrections applied.", state.with(BTreeMap::len))}</p>
+            <p class="muted">{move || format!("{} keys: the latest value of each, corrections applied.", state.with(|s| s.0))}</p>
             <div class="table-wrap">
                 <table id="state-table">
                     <thead><tr><th>"Key"</th><th>"Value"</th><th>"From event"</th></tr></thead>
                     <tbody>
-                        {move || state.get().into_iter().take(PAGE).map(|(k, (seq, p))| {
+                        {move || state.get().1.into_iter().map(|(k, (seq, p))| {
                             let v = match p {
                                 Payload::Body(b) => b.to_string(),
                                 Payload::Commitment(c) => format!("private (commitment {}…)", &c.to_hex()[..12]),

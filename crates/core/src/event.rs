@@ -1276,6 +1276,9 @@ pub struct ReplayEntry {
     pub voided: bool,
 }
 
+/// A key of the state, with the event its value comes from and the value.
+pub type StateRow = (String, (u64, Payload));
+
 impl Replay {
     /// An empty state.
     pub fn new() -> Self {
@@ -1332,5 +1335,26 @@ impl Replay {
         }
         // Keys whose every event is voided have no value.
         out
+    }
+
+    /// The number of keys with a value, and the first `limit` of them (in key order) with
+    /// their values: [`Replay::state`] for a view that shows a page of it, without copying
+    /// every value.
+    pub fn state_page(&self, limit: usize) -> (usize, Vec<StateRow>) {
+        let mut latest: BTreeMap<&str, u64> = BTreeMap::new();
+        for (seq, e) in &self.entries {
+            if !e.voided {
+                latest.insert(&e.key, *seq);
+            }
+        }
+        let page = latest
+            .iter()
+            .take(limit)
+            .filter_map(|(k, seq)| {
+                let e = self.entries.get(seq)?;
+                Some(((*k).to_owned(), (*seq, e.payload.clone())))
+            })
+            .collect();
+        (latest.len(), page)
     }
 }

@@ -400,6 +400,13 @@ fn replay_applies_amendments_and_voids_and_links_corrections() {
     r.apply(&chain.check(&b, leaf_hash(&b)).unwrap());
     assert_eq!(r.state()["acct/1"], (1, Payload::Body(json!({"balance": 10}))));
     assert_eq!(r.corrections_of(2), &[3, 5]);
+    // A page of the state is the state's first keys, and the count is all of them.
+    let all: Vec<_> = r.state().into_iter().collect();
+    for limit in 0..=3 {
+        let (n, page) = r.state_page(limit);
+        assert_eq!(n, all.len());
+        assert_eq!(page, all[..limit.min(all.len())].to_vec(), "limit {limit}");
+    }
 }
 }
 
