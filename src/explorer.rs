@@ -318,7 +318,8 @@ fn State(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -> impl 
         events.with(|es| {
             let new = usize::try_from(total.saturating_sub(applied.get_value())).unwrap_or(0);
             replay.update_value(|r| {
-                for e in es.iter().skip(es.len().saturating_sub(new)) {
+                // The new events are the window's last `new`.
+                for e in es.range(es.len().saturating_sub(new)..) {
                     let Ok(bytes) = liveledger_core::jcs::to_canonical(&e["event"]) else {
                         continue;
                     };
