@@ -256,9 +256,9 @@ fn install_all() -> Result {
 ///
 /// The embed module's budget was 120 kB (issue #6); issue #16 (one verdict: the core's
 /// trust, metadata and consistency rules, typed) allows it to grow to at most 135 kB, set
-/// to what the build reaches and no higher: 124,968 bytes at the commit that set 125,000 (124,972 at the end of that session).
+/// to what the build reaches and no higher: 124,475 bytes at the commit that set 124,500.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 125_000;
+const EMBED_BUDGET_GZ: usize = 124_500;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

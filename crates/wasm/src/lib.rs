@@ -125,15 +125,13 @@ fn to_js(v: &Value) -> JsValue {
 }
 
 fn checkpoint_error(e: CheckpointError) -> JsValue {
-    match &e {
-        CheckpointError::Note(n) => error(verdict::note_code(n), &e.to_string(), None),
-        CheckpointError::WrongOrigin { expected, found } => error(
-            Code::WrongOrigin,
-            &e.to_string(),
-            Some(obj!("expected": expected.as_str(), "found": found.as_str())),
-        ),
-        _ => error(Code::BadInput, &e.to_string(), None),
-    }
+    let evidence = match &e {
+        CheckpointError::WrongOrigin { expected, found } => {
+            Some(obj!("expected": expected.as_str(), "found": found.as_str()))
+        }
+        _ => None,
+    };
+    error(verdict::checkpoint_code(&e), &e.to_string(), evidence)
 }
 
 fn parse_keys(keys: &[String]) -> Result<Vec<VerifierKey>, JsValue> {
@@ -477,35 +475,27 @@ async fn trust_with(f: &Fetcher, opts: &JsValue, metadata: bool) -> Result<Trust
 
 /// A [`TrustError`] as a `LedgerError`; `what` names the document in the message.
 fn trust_error(e: TrustError, what: &str) -> JsValue {
-    let message = format!("{what}: {e}");
-    match e {
-        TrustError::NoKey => error(
-            Code::NoKey,
-            "the log publishes no metadata; pass its verifier key in `keys`",
-            None,
-        ),
-        TrustError::MetadataSignature(_) | TrustError::NotSignedByLog => {
-            error(Code::BadSignature, &message, Some(obj!("path": what)))
+    // The code is the core's; this adds only the message and the evidence.
+    let code = verdict::trust_code(&e);
+    let message = match &e {
+        TrustError::NoKey => {
+            "the log publishes no metadata; pass its verifier key in `keys`".to_owned()
         }
-        TrustError::Checkpoint(CheckpointError::WrongOrigin { expected, found }) => error(
-            Code::WrongOrigin,
-            &message,
-            Some(obj!("expected": expected, "found": found)),
-        ),
-        TrustError::Checkpoint(CheckpointError::Note(n)) => {
-            error(verdict::note_code(&n), &message, Some(obj!("path": what)))
+        _ => format!("{what}: {e}"),
+    };
+    let evidence = match e {
+        TrustError::NoKey | TrustError::MetadataNote(_) | TrustError::Metadata(_) => None,
+        TrustError::Checkpoint(CheckpointError::WrongOrigin { expected, found }) => {
+            Some(obj!("expected": expected, "found": found))
         }
         TrustError::Quorum {
             threshold,
             found,
             cosigned,
-        } => error(
-            Code::Quorum,
-            &message,
-            Some(obj!("path": what, "threshold": threshold, "found": found, "cosigned": cosigned)),
-        ),
-        _ => error(Code::BadInput, &message, None),
-    }
+        } => Some(obj!("path": what, "threshold": threshold, "found": found, "cosigned": cosigned)),
+        _ => Some(obj!("path": what)),
+    };
+    error(code, &message, evidence)
 }
 
 async fn fetch_checkpoint(f: &Fetcher, t: &Trust) -> Result<VerifiedCheckpoint, JsValue> {
@@ -541,46 +531,49 @@ fn consistency_error(e: ConsistencyError) -> JsValue {
     }
 }
 
+/// Why a consistency proof did not pass: a tile could not be fetched (the network, or a
+/// publisher mid-upload: no verdict), or the log's own verdict (FORK, ROLLBACK, TAMPERED).
+enum Unproved {
+    Fetch(JsValue),
+    Verdict(JsValue),
+}
+
+impl From<Unproved> for JsValue {
+    fn from(u: Unproved) -> JsValue {
+        match u {
+            Unproved::Fetch(e) | Unproved::Verdict(e) => e,
+        }
+    }
+}
+
 /// Proves that `new` extends `old` with `c` (the tiles of `c.tree()`), fetching every
-/// tile it names at once. A fetch error is passed on as it is, so a caller can tell the
-/// network from the log.
+/// tile it names at once.
 async fn prove_consistency(
     f: &Fetcher,
     c: &mut Consistency,
     old: &VerifiedCheckpoint,
     new: &VerifiedCheckpoint,
-) -> Result<(), JsValue> {
-    let need = c
-        .needed(old.size(), new.size())
-        .map_err(consistency_error)?;
+) -> Result<(), Unproved> {
+    let verdict = |e| Unproved::Verdict(consistency_error(e));
+    let need = c.needed(old.size(), new.size()).map_err(verdict)?;
     let paths: Vec<String> = need.iter().map(|p| p.to_string()).collect();
     f.keep_ahead(&paths, false);
     for (p, path) in need.into_iter().zip(&paths) {
-        let b = f.require(path, false).await?;
-        c.feed(p, &b).map_err(consistency_error)?;
+        let b = f.require(path, false).await.map_err(Unproved::Fetch)?;
+        c.feed(p, &b).map_err(verdict)?;
     }
-    c.check(old, new).map(|_| ()).map_err(consistency_error)
+    c.check(old, new).map(|_| ()).map_err(verdict)
 }
 
 /// The `since` option: the checkpoint this verifier trusted before, verified with the
-/// same trust as the log's; the log's `cp` must extend it.
-async fn check_since(
-    f: &Fetcher,
-    t: &Trust,
-    cp: &VerifiedCheckpoint,
-    opts: &JsValue,
-) -> Result<(), JsValue> {
+/// same trust as the log's (`BAD_SINCE` if it does not verify: the caller's to handle).
+fn since_checkpoint(t: &Trust, opts: &JsValue) -> Result<Option<VerifiedCheckpoint>, JsValue> {
     let Some(since) = opt_get(opts, "since").and_then(|s| s.as_string()) else {
-        return Ok(());
+        return Ok(None);
     };
-    let old = open_checkpoint(since.as_bytes(), t, "since").map_err(|e| {
-        let m = Reflect::get(&e, &"message".into())
-            .ok()
-            .and_then(|m| m.as_string())
-            .unwrap_or_default();
-        error(Code::BadSince, &m, None)
-    })?;
-    prove_consistency(f, &mut Consistency::new(cp.size()), &old, cp).await
+    t.open_checkpoint(since.as_bytes())
+        .map(Some)
+        .map_err(|e| error(Code::BadSince, &format!("since: {e}"), None))
 }
 
 fn failure_error(r: &AuditReport) -> JsValue {
@@ -753,7 +746,9 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
     let cp = fetch_checkpoint(&f, &t).await?;
-    check_since(&f, &t, &cp, &opts).await?;
+    if let Some(old) = since_checkpoint(&t, &opts)? {
+        prove_consistency(&f, &mut Consistency::new(cp.size()), &old, &cp).await?;
+    }
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await?;
     Ok(to_js(&audit_json(&a, &cp, &t, &engine)))
@@ -781,17 +776,11 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     };
     let mut cp = fetch_checkpoint(&f, &t).await.map_err(alarm)?;
     // A `since` that does not verify is the caller's to handle, not an alarm.
-    check_since(&f, &t, &cp, &opts).await.map_err(|e| {
-        let bad_since = Reflect::get(&e, &"code".into())
-            .ok()
-            .and_then(|c| c.as_string())
-            .is_some_and(|c| c == "BAD_SINCE");
-        if bad_since {
-            e
-        } else {
-            alarm(e)
-        }
-    })?;
+    if let Some(old) = since_checkpoint(&t, &opts)? {
+        prove_consistency(&f, &mut Consistency::new(cp.size()), &old, &cp)
+            .await
+            .map_err(|u| alarm(u.into()))?;
+    }
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await.map_err(alarm)?;
     if let Some(cb) = &on_digest {
@@ -824,11 +813,11 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             Ok(()) => unavailable = 0,
             // A publisher mid-upload can serve the new checkpoint before its tiles: look
             // again at the next polls, then call it what it is.
-            Err(e) if is_network_error(&e) && unavailable < MAX_UNAVAILABLE_POLLS => {
+            Err(Unproved::Fetch(_)) if unavailable < MAX_UNAVAILABLE_POLLS => {
                 unavailable += 1;
                 continue 'poll;
             }
-            Err(e) => return Err(alarm(e)),
+            Err(u) => return Err(alarm(u.into())),
         }
         if a.extend(&next).is_err() {
             return Err(alarm(failure_error(&a.report())));
@@ -946,22 +935,17 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
     for (a, b) in pairs {
         let old = &digests[a];
         let new = b.map_or(&current, |b| &digests[b]);
-        if let Err(e) = prove_consistency(&f, &mut c, old, new).await {
+        match prove_consistency(&f, &mut c, old, new).await {
+            Ok(()) => {}
             // The network, not the archive: no verdict.
-            if is_network_error(&e) {
-                return Err(e);
-            }
-            let code = Reflect::get(&e, &"code".into())
-                .ok()
-                .and_then(|c| c.as_string());
-            // A bad tile fails the history at the digest being proved; so does a fork.
-            if matches!(code.as_deref(), Some("FORK" | "ROLLBACK" | "TAMPERED")) {
+            Err(Unproved::Fetch(e)) => return Err(e),
+            // The history fails at the digest being proved.
+            Err(Unproved::Verdict(e)) => {
                 for (i, cp) in digests.iter().enumerate().take(a + 1) {
                     rows.push(history_row(cp, extends[i]));
                 }
                 return result(rows, Some(e));
             }
-            return Err(e);
         }
         if let Some(b) = b {
             extends[b] = Some(old.size());
