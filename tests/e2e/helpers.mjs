@@ -49,7 +49,7 @@ export function plantDigest(dir, other) {
 
 /** `liveledger serve DIR` on a free port; resolves with its base URL (no trailing slash). */
 export function serve(dir) {
-  const p = spawn(bin, ["serve", dir, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const p = spawn(bin, ["serve", dir, "--addr", "127.0.0.1:0", "--no-access-log"], { stdio: ["ignore", "pipe", "inherit"] });
   procs.push(p);
   return new Promise((ok, fail) => {
     p.stdout.once("data", (d) => ok(String(d).match(/http:\/\/\S+/)[0].replace(/\/$/, "")));

@@ -32,7 +32,13 @@ impl Drop for Served {
 
 fn serve(dir: &Path) -> Result<Served> {
     let mut c = Command::new("target/release/liveledger")
-        .args(["serve", &dir.to_string_lossy(), "--addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            &dir.to_string_lossy(),
+            "--addr",
+            "127.0.0.1:0",
+            "--no-access-log",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::error::{CliError, Result};
 use crate::ledger::{self, InitOptions, Pending, Writer};
-use crate::serve;
+use crate::server;
 use crate::store::Store;
 
 pub const ORIGIN: &str = "demo.liveledger.example/ledger";
@@ -228,7 +228,7 @@ pub fn run(
         install_app(app, &store.dir)?;
     }
     tampered_copy(&store.dir)?;
-    let bound = serve::start(&store.dir, addr)?;
+    let bound = server::start_files(&store.dir, addr)?;
     let size = Writer::open(&store)?.size();
     println!(
         "Live Ledger demo: {size} events, growing every {} s",
@@ -238,7 +238,7 @@ pub fn run(
     println!("  tampered http://{bound}/tampered/  (a copy with one byte changed in segment 1)");
     println!("  verify   liveledger verify http://{bound}/");
     if let Some((site, eaddr)) = embed {
-        let e = serve::start(site, eaddr)?;
+        let e = server::start_files(site, eaddr)?;
         println!(
             "  portal   http://{e}/?ledger=http://{bound}/  (the embed example, on another origin)"
         );
@@ -267,8 +267,8 @@ pub fn run(
         let seqs = w.append(batch, &who)?;
         println!(
             "  appended events {}..={} — new digest of size {}",
-            seqs[0],
-            seqs[seqs.len() - 1],
+            seqs[0].seq,
+            seqs[seqs.len() - 1].seq,
             w.size()
         );
         if max_rounds.is_some_and(|m| round >= m) {

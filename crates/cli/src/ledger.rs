@@ -82,6 +82,14 @@ pub struct Writer {
     _lock: fs::File,
 }
 
+/// An event appended: durable, and in the published checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: u64,
+    /// Its RFC 6962 leaf hash (what an inclusion proof proves).
+    pub leaf: Hash,
+}
+
 /// One event to append, as read from a JSON line.
 pub struct Pending {
     /// The input line it came from (1-based), for messages.
@@ -372,8 +380,9 @@ impl Writer {
         Ok(true)
     }
 
-    /// Signs and checks a batch, then commits it durably. Returns the new sequence numbers.
-    pub fn append(&mut self, batch: Vec<Pending>, author: &SignerKey) -> Result<Vec<u64>> {
+    /// Signs and checks a batch, then commits it durably. Returns each new event's
+    /// sequence number and leaf hash.
+    pub fn append(&mut self, batch: Vec<Pending>, author: &SignerKey) -> Result<Vec<Appended>> {
         if self.meta.entries == Entries::Opaque {
             return Err(CliError::Usage(
                 "this log holds opaque entries; use `append --raw`".into(),
@@ -544,7 +553,14 @@ impl Writer {
         self.governance_seqs.extend(gov);
         self.write_state()?;
         let _ = fs::remove_file(self.store.journal());
-        Ok((base..base + entries.len() as u64).collect())
+        Ok(entries
+            .iter()
+            .zip(base..)
+            .map(|(e, seq)| Appended {
+                seq,
+                leaf: leaf_hash(e),
+            })
+            .collect())
     }
 
     /// Appends opaque entries (a plain C2SP log), publishing a checkpoint after each one
@@ -599,7 +615,11 @@ impl Writer {
         let mut files = Vec::new();
         for e in entries {
             for (p, b) in w.append(e).map_err(|e| CliError::Input(e.to_string()))? {
-                files.push((self.store.tile(p), b, WriteKind::Immutable));
+                let kind = match p.kind() {
+                    tiles::TileKind::Entries => WriteKind::ImmutableGzip,
+                    tiles::TileKind::Hashes(_) => WriteKind::Immutable,
+                };
+                files.push((self.store.tile(p), b, kind));
             }
         }
         for (p, b) in w

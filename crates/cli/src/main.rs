@@ -4,8 +4,9 @@ mod demo;
 mod error;
 mod ledger;
 mod pages;
-mod serve;
+mod server;
 mod store;
+mod tokens;
 mod verify;
 
 use std::io::Read;
@@ -166,11 +167,61 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Serve a published ledger (and the browser verifier) over HTTP.
+    /// Serve a published ledger (and the browser verifier) over HTTP/1.1 and HTTP/2.
     Serve {
         dir: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        /// PEM certificate chain: serve HTTPS (h2 or http/1.1 by ALPN). Needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Where the access log goes (JSON lines): a file, or `-` for stderr.
+        #[arg(long, default_value = "-")]
+        access_log: String,
+        /// No access log.
+        #[arg(long, conflicts_with = "access_log")]
+        no_access_log: bool,
+        /// Serve Prometheus metrics on this address, at /metrics.
+        #[arg(long)]
+        metrics_addr: Option<String>,
+        /// Serve the append API (POST /api/v1/events) on this address.
+        #[arg(long)]
+        api_addr: Option<String>,
+        /// Serve the append API on the static port instead (--addr).
+        #[arg(long, conflicts_with = "api_addr")]
+        api_on_static_port: bool,
+        /// Append requests per second per token.
+        #[arg(long, default_value_t = 5)]
+        api_rate: u32,
+        /// Append requests a token may make at once above its rate.
+        #[arg(long, default_value_t = 10)]
+        api_burst: u32,
+        /// The largest append request body, in bytes.
+        #[arg(long, default_value_t = 8 << 20)]
+        api_max_body: usize,
+        /// The key directory (for the append API; default DIR.keys).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// At most this many connections at once.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// At most this many requests in flight; past it, 503 at once.
+        #[arg(long, default_value_t = 512)]
+        max_in_flight: usize,
+        /// Seconds a client has to send a request head.
+        #[arg(long, default_value_t = 10.0)]
+        header_timeout: f64,
+        /// Seconds a connection may stay idle (no byte either way).
+        #[arg(long, default_value_t = 60.0)]
+        idle_timeout: f64,
+    },
+    /// Manage the bearer tokens of the append API.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
     },
     /// Create a demo ledger, serve it, and keep appending events.
     Demo {
@@ -193,6 +244,49 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8081")]
         embed_addr: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token bound to an author key, kinds and sources; prints it once.
+    Add {
+        dir: PathBuf,
+        name: String,
+        /// The author key (in the key directory) its events are signed with.
+        #[arg(long)]
+        author: String,
+        /// Kinds its events may have (comma-separated; `*` for any).
+        #[arg(long, value_delimiter = ',', required = true)]
+        kinds: Vec<String>,
+        /// Sources its events may have (comma-separated; `*` for any).
+        #[arg(long, value_delimiter = ',', required = true)]
+        sources: Vec<String>,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// List the tokens (never their secrets).
+    List {
+        dir: PathBuf,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Revoke a token: the server refuses it from its next request.
+    Revoke {
+        dir: PathBuf,
+        name: String,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+}
+
+/// A duration flag: between 0.05 s and a day.
+fn seconds(v: f64, flag: &str) -> Result<Duration> {
+    if !(0.05..=86_400.0).contains(&v) {
+        return Err(CliError::Usage(format!(
+            "{flag} must be between 0.05 and 86400 seconds, found {v}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 fn read_input(file: Option<&PathBuf>) -> Result<String> {
@@ -289,8 +383,8 @@ fn run(cli: Cli) -> Result<i32> {
             let seqs = w.append(batch, &a)?;
             println!(
                 "appended events {}..={}; the ledger has {} events (durable, digest published)",
-                seqs[0],
-                seqs[seqs.len() - 1],
+                seqs[0].seq,
+                seqs[seqs.len() - 1].seq,
                 w.size()
             );
             Ok(0)
@@ -329,7 +423,7 @@ fn run(cli: Cli) -> Result<i32> {
             let batch = vec![ledger::pending(1, v, None)?];
             let a = w.author(author.as_deref())?;
             let seqs = w.append(batch, &a)?;
-            println!("appended correction {} of event {seq}", seqs[0]);
+            println!("appended correction {} of event {seq}", seqs[0].seq);
             Ok(0)
         }
         Command::AddAuthor {
@@ -390,7 +484,25 @@ fn run(cli: Cli) -> Result<i32> {
                 },
             )
         }
-        Command::Serve { dir, addr } => {
+        Command::Serve {
+            dir,
+            addr,
+            tls_cert,
+            tls_key,
+            access_log,
+            no_access_log,
+            metrics_addr,
+            api_addr,
+            api_on_static_port,
+            api_rate,
+            api_burst,
+            api_max_body,
+            keys,
+            max_connections,
+            max_in_flight,
+            header_timeout,
+            idle_timeout,
+        } => {
             if !dir.is_dir() {
                 return Err(CliError::Usage(format!(
                     "{} is not a directory",
@@ -403,12 +515,96 @@ fn run(cli: Cli) -> Result<i32> {
                     dir.display()
                 );
             }
-            let bound = serve::start(&dir, &addr)?;
-            println!("serving {} on http://{bound}/", dir.display());
-            loop {
-                std::thread::park();
+            let nonzero = |n: u32, flag: &str| {
+                std::num::NonZeroU32::new(n)
+                    .ok_or_else(|| CliError::Usage(format!("{flag} must be at least 1")))
+            };
+            let api = if api_addr.is_some() || api_on_static_port {
+                Some(server::api::ApiOptions {
+                    addr: api_addr,
+                    store: Store::new(&dir, keys.as_deref())?,
+                    rate: nonzero(api_rate, "--api-rate")?,
+                    burst: nonzero(api_burst, "--api-burst")?,
+                    max_body: api_max_body,
+                })
+            } else {
+                None
+            };
+            if max_connections == 0 || max_in_flight == 0 {
+                return Err(CliError::Usage(
+                    "--max-connections and --max-in-flight must be at least 1".into(),
+                ));
             }
+            let access_log = match (no_access_log, access_log.as_str()) {
+                (true, _) => server::AccessLog::Off,
+                (false, "-") => server::AccessLog::Stderr,
+                (false, f) => server::AccessLog::File(f.into()),
+            };
+            let running = server::start(server::Options {
+                root: dir.clone(),
+                addr,
+                tls: tls_cert.zip(tls_key),
+                access_log,
+                metrics_addr,
+                api,
+                limits: server::Limits {
+                    max_connections,
+                    max_in_flight,
+                    header_timeout: seconds(header_timeout, "--header-timeout")?,
+                    idle_timeout: seconds(idle_timeout, "--idle-timeout")?,
+                    ..server::Limits::default()
+                },
+            })?;
+            println!("serving {} on {}", dir.display(), running.urls[0]);
+            for u in &running.urls[1..] {
+                println!("  also {u}");
+            }
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            running.until_signalled();
+            Ok(0)
         }
+        Command::Token { action } => match action {
+            TokenAction::Add {
+                dir,
+                name,
+                author,
+                kinds,
+                sources,
+                keys,
+            } => {
+                let store = Store::new(&dir, keys.as_deref())?;
+                let secret = tokens::Tokens::add(&store, &name, &author, kinds, sources)?;
+                eprintln!("token {name:?} created; it is shown once, keep it secret:");
+                println!("{secret}");
+                Ok(0)
+            }
+            TokenAction::List { dir, keys } => {
+                let store = Store::new(&dir, keys.as_deref())?;
+                let t = tokens::Tokens::load(&store)?;
+                for t in &t.all {
+                    let state = match &t.revoked {
+                        Some(r) => format!("revoked {r}"),
+                        None => "live".to_owned(),
+                    };
+                    println!(
+                        "{}\tauthor={}\tkinds={}\tsources={}\tcreated {}\t{state}",
+                        t.name,
+                        t.author,
+                        t.kinds.join(","),
+                        t.sources.join(","),
+                        t.created
+                    );
+                }
+                Ok(0)
+            }
+            TokenAction::Revoke { dir, name, keys } => {
+                let store = Store::new(&dir, keys.as_deref())?;
+                tokens::Tokens::revoke(&store, &name)?;
+                println!("token {name:?} revoked");
+                Ok(0)
+            }
+        },
         Command::Demo {
             addr,
             dir,

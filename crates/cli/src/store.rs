@@ -6,6 +6,7 @@
 //!   checkpoint              the latest signed digest (C2SP checkpoint)
 //!   metadata                signed ledger metadata (a signed note)
 //!   tile/…                  C2SP tlog-tiles: hash tiles and entry bundles
+//!   tile/entries/<N>.gz     a full bundle's gzip, for `serve` (derived, never trusted)
 //!   digests/<size>          every digest ever published, as signed
 //!   digests/<size>.html     its digest page; digests/index.html lists them all
 //!   digests/index.txt       their sizes, for programs (liveledger_core::archive)
@@ -15,6 +16,7 @@
 //!   private/<seq>.json      payloads kept off the ledger (body and salt)
 //!   journal                 the batch being appended, written before anything else
 //!   state                   size and governance event numbers, to restart quickly
+//!   tokens.json             append API tokens, hashed (crate::tokens)
 //!   lock                    held by the one writer
 //! ```
 //!
@@ -113,6 +115,31 @@ pub enum WriteKind {
     Immutable,
     /// As [`write_atomic`]: partial tiles.
     Atomic,
+    /// As `Immutable`, and then its gzip beside it (`<path>.gz`, written atomically
+    /// after the file, when it is smaller): full bundles, which `serve` sends
+    /// precompressed. The `.gz` is derived: losing it in a crash costs only speed.
+    ImmutableGzip,
+}
+
+/// Writes `<path>.gz`, the gzip (best compression: it is made once) of `bytes`, if that
+/// is smaller.
+fn write_gzip(path: &Path, bytes: &[u8]) -> Result<()> {
+    use flate2::write::GzEncoder;
+    let mut enc = GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::best(),
+    );
+    enc.write_all(bytes)
+        .and_then(|_| enc.finish())
+        .map_err(|e| CliError::io(path, e))
+        .and_then(|gz| match gz.len() < bytes.len() {
+            true => {
+                let mut name = path.as_os_str().to_owned();
+                name.push(".gz");
+                write_atomic(Path::new(&name), &gz)
+            }
+            false => Ok(()),
+        })
 }
 
 /// Threads [`write_many`] writes on.
@@ -141,6 +168,9 @@ pub fn write_many(files: &[(PathBuf, Vec<u8>, WriteKind)]) -> Result<()> {
                 let r = match kind {
                     WriteKind::Immutable => write_immutable(path, bytes),
                     WriteKind::Atomic => write_atomic(path, bytes),
+                    WriteKind::ImmutableGzip => {
+                        write_immutable(path, bytes).and_then(|_| write_gzip(path, bytes))
+                    }
                 };
                 if let Err(e) = r {
                     let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());

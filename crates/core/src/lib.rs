@@ -12,6 +12,7 @@
 //! - [`bundle`]: the entry-bundle codec.
 //! - [`note`], [`checkpoint`]: signed notes, keys, cosignatures, checkpoints.
 //! - [`archive`]: the index of a ledger's archived digests.
+//! - [`layout`]: the paths of a published ledger, and how long each one's bytes last.
 //! - [`jcs`], [`time`]: canonical JSON, RFC 3339 timestamps.
 //! - [`metadata`]: the ledger metadata, one strict parser.
 //! - [`sigcheck`]: Ed25519 checks handed out, and which inputs any engine may check.
@@ -38,6 +39,7 @@ pub mod checkpoint;
 pub mod event;
 pub mod hash;
 pub mod jcs;
+pub mod layout;
 pub mod merkle;
 pub mod metadata;
 pub mod note;

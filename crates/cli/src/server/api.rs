@@ -1,0 +1,343 @@
+//! The append API: `POST /api/v1/events`, for services that append over the network.
+//!
+//! The request body is JSON lines, one event per line, by the rules of `append`
+//! (`ledger::parse_lines`). The whole body is one batch: one bad line, or one event
+//! outside the token's scope, appends nothing. The answer comes once the batch is durable
+//! and its digest published:
+//!
+//! ```text
+//! POST /api/v1/events
+//! Authorization: Bearer llt_…
+//! Content-Type: application/x-ndjson
+//!
+//! {"kind":"payment","key":"inv-1","body":{"amount":"12.00"}}
+//!
+//! 200 {"size":42,"events":[{"seq":41,"leaf_hash":"5c1e…"}]}
+//! ```
+//!
+//! Errors are `{"error":{"code":…,"message":…}}` (and `"line"` when a line is at fault):
+//! 401 `unauthorized` (no, malformed, unknown or revoked token; with `WWW-Authenticate`),
+//! 403 `out_of_scope` (a kind or source the token does not allow), 429 `rate_limited`
+//! (with `Retry-After`), 413 `too_large`, 415 `unsupported_media_type`, 400 `bad_event`,
+//! 503 `busy` (another writer holds the ledger), 500 `failed`. docs/FORMAT.md has the full
+//! contract.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use axum::Router;
+use governor::{Quota, RateLimiter};
+use http_body_util::BodyExt;
+use serde_json::json;
+
+use super::observe::TokenName;
+use crate::error::{CliError, Result};
+use crate::ledger::{self, Writer};
+use crate::store::Store;
+use crate::tokens::{OutOfScope, Tokens};
+
+/// How the API is served.
+#[derive(Clone)]
+pub struct ApiOptions {
+    /// Its own address; `None` serves it on the static port (only when asked).
+    pub addr: Option<String>,
+    pub store: Store,
+    /// Requests per second each token may make, and the burst above it.
+    pub rate: NonZeroU32,
+    pub burst: NonZeroU32,
+    /// The largest request body.
+    pub max_body: usize,
+}
+
+type Limiter = RateLimiter<
+    String,
+    governor::state::keyed::HashMapStateStore<String>,
+    governor::clock::DefaultClock,
+>;
+
+#[derive(Clone)]
+struct Api {
+    o: ApiOptions,
+    limiter: Arc<Limiter>,
+    /// One batch at a time from this process (another process gets `busy`).
+    writing: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The API's routes.
+pub fn router(o: &ApiOptions) -> Result<Router> {
+    if !o.store.metadata().exists() {
+        return Err(CliError::Usage(format!(
+            "{} is not a ledger; the append API needs one (liveledger init)",
+            o.store.dir.display()
+        )));
+    }
+    let api = Api {
+        limiter: Arc::new(RateLimiter::hashmap(
+            Quota::per_second(o.rate).allow_burst(o.burst),
+        )),
+        o: o.clone(),
+        writing: Arc::new(tokio::sync::Mutex::new(())),
+    };
+    Ok(Router::new().route(
+        "/api/v1/events",
+        axum::routing::post(move |req: Request<Body>| {
+            let api = api.clone();
+            async move { api.append(req).await }
+        }),
+    ))
+}
+
+/// An error answer, with the token's name for the log.
+fn error(status: StatusCode, code: &str, message: String, line: Option<usize>) -> Response<Body> {
+    let mut e = json!({"code": code, "message": message});
+    if let Some(l) = line {
+        e["line"] = json!(l);
+    }
+    let mut r = Response::new(Body::from(format!("{}\n", json!({ "error": e }))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The bearer token of a request, if it has the form.
+fn bearer(h: &HeaderMap) -> Option<&str> {
+    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The line number an append error names (`line N: …`), if any.
+fn line_of(msg: &str) -> Option<usize> {
+    msg.strip_prefix("line ")?.split(':').next()?.parse().ok()
+}
+
+impl Api {
+    async fn append(&self, req: Request<Body>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let refused = |status, code: &'static str, msg: String| {
+            metrics::counter!(super::API_REFUSED, "reason" => code).increment(1);
+            error(status, code, msg, None)
+        };
+        // Who: a live token, read from the key directory now.
+        let tokens = {
+            let store = self.o.store.clone();
+            tokio::task::spawn_blocking(move || Tokens::load(&store)).await
+        };
+        let tokens = match tokens {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                return refused(StatusCode::INTERNAL_SERVER_ERROR, "failed", e.to_string())
+            }
+            Err(e) => return refused(StatusCode::INTERNAL_SERVER_ERROR, "failed", e.to_string()),
+        };
+        let Some(token) = bearer(&parts.headers).and_then(|t| tokens.find(t)).cloned() else {
+            let mut r = refused(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "expected `Authorization: Bearer llt_…` with a live append token".into(),
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"liveledger\""),
+            );
+            return r;
+        };
+        let named = |mut r: Response<Body>| {
+            r.extensions_mut().insert(TokenName(token.name.clone()));
+            r
+        };
+        if let Err(not_until) = self.limiter.check_key(&token.name) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let mut r = refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "token {:?} may make {} requests per second (burst {}); retry in {} ms",
+                    token.name,
+                    self.o.rate,
+                    self.o.burst,
+                    wait.as_millis()
+                ),
+            );
+            let secs = wait.as_secs() + 1;
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return named(r);
+        }
+        if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
+            let ct = ct
+                .to_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim();
+            let ok = [
+                "application/x-ndjson",
+                "application/jsonl",
+                "application/json",
+                "text/plain",
+            ];
+            if !ok.iter().any(|o| ct.eq_ignore_ascii_case(o)) {
+                return named(refused(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("expected JSON lines (application/x-ndjson), found {ct:?}"),
+                ));
+            }
+        }
+        let max = self.o.max_body;
+        // A declared length past the cap is refused before a byte of the body is read.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max as u64) {
+            return named(refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the request body is larger than the {max} bytes accepted"),
+            ));
+        }
+        let bytes: Bytes = match http_body_util::Limited::new(body, max).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return named(refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("the request body is larger than the {max} bytes accepted"),
+                ))
+            }
+            Err(e) => {
+                return named(refused(
+                    StatusCode::BAD_REQUEST,
+                    "bad_event",
+                    format!("the request body could not be read: {e}"),
+                ))
+            }
+        };
+        let Ok(text) = String::from_utf8(bytes.to_vec()) else {
+            return named(refused(
+                StatusCode::BAD_REQUEST,
+                "bad_event",
+                "the body is not UTF-8 JSON lines".into(),
+            ));
+        };
+        // What: every line parses, and every event is in the token's scope.
+        let batch = match ledger::parse_lines(&text, token.default_source()) {
+            Ok(b) => b,
+            Err(e) => {
+                let msg = e.to_string();
+                metrics::counter!(super::API_REFUSED, "reason" => "bad_event").increment(1);
+                return named(error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_event",
+                    msg.clone(),
+                    line_of(&msg),
+                ));
+            }
+        };
+        for p in &batch {
+            if let Err(why) = token.permits(&p.draft.kind, &p.draft.source) {
+                let msg = match why {
+                    OutOfScope::Kind(k) => format!(
+                        "line {}: token {:?} may not append kind {k:?} (it may: {})",
+                        p.line,
+                        token.name,
+                        token.kinds.join(", ")
+                    ),
+                    OutOfScope::Source(s) => format!(
+                        "line {}: token {:?} may not append source {s:?} (it may: {})",
+                        p.line,
+                        token.name,
+                        token.sources.join(", ")
+                    ),
+                };
+                metrics::counter!(super::API_REFUSED, "reason" => "out_of_scope").increment(1);
+                return named(error(
+                    StatusCode::FORBIDDEN,
+                    "out_of_scope",
+                    msg,
+                    Some(p.line),
+                ));
+            }
+        }
+        // Append, one batch at a time, off the async threads.
+        let _turn = self.writing.lock().await;
+        let store = self.o.store.clone();
+        let author = token.author.clone();
+        let started = Instant::now();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut w = Writer::open(&store)?;
+            let a = w.author(Some(&author))?;
+            let appended = w.append(batch, &a)?;
+            Ok::<_, CliError>((appended, w.size()))
+        })
+        .await;
+        let (appended, size) = match done {
+            Ok(Ok(x)) => x,
+            Ok(Err(CliError::Busy(m))) => {
+                let mut r = refused(StatusCode::SERVICE_UNAVAILABLE, "busy", m);
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return named(r);
+            }
+            Ok(Err(e @ (CliError::Input(_) | CliError::Usage(_)))) => {
+                let msg = e.to_string();
+                metrics::counter!(super::API_REFUSED, "reason" => "bad_event").increment(1);
+                return named(error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_event",
+                    msg.clone(),
+                    line_of(&msg),
+                ));
+            }
+            Ok(Err(e)) => {
+                return named(refused(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "failed",
+                    e.to_string(),
+                ))
+            }
+            Err(e) => {
+                return named(refused(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "failed",
+                    e.to_string(),
+                ))
+            }
+        };
+        metrics::gauge!(super::PUBLISH_SECONDS).set(started.elapsed().as_secs_f64());
+        metrics::counter!(super::APPENDED, "token" => token.name.clone())
+            .increment(appended.len() as u64);
+        let events: Vec<_> = appended
+            .iter()
+            .map(|a| json!({"seq": a.seq, "leaf_hash": a.leaf.to_hex()}))
+            .collect();
+        let mut r = Response::new(Body::from(format!(
+            "{}\n",
+            json!({"size": size, "events": events})
+        )));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        named(r)
+    }
+}

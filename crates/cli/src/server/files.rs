@@ -1,0 +1,332 @@
+//! The static half of `serve`: a published ledger (and the browser verifier beside it)
+//! as files, on tower-http's `ServeDir`.
+//!
+//! - GET and HEAD, `Range` (206/416), `ETag` and `Last-Modified` with 304s (ServeDir);
+//! - the cache policy of `liveledger_core::layout` (checkpoint `no-store`, full tiles,
+//!   bundles and archived digests `immutable`, partial tiles a day, the rest `no-cache`),
+//!   and the content types of the ledger's files; nothing here tests paths of its own;
+//! - gzip: full bundles are compressed once, when they are published (`<bundle>.gz`,
+//!   see `store::write_many`), and used only while they are the compression of the file
+//!   as it is now ([`Precompressed`]); other compressible files are compressed per
+//!   response, where a revalidated `ETag` avoids sending them again;
+//! - CORS `*` (portals verify from other origins) and `Timing-Allow-Origin: *`;
+//! - never `..`, never a hidden file, never a percent-encoded or backslashed path;
+//! - no request bodies: a static request with one is refused with 400.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use liveledger_core::layout::Published;
+use tower_http::services::fs::{Backend, TokioBackend, TokioFile};
+use tower_http::services::ServeDir;
+
+/// The file types of a published directory. The ledger's own files by what they are
+/// (`liveledger_core::layout`); the rest by extension.
+pub fn content_type(rel: &str) -> &'static str {
+    let kind = Published::classify(rel);
+    if kind.is_note_text() {
+        return "text/plain; charset=utf-8";
+    }
+    if matches!(kind, Published::Tile(_)) {
+        return "application/octet-stream";
+    }
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    match name.rsplit_once('.').map(|(_, e)| e) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ts" | "txt" | "md") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The path a request names, relative to the root, or `None` if it is not one this
+/// server serves: hidden segments, `..`, percent-encoding and backslashes are refused
+/// (a published ledger never needs them). A directory's `index.html` is ServeDir's.
+pub fn servable(uri_path: &str) -> Option<&str> {
+    let rel = uri_path.strip_prefix('/').unwrap_or(uri_path);
+    if rel.contains(['%', '\\', '\0']) {
+        return None;
+    }
+    if rel.split('/').any(|seg| seg.starts_with('.')) {
+        return None;
+    }
+    Some(rel)
+}
+
+/// The largest file whose precompressed body is checked against it (a full bundle is at
+/// most 256 entries of 64 KiB).
+const MAX_CHECKED: u64 = 17 << 20;
+
+/// A file's identity as the file system reports it: a change of bytes changes it,
+/// except for a rewrite of the same length within the clock's granularity.
+type Stamp = (u64, Option<SystemTime>);
+
+/// Verdicts kept: a file's path, its stamp and its `.gz`'s when checked, and the result.
+type Checked = HashMap<PathBuf, (Stamp, Stamp, bool)>;
+
+/// ServeDir's file access, with one rule added: `<file>.gz` exists for a client only
+/// while it is the gzip of `<file>` as it is now. Its trailer's CRC-32 and length must
+/// be those of the file; the check reads the file once per version of either (the
+/// verdict is kept by size and modification time, up to 100,000 of them). A file
+/// rewritten after its compression (an operator's mistake, a restore, or a test that
+/// tampers with a segment) is therefore served as it now is, never a stale body.
+#[derive(Clone, Default)]
+pub struct Precompressed {
+    checked: Arc<Mutex<Checked>>,
+}
+
+fn stamp(m: &std::fs::Metadata) -> Stamp {
+    (m.len(), m.modified().ok())
+}
+
+impl Precompressed {
+    /// Whether `gz` is the gzip of `plain` now.
+    fn matches(&self, plain: &Path, gz: &Path) -> io::Result<bool> {
+        let (pm, gm) = (std::fs::metadata(plain)?, std::fs::metadata(gz)?);
+        let (ps, gs) = (stamp(&pm), stamp(&gm));
+        if let Some((p, g, ok)) = self.lock().get(plain) {
+            if *p == ps && *g == gs {
+                return Ok(*ok);
+            }
+        }
+        let ok = pm.is_file() && pm.len() <= MAX_CHECKED && gm.len() >= 18 && {
+            let mut trailer = [0u8; 8];
+            let mut f = std::fs::File::open(gz)?;
+            f.seek(SeekFrom::End(-8))?;
+            f.read_exact(&mut trailer)?;
+            let crc = u32::from_le_bytes(trailer[..4].try_into().unwrap_or_default());
+            let len = u32::from_le_bytes(trailer[4..].try_into().unwrap_or_default());
+            let body = std::fs::read(plain)?;
+            let mut c = flate2::Crc::new();
+            c.update(&body);
+            c.sum() == crc && body.len() as u32 == len
+        };
+        let mut kept = self.lock();
+        if kept.len() >= 100_000 {
+            kept.clear();
+        }
+        kept.insert(plain.to_path_buf(), (ps, gs, ok));
+        Ok(ok)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Checked> {
+        self.checked.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Ok` if `path` may be opened: any file but a `.gz` that does not match its file.
+    async fn admit(&self, path: &Path) -> io::Result<()> {
+        let Some(plain) = path
+            .to_str()
+            .and_then(|p| p.strip_suffix(".gz"))
+            .map(PathBuf::from)
+        else {
+            return Ok(());
+        };
+        let (this, gz) = (self.clone(), path.to_path_buf());
+        let ok = tokio::task::spawn_blocking(move || this.matches(&plain, &gz))
+            .await
+            .map_err(io::Error::other)?;
+        match ok {
+            Ok(true) => Ok(()),
+            // A missing or stale body: ServeDir then falls back to the file itself.
+            Ok(false) | Err(_) => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
+
+impl Backend for Precompressed {
+    type File = TokioFile;
+    type Metadata = std::fs::Metadata;
+    type OpenFuture = Fut<TokioFile>;
+    type MetadataFuture = Fut<std::fs::Metadata>;
+
+    fn open(&self, path: PathBuf) -> Self::OpenFuture {
+        let this = self.clone();
+        Box::pin(async move {
+            this.admit(&path).await?;
+            TokioBackend.open(path).await
+        })
+    }
+
+    fn metadata(&self, path: PathBuf) -> Self::MetadataFuture {
+        let this = self.clone();
+        Box::pin(async move {
+            this.admit(&path).await?;
+            TokioBackend.metadata(path).await
+        })
+    }
+}
+
+/// The file service for `root`.
+pub fn service(
+    root: &Path,
+) -> ServeDir<tower_http::services::fs::DefaultServeDirFallback, Precompressed> {
+    ServeDir::with_backend(root, Precompressed::default())
+        .precompressed_gzip()
+        .append_index_html_on_directories(true)
+}
+
+/// Refuses what the file service must never see: hidden or encoded paths (404) and
+/// requests with a body (400). `None` lets the request through.
+pub fn refuse<B>(req: &Request<B>) -> Option<Response<Body>> {
+    let text = |status: StatusCode, msg: &'static str| {
+        let mut r = Response::new(Body::from(msg));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    };
+    let h = req.headers();
+    let has_body = h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if has_body {
+        return Some(text(
+            StatusCode::BAD_REQUEST,
+            "request bodies are not accepted here\n",
+        ));
+    }
+    if servable(req.uri().path()).is_none() {
+        return Some(text(StatusCode::NOT_FOUND, "not found\n"));
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Some(text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed: this is a static file server\n",
+        ));
+    }
+    None
+}
+
+/// Sets the headers that depend on what the file is, on a response for `rel`.
+pub fn describe(rel: &str, res: &mut Response<Body>) {
+    let status = res.status();
+    let h = res.headers_mut();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        let kind = Published::classify(rel.trim_end_matches('/'));
+        let name = if rel.is_empty() || rel.ends_with('/') {
+            "index.html"
+        } else {
+            rel
+        };
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(kind.lifetime().cache_control()),
+        );
+        if status != StatusCode::NOT_MODIFIED {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(name)),
+            );
+        }
+    } else {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Two encodings of one file are two representations: a compressed body's
+    // validator is weak (it still revalidates: If-None-Match compares weakly).
+    if h.contains_key(header::CONTENT_ENCODING) {
+        if let Some(tag) = h.get(header::ETAG).and_then(|t| t.to_str().ok()) {
+            if !tag.starts_with("W/") {
+                if let Ok(weak) = HeaderValue::from_str(&format!("W/{tag}")) {
+                    h.insert(header::ETAG, weak);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_paths_under_the_root_are_servable() {
+        for ok in [
+            "/",
+            "/checkpoint",
+            "/tile/entries/x001/002.p/7",
+            "/app/index.html",
+        ] {
+            assert!(servable(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "/.hidden",
+            "/tile/.git/x",
+            "/../led.keys/log.key",
+            "/tile/../../x",
+            "/%2e%2e/x",
+            "/a%20b",
+            "/a\\b",
+        ] {
+            assert_eq!(servable(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_ledgers_files_have_their_types_and_the_rest_theirs_by_extension() {
+        assert_eq!(content_type("checkpoint"), "text/plain; charset=utf-8");
+        assert_eq!(content_type("digests/12"), "text/plain; charset=utf-8");
+        assert_eq!(content_type("digests/12.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("tile/0/000"), "application/octet-stream");
+        assert_eq!(
+            content_type("tile/entries/000.p/3"),
+            "application/octet-stream"
+        );
+        assert_eq!(content_type("app_bg.wasm"), "application/wasm");
+        assert_eq!(content_type("liveledger.d.ts"), "text/plain; charset=utf-8");
+    }
+
+    #[test]
+    fn a_precompressed_body_is_used_only_while_it_is_the_files_compression() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("ll-gz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (plain, gz) = (dir.join("000"), dir.join("000.gz"));
+        let body = b"an entry bundle ".repeat(100);
+        std::fs::write(&plain, &body).unwrap();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&body).unwrap();
+        std::fs::write(&gz, e.finish().unwrap()).unwrap();
+        let p = Precompressed::default();
+        assert!(p.matches(&plain, &gz).unwrap());
+        // One byte changed in place, same length: refused (the check sees the new
+        // modification time, and then the CRC).
+        let mut other = body.clone();
+        other[7] ^= 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&plain, &other).unwrap();
+        assert!(!p.matches(&plain, &gz).unwrap());
+        // A fresh checker (no kept verdict) refuses it too.
+        assert!(!Precompressed::default().matches(&plain, &gz).unwrap());
+        std::fs::write(&plain, &body).unwrap();
+        assert!(p.matches(&plain, &gz).unwrap());
+        // Truncated or missing bodies are refused, never an error served.
+        std::fs::write(&gz, b"short").unwrap();
+        assert!(!p.matches(&plain, &gz).unwrap());
+        std::fs::remove_file(&plain).unwrap();
+        assert!(p.matches(&plain, &gz).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,802 @@
+//! `liveledger serve`: the project's HTTP stack (tokio, hyper, axum, tower-http).
+//!
+//! One accept loop serves every listener of the process (the ledger's files, the append
+//! API on a port of its own if asked, `/metrics`); the demo and the witness use it too.
+//!
+//! Limits, each against one kind of abuse:
+//! - **connections**: at most `max_connections` at once. At the cap the loop stops
+//!   accepting (the kernel's backlog holds new ones) instead of dropping them;
+//! - **slow request heads**: a connection must send its first request's first bytes,
+//!   and each request head, within `header_timeout` (hyper's header-read deadline for
+//!   HTTP/1; the version sniffing and TLS handshake have the same deadline);
+//! - **idle connections**: closed after `idle_timeout` without a byte either way;
+//! - **in flight**: at most `max_in_flight` responses being produced or sent at once;
+//!   past that a request gets 503 with `Retry-After` at once, instead of queueing;
+//! - **heads and bodies**: request heads up to 16 KiB (431 past it, 400 if malformed),
+//!   bodies refused where none is expected, capped where one is (the API);
+//! - **shutdown**: on SIGTERM or Ctrl-C the listeners close, in-flight requests finish
+//!   (up to `grace`), then the process exits.
+//!
+//! HTTP/1.1 and HTTP/2: cleartext connections are sniffed (h2c with prior knowledge,
+//! as proxies use it, or HTTP/1.x); TLS connections (rustls) pick h2 or http/1.1 by ALPN.
+
+pub mod api;
+pub mod files;
+pub mod observe;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use liveledger_core::layout::Published;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tower::ServiceExt as _;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::error::{CliError, Result};
+
+/// The limits of the module docs.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_in_flight: usize,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 4096,
+            max_in_flight: 512,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where the access log goes.
+#[derive(Clone, Debug)]
+pub enum AccessLog {
+    Stderr,
+    File(PathBuf),
+    Off,
+}
+
+/// Everything `serve` is asked for.
+pub struct Options {
+    pub root: PathBuf,
+    pub addr: String,
+    /// PEM certificate chain and key: serve HTTPS (h2 and http/1.1 by ALPN).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub access_log: AccessLog,
+    /// Serve `/metrics` (cleartext) on this address.
+    pub metrics_addr: Option<String>,
+    /// The append API, if enabled.
+    pub api: Option<api::ApiOptions>,
+    pub limits: Limits,
+}
+
+/// A listener bound, with what it serves.
+struct Bound {
+    tcp: std::net::TcpListener,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Binds `addr` now (so that a taken port is an error before anything runs).
+fn bind(addr: &str) -> Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(addr)
+        .map_err(|e| CliError::Io(format!("cannot listen on {addr}: {e}")))?;
+    l.set_nonblocking(true)
+        .map_err(|e| CliError::Io(format!("{addr}: {e}")))?;
+    Ok(l)
+}
+
+fn local(l: &std::net::TcpListener) -> String {
+    l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// Loads a PEM certificate chain and private key into a rustls acceptor offering h2 and
+/// http/1.1.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| CliError::io(p, e));
+    let certs: Vec<_> = rustls_pemfile::certs(&mut &read(cert)?[..])
+        .collect::<io::Result<_>>()
+        .map_err(|e| CliError::Input(format!("{}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(CliError::Input(format!(
+            "{}: expected a PEM certificate chain, found no CERTIFICATE block",
+            cert.display()
+        )));
+    }
+    let k = rustls_pemfile::private_key(&mut &read(key)?[..])
+        .map_err(|e| CliError::Input(format!("{}: {e}", key.display())))?
+        .ok_or_else(|| {
+            CliError::Input(format!(
+                "{}: expected a PEM private key, found none",
+                key.display()
+            ))
+        })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CliError::Input(format!("TLS: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, k)
+        .map_err(|e| CliError::Input(format!("{} and {}: {e}", cert.display(), key.display())))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The route class of a request path, for metrics and the log.
+pub fn class_of(path: &str) -> &'static str {
+    if path.starts_with("/api/") {
+        "api"
+    } else if path == "/metrics" {
+        "metrics"
+    } else {
+        Published::classify(path.trim_start_matches('/')).class()
+    }
+}
+
+/// State shared by every request of a listener.
+#[derive(Clone)]
+struct Shared {
+    in_flight: Arc<Semaphore>,
+}
+
+/// The layers every listener has: the access log and metrics (outermost, so that they
+/// see every answer), CORS, `Timing-Allow-Origin`, and the in-flight limit.
+fn layered(router: Router, shared: Shared) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS, Method::POST])
+        .allow_headers(Any)
+        .expose_headers(Any);
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            shared,
+            limit_in_flight,
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("timing-allow-origin"),
+            HeaderValue::from_static("*"),
+        ))
+        .layer(cors)
+        .layer(axum::middleware::from_fn(log_and_count))
+}
+
+async fn log_and_count(req: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
+    let done = observe::seen(&req, class_of(req.uri().path()));
+    done(next.run(req).await)
+}
+
+/// 503 at once past `max_in_flight`; the permit is held until the response body ends.
+async fn limit_in_flight(
+    axum::extract::State(s): axum::extract::State<Shared>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let Ok(permit) = s.in_flight.clone().try_acquire_owned() else {
+        metrics::counter!(observe::SHED).increment(1);
+        let mut r = Response::new(Body::from("busy: too many requests in flight; retry\n"));
+        *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
+    let res = next.run(req).await;
+    let (parts, body) = res.into_parts();
+    Response::from_parts(parts, Body::new(Holding(body, permit)))
+}
+
+/// A body that holds a permit until it is dropped.
+struct Holding(Body, #[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+impl hyper::body::Body for Holding {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.0).poll_frame(cx)
+    }
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.0.size_hint()
+    }
+}
+
+/// The ledger's files, for the static listener.
+fn files_router(root: &Path) -> Router {
+    let plain = files::service(root);
+    let compressed = tower::ServiceBuilder::new()
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd()
+                .quality(tower_http::CompressionLevel::Fastest)
+                .compress_when(
+                    DefaultPredicate::new()
+                        .and(tower_http::compression::predicate::SizeAbove::new(256)),
+                ),
+        )
+        .service(files::service(root));
+    let svc = tower::service_fn(move |req: Request<Body>| {
+        let (plain, compressed) = (plain.clone(), compressed.clone());
+        async move {
+            if let Some(r) = files::refuse(&req) {
+                return Ok::<_, std::convert::Infallible>(r);
+            }
+            if req.method() == Method::OPTIONS {
+                let mut r = Response::new(Body::empty());
+                *r.status_mut() = StatusCode::NO_CONTENT;
+                return Ok(r);
+            }
+            let rel = req.uri().path().trim_start_matches('/').to_owned();
+            // Hash tiles are random bytes: compressing them would only cost time.
+            let random = matches!(
+                Published::classify(&rel),
+                Published::Tile(t) if t.kind() != liveledger_core::tiles::TileKind::Entries
+            );
+            let mut res = if random {
+                plain.oneshot(req).await?.map(Body::new)
+            } else {
+                compressed.oneshot(req).await?.map(Body::new)
+            };
+            files::describe(&rel, &mut res);
+            Ok(res)
+        }
+    });
+    Router::new().fallback_service(svc)
+}
+
+/// An I/O stream that notes when bytes last moved, for the idle deadline.
+struct Watched<S> {
+    inner: S,
+    last: Arc<AtomicU64>,
+    epoch: Instant,
+}
+
+impl<S> Watched<S> {
+    fn touch(&self) {
+        self.last
+            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.touch();
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Resolves once `last` has not moved for `idle`.
+async fn idle(last: Arc<AtomicU64>, epoch: Instant, idle: Duration) {
+    loop {
+        let now = epoch.elapsed().as_millis() as u64;
+        let since = Duration::from_millis(now.saturating_sub(last.load(Ordering::Relaxed)));
+        if since >= idle {
+            return;
+        }
+        tokio::time::sleep(idle - since).await;
+    }
+}
+
+/// Waits until a cleartext connection has sent enough to tell HTTP/2's preface from an
+/// HTTP/1 request line (hyper's sniffing has no deadline of its own).
+async fn sniffable(s: &TcpStream) -> io::Result<()> {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut buf = [0u8; 24];
+    loop {
+        let n = s.peek(&mut buf).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if n == PREFACE.len() || buf[..n] != PREFACE[..n] {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn builder(limits: &Limits, h1: bool, h2: bool) -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(16 * 1024)
+        .max_headers(100);
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(128)
+        .max_header_list_size(16 * 1024)
+        .keep_alive_interval(Some(Duration::from_secs(20)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    match (h1, h2) {
+        (true, false) => b.http1_only(),
+        (false, true) => b.http2_only(),
+        _ => b,
+    }
+}
+
+/// Serves one connection to the end, the idle deadline, or the shutdown.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: Arc<Limits>,
+    graceful: Watcher,
+) {
+    let _ = stream.set_nodelay(true);
+    let epoch = Instant::now();
+    let last = Arc::new(AtomicU64::new(0));
+    let svc = hyper_util::service::TowerToHyperService::new(app.map_request(
+        move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(observe::Peer(peer));
+            req.map(Body::new)
+        },
+    ));
+    let deadline = limits.header_timeout;
+    let served = async {
+        match tls {
+            None => {
+                if tokio::time::timeout(deadline, sniffable(&stream))
+                    .await
+                    .is_err()
+                {
+                    metrics::counter!(observe::IDLE_CLOSED).increment(1);
+                    return;
+                }
+                let io = TokioIo::new(Watched {
+                    inner: stream,
+                    last: last.clone(),
+                    epoch,
+                });
+                let b = builder(&limits, true, true);
+                let conn = b.serve_connection(io, svc);
+                let _ = graceful.watch(conn.into_owned()).await;
+            }
+            Some(acceptor) => {
+                let Ok(Ok(tls)) = tokio::time::timeout(deadline, acceptor.accept(stream)).await
+                else {
+                    return;
+                };
+                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                let io = TokioIo::new(Watched {
+                    inner: tls,
+                    last: last.clone(),
+                    epoch,
+                });
+                let b = builder(&limits, !h2, h2);
+                let conn = b.serve_connection(io, svc);
+                let _ = graceful.watch(conn.into_owned()).await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = served => {}
+        _ = idle(last.clone(), epoch, limits.idle_timeout) => {
+            metrics::counter!(observe::IDLE_CLOSED).increment(1);
+        }
+    }
+}
+
+/// Accepts connections on `l` until `stop` turns true.
+async fn accept_loop(
+    b: Bound,
+    limits: Arc<Limits>,
+    slots: Arc<Semaphore>,
+    graceful: Arc<GracefulShutdown>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(listener) = TcpListener::from_std(b.tcp) else {
+        return;
+    };
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = stop.changed() => return,
+        };
+        let (stream, peer) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(_) => {
+                    // Out of descriptors, or a connection reset before accept: wait a
+                    // little rather than spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        metrics::counter!(observe::CONNECTIONS).increment(1);
+        metrics::gauge!(observe::OPEN).increment(1.0);
+        // Each connection holds a watcher; the shutdown waits for every one.
+        let (app, tls, limits, graceful) = (
+            b.app.clone(),
+            b.tls.clone(),
+            limits.clone(),
+            graceful.watcher(),
+        );
+        tokio::spawn(async move {
+            connection(stream, peer, app, tls, limits, graceful).await;
+            metrics::gauge!(observe::OPEN).decrement(1.0);
+            drop(permit);
+        });
+    }
+}
+
+/// A running server: its addresses, and how to stop it.
+pub struct Running {
+    /// `http://ADDR/` or `https://ADDR/` of each listener, in the order bound: files,
+    /// then the API (if on its own port), then metrics.
+    pub urls: Vec<String>,
+    stop: watch::Sender<bool>,
+    done: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), and
+    /// returns when every connection is closed.
+    pub fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(d) = self.done.take() {
+            let _ = d.join();
+        }
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub fn until_signalled(self) {
+        let stop = self.stop.clone();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(async {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                let term = async {
+                    match term.as_mut() {
+                        Some(t) => {
+                            t.recv().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term => {}
+                }
+            });
+        }
+        let _ = stop.send(true);
+        eprintln!("liveledger: shutting down: finishing requests in flight");
+        self.shutdown();
+    }
+}
+
+/// Starts the listeners of `o` on a runtime of their own (background threads); returns
+/// once they are bound.
+pub fn start(o: Options) -> Result<Running> {
+    let limits = Arc::new(o.limits.clone());
+    let shared = Shared {
+        in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+    };
+    let tls = match &o.tls {
+        Some((c, k)) => Some(tls_acceptor(c, k)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut bound = Vec::new();
+    let mut urls = Vec::new();
+    let mut files = files_router(&o.root);
+    if let Some(a) = &o.api {
+        let router = api::router(a)?;
+        match &a.addr {
+            None => files = router.merge(files),
+            Some(addr) => {
+                let tcp = bind(addr)?;
+                urls.push(format!("{scheme}://{}/", local(&tcp)));
+                bound.push(Bound {
+                    tcp,
+                    app: layered(router, shared.clone()),
+                    tls: tls.clone(),
+                });
+            }
+        }
+    }
+    let tcp = bind(&o.addr)?;
+    urls.insert(0, format!("{scheme}://{}/", local(&tcp)));
+    bound.insert(
+        0,
+        Bound {
+            tcp,
+            app: layered(files, shared.clone()),
+            tls: tls.clone(),
+        },
+    );
+    let handle = metrics_handle();
+    if let Some(addr) = &o.metrics_addr {
+        let tcp = bind(addr)?;
+        urls.push(format!("http://{}/metrics", local(&tcp)));
+        let root = o.root.clone();
+        let render = move || {
+            let h = handle.clone();
+            let root = root.clone();
+            async move {
+                ledger_gauges(&root);
+                let mut r = Response::new(Body::from(h.render()));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                r
+            }
+        };
+        bound.push(Bound {
+            tcp,
+            app: layered(
+                Router::new().route("/metrics", axum::routing::get(render)),
+                shared.clone(),
+            ),
+            tls: None,
+        });
+    }
+    set_access_log(&o.access_log)?;
+    let (stop, rx) = watch::channel(false);
+    let grace = limits.grace;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("serve")
+        .build()
+        .map_err(|e| CliError::Io(format!("cannot start the server's runtime: {e}")))?;
+    let done = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let graceful = Arc::new(GracefulShutdown::new());
+            let slots = Arc::new(Semaphore::new(limits.max_connections));
+            let loops: Vec<_> = bound
+                .into_iter()
+                .map(|b| {
+                    tokio::spawn(accept_loop(
+                        b,
+                        limits.clone(),
+                        slots.clone(),
+                        graceful.clone(),
+                        rx.clone(),
+                    ))
+                })
+                .collect();
+            for l in loops {
+                let _ = l.await;
+            }
+            // Every loop has stopped accepting (and dropped its handle): finish what is
+            // in flight.
+            if let Ok(g) = Arc::try_unwrap(graceful) {
+                let _ = tokio::time::timeout(grace, g.shutdown()).await;
+            }
+        });
+        rt.shutdown_timeout(Duration::from_secs(1));
+    });
+    Ok(Running {
+        urls,
+        stop,
+        done: Some(done),
+    })
+}
+
+/// Serves `root`'s files on `addr` in the background, without logs or metrics (the demo's
+/// servers); returns the bound address.
+pub fn start_files(root: &Path, addr: &str) -> Result<String> {
+    let r = start(Options {
+        root: root.to_path_buf(),
+        addr: addr.to_owned(),
+        tls: None,
+        access_log: AccessLog::Off,
+        metrics_addr: None,
+        api: None,
+        limits: Limits::default(),
+    })?;
+    let url = r.urls[0].clone();
+    std::mem::forget(r); // serves until the process exits
+    Ok(url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned())
+}
+
+/// The process's metrics recorder (installed once).
+fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let b = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(observe::DURATION.into()),
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0,
+                    ],
+                )
+                .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new());
+            let recorder = b.build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            describe_metrics();
+            // Histograms are drained into their buckets by upkeep.
+            let h = handle.clone();
+            std::thread::spawn(move || loop {
+                std::thread::sleep(Duration::from_secs(5));
+                h.run_upkeep();
+            });
+            handle
+        })
+        .clone()
+}
+
+/// The ledger's own gauges, read from its files when `/metrics` is scraped.
+pub const LEDGER_SIZE: &str = "liveledger_ledger_size";
+pub const CHECKPOINT_AGE: &str = "liveledger_checkpoint_age_seconds";
+pub const PUBLISH_SECONDS: &str = "liveledger_publish_duration_seconds";
+pub const APPENDED: &str = "liveledger_api_events_appended_total";
+pub const API_REFUSED: &str = "liveledger_api_requests_refused_total";
+
+fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        observe::REQUESTS,
+        "HTTP requests answered, by route class and status"
+    );
+    describe_histogram!(
+        observe::DURATION,
+        Unit::Seconds,
+        "time from a request's arrival to the end of its response body, by route class"
+    );
+    describe_counter!(
+        observe::BYTES,
+        Unit::Bytes,
+        "response body bytes sent, by route class"
+    );
+    describe_counter!(observe::CONNECTIONS, "connections accepted");
+    describe_gauge!(observe::OPEN, "connections open");
+    describe_counter!(
+        observe::IDLE_CLOSED,
+        "connections closed for idling or for sending no request head in time"
+    );
+    describe_counter!(
+        observe::SHED,
+        "requests refused with 503 at the in-flight limit"
+    );
+    describe_gauge!(LEDGER_SIZE, "entries in the published checkpoint");
+    describe_gauge!(
+        CHECKPOINT_AGE,
+        Unit::Seconds,
+        "age of the published checkpoint's signed time"
+    );
+    describe_gauge!(
+        PUBLISH_SECONDS,
+        Unit::Seconds,
+        "duration of the last append and publish made through the API"
+    );
+    describe_counter!(APPENDED, "events appended through the API, by token");
+    describe_counter!(API_REFUSED, "append requests refused, by reason");
+}
+
+/// Sets the ledger gauges from the checkpoint on disk (signature checked with the
+/// metadata's keys, as a verifier on first use would; a checkpoint that does not open
+/// leaves them unset).
+fn ledger_gauges(root: &Path) {
+    use liveledger_core::trust::{Trust, TrustRequest};
+    let meta = std::fs::read(root.join("metadata")).ok();
+    let Ok(trust) = Trust::establish(&TrustRequest::default(), meta.as_deref()) else {
+        return;
+    };
+    let Ok(cp) = std::fs::read(root.join("checkpoint")) else {
+        return;
+    };
+    let Ok(cp) = trust.open_checkpoint(&cp) else {
+        return;
+    };
+    metrics::gauge!(LEDGER_SIZE).set(cp.size() as f64);
+    let signed = cp
+        .note()
+        .verified()
+        .iter()
+        .filter_map(|v| v.timestamp)
+        .max();
+    if let Some(t) = signed {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        metrics::gauge!(CHECKPOINT_AGE).set(now.saturating_sub(t) as f64);
+    }
+}
+
+/// Installs the access log (once per process).
+fn set_access_log(to: &AccessLog) -> Result<()> {
+    use tracing_subscriber::fmt;
+    let builder = fmt().json().with_target(true).with_current_span(false);
+    let r = match to {
+        AccessLog::Off => return Ok(()),
+        AccessLog::Stderr => builder.with_writer(std::io::stderr).try_init(),
+        AccessLog::File(p) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| CliError::io(p, e))?;
+            builder.with_writer(std::sync::Mutex::new(f)).try_init()
+        }
+    };
+    let _ = r; // already installed (a second server in one process): keep the first
+    Ok(())
+}
