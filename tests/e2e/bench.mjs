@@ -4,7 +4,8 @@
 //   {"site": URL of target/embed/site, "siteDir": its directory,
 //    "audits": [{"name", "url", "keys", "level", "signatures", "checkTiles"}],
 //    "fetchOnly": [{"name", "url", "paths": [...]}],
-//    "oneEvent": [{"name", "url", "keys", "level", "index"}]}
+//    "oneEvent": [{"name", "url", "keys", "level", "index"}],
+//    "chromiumArgs": [extra flags for the timed Chromium runs (the test certificate's key)]}
 // Prints one JSON object per line: {"kind": "audit"|"fetch-only"|"one-event"|"ed25519",
 // "runtime": "node"|"chromium"|"chromium-devtools", ...}.
 import { spawn } from "node:child_process";
@@ -120,7 +121,7 @@ ${page.toString()}
 page(${JSON.stringify(job)});
 </script>`);
   const profile = mkdtempSync(join(tmpdir(), "ll-bench-"));
-  const child = spawn(chromiumPath, ["--headless", ...chromiumArgs, `--user-data-dir=${profile}`, `${cfg.site}/bench-run.html`], {
+  const child = spawn(chromiumPath, ["--headless", ...chromiumArgs, ...(cfg.chromiumArgs ?? []), `--user-data-dir=${profile}`, `${cfg.site}/bench-run.html`], {
     stdio: "ignore",
     detached: true, // its own process group: its helpers end with it
   });

@@ -31,6 +31,11 @@ impl Drop for Served {
 }
 
 fn serve(dir: &Path) -> Result<Served> {
+    serve_with(dir, &[])
+}
+
+/// `liveledger serve` with extra flags (TLS); its URL is `http://` or `https://`.
+fn serve_with(dir: &Path, extra: &[&str]) -> Result<Served> {
     let mut c = Command::new("target/release/liveledger")
         .args([
             "serve",
@@ -39,6 +44,7 @@ fn serve(dir: &Path) -> Result<Served> {
             "127.0.0.1:0",
             "--no-access-log",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -49,10 +55,56 @@ fn serve(dir: &Path) -> Result<Served> {
         .map_err(|e| e.to_string())?;
     let url = line
         .split_whitespace()
-        .find(|w| w.starts_with("http://"))
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
         .ok_or_else(|| format!("serve printed {line:?}"))?
         .to_owned();
     Ok(Served(c, url))
+}
+
+/// A test certificate for 127.0.0.1 made by openssl (self-signed: its own CA), and the
+/// base64 SHA-256 of its public key, which Chromium is told to trust
+/// (`--ignore-certificate-errors-spki-list`, honoured with a profile of its own).
+pub(crate) fn test_certificate(dir: &Path) -> Result<(PathBuf, PathBuf, String)> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    super::run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            &key.to_string_lossy(),
+            "-out",
+            &cert.to_string_lossy(),
+        ],
+        &[],
+    )?;
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
+            cert.display()
+        ))
+        .output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    let spki = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || spki.len() != 44 {
+        return Err(format!(
+            "could not hash the test certificate's key: {spki:?}"
+        ));
+    }
+    Ok((cert, key, spki))
 }
 
 /// Publishes `n` signed events with `liveledger append`, `batch` per call (each call one
@@ -151,6 +203,20 @@ pub fn run(args: &[String]) -> Result {
     };
     let site = serve(Path::new("target/embed/site"))?;
     let (o, s) = (serve(&opaque)?, serve(&ledger)?);
+    // The same two over HTTPS, where Chromium speaks HTTP/2 (ALPN).
+    let (cert, key, spki) = test_certificate(Path::new("target/bench/tls"))?;
+    let tls_flags = [
+        "--tls-cert",
+        &*cert.to_string_lossy(),
+        "--tls-key",
+        &*key.to_string_lossy(),
+    ]
+    .map(str::to_owned);
+    let tls_flags: Vec<&str> = tls_flags.iter().map(String::as_str).collect();
+    let (o2, s2) = (
+        serve_with(&opaque, &tls_flags)?,
+        serve_with(&ledger, &tls_flags)?,
+    );
 
     // Native, over HTTP, in the same run.
     let (native_o, rss_o) = timed(
@@ -188,7 +254,10 @@ pub fn run(args: &[String]) -> Result {
             {"name": "signed", "url": s.1, "keys": [skey], "level": "ledger"},
             {"name": "signed/webcrypto", "url": s.1, "keys": [skey], "level": "ledger", "signatures": "webcrypto"},
             {"name": "signed/wasm", "url": s.1, "keys": [skey], "level": "ledger", "signatures": "wasm"},
+            {"name": "opaque/h2-tls", "url": o2.1, "keys": [okey], "level": "log"},
+            {"name": "signed/h2-tls", "url": s2.1, "keys": [skey], "level": "ledger"},
         ],
+        "chromiumArgs": [format!("--ignore-certificate-errors-spki-list={spki}")],
         "fetchOnly": [
             {"name": "opaque", "url": o.1, "paths": audit_paths(n)},
             {"name": "opaque/bundles", "url": o.1, "paths": bundle_paths(n)},
@@ -202,6 +271,11 @@ pub fn run(args: &[String]) -> Result {
     std::fs::write(&cfg_path, cfg.to_string()).map_err(|e| e.to_string())?;
     let out = Command::new("node")
         .args(["tests/e2e/bench.mjs", &cfg_path.to_string_lossy()])
+        // Node's fetch (HTTP/1.1 only) trusts the test certificate this way.
+        .env(
+            "NODE_EXTRA_CA_CERTS",
+            std::fs::canonicalize(&cert).map_err(|e| e.to_string())?,
+        )
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("node: {e}"))?;
@@ -258,6 +332,27 @@ pub fn run(args: &[String]) -> Result {
         secs("audit", "chromium", "opaque/bundles"),
     );
     let devtools = secs("audit", "chromium-devtools", "opaque");
+    body += "\nThe same Chromium audits over HTTP/1.1 in cleartext and over HTTPS, where Chromium \
+             speaks HTTP/2 (ALPN; a test certificate the benchmark makes, trusted by its key's \
+             hash), in the same run. Node's `fetch` speaks HTTP/1.1 only, over TLS here.\n\n\
+             | audit of | Chromium, HTTP/1.1 | Chromium, HTTP/2 + TLS | HTTP/2 ÷ HTTP/1.1 | Node, HTTP/1.1 + TLS |\n|---|---|---|---|---|\n";
+    for (what, entries, plain, tls) in [
+        ("opaque log", n, "opaque", "opaque/h2-tls"),
+        ("signed events", signed_n + 1, "signed", "signed/h2-tls"),
+    ] {
+        let (h1, h2) = (
+            secs("audit", "chromium", plain),
+            secs("audit", "chromium", tls),
+        );
+        let node_tls = secs("audit", "node", tls);
+        body += &format!(
+            "| {what} | {:.0}/s ({h1:.2} s) | {:.0}/s ({h2:.2} s) | {:.2}× the time | {:.0}/s ({node_tls:.2} s) |\n",
+            rate(entries, h1),
+            rate(entries, h2),
+            h2 / h1,
+            rate(entries, node_tls),
+        );
+    }
     body += &format!(
         "\nChromium figures are taken as a visitor's first audit: each in a Chromium of its own, \
          with a fresh profile (nothing cached) and no DevTools client attached; the page posts \

@@ -5,6 +5,7 @@
 //! work with the same command. Tools are only installed, never upgraded behind your back.
 
 mod bench_scale;
+mod bench_serve;
 mod bench_wasm;
 mod fresh;
 
@@ -28,6 +29,7 @@ fn main() {
         Some("bench-wasm") => bench_wasm::run(&args[1..]),
         Some("bench-scale") => bench_scale::run(&args[1..]),
         Some("bench-page") => bench_page(&args[1..]),
+        Some("bench-serve") => bench_serve::run(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
@@ -49,6 +51,8 @@ fn main() {
                                signed events, one thread and one per core: throughput and peak memory\n  \
                  bench-page [N] [--reference DIST]  the page's full audit of N signed events (default\n  \
                                100000) against the module's own in one Chromium, and another build's page\n  \
+                 bench-serve [--reference REV] [--seconds S]  `liveledger serve` under load against\n  \
+                               another commit's server (default c2457b7, the hand-written one)\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
             );
@@ -202,6 +206,17 @@ fn ensure_chromium() -> Result {
     apt_get(&["install", "-y", "-qq", "chromium", "chromium-driver"])
 }
 
+/// curl (with HTTP/2) and openssl: the server's HTTP/2 and TLS tests use them as
+/// independent clients, and to make a test certificate.
+fn ensure_http_tools() -> Result {
+    if Path::new("/usr/bin/curl").exists() && Path::new("/usr/bin/openssl").exists() {
+        return Ok(());
+    }
+    note("installing Debian's curl and openssl for the server's HTTP/2 and TLS tests (once)");
+    apt_get(&["update", "-qq"])?;
+    apt_get(&["install", "-y", "-qq", "curl", "openssl"])
+}
+
 /// npm packages for the browser tests and wasm-opt (binaryen 132: never Debian's 108).
 fn ensure_npm() -> Result {
     if !Path::new("tests/e2e/node_modules/.bin/wasm-opt").exists()
@@ -246,6 +261,7 @@ fn install_all() -> Result {
     ensure_wasm_target()?;
     ensure_wasm_bindgen()?;
     ensure_chromium()?;
+    ensure_http_tools()?;
     ensure_npm()?;
     ensure_trunk()
 }

@@ -96,7 +96,7 @@ fn error(status: StatusCode, code: &str, message: String, line: Option<usize>) -
     if let Some(l) = line {
         e["line"] = json!(l);
     }
-    let mut r = Response::new(Body::from(format!("{}\n", json!({ "error": e }))));
+    let mut r = Response::new(Body::from(canonical(&json!({ "error": e }))));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -105,6 +105,14 @@ fn error(status: StatusCode, code: &str, message: String, line: Option<usize>) -
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// An answer's JSON text: canonical (RFC 8785: members sorted, whatever serde_json's
+/// features in this build), and a newline.
+fn canonical(v: &serde_json::Value) -> String {
+    let mut s = liveledger_core::jcs::to_canonical(v).unwrap_or_else(|_| v.to_string());
+    s.push('\n');
+    s
 }
 
 /// The bearer token of a request, if it has the form.
@@ -328,9 +336,8 @@ impl Api {
             .iter()
             .map(|a| json!({"seq": a.seq, "leaf_hash": a.leaf.to_hex()}))
             .collect();
-        let mut r = Response::new(Body::from(format!(
-            "{}\n",
-            json!({"size": size, "events": events})
+        let mut r = Response::new(Body::from(canonical(
+            &json!({"size": size, "events": events}),
         )));
         r.headers_mut().insert(
             header::CONTENT_TYPE,
