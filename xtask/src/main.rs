@@ -206,15 +206,25 @@ fn ensure_chromium() -> Result {
     apt_get(&["install", "-y", "-qq", "chromium", "chromium-driver"])
 }
 
-/// curl (with HTTP/2) and openssl: the server's HTTP/2 and TLS tests use them as
-/// independent clients, and to make a test certificate.
+/// curl (with HTTP/2), openssl and Prometheus: the server's tests use curl as an
+/// independent HTTP/2 and TLS client, openssl to make a test certificate, and Debian's
+/// Prometheus to scrape `/metrics` as operators will (no service is started).
 fn ensure_http_tools() -> Result {
-    if Path::new("/usr/bin/curl").exists() && Path::new("/usr/bin/openssl").exists() {
+    let have = ["/usr/bin/curl", "/usr/bin/openssl", "/usr/bin/prometheus"];
+    if have.iter().all(|p| Path::new(p).exists()) {
         return Ok(());
     }
-    note("installing Debian's curl and openssl for the server's HTTP/2 and TLS tests (once)");
+    note("installing Debian's curl, openssl and prometheus for the server's tests (under a minute, once)");
     apt_get(&["update", "-qq"])?;
-    apt_get(&["install", "-y", "-qq", "curl", "openssl"])
+    apt_get(&[
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "curl",
+        "openssl",
+        "prometheus",
+    ])
 }
 
 /// npm packages for the browser tests and wasm-opt (binaryen 132: never Debian's 108).

@@ -920,3 +920,94 @@ fn the_append_apis_documented_request_gets_the_documented_answers() {
         format!("{}\n", api_doc("out-of-scope"))
     );
 }
+
+/// A free port on 127.0.0.1 (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed (by PID) on drop.
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn debians_prometheus_scrapes_the_metrics_as_an_operators_would() {
+    let (t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(300, "p")), &[]));
+    let s = serve_with(&dir, &["--metrics-addr", "127.0.0.1:0", "--no-access-log"]);
+    let target = s.2[1]
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
+    for _ in 0..2 {
+        assert_eq!(get(&s.1, "checkpoint", "identity").status, 200);
+    }
+    let port = free_port();
+    let config = t.join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: liveledger\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", t.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(t.join("prometheus.log")).unwrap())
+        .spawn()
+        .expect("Debian's prometheus (cargo xtask install puts it in)");
+    let _prom = Killed(prom);
+    let query = |q: &str| -> Option<f64> {
+        let q: String = q
+            .bytes()
+            .map(|b| match b.is_ascii_alphanumeric() || b == b'_' {
+                true => (b as char).to_string(),
+                false => format!("%{b:02X}"),
+            })
+            .collect();
+        let r = std::panic::catch_unwind(|| {
+            get(
+                &format!("127.0.0.1:{port}"),
+                &format!("api/v1/query?query={q}"),
+                "identity",
+            )
+        })
+        .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+        v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut up, mut size) = (None, None);
+    while Instant::now() < deadline && (up != Some(1.0) || size.is_none()) {
+        std::thread::sleep(Duration::from_millis(500));
+        up = query("up{job=\"liveledger\"}");
+        size = query("liveledger_ledger_size");
+    }
+    assert_eq!(
+        (up, size),
+        (Some(1.0), Some(301.0)),
+        "Prometheus did not scrape the metrics: {}",
+        fs::read_to_string(t.join("prometheus.log")).unwrap_or_default()
+    );
+    assert_eq!(
+        query("liveledger_http_requests_total{class=\"checkpoint\",status=\"200\"}"),
+        Some(2.0)
+    );
+    assert!(query(
+        "liveledger_http_request_duration_seconds_bucket{class=\"checkpoint\",le=\"+Inf\"}"
+    )
+    .is_some());
+}
