@@ -1011,3 +1011,33 @@ fn debians_prometheus_scrapes_the_metrics_as_an_operators_would() {
     )
     .is_some());
 }
+
+#[test]
+fn past_the_in_flight_limit_requests_get_503_at_once_until_a_slot_frees() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(2, "i")), &[]));
+    fs::write(dir.join("big.bin"), vec![7u8; 32 << 20]).unwrap();
+    let s = serve_with(&dir, &["--max-in-flight", "1", "--no-access-log"]);
+    // A client reads the start of a large body and stops: its response holds the slot.
+    let c = TcpStream::connect(&s.1).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    (&c).write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut slow = BufReader::new(c);
+    let mut some = [0u8; 4096];
+    slow.read_exact(&mut some).unwrap();
+    let t = Instant::now();
+    let r = get(&s.1, "checkpoint", "identity");
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "refused at once, not queued"
+    );
+    // Once that body is done, the slot is free again.
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(get(&s.1, "checkpoint", "identity").status, 200);
+}
