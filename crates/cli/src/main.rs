@@ -8,6 +8,7 @@ mod server;
 mod store;
 mod tokens;
 mod verify;
+mod witness;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -218,6 +219,11 @@ enum Command {
         #[arg(long, default_value_t = 60.0)]
         idle_timeout: f64,
     },
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the logs it is given.
+    Witness {
+        #[command(subcommand)]
+        action: WitnessAction,
+    },
     /// Manage the bearer tokens of the append API.
     Token {
         #[command(subcommand)]
@@ -243,6 +249,40 @@ enum Command {
         embed: Option<PathBuf>,
         #[arg(long, default_value = "127.0.0.1:8081")]
         embed_addr: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WitnessAction {
+    /// Create a witness: its key (0600, in a 0700 directory) and state; prints its
+    /// verifier key as the last line.
+    Init {
+        wdir: PathBuf,
+        /// The witness's name (its key's name), e.g. witness.example.org/w1.
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve POST /add-checkpoint (and the monitoring read) for the given logs.
+    Serve {
+        wdir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        addr: String,
+        /// A log to witness: its verifier key (its name is the log's origin). Repeatable.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+        /// PEM certificate chain: serve HTTPS. Needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Where the access log goes (JSON lines): a file, or `-` for stderr.
+        #[arg(long, default_value = "-")]
+        access_log: String,
+        #[arg(long, conflicts_with = "access_log")]
+        no_access_log: bool,
+        /// Serve Prometheus metrics on this address, at /metrics.
+        #[arg(long)]
+        metrics_addr: Option<String>,
     },
 }
 
@@ -541,7 +581,8 @@ fn run(cli: Cli) -> Result<i32> {
                 (false, f) => server::AccessLog::File(f.into()),
             };
             let running = server::start(server::Options {
-                root: dir.clone(),
+                root: Some(dir.clone()),
+                routes: None,
                 addr,
                 tls: tls_cert.zip(tls_key),
                 access_log,
@@ -564,6 +605,62 @@ fn run(cli: Cli) -> Result<i32> {
             running.until_signalled();
             Ok(0)
         }
+        Command::Witness { action } => match action {
+            WitnessAction::Init { wdir, name } => {
+                let vkey = witness::init(&wdir, &name)?;
+                eprintln!(
+                    "witness {name:?} created in {}; its verifier key (for logs' policies):",
+                    wdir.display()
+                );
+                println!("{vkey}");
+                Ok(0)
+            }
+            WitnessAction::Serve {
+                wdir,
+                addr,
+                logs,
+                tls_cert,
+                tls_key,
+                access_log,
+                no_access_log,
+                metrics_addr,
+            } => {
+                let logs = logs
+                    .iter()
+                    .map(|k| {
+                        VerifierKey::parse(k).map_err(|e| {
+                            CliError::Usage(format!(
+                                "--log {k:?}: expected a log's verifier key: {e}"
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let w = std::sync::Arc::new(witness::Witness::open(&wdir, logs)?);
+                let vkey = w.verifier();
+                let running = server::start(server::Options {
+                    root: None,
+                    routes: Some(witness::router(w)),
+                    addr,
+                    tls: tls_cert.zip(tls_key),
+                    access_log: match (no_access_log, access_log.as_str()) {
+                        (true, _) => server::AccessLog::Off,
+                        (false, "-") => server::AccessLog::Stderr,
+                        (false, f) => server::AccessLog::File(f.into()),
+                    },
+                    metrics_addr,
+                    api: None,
+                    limits: server::Limits::default(),
+                })?;
+                println!("witness {vkey} on {}", running.urls[0]);
+                for u in &running.urls[1..] {
+                    println!("  also {u}");
+                }
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+                running.until_signalled();
+                Ok(0)
+            }
+        },
         Command::Token { action } => match action {
             TokenAction::Add {
                 dir,

@@ -276,41 +276,58 @@ impl Store {
 
     /// Writes a secret (mode 0600 from the start).
     pub fn write_secret(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let io = |e: io::Error| CliError::io(path, e);
-        let dir = path.parent().unwrap_or(&self.keys);
-        let tmp = dir.join(".secret.tmp");
-        {
-            let mut o = OpenOptions::new();
-            o.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-            let mut f = o.open(&tmp).map_err(io)?;
-            f.write_all(bytes).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        fs::rename(&tmp, path).map_err(io)?;
-        sync_dir(dir).map_err(io)
+        write_secret(path, bytes)
     }
 
     /// Takes the writer lock, or fails at once if another writer holds it.
     pub fn lock(&self) -> Result<File> {
-        let path = self.keys.join("lock");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| CliError::io(&path, e))?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(fs::TryLockError::WouldBlock) => Err(CliError::Busy(format!(
-                "another liveledger process is writing to {} (lock {} is held)",
-                self.dir.display(),
-                path.display()
-            ))),
-            Err(fs::TryLockError::Error(e)) => Err(CliError::io(&path, e)),
-        }
+        lock(&self.keys.join("lock"), &self.dir.display().to_string())
     }
+}
+
+/// Takes the lock file at `path` for `what`, or fails at once (exit 4) if another
+/// process holds it.
+pub fn lock(path: &Path, what: &str) -> Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| CliError::io(path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(CliError::Busy(format!(
+            "another liveledger process is writing to {what} (lock {} is held)",
+            path.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(CliError::io(path, e)),
+    }
+}
+
+/// Creates a private directory (mode 0700).
+pub fn create_private_dir(d: &Path) -> Result<()> {
+    fs::create_dir_all(d).map_err(|e| CliError::io(d, e))?;
+    set_mode(d, 0o700)
+}
+
+/// Writes a secret file: mode 0600 from the start, atomically and durably.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e: io::Error| CliError::io(path, e);
+    let dir = path
+        .parent()
+        .ok_or_else(|| CliError::io(path, io::Error::other("no parent directory")))?;
+    let tmp = dir.join(".secret.tmp");
+    {
+        let mut o = OpenOptions::new();
+        o.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let mut f = o.open(&tmp).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    fs::rename(&tmp, path).map_err(io)?;
+    sync_dir(dir).map_err(io)
 }
 
 /// A name as a file name: anything but letters, digits, `.`, `-`, `_`, `@` becomes `_`.

@@ -23,6 +23,7 @@
 //! - [`trust`]: what a verifier trusts and why: keys (pinned or first use), time key,
 //!   origin, level, the witness quorum; how a checkpoint is opened under it.
 //! - [`proof`]: C2SP tlog-proof receipts.
+//! - [`witness`]: C2SP tlog-witness: the add-checkpoint request and a witness's rules.
 //! - [`verdict`]: the codes verdicts are reported with, and each error's code.
 //!
 //! Architecture invariants: no I/O, no async, no wasm-bindgen; builds for native and
@@ -49,6 +50,7 @@ pub mod tiles;
 pub mod time;
 pub mod trust;
 pub mod verdict;
+pub mod witness;
 pub mod writer;
 
 pub use hash::Hash;

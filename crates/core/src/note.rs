@@ -523,6 +523,12 @@ impl Note {
         Ok(())
     }
 
+    /// Keeps only the signatures `keep` says yes to (e.g. a witness dropping signatures
+    /// it did not verify from what it stores).
+    pub fn retain_signatures(&mut self, keep: impl FnMut(&NoteSignature) -> bool) {
+        self.signatures.retain(keep);
+    }
+
     /// The signed text, ending in a newline. Unverified.
     pub fn text_unverified(&self) -> &str {
         &self.text

@@ -82,7 +82,10 @@ pub enum AccessLog {
 
 /// Everything `serve` is asked for.
 pub struct Options {
-    pub root: PathBuf,
+    /// The directory whose files are served (a published ledger), if any.
+    pub root: Option<PathBuf>,
+    /// Routes of the main listener besides the files (the witness's).
+    pub routes: Option<Router>,
     pub addr: String,
     /// PEM certificate chain and key: serve HTTPS (h2 and http/1.1 by ALPN).
     pub tls: Option<(PathBuf, PathBuf)>,
@@ -151,6 +154,8 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor
 pub fn class_of(path: &str) -> &'static str {
     if path.starts_with("/api/") {
         "api"
+    } else if path == "/add-checkpoint" {
+        "add_checkpoint"
     } else if path == "/metrics" {
         "metrics"
     } else {
@@ -558,7 +563,13 @@ pub fn start(o: Options) -> Result<Running> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut bound = Vec::new();
     let mut urls = Vec::new();
-    let mut files = files_router(&o.root);
+    let mut files = match &o.root {
+        Some(root) => files_router(root),
+        None => Router::new(),
+    };
+    if let Some(r) = o.routes.clone() {
+        files = r.merge(files);
+    }
     if let Some(a) = &o.api {
         let router = api::router(a)?;
         match &a.addr {
@@ -593,7 +604,9 @@ pub fn start(o: Options) -> Result<Running> {
             let h = handle.clone();
             let root = root.clone();
             async move {
-                ledger_gauges(&root);
+                if let Some(root) = &root {
+                    ledger_gauges(root);
+                }
                 let mut r = Response::new(Body::from(h.render()));
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -657,7 +670,8 @@ pub fn start(o: Options) -> Result<Running> {
 /// servers); returns the bound address.
 pub fn start_files(root: &Path, addr: &str) -> Result<String> {
     let r = start(Options {
-        root: root.to_path_buf(),
+        root: Some(root.to_path_buf()),
+        routes: None,
         addr: addr.to_owned(),
         tls: None,
         access_log: AccessLog::Off,
@@ -748,6 +762,10 @@ fn describe_metrics() {
         "duration of the last append and publish made through the API"
     );
     describe_counter!(APPENDED, "events appended through the API, by token");
+    describe_counter!(
+        crate::witness::REQUESTS,
+        "witness add-checkpoint requests, by outcome (cosigned, or why refused)"
+    );
     describe_counter!(API_REFUSED, "append requests refused, by reason");
 }
 

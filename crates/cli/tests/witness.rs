@@ -1,0 +1,428 @@
+//! `liveledger witness` against C2SP tlog-witness: every status code, the monitoring read,
+//! concurrent submissions, and `kill -9`.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use liveledger_core::b64;
+use liveledger_core::hash::Hash;
+use liveledger_core::note::{Note, VerifierKey};
+use liveledger_core::tiles::{self, TileSet};
+
+mod common;
+use common::*;
+
+struct Witness(Child, String);
+impl Drop for Witness {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(wdir: &Path, logs: &[&str], addr: &str) -> Witness {
+    let mut args = vec![
+        "witness",
+        "serve",
+        wdir.to_str().unwrap(),
+        "--addr",
+        addr,
+        "--no-access-log",
+    ];
+    for l in logs {
+        args.extend(["--log", l]);
+    }
+    let mut c = Command::new(BIN)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("witness printed {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    Witness(c, addr)
+}
+
+/// POSTs `body` to /add-checkpoint: status, content type, body.
+fn add(addr: &str, body: &[u8]) -> (u16, String, String) {
+    let c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        &c,
+        "POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let _ = (&c).write_all(body);
+    let r = read_response(&mut BufReader::new(c), false).unwrap();
+    (
+        r.status,
+        r.header("content-type").unwrap_or("").to_owned(),
+        String::from_utf8_lossy(&r.body).into_owned(),
+    )
+}
+
+fn body(old: u64, proof: &[Hash], cp: &[u8]) -> Vec<u8> {
+    let mut b = format!("old {old}\n");
+    for h in proof {
+        b.push_str(&b64::encode(h.0));
+        b.push('\n');
+    }
+    b.push('\n');
+    let mut b = b.into_bytes();
+    b.extend_from_slice(cp);
+    b
+}
+
+/// The consistency proof from `a` to `b`, from the ledger's own tiles.
+fn proof(dir: &Path, a: u64, b: u64) -> Vec<Hash> {
+    if a == 0 || a == b {
+        return vec![];
+    }
+    let tree = size(dir);
+    let mut set = TileSet::new(tree);
+    for t in tiles::consistency_tiles_in(tree, a, b).unwrap() {
+        set.insert(t, &fs::read(dir.join(t.to_string())).unwrap())
+            .unwrap();
+    }
+    tiles::consistency_proof_from_tiles(&set, a, b).unwrap()
+}
+
+fn size(dir: &Path) -> u64 {
+    let cp = fs::read_to_string(dir.join("checkpoint")).unwrap();
+    cp.lines().nth(1).unwrap().parse().unwrap()
+}
+
+fn digest(dir: &Path, size: u64) -> Vec<u8> {
+    fs::read(dir.join(format!("digests/{size}"))).unwrap()
+}
+
+fn log_key(dir: &Path) -> String {
+    verify_json(dir)["keys"][0].as_str().unwrap().to_owned()
+}
+
+fn ledger(origin: &str, log_key_file: Option<&Path>) -> (PathBuf, PathBuf) {
+    let t = tmp();
+    let dir = t.join("led");
+    let mut args = vec![
+        "init",
+        dir.to_str().unwrap(),
+        "--origin",
+        origin,
+        "--author",
+        "alice@example.org",
+    ];
+    let k;
+    if let Some(f) = log_key_file {
+        k = f.to_str().unwrap().to_owned();
+        args.extend(["--log-key", &k]);
+    }
+    ok(&ll(&args, None, &[]));
+    (t, dir)
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn new_witness() -> (PathBuf, VerifierKey) {
+    let wdir = tmp().join("w");
+    let out = ok(&ll(
+        &[
+            "witness",
+            "init",
+            wdir.to_str().unwrap(),
+            "--name",
+            "witness.example/w1",
+        ],
+        None,
+        &[],
+    ));
+    let vkey = VerifierKey::parse(out.lines().last().unwrap()).unwrap();
+    (wdir, vkey)
+}
+
+#[test]
+fn a_witness_answers_every_case_as_tlog_witness_says() {
+    let (wdir, vkey) = new_witness();
+    assert_eq!(vkey.key_type(), 0x04, "a cosignature/v1 key");
+    #[cfg(unix)]
+    assert_eq!(
+        (mode(&wdir), mode(&wdir.join("witness.key"))),
+        (0o700, 0o600)
+    );
+    assert!(fs::read_to_string(wdir.join("witness.key"))
+        .unwrap()
+        .starts_with("PRIVATE+KEY+witness.example/w1+"));
+    let again = ll(
+        &["witness", "init", wdir.to_str().unwrap(), "--name", "x"],
+        None,
+        &[],
+    );
+    assert_eq!(code(&again), 2, "init never overwrites a witness");
+
+    let origin = "ledger.example.org/witnessed";
+    let (_t, dir) = ledger(origin, None);
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(10, "a")), &[]));
+    ok(&ll(&["append", d], Some(&events(300, "b")), &[]));
+    let key = log_key(&dir);
+    let (_t2, fresh) = ledger("ledger.example.org/other", None);
+    let fresh_key = log_key(&fresh);
+    let w = start(&wdir, &[&key, &fresh_key], "127.0.0.1:0");
+    let a = w.1.as_str();
+
+    // First contact from size 0, then the 409 that tells a client the size held.
+    let (st, ct, line) = add(a, &body(0, &[], &digest(&dir, 1)));
+    assert_eq!(
+        (st, ct.as_str()),
+        (200, "text/plain; charset=utf-8"),
+        "{line}"
+    );
+    assert!(
+        line.starts_with("— witness.example/w1 ")
+            && line.ends_with('\n')
+            && line.lines().count() == 1
+    );
+    let mut cosigned = digest(&dir, 1);
+    cosigned.extend_from_slice(line.as_bytes());
+    let n = Note::parse(&cosigned)
+        .unwrap()
+        .verify(&[vkey.clone()])
+        .unwrap();
+    let t = n.verified()[0].timestamp.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        t <= now && now - t < 60,
+        "the cosignature's time is now: {t}"
+    );
+    assert_eq!(
+        add(a, &body(0, &[], &digest(&dir, 11))),
+        (409, "text/x.tlog.size".into(), "1\n".into())
+    );
+    // Growth with a proof from the ledger's tiles.
+    assert_eq!(
+        add(a, &body(1, &proof(&dir, 1, 11), &digest(&dir, 11))).0,
+        200
+    );
+    // The same size and root again: cosigned again.
+    assert_eq!(add(a, &body(11, &[], &digest(&dir, 11))).0, 200);
+    // Old size above the checkpoint's: 400. Malformed: 400.
+    assert_eq!(add(a, &body(12, &[], &digest(&dir, 11))).0, 400);
+    for bad in [
+        &b"old 11\n"[..],
+        b"hello\n\n",
+        b"old 011\n\nx",
+        b"old 11\n!!!\n\n",
+    ] {
+        assert_eq!(add(a, bad).0, 400, "{:?}", String::from_utf8_lossy(bad));
+    }
+    // 64 proof lines: 400; 63 wrong ones: 422.
+    let p = proof(&dir, 11, 311);
+    assert_eq!(
+        add(a, &body(11, &vec![p[0]; 64], &digest(&dir, 311))).0,
+        400
+    );
+    assert_eq!(
+        add(a, &body(11, &vec![p[0]; 63], &digest(&dir, 311))).0,
+        422
+    );
+    // A proof with one bit flipped: 422.
+    let mut flipped = p.clone();
+    flipped[0].0[3] ^= 0x10;
+    assert_eq!(add(a, &body(11, &flipped, &digest(&dir, 311))).0, 422);
+    // An unknown origin: 404. The right origin signed by another key: 403.
+    let (_t3, stranger) = ledger("ledger.example.org/nobody", None);
+    assert_eq!(add(a, &body(0, &[], &digest(&stranger, 1))).0, 404);
+    let (_t4, impostor) = ledger(origin, None);
+    assert_eq!(add(a, &body(11, &[], &digest(&impostor, 1))).0, 403);
+    // A non-empty proof from size 0 (a log it never cosigned): 422.
+    assert_eq!(add(a, &body(0, &[p[0]], &digest(&fresh, 1))).0, 422);
+    // A fork signed by the log's own key: the same size with another root is a 409,
+    // a larger size cannot be proved (422); both are kept as evidence.
+    let (_t5, fork) = ledger(origin, Some(&dir.with_extension("keys").join("log.key")));
+    let f = fork.to_str().unwrap();
+    ok(&ll(&["append", f], Some(&events(10, "FORK")), &[]));
+    ok(&ll(&["append", f], Some(&events(300, "FORK")), &[]));
+    let (st, ct, why) = add(a, &body(11, &[], &digest(&fork, 11)));
+    assert_eq!(
+        (st, ct.as_str()),
+        (409, "text/plain; charset=utf-8"),
+        "{why}"
+    );
+    assert!(why.contains("root"), "{why}");
+    assert_eq!(
+        add(a, &body(11, &proof(&fork, 11, 311), &digest(&fork, 311))).0,
+        422
+    );
+    let hex = liveledger_core::hash::sha256(origin.as_bytes()).to_hex();
+    let kept = fs::read_dir(wdir.join("evidence").join(&hex))
+        .unwrap()
+        .count();
+    assert!(
+        kept >= 3,
+        "refused signed checkpoints are kept as evidence ({kept})"
+    );
+    // Nothing refused moved the witness: it still holds 11, then takes the real 311.
+    assert_eq!(add(a, &body(11, &p, &digest(&dir, 311))).0, 200);
+
+    // The monitoring read: the latest cosigned checkpoint, with the log's signature and
+    // the witness's, for browsers too (CORS).
+    let r = get(a, &format!("{hex}/checkpoint"), "identity");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let note = Note::parse(&r.body).unwrap();
+    let both = note
+        .clone()
+        .verify(&[VerifierKey::parse(&key).unwrap()])
+        .unwrap();
+    assert!(both.text().contains("\n311\n"));
+    note.verify(&[vkey.clone()]).unwrap();
+    assert_eq!(
+        get(a, &format!("{}/checkpoint", "0".repeat(64)), "identity").status,
+        404
+    );
+    let meta = get(a, "witness.v0.json", "identity");
+    let v: serde_json::Value = serde_json::from_slice(&meta.body).unwrap();
+    assert_eq!(v["key"], vkey.to_string());
+    assert_eq!(v["logs"][0]["origin"], origin);
+    assert_eq!(v["logs"][0]["size"], 311);
+    assert_eq!(v["logs"][1]["size"], serde_json::Value::Null);
+    // Bodies are capped.
+    let big = vec![b'a'; 200 << 10];
+    assert_eq!(add(a, &big).0, 413);
+}
+
+#[test]
+fn of_sixteen_concurrent_submissions_from_one_old_size_exactly_one_is_cosigned() {
+    let (wdir, _) = new_witness();
+    let (_t, dir) = ledger("ledger.example.org/race", None);
+    let d = dir.to_str().unwrap();
+    for i in 0..16 {
+        ok(&ll(&["append", d], Some(&events(1, &format!("r{i}"))), &[]));
+    }
+    let w = start(&wdir, &[&log_key(&dir)], "127.0.0.1:0");
+    assert_eq!(add(&w.1, &body(0, &[], &digest(&dir, 1))).0, 200);
+    // Sixteen clients, each with a checkpoint of another size, all from old size 1.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let answers: Vec<(u64, u16, String)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (2..=17u64)
+            .map(|n| {
+                let b = body(1, &proof(&dir, 1, n), &digest(&dir, n));
+                let (addr, barrier) = (w.1.clone(), barrier.clone());
+                s.spawn(move || {
+                    barrier.wait();
+                    let (st, _, text) = add(&addr, &b);
+                    (n, st, text)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let won: Vec<_> = answers.iter().filter(|a| a.1 == 200).collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    let winner = won[0].0;
+    for (n, st, text) in &answers {
+        if *n != winner {
+            assert_eq!(
+                (*st, text.as_str()),
+                (409, format!("{winner}\n").as_str()),
+                "size {n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn kill_minus_nine_never_loses_an_acknowledged_cosignature() {
+    let (wdir, _) = new_witness();
+    let (_t, dir) = ledger("ledger.example.org/crash", None);
+    let d = dir.to_str().unwrap();
+    for i in 0..40 {
+        ok(&ll(&["append", d], Some(&events(1, &format!("k{i}"))), &[]));
+    }
+    let key = log_key(&dir);
+    let hex = liveledger_core::hash::sha256(b"ledger.example.org/crash").to_hex();
+    let (mut acked, mut next) = (0u64, 1u64);
+    let mut round = 0;
+    while next <= 41 && round < 12 {
+        round += 1;
+        let w = start(&wdir, &[&key], "127.0.0.1:0");
+        // What the witness holds after the restart: at least everything acknowledged.
+        let held = match get(&w.1, &format!("{hex}/checkpoint"), "identity") {
+            r if r.status == 200 => String::from_utf8(r.body)
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap(),
+            r => {
+                assert_eq!(r.status, 404);
+                0
+            }
+        };
+        assert!(
+            held >= acked,
+            "round {round}: holds {held}, but {acked} was acknowledged"
+        );
+        next = held + 1;
+        // Submit in a thread; kill -9 after a few milliseconds, mid-stream.
+        let addr = w.1.clone();
+        let dir2 = dir.clone();
+        let submitter = std::thread::spawn(move || {
+            let mut last = 0;
+            let mut old = held;
+            for n in next..=41 {
+                let r = std::panic::catch_unwind(|| {
+                    add(&addr, &body(old, &proof(&dir2, old, n), &digest(&dir2, n)))
+                });
+                match r {
+                    Ok((200, _, _)) => {
+                        last = n;
+                        old = n;
+                    }
+                    _ => break,
+                }
+            }
+            last
+        });
+        std::thread::sleep(Duration::from_millis(15 + round * 7));
+        let mut w = w;
+        let _ = w.0.kill();
+        let _ = w.0.wait();
+        let last = submitter.join().unwrap();
+        acked = acked.max(last);
+        next = acked + 1;
+    }
+    let w = start(&wdir, &[&key], "127.0.0.1:0");
+    let r = get(&w.1, &format!("{hex}/checkpoint"), "identity");
+    let held: u64 = String::from_utf8(r.body)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        held >= acked && acked > 0,
+        "holds {held}, acknowledged {acked}"
+    );
+}
