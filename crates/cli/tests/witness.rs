@@ -202,7 +202,7 @@ fn a_witness_answers_every_case_as_tlog_witness_says() {
     cosigned.extend_from_slice(line.as_bytes());
     let n = Note::parse(&cosigned)
         .unwrap()
-        .verify(&[vkey.clone()])
+        .verify(std::slice::from_ref(&vkey))
         .unwrap();
     let t = n.verified()[0].timestamp.unwrap();
     let now = std::time::SystemTime::now()
@@ -294,7 +294,7 @@ fn a_witness_answers_every_case_as_tlog_witness_says() {
         .verify(&[VerifierKey::parse(&key).unwrap()])
         .unwrap();
     assert!(both.text().contains("\n311\n"));
-    note.verify(&[vkey.clone()]).unwrap();
+    note.verify(std::slice::from_ref(&vkey)).unwrap();
     assert_eq!(
         get(a, &format!("{}/checkpoint", "0".repeat(64)), "identity").status,
         404
