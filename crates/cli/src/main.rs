@@ -154,6 +154,10 @@ enum Command {
         /// A checkpoint you trusted before: the log must be consistent with it.
         #[arg(long)]
         since: Option<PathBuf>,
+        /// A C2SP tlog-policy file: the checkpoint must meet its witness quorum (default:
+        /// the policy in the ledger's metadata, if any).
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Fail if the digest's signed time is older than this (90s, 15m, 2h, 7d).
         #[arg(long)]
         max_age: Option<String>,
@@ -504,6 +508,7 @@ fn run(cli: Cli) -> Result<i32> {
             keys,
             origin,
             since,
+            policy,
             max_age,
             log_only,
             json,
@@ -516,6 +521,7 @@ fn run(cli: Cli) -> Result<i32> {
                     keys,
                     origin,
                     since,
+                    policy,
                     max_age,
                     log_only,
                     json,

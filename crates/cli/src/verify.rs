@@ -110,6 +110,8 @@ pub struct VerifyOptions {
     pub keys: Vec<String>,
     pub origin: Option<String>,
     pub since: Option<PathBuf>,
+    /// A tlog-policy file whose quorum the checkpoint must meet (else the metadata's).
+    pub policy: Option<PathBuf>,
     pub max_age: Option<Duration>,
     pub log_only: bool,
     pub json: bool,
@@ -165,10 +167,22 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     }
     // Every trust rule is the core's: pinned keys or the metadata on first use, the time
     // key, the origin, the level, the witness quorum.
+    let policy = match &o.policy {
+        None => None,
+        Some(p) => {
+            let text =
+                crate::store::read_capped(p, liveledger_core::policy::MAX_POLICY as u64 + 1)?;
+            Some(
+                liveledger_core::policy::Policy::parse(&text)
+                    .map_err(|e| CliError::Usage(format!("--policy {}: {e}", p.display())))?,
+            )
+        }
+    };
     let req = TrustRequest {
         pinned,
         origin: o.origin.clone(),
         level: o.log_only.then_some(Level::Log),
+        policy,
     };
     let metadata = src.read_small("metadata")?;
     let t = Trust::establish(&req, metadata.as_deref()).map_err(|e| match e {
@@ -204,8 +218,43 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         .note()
         .verified()
         .iter()
+        .filter(|v| t.time_key.as_ref() == Some(&v.key))
         .filter_map(|v| v.timestamp)
-        .max();
+        .max()
+        .or_else(|| {
+            cp.note()
+                .verified()
+                .iter()
+                .filter_map(|v| v.timestamp)
+                .max()
+        });
+    // Who witnessed it (the quorum itself was enforced by open_checkpoint).
+    let witnesses = match &t.quorum {
+        None => Value::Null,
+        Some((p, source)) => {
+            let verified = cp.note().verified();
+            let keys: Vec<VerifierKey> = verified.iter().map(|v| v.key.clone()).collect();
+            let r = p.evaluate(&keys);
+            if *source == liveledger_core::trust::QuorumSource::Metadata {
+                notes.push(format!(
+                    "enforcing the witness quorum {} from the ledger's own metadata; pass --policy to pin one",
+                    r.rule
+                ));
+            }
+            json!({
+                "source": match source { liveledger_core::trust::QuorumSource::Pinned => "pinned", _ => "metadata" },
+                "rule": r.rule,
+                "met": r.met,
+                "cosigned": r.witnesses.iter().filter(|w| w.2).count(),
+                "list": r.witnesses.iter().map(|(name, key, c)| json!({
+                    "name": name,
+                    "key": key.to_string(),
+                    "cosigned": c,
+                    "time": verified.iter().find(|v| &v.key == key).and_then(|v| v.timestamp),
+                })).collect::<Vec<_>>(),
+            })
+        }
+    };
 
     let mut consistency = Value::Null;
     if let Some(path) = &o.since {
@@ -285,12 +334,21 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             stale.as_deref(),
         );
         j["cadence_seconds"] = json!(t.cadence_seconds);
+        j["witnesses"] = witnesses;
         println!("{j}");
     } else {
         for n in &notes {
             eprintln!("liveledger: note: {n}");
         }
         print_human(&report, signed_time, &consistency, stale.as_deref());
+        if !witnesses.is_null() {
+            println!(
+                "  witnessed by {} of {} (quorum {})",
+                witnesses["cosigned"],
+                witnesses["list"].as_array().map_or(0, Vec::len),
+                witnesses["rule"].as_str().unwrap_or("")
+            );
+        }
     }
     Ok(if ok { 0 } else { 1 })
 }

@@ -14,6 +14,7 @@
 //! - [`archive`]: the index of a ledger's archived digests.
 //! - [`layout`]: the paths of a published ledger, and how long each one's bytes last.
 //! - [`jcs`], [`time`]: canonical JSON, RFC 3339 timestamps.
+//! - [`policy`]: C2SP tlog-policy: logs, witnesses and the quorum.
 //! - [`metadata`]: the ledger metadata, one strict parser.
 //! - [`sigcheck`]: Ed25519 checks handed out, and which inputs any engine may check.
 //! - [`event`]: the Live Ledger event, canonical JSON, governance, replay.
@@ -44,6 +45,7 @@ pub mod layout;
 pub mod merkle;
 pub mod metadata;
 pub mod note;
+pub mod policy;
 pub mod proof;
 pub mod sigcheck;
 pub mod tiles;

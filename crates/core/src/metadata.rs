@@ -15,6 +15,9 @@
 //! - `witnesses` (optional): `{"keys": [...], "threshold": k}`, `k` at most the number of
 //!   keys; enforced by [`crate::trust`]: a checkpoint with fewer than `k` valid
 //!   cosignatures by those keys does not verify.
+//! - `policy` (optional): a C2SP tlog-policy file, as a string ([`crate::policy`]): the
+//!   witnesses (with their submission URLs) and the quorum every checkpoint must meet.
+//!   At most one of `policy` and a `witnesses` threshold above 0.
 //! - `cadence_seconds` (optional): a positive integer.
 //! - `authors` (optional, informational), `verifier` (optional string).
 //! - Any other member is kept as it was, in [`Metadata::other`]: it is covered by the
@@ -27,6 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::jcs::{self, JcsError};
 use crate::note::{NoteError, VerifierKey, ALG_COSIGNATURE_V1};
+use crate::policy::Policy;
 
 /// The metadata text's first line.
 pub const HEADER: &str = "liveledger/metadata/v1";
@@ -68,6 +72,8 @@ pub struct Metadata {
     pub time_key: Option<VerifierKey>,
     /// The witness requirement, if any (a threshold of 0 is none).
     pub witnesses: Option<WitnessRequirement>,
+    /// The witness policy (tlog-policy), if any.
+    pub policy: Option<Policy>,
     /// How often a digest is published.
     pub cadence_seconds: Option<u64>,
     /// The author keys at creation (informational), as written.
@@ -280,6 +286,26 @@ impl Metadata {
                 ))
             }
         };
+        let policy = match m.remove("policy") {
+            None => None,
+            Some(Value::String(text)) => {
+                Some(
+                    Policy::parse(text.as_bytes()).map_err(|e| MetadataError::Invalid {
+                        field: "policy",
+                        expected: "a C2SP tlog-policy file",
+                        found: e.to_string(),
+                    })?,
+                )
+            }
+            Some(v) => return Err(invalid("policy", "a tlog-policy file as a string", &v)),
+        };
+        if policy.is_some() && witnesses.is_some() {
+            return Err(MetadataError::Invalid {
+                field: "policy",
+                expected: "either a policy or a witnesses threshold, not both",
+                found: "both".into(),
+            });
+        }
         let cadence_seconds = match m.remove("cadence_seconds") {
             None => None,
             Some(v) => Some(
@@ -300,6 +326,7 @@ impl Metadata {
             entries,
             time_key,
             witnesses,
+            policy,
             cadence_seconds,
             authors,
             verifier,

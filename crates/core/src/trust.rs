@@ -23,8 +23,9 @@
 
 use crate::audit::Level;
 use crate::checkpoint::{CheckpointError, VerifiedCheckpoint};
-use crate::metadata::{Entries, Metadata, MetadataError, WitnessRequirement};
+use crate::metadata::{Entries, Metadata, MetadataError};
 use crate::note::{Note, NoteError, VerifierKey};
+use crate::policy::Policy;
 
 /// Where the log keys come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,17 @@ pub struct TrustRequest {
     pub origin: Option<String>,
     /// The level to audit at.
     pub level: Option<Level>,
+    /// A witness policy to enforce instead of the metadata's.
+    pub policy: Option<Policy>,
+}
+
+/// Where the witness quorum comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuorumSource {
+    /// Given by the user (`--policy`, a `policy` option).
+    Pinned,
+    /// The ledger's metadata (`policy`, or its `witnesses` threshold).
+    Metadata,
 }
 
 /// What a verifier trusts, and why.
@@ -72,8 +84,8 @@ pub struct Trust {
     pub level: Level,
     /// Why that level.
     pub level_rule: LevelRule,
-    /// The witnesses that must cosign, if any.
-    pub witnesses: Option<WitnessRequirement>,
+    /// The witness policy every checkpoint must meet, if any, and where it comes from.
+    pub quorum: Option<(Policy, QuorumSource)>,
     /// How often the ledger says it publishes a digest.
     pub cadence_seconds: Option<u64>,
     /// The metadata, verified, if the log publishes one.
@@ -102,15 +114,17 @@ pub enum TrustError {
     /// The checkpoint verified only with keys other than the log's.
     #[error("checkpoint is not signed by the log key")]
     NotSignedByLog,
-    /// Fewer witnesses cosigned than the ledger requires.
-    #[error("checkpoint is cosigned by {found} of the ledger's witnesses; its metadata requires {threshold}")]
+    /// The witnesses that cosigned do not meet the quorum.
+    #[error("checkpoint is cosigned by {found} of the policy's witnesses ({}); the quorum {rule} is not met", if cosigned.is_empty() { "none".to_owned() } else { cosigned.join(", ") })]
     Quorum {
-        /// How many must cosign.
-        threshold: usize,
-        /// How many did.
+        /// The quorum rule, e.g. `2 of (w1, w2, w3)`.
+        rule: String,
+        /// How many of the policy's witnesses cosigned.
         found: usize,
-        /// Which of the required witnesses did (their key names).
+        /// Which did (their names in the policy).
         cosigned: Vec<String>,
+        /// Which did not.
+        missing: Vec<String>,
     },
 }
 
@@ -135,7 +149,8 @@ impl Trust {
                 } else {
                     LevelRule::NoMetadata
                 },
-                witnesses: None,
+                // No metadata: only a pinned policy applies (a plain C2SP log's witnesses).
+                quorum: req.policy.clone().map(|p| (p, QuorumSource::Pinned)),
                 cadence_seconds: None,
                 metadata: None,
             });
@@ -170,7 +185,15 @@ impl Trust {
             origin: req.origin.clone().unwrap_or_else(|| meta.origin.clone()),
             level,
             level_rule,
-            witnesses: meta.witnesses.clone(),
+            quorum: match (&req.policy, &meta.policy, &meta.witnesses) {
+                (Some(p), _, _) => Some((p.clone(), QuorumSource::Pinned)),
+                (None, Some(p), _) => Some((p.clone(), QuorumSource::Metadata)),
+                (None, None, Some(w)) => Some((
+                    Policy::threshold(&w.keys, w.threshold),
+                    QuorumSource::Metadata,
+                )),
+                (None, None, None) => None,
+            },
             cadence_seconds: meta.cadence_seconds,
             metadata: Some(meta),
         })
@@ -181,8 +204,8 @@ impl Trust {
     pub fn checkpoint_keys(&self) -> Vec<VerifierKey> {
         let mut all = self.log_keys.clone();
         all.extend(self.time_key.iter().cloned());
-        if let Some(w) = &self.witnesses {
-            all.extend(w.keys.iter().cloned());
+        if let Some((p, _)) = &self.quorum {
+            all.extend(p.witness_keys());
         }
         all
     }
@@ -195,18 +218,23 @@ impl Trust {
         if note.count_signed_by(&self.log_keys) == 0 {
             return Err(TrustError::NotSignedByLog);
         }
-        if let Some(w) = &self.witnesses {
-            let cosigned: Vec<String> = note
-                .verified()
-                .iter()
-                .filter(|v| w.keys.contains(&v.key))
-                .map(|v| v.key.name().to_owned())
-                .collect();
-            if cosigned.len() < w.threshold {
+        if let Some((p, _)) = &self.quorum {
+            let keys: Vec<VerifierKey> = note.verified().iter().map(|v| v.key.clone()).collect();
+            let r = p.evaluate(&keys);
+            if !r.met {
+                let names = |c: bool| -> Vec<String> {
+                    r.witnesses
+                        .iter()
+                        .filter(|w| w.2 == c)
+                        .map(|w| w.0.clone())
+                        .collect()
+                };
+                let cosigned = names(true);
                 return Err(TrustError::Quorum {
-                    threshold: w.threshold,
+                    rule: r.rule.clone(),
                     found: cosigned.len(),
                     cosigned,
+                    missing: names(false),
                 });
             }
         }

@@ -192,9 +192,11 @@ fn the_witness_quorum_of_the_metadata_is_enforced() {
         let r = t.open_checkpoint(&checkpoint(true, ws));
         match (ok, r) {
             (true, Ok(cp)) => assert_eq!(cp.size(), 0),
-            (false, Err(TrustError::Quorum { threshold: 2, found, cosigned })) => {
+            (false, Err(TrustError::Quorum { rule, found, cosigned, missing })) => {
+                assert_eq!(rule, "2 of (w1.example, w2.example, w3.example)");
                 assert_eq!(found, ws.len());
                 assert_eq!(cosigned, ws.iter().map(|n| format!("w{n}.example")).collect::<Vec<_>>());
+                assert_eq!(cosigned.len() + missing.len(), 3);
             }
             (ok, r) => panic!("witnesses {ws:?}: expected ok={ok}, got {r:?}"),
         }
@@ -218,5 +220,56 @@ fn the_witness_quorum_of_the_metadata_is_enforced() {
         Some(&signed(&meta(0), &log_key())),
     ).unwrap();
     assert!(matches!(elsewhere.open_checkpoint(&checkpoint(true, &[])), Err(TrustError::Checkpoint(_))));
+}
+}
+
+/// A tlog-policy: w1 and one of w2, w3.
+fn policy_text() -> String {
+    format!(
+        "log {}\nwitness A {} https://w1.example/\nwitness B {}\nwitness C {}\ngroup BC any B C\ngroup all-of-it all A BC\nquorum all-of-it\n",
+        log_key().verifier(),
+        witness(1).verifier(),
+        witness(2).verifier(),
+        witness(3).verifier()
+    )
+}
+
+both! {
+fn a_policy_in_the_metadata_or_pinned_is_the_quorum_enforced() {
+    let mut m = meta(0);
+    m.as_object_mut().unwrap().remove("witnesses");
+    m["policy"] = json!(policy_text());
+    let parsed = parse(&m).unwrap();
+    assert_eq!(parsed.policy.as_ref().unwrap().witnesses.len(), 3);
+    let t = Trust::establish(&TrustRequest::default(), Some(&signed(&m, &log_key()))).unwrap();
+    for (ws, ok) in [(&[][..], false), (&[1][..], false), (&[2, 3][..], false), (&[1, 3][..], true), (&[1, 2][..], true)] {
+        let r = t.open_checkpoint(&checkpoint(true, ws));
+        match (ok, r) {
+            (true, Ok(_)) => {}
+            (false, Err(TrustError::Quorum { rule, cosigned, .. })) => {
+                assert_eq!(rule, "2 of (A, 1 of (B, C))");
+                assert_eq!(cosigned.len(), ws.len());
+            }
+            (ok, r) => panic!("witnesses {ws:?}: expected ok={ok}, got {r:?}"),
+        }
+    }
+    // A policy the verifier pins wins over the metadata's: here one needing only w3.
+    let pinned = liveledger_core::policy::Policy::parse(
+        format!("witness W3 {}\nquorum W3\n", witness(3).verifier()).as_bytes(),
+    )
+    .unwrap();
+    let req = TrustRequest { policy: Some(pinned), ..Default::default() };
+    let t = Trust::establish(&req, Some(&signed(&m, &log_key()))).unwrap();
+    t.open_checkpoint(&checkpoint(true, &[3])).unwrap();
+    assert!(matches!(t.open_checkpoint(&checkpoint(true, &[1, 2])), Err(TrustError::Quorum { .. })));
+    // Both forms at once, or a malformed policy, is malformed metadata.
+    let mut both_forms = meta(2);
+    both_forms["policy"] = json!(policy_text());
+    assert!(matches!(parse(&both_forms), Err(MetadataError::Invalid { field: "policy", .. })));
+    let mut bad = m.clone();
+    bad["policy"] = json!("quorum nobody\n");
+    assert!(matches!(parse(&bad), Err(MetadataError::Invalid { field: "policy", .. })));
+    bad["policy"] = json!(3);
+    assert!(matches!(parse(&bad), Err(MetadataError::Invalid { field: "policy", .. })));
 }
 }

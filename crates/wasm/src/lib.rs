@@ -452,10 +452,25 @@ fn trust_request(opts: &JsValue) -> Result<TrustRequest, JsValue> {
             ))
         }
     };
+    let policy = match opt_get(opts, "policy").map(|p| p.as_string()) {
+        None => None,
+        Some(Some(text)) => Some(
+            liveledger_core::policy::Policy::parse(text.as_bytes())
+                .map_err(|e| error(Code::BadInput, &format!("policy: {e}"), None))?,
+        ),
+        Some(None) => {
+            return Err(error(
+                Code::BadInput,
+                "policy must be the text of a C2SP tlog-policy file",
+                None,
+            ))
+        }
+    };
     Ok(TrustRequest {
         pinned: parse_keys(&keys)?,
         origin: opt_get(opts, "origin").and_then(|o| o.as_string()),
         level,
+        policy,
     })
 }
 
@@ -489,10 +504,13 @@ fn trust_error(e: TrustError, what: &str) -> JsValue {
             Some(obj!("expected": expected, "found": found))
         }
         TrustError::Quorum {
-            threshold,
+            rule,
             found,
             cosigned,
-        } => Some(obj!("path": what, "threshold": threshold, "found": found, "cosigned": cosigned)),
+            missing,
+        } => Some(
+            obj!("path": what, "rule": rule, "found": found, "cosigned": cosigned, "missing": missing),
+        ),
         _ => Some(obj!("path": what)),
     };
     error(code, &message, evidence)
