@@ -2,7 +2,8 @@
 //!
 //! Exit codes (a stable contract, see README): 0 verified / done; 1 verification failed
 //! (the ledger or log is not what it claims); 2 usage or bad input; 3 I/O or network
-//! failure (could not read, write or fetch); 4 another writer holds the lock.
+//! failure (could not read, write or fetch); 4 another writer holds the lock; 5 appended
+//! and durable, but the witness quorum was not met, so the published digest did not move.
 
 use std::fmt;
 use std::path::Path;

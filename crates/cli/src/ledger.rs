@@ -79,6 +79,8 @@ pub struct Writer {
     writer: LogWriter,
     chain: Option<ChainVerifier>,
     governance_seqs: Vec<u64>,
+    /// The witnesses' answers at the last publish (with a witness policy).
+    pub witnessed: Option<crate::cosign::Gathered>,
     _lock: fs::File,
 }
 
@@ -216,6 +218,7 @@ impl Writer {
             writer: LogWriter::new(),
             chain: None,
             governance_seqs: Vec::new(),
+            witnessed: None,
             _lock: lock,
         };
         w.load()?;
@@ -231,14 +234,34 @@ impl Writer {
         self.writer.size()
     }
 
+    /// The checkpoint to resume from: the latest the log signed (`latest`, when a
+    /// witness policy held the published one back), else the published one.
     fn verified_checkpoint(&self) -> Result<Option<VerifiedCheckpoint>> {
-        if !self.store.checkpoint().exists() {
-            return Ok(None);
-        }
-        let b = read_capped(&self.store.checkpoint(), 1 << 20)?;
-        VerifiedCheckpoint::open(&b, &[self.log_key.verifier()], &self.meta.origin)
-            .map(Some)
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", self.store.checkpoint().display())))
+        let open = |p: std::path::PathBuf| -> Result<Option<VerifiedCheckpoint>> {
+            if !p.exists() {
+                return Ok(None);
+            }
+            let b = read_capped(&p, 1 << 20)?;
+            VerifiedCheckpoint::open(&b, &[self.log_key.verifier()], &self.meta.origin)
+                .map(Some)
+                .map_err(|e| CliError::Corrupt(format!("{}: {e}", p.display())))
+        };
+        let published = open(self.store.checkpoint())?;
+        let latest = open(self.store.latest())?;
+        Ok(match (published, latest) {
+            (Some(p), Some(l)) if l.size() > p.size() => Some(l),
+            (p, l) => p.or(l),
+        })
+    }
+
+    /// The published (witnessed) checkpoint's size.
+    pub fn published_size(&self) -> u64 {
+        read_capped(&self.store.checkpoint(), 1 << 20)
+            .ok()
+            .and_then(|b| {
+                VerifiedCheckpoint::open(&b, &[self.log_key.verifier()], &self.meta.origin).ok()
+            })
+            .map_or(0, |c| c.size())
     }
 
     fn read_tile(&self, p: TilePath) -> Result<Vec<u8>> {
@@ -657,14 +680,54 @@ impl Writer {
             note.add_signature(t, secs)
                 .map_err(|e| CliError::Input(e.to_string()))?;
         }
-        let bytes = note.to_bytes();
+        let mut bytes = note.to_bytes();
         let size = self.size();
+        // With a witness policy: published only once the quorum cosigned.
+        if let Some(policy) = self.meta.policy.as_ref().filter(|p| p.requires_witnesses()) {
+            store::write_atomic(&self.store.latest(), &bytes)?;
+            let st = self.store.clone();
+            let proof = move |old: u64| consistency_proof(&st, old, size);
+            let g = crate::cosign::gather(&self.store, policy, &bytes, size, &proof)?;
+            let met = g.met;
+            bytes.extend_from_slice(g.lines().as_bytes());
+            self.witnessed = Some(g);
+            if !met {
+                return Ok(());
+            }
+        }
         let archived = self.store.digests().join(size.to_string());
         if !archived.exists() {
             store::write_atomic(&archived, &bytes)?;
         }
         store::write_atomic(&self.store.checkpoint(), &bytes)?;
         self.write_pages(size, previous)
+    }
+
+    /// Sets the witness policy: rewrites the signed metadata with `policy` (the text of a
+    /// tlog-policy file, already parsed) in place of any `witnesses` threshold.
+    pub fn set_policy(&mut self, text: &str) -> Result<()> {
+        let raw = read_capped(&self.store.metadata(), 1 << 20)?;
+        let note = Note::parse(&raw)
+            .and_then(|n| n.verify(&[self.log_key.verifier()]))
+            .map_err(|e| CliError::Corrupt(format!("{}: {e}", self.store.metadata().display())))?;
+        let line = note.text().lines().nth(1).unwrap_or("");
+        let mut v: Value =
+            serde_json::from_str(line).map_err(|e| CliError::Corrupt(format!("metadata: {e}")))?;
+        let m = v
+            .as_object_mut()
+            .ok_or_else(|| CliError::Corrupt("metadata is not a JSON object".into()))?;
+        m.remove("witnesses");
+        m.insert("policy".into(), Value::String(text.to_owned()));
+        let text = format!(
+            "{METADATA_HEADER}\n{}\n",
+            liveledger_core::jcs::to_canonical(&v).map_err(|e| CliError::Input(e.to_string()))?
+        );
+        let meta = Metadata::parse(&text).map_err(|e| CliError::Input(e.to_string()))?;
+        let signed =
+            Note::sign(&text, &[&self.log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
+        store::write_atomic(&self.store.metadata(), &signed.to_bytes())?;
+        self.meta = meta;
+        Ok(())
     }
 
     /// A heartbeat: re-signs the current size with a fresh time cosignature.
@@ -846,6 +909,20 @@ fn parse_journal(j: &str) -> Option<(u64, Vec<Vec<u8>>)> {
     let n: usize = lines.next()?.parse().ok()?;
     let entries: Vec<Vec<u8>> = lines.map(|l| b64::decode(l).ok()).collect::<Option<_>>()?;
     (entries.len() == n).then_some((base, entries))
+}
+
+/// The consistency proof from `old` to `size`, from the ledger's own tiles at `size`.
+pub fn consistency_proof(store: &Store, old: u64, size: u64) -> Result<Vec<Hash>> {
+    if old == 0 || old == size {
+        return Ok(Vec::new());
+    }
+    let bad = |e: String| CliError::Corrupt(format!("consistency proof from {old} to {size}: {e}"));
+    let mut set = TileSet::new(size);
+    for t in tiles::consistency_tiles_in(size, old, size).map_err(|e| bad(e.to_string()))? {
+        let b = read_capped(&store.tile(t), 64 * 1024 * 256)?;
+        set.insert(t, &b).map_err(|e| bad(e.to_string()))?;
+    }
+    tiles::consistency_proof_from_tiles(&set, old, size).map_err(|e| bad(e.to_string()))
 }
 
 /// One event to append, from an author's JSON object (the core's rules:

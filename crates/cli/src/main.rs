@@ -1,5 +1,6 @@
 //! `liveledger`: create, append, correct, publish, verify, serve and demo Live Ledgers.
 
+mod cosign;
 mod demo;
 mod error;
 mod ledger;
@@ -126,6 +127,15 @@ enum Command {
     /// Publish a fresh digest (a new signed time) and rewrite the digest pages.
     Publish {
         dir: PathBuf,
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// Set the ledger's witness policy (a C2SP tlog-policy file whose witness lines carry
+    /// submission URLs): published in the signed metadata, and from now on every digest
+    /// is published only once its quorum cosigned.
+    Policy {
+        dir: PathBuf,
+        file: PathBuf,
         #[arg(long)]
         keys: Option<PathBuf>,
     },
@@ -323,6 +333,28 @@ enum TokenAction {
     },
 }
 
+/// Reports the witnesses' answers at the writer's last publish, if it has a witness
+/// policy. The exit status: 0, or 5 when the quorum was not met (what was appended is
+/// durable; the published digest stays the last witnessed one; `publish` tries again).
+fn witnessed(w: &Writer) -> i32 {
+    let Some(g) = &w.witnessed else {
+        return 0;
+    };
+    for l in g.summary() {
+        eprintln!("liveledger: {l}");
+    }
+    if g.met {
+        return 0;
+    }
+    eprintln!(
+        "liveledger: the witness quorum {} was not met: size {} is durable, but the published digest stays at size {}, the last one witnessed; `liveledger publish` asks again",
+        g.rule,
+        w.size(),
+        w.published_size()
+    );
+    5
+}
+
 /// A duration flag: between 0.05 s and a day.
 fn seconds(v: f64, flag: &str) -> Result<Duration> {
     if !(0.05..=86_400.0).contains(&v) {
@@ -425,13 +457,19 @@ fn run(cli: Cli) -> Result<i32> {
             let batch = ledger::parse_lines(&input, source.as_deref())?;
             let a = w.author(author.as_deref())?;
             let seqs = w.append(batch, &a)?;
+            let code = witnessed(&w);
             println!(
-                "appended events {}..={}; the ledger has {} events (durable, digest published)",
+                "appended events {}..={}; the ledger has {} events (durable, {})",
                 seqs[0].seq,
                 seqs[seqs.len() - 1].seq,
-                w.size()
+                w.size(),
+                if code == 0 {
+                    "digest published"
+                } else {
+                    "digest not yet witnessed"
+                }
             );
-            Ok(0)
+            Ok(code)
         }
         Command::Correct {
             dir,
@@ -468,7 +506,7 @@ fn run(cli: Cli) -> Result<i32> {
             let a = w.author(author.as_deref())?;
             let seqs = w.append(batch, &a)?;
             println!("appended correction {} of event {seq}", seqs[0].seq);
-            Ok(0)
+            Ok(witnessed(&w))
         }
         Command::AddAuthor {
             dir,
@@ -488,8 +526,44 @@ fn run(cli: Cli) -> Result<i32> {
             let store = Store::new(&dir, keys.as_deref())?;
             let mut w = Writer::open(&store)?;
             w.republish()?;
-            println!("published a fresh digest of size {}", w.size());
-            Ok(0)
+            let code = witnessed(&w);
+            if code == 0 {
+                println!("published a fresh digest of size {}", w.size());
+            }
+            Ok(code)
+        }
+        Command::Policy { dir, file, keys } => {
+            let store = Store::new(&dir, keys.as_deref())?;
+            let text = store::read_capped(&file, liveledger_core::policy::MAX_POLICY as u64 + 1)?;
+            let policy = liveledger_core::policy::Policy::parse(&text)
+                .map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
+            let text = String::from_utf8(text)
+                .map_err(|_| CliError::Input(format!("{}: not UTF-8", file.display())))?;
+            let mut w = Writer::open(&store)?;
+            if !policy.logs.is_empty()
+                && !policy.logs.iter().any(|(k, _)| w.meta.log_keys.contains(k))
+            {
+                return Err(CliError::Input(format!(
+                    "{}: its log lines do not name this ledger's key {}",
+                    file.display(),
+                    w.meta.log_keys[0]
+                )));
+            }
+            for wit in policy.witnesses.iter().filter(|w| w.url.is_none()) {
+                eprintln!(
+                    "liveledger: note: witness {} has no URL in the policy: it will not be asked",
+                    wit.name
+                );
+            }
+            w.set_policy(&text)?;
+            println!("policy set: quorum {}", policy.evaluate(&[]).rule);
+            // The current size, witnessed under the new policy.
+            w.republish()?;
+            let code = witnessed(&w);
+            if code == 0 {
+                println!("published a witnessed digest of size {}", w.size());
+            }
+            Ok(code)
         }
         Command::Reveal { dir, seq, keys } => {
             let store = Store::new(&dir, keys.as_deref())?;

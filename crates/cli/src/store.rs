@@ -17,6 +17,9 @@
 //!   journal                 the batch being appended, written before anything else
 //!   state                   size and governance event numbers, to restart quickly
 //!   tokens.json             append API tokens, hashed (crate::tokens)
+//!   latest                  the latest log-signed checkpoint (with a witness policy: it
+//!                           may be ahead of the published, witnessed one)
+//!   witness-sizes.json      the size each witness last cosigned (crate::cosign)
 //!   lock                    held by the one writer
 //! ```
 //!
@@ -263,6 +266,12 @@ impl Store {
     }
     pub fn state(&self) -> PathBuf {
         self.keys.join("state")
+    }
+    /// The latest checkpoint the log signed, witnessed or not (a ledger with a witness
+    /// policy publishes `checkpoint` only once its quorum cosigned; the writer resumes
+    /// from this one).
+    pub fn latest(&self) -> PathBuf {
+        self.keys.join("latest")
     }
 
     /// Creates the key directory with mode 0700.

@@ -426,3 +426,237 @@ fn kill_minus_nine_never_loses_an_acknowledged_cosignature() {
         "holds {held}, acknowledged {acked}"
     );
 }
+
+/// A fake witness on 127.0.0.1: answers every request with `answer` (or never, if None).
+fn fake_witness(answer: Option<&'static str>) -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming().flatten() {
+            match answer {
+                None => held.push(c), // never answers
+                Some(a) => {
+                    let mut r = BufReader::new(c.try_clone().unwrap());
+                    let mut len = 0usize;
+                    loop {
+                        let mut h = String::new();
+                        if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut b = vec![0u8; len];
+                    let _ = std::io::Read::read_exact(&mut r, &mut b);
+                    let _ = (&c).write_all(a.as_bytes());
+                }
+            }
+        }
+    });
+    addr
+}
+
+fn verify(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["verify", dir.to_str().unwrap(), "--json"];
+    args.extend(extra);
+    let o = ll(&args, None, &[]);
+    (
+        code(&o),
+        serde_json::from_slice(&o.stdout).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn the_publisher_publishes_only_what_its_quorum_cosigned() {
+    let (_t, dir) = ledger("ledger.example.org/quorum", None);
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(20, "q")), &[]));
+    let key = log_key(&dir);
+    let mut ws = Vec::new();
+    let mut lines = String::new();
+    for i in 1..=3 {
+        let wdir = tmp().join(format!("w{i}"));
+        let out = ok(&ll(
+            &[
+                "witness",
+                "init",
+                wdir.to_str().unwrap(),
+                "--name",
+                &format!("w{i}.example"),
+            ],
+            None,
+            &[],
+        ));
+        let vkey = out.lines().last().unwrap().to_owned();
+        let w = start(&wdir, &[&key], "127.0.0.1:0");
+        lines += &format!("witness W{i} {vkey} http://{}/\n", w.1);
+        ws.push((wdir, w));
+    }
+    let policy = dir.with_extension("policy");
+    fs::write(
+        &policy,
+        format!("log {key}\n{lines}group two 2 W1 W2 W3\nquorum two\n"),
+    )
+    .unwrap();
+    let out = ok(&ll(&["policy", d, policy.to_str().unwrap()], None, &[]));
+    assert!(
+        out.contains("published a witnessed digest of size 21"),
+        "{out}"
+    );
+    // Every verifier learns the policy from the metadata and enforces it.
+    let (c, v) = verify(&dir, &[]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(
+        (
+            v["witnesses"]["met"].as_bool(),
+            v["witnesses"]["cosigned"].as_u64()
+        ),
+        (Some(true), Some(3)),
+        "{v}"
+    );
+    assert_eq!(v["witnesses"]["source"], "metadata");
+    assert!(v["witnesses"]["list"][0]["time"].as_u64().is_some());
+    // One witness down: 2 of 3 still publish.
+    drop(ws.remove(2).1);
+    let o = ll(&["append", d], Some(&events(5, "q2")), &[]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("witness W3: failed"));
+    let (c, v) = verify(&dir, &[]);
+    assert_eq!(
+        (c, v["size"].as_u64(), v["witnesses"]["cosigned"].as_u64()),
+        (0, Some(26), Some(2)),
+        "{v}"
+    );
+    // The archive keeps the checkpoint as published, cosignatures and all. (Size 21 was
+    // archived before the policy: archived digests never change.)
+    let archived = fs::read_to_string(dir.join("digests/26")).unwrap();
+    assert_eq!(archived.matches("— w").count(), 2, "{archived}");
+    // Two down: the events are durable, the published digest stays the last witnessed.
+    let (w2dir, w2) = ws.remove(1);
+    drop(w2);
+    let o = ll(&["append", d], Some(&events(5, "q3")), &[]);
+    assert_eq!(code(&o), 5, "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("quorum") && err.contains("stays at size 26"),
+        "{err}"
+    );
+    let (c, v) = verify(&dir, &[]);
+    assert_eq!((c, v["size"].as_u64()), (0, Some(26)), "{v}");
+    // Appending again continues from the unwitnessed size: nothing is lost or redone.
+    let o = ll(&["append", d], Some(&events(1, "q4")), &[]);
+    assert_eq!(code(&o), 5);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("the ledger has 32 events"));
+    // The witness comes back: `publish` catches up.
+    let w2 = start(&w2dir, &[&key], &ws_addr(&lines, 2));
+    let o = ll(&["publish", d], None, &[]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let (c, v) = verify(&dir, &[]);
+    assert_eq!(
+        (c, v["size"].as_u64(), v["witnesses"]["cosigned"].as_u64()),
+        (0, Some(32), Some(2)),
+        "{v}"
+    );
+    drop(w2);
+    // A pinned policy that needs W3, which cosigned none of these: QUORUM.
+    let strict = dir.with_extension("strict-policy");
+    let w3 = lines
+        .lines()
+        .nth(2)
+        .unwrap()
+        .rsplit_once(' ')
+        .unwrap()
+        .0
+        .to_owned();
+    fs::write(&strict, format!("{w3}\nquorum W3\n")).unwrap();
+    let (c, v) = verify(&dir, &["--policy", strict.to_str().unwrap()]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("QUORUM")), "{v}");
+}
+
+/// The address of witness `i` (1-based) in the policy lines.
+fn ws_addr(lines: &str, i: usize) -> String {
+    let url = lines
+        .lines()
+        .nth(i - 1)
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap();
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+#[test]
+fn slow_and_lying_witnesses_are_reported_and_never_trusted() {
+    let (_t, dir) = ledger("ledger.example.org/liars", None);
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(3, "l")), &[]));
+    let key = log_key(&dir);
+    let wdir = tmp().join("honest");
+    let out = ok(&ll(
+        &[
+            "witness",
+            "init",
+            wdir.to_str().unwrap(),
+            "--name",
+            "honest.example",
+        ],
+        None,
+        &[],
+    ));
+    let honest_key = out.lines().last().unwrap().to_owned();
+    let honest = start(&wdir, &[&key], "127.0.0.1:0");
+    let key_of = |name: &str| {
+        let w = tmp().join(name);
+        ok(&ll(
+            &["witness", "init", w.to_str().unwrap(), "--name", name],
+            None,
+            &[],
+        ))
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+    };
+    let slow = fake_witness(None);
+    let liar = fake_witness(Some("HTTP/1.1 409 Conflict\r\nContent-Type: text/x.tlog.size\r\nContent-Length: 7\r\nConnection: close\r\n\r\n999999\n"));
+    let forger = fake_witness(Some("HTTP/1.1 200 OK\r\nContent-Length: 40\r\nConnection: close\r\n\r\n— forger.example AAAAAAAAAAAAAAAAAAAA=\n"));
+    let policy = dir.with_extension("policy");
+    fs::write(
+        &policy,
+        format!(
+            "witness H {honest_key} http://{}/\nwitness S {} http://{slow}/\nwitness L {} http://{liar}/\nwitness F {} http://{forger}/\ngroup g 2 H S L F\nquorum g\n",
+            honest.1,
+            key_of("slow.example"),
+            key_of("liar.example"),
+            key_of("forger.example"),
+        ),
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let o = ll(
+        &["policy", d, policy.to_str().unwrap()],
+        None,
+        &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "700")],
+    );
+    assert!(t0.elapsed() < Duration::from_secs(20), "the deadline holds");
+    assert_eq!(code(&o), 5, "only the honest witness cosigned: below 2");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("witness H: cosigned"), "{err}");
+    assert!(err.contains("witness S: failed"), "{err}");
+    assert!(
+        err.contains("witness L: INCIDENT") && err.contains("999999"),
+        "{err}"
+    );
+    assert!(
+        err.contains("witness F: failed") && err.contains("does not verify"),
+        "{err}"
+    );
+    // The published digest is still the one from before the policy, which the metadata's
+    // new policy now refuses: verifiers say so rather than trust it.
+    let (c, v) = verify(&dir, &[]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("QUORUM")), "{v}");
+}

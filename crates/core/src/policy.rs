@@ -203,17 +203,18 @@ impl Policy {
                         nodes.push(n);
                     }
                     let n = nodes.len();
-                    let k =
-                        match *k {
-                            "all" => n,
-                            "any" => 1,
-                            k => match crate::checkpoint::parse_decimal(k) {
-                                Some(k) if (1..=n as u64).contains(&k) => k as usize,
-                                _ => return Err(bad(format!(
+                    let k = match *k {
+                        "all" => n,
+                        "any" => 1,
+                        k => match crate::checkpoint::parse_decimal(k) {
+                            Some(k) if (1..=n as u64).contains(&k) => k as usize,
+                            _ => {
+                                return Err(bad(format!(
                                     "group {name}: threshold {k:?} must be all, any or 1 to {n}"
-                                ))),
-                            },
-                        };
+                                )))
+                            }
+                        },
+                    };
                     if p.groups.len() == MAX_ITEMS {
                         return Err(bad(format!("more than {MAX_ITEMS} groups")));
                     }
