@@ -297,6 +297,9 @@ enum WitnessAction {
         /// Serve Prometheus metrics on this address, at /metrics.
         #[arg(long)]
         metrics_addr: Option<String>,
+        /// The witness's public URL, for its witness.v0.json (default: the bound address).
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 
@@ -704,6 +707,7 @@ fn run(cli: Cli) -> Result<i32> {
                 access_log,
                 no_access_log,
                 metrics_addr,
+                url,
             } => {
                 let logs = logs
                     .iter()
@@ -719,7 +723,7 @@ fn run(cli: Cli) -> Result<i32> {
                 let vkey = w.verifier();
                 let running = server::start(server::Options {
                     root: None,
-                    routes: Some(witness::router(w)),
+                    routes: Some(witness::router(w.clone())),
                     addr,
                     tls: tls_cert.zip(tls_key),
                     access_log: match (no_access_log, access_log.as_str()) {
@@ -731,6 +735,7 @@ fn run(cli: Cli) -> Result<i32> {
                     api: None,
                     limits: server::Limits::default(),
                 })?;
+                let _ = w.url.set(url.unwrap_or_else(|| running.urls[0].clone()));
                 println!("witness {vkey} on {}", running.urls[0]);
                 for u in &running.urls[1..] {
                     println!("  also {u}");

@@ -19,7 +19,8 @@
 //! Routes (submission and monitoring prefix both `/`), with CORS so browsers can ask:
 //! - `POST /add-checkpoint` — tlog-witness;
 //! - `GET /<hex>/checkpoint` — the latest cosigned checkpoint of a log (monitoring read);
-//! - `GET /witness.v0.json` — the witness's name, key and logs, with their sizes.
+//! - `GET /witness.v0.json` — the witness's name, URLs and verifier key (the shape
+//!   Sunlight's witnesses publish), and its logs with their sizes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,8 @@ pub struct Witness {
     logs: Vec<VerifierKey>,
     /// Per origin: its lock and what it holds (loaded from disk on first use).
     held: Mutex<HashMap<String, Slot>>,
+    /// Its public URL (the submission and monitoring prefix), once known.
+    pub url: std::sync::OnceLock<String>,
     _lock: std::fs::File,
 }
 
@@ -112,6 +115,7 @@ impl Witness {
             key,
             logs,
             held: Mutex::new(HashMap::new()),
+            url: std::sync::OnceLock::new(),
             _lock: lock,
         })
     }
@@ -261,11 +265,15 @@ impl Witness {
                 "size": size,
             }));
         }
+        // The shape Sunlight's witnesses publish (name, submission and monitoring URLs,
+        // verifier keys, software), and the logs witnessed.
+        let url = self.url.get().cloned().unwrap_or_default();
         json!({
             "name": self.key.name(),
-            "key": self.verifier().to_string(),
-            "submission_prefix": "/",
-            "monitoring_prefix": "/",
+            "submission_url": url,
+            "monitoring_url": url,
+            "verifier_keys": [self.verifier().to_string()],
+            "software": {"name": "liveledger", "version": env!("CARGO_PKG_VERSION")},
             "logs": logs,
         })
     }

@@ -301,7 +301,12 @@ fn a_witness_answers_every_case_as_tlog_witness_says() {
     );
     let meta = get(a, "witness.v0.json", "identity");
     let v: serde_json::Value = serde_json::from_slice(&meta.body).unwrap();
-    assert_eq!(v["key"], vkey.to_string());
+    assert_eq!(
+        v["verifier_keys"][0],
+        vkey.to_string(),
+        "Sunlight's shape: {v}"
+    );
+    assert_eq!(v["submission_url"], format!("http://{a}/"));
     assert_eq!(v["logs"][0]["origin"], origin);
     assert_eq!(v["logs"][0]["size"], 311);
     assert_eq!(v["logs"][1]["size"], serde_json::Value::Null);

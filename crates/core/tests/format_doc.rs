@@ -203,6 +203,56 @@ fn examples() -> Vec<(&'static str, String)> {
         vec![1, 31, 36]
     );
     out.push(("digest-index", index));
+
+    // tlog-witness: growing tessera's log from 3 to 5 entries, and the witness's answer.
+    let mut w5 = LogWriter::new();
+    for e in &entries[..5] {
+        w5.append(e).unwrap();
+    }
+    let leaves: Vec<Hash> = entries[..5].iter().map(|e| leaf_hash(e)).collect();
+    let cp5 = w5.checkpoint("example.com/log/testdata", vec![]);
+    let note5 = Note::sign(&cp5.to_text(), &[&log], 0).unwrap();
+    let proof = liveledger_core::merkle::consistency_proof(&leaves[..], 3, 5)
+        .unwrap()
+        .unwrap();
+    let mut req = "old 3\n".to_owned();
+    for h in &proof {
+        req += &format!("{}\n", h.to_base64());
+    }
+    req.push('\n');
+    req += &String::from_utf8(note5.to_bytes()).unwrap();
+    out.push(("add-checkpoint", req.clone()));
+    let parsed = liveledger_core::witness::parse_add_checkpoint(req.as_bytes()).unwrap();
+    let held = liveledger_core::witness::held_from_note(&cosigned.to_bytes()).unwrap();
+    let ok = liveledger_core::witness::check(&[log.verifier()], Some(&held), &parsed).unwrap();
+    let (line, _) = liveledger_core::witness::cosign(&witness, &ok, 1_790_000_060).unwrap();
+    out.push(("add-checkpoint-answer", line));
+
+    // tlog-policy: three witnesses, two of which must cosign.
+    let ws: Vec<SignerKey> = (1..=3u8)
+        .map(|i| {
+            SignerKey::from_seed(
+                &format!("w{i}.witness.example"),
+                note::ALG_COSIGNATURE_V1,
+                [10 + i; 32],
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut policy = format!("log {}\n", log.verifier());
+    for (i, k) in ws.iter().enumerate() {
+        policy += &format!(
+            "witness W{} {} https://w{}.witness.example/\n",
+            i + 1,
+            k.verifier(),
+            i + 1
+        );
+    }
+    policy += "group two-of-three 2 W1 W2 W3\nquorum two-of-three\n";
+    let p = liveledger_core::policy::Policy::parse(policy.as_bytes()).unwrap();
+    assert!(p.evaluate(&[ws[0].verifier(), ws[2].verifier()]).met);
+    assert!(!p.evaluate(&[ws[1].verifier()]).met);
+    out.push(("policy", policy));
     out
 }
 
