@@ -274,6 +274,10 @@ pub fn run(args: &[String]) -> Result {
             .map(|p| p.to_string()),
     );
 
+    let log = std::fs::canonicalize("target/bench")
+        .map_err(|e| e.to_string())?
+        .join("serve-access.jsonl");
+    let log = log.to_string_lossy().into_owned();
     let servers = [
         (
             "this commit",
@@ -281,6 +285,16 @@ pub fn run(args: &[String]) -> Result {
             vec!["--no-access-log"],
         ),
         ("reference", reference, vec![]),
+        (
+            "this commit, access log to a file and metrics on",
+            "target/release/liveledger".to_owned(),
+            vec![
+                "--access-log",
+                log.as_str(),
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ],
+        ),
     ];
     let mut rows = String::new();
     for (what, keep, clients) in [
@@ -300,18 +314,29 @@ pub fn run(args: &[String]) -> Result {
             );
             cells.push(l);
         }
-        let (new, old) = (&cells[0], &cells[1]);
+        let (new, old, observed) = (&cells[0], &cells[1], &cells[2]);
         let rps = |l: &Load| l.ok as f64 / l.seconds;
+        let cell = |l: &Load| {
+            format!(
+                "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed",
+                rps(l),
+                l.pct(0.5),
+                l.pct(0.99),
+                l.failed
+            )
+        };
         rows += &format!(
-            "| {what} | {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed | {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed | {:.2}× |\n",
-            rps(new), new.pct(0.5), new.pct(0.99), new.failed,
-            rps(old), old.pct(0.5), old.pct(0.99), old.failed,
+            "| {what} | {} | {} | {:.2}× | {} ({:.2}×) |\n",
+            cell(new),
+            cell(old),
             rps(new) / rps(old),
+            cell(observed),
+            rps(observed) / rps(old),
         );
     }
     // A normal client while 700 connections stall with half a request head.
     let mut cells = Vec::new();
-    for (name, bin, extra) in &servers {
+    for (name, bin, extra) in &servers[..2] {
         let s = serve(bin, &ledger, extra)?;
         let held = stall(&s.1, 700);
         std::thread::sleep(Duration::from_millis(500));
@@ -327,7 +352,7 @@ pub fn run(args: &[String]) -> Result {
     }
     let (new, old) = (&cells[0], &cells[1]);
     rows += &format!(
-        "| one client, a new connection per request, while 700 connections stall in their request head | {} answered ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms, {} failed | {} answered ({:.0}/s), {} failed | |\n",
+        "| one client, a new connection per request, while 700 connections stall in their request head | {} answered ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms, {} failed | {} answered ({:.0}/s), {} failed | | |\n",
         new.ok, new.ok as f64 / new.seconds, new.pct(0.5), new.pct(0.99), new.failed,
         old.ok, old.ok as f64 / old.seconds, old.failed,
     );
@@ -337,7 +362,7 @@ pub fn run(args: &[String]) -> Result {
          {secs} s per row after a 1 s warm-up, load generator and server on the same 2 cores. \
          Reference: `{rev}`'s `liveledger serve` (the hand-written HTTP/1.1 server, a thread per \
          connection), built in the same run.\n\n\
-         | load | this commit (hyper, tower-http) | reference | this ÷ reference |\n|---|---|---|---|\n{rows}",
+         | load | this commit (hyper, tower-http), no access log | reference | this ÷ reference | this commit, access log to a file, metrics on |\n|---|---|---|---|---|\n{rows}",
         paths.len()
     );
     print!("{body}");

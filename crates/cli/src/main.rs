@@ -679,12 +679,14 @@ fn run(cli: Cli) -> Result<i32> {
                     ..server::Limits::default()
                 },
             })?;
-            println!("serving {} on {}", dir.display(), running.urls[0]);
-            for u in &running.urls[1..] {
-                println!("  also {u}");
-            }
+            // (A server must not die because whoever started it closed its stdout.)
             use std::io::Write as _;
-            let _ = std::io::stdout().flush();
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "serving {} on {}", dir.display(), running.urls[0]);
+            for u in &running.urls[1..] {
+                let _ = writeln!(out, "  also {u}");
+            }
+            let _ = out.flush();
             running.until_signalled();
             Ok(0)
         }
@@ -736,12 +738,13 @@ fn run(cli: Cli) -> Result<i32> {
                     limits: server::Limits::default(),
                 })?;
                 let _ = w.url.set(url.unwrap_or_else(|| running.urls[0].clone()));
-                println!("witness {vkey} on {}", running.urls[0]);
-                for u in &running.urls[1..] {
-                    println!("  also {u}");
-                }
                 use std::io::Write as _;
-                let _ = std::io::stdout().flush();
+                let mut out = std::io::stdout();
+                let _ = writeln!(out, "witness {vkey} on {}", running.urls[0]);
+                for u in &running.urls[1..] {
+                    let _ = writeln!(out, "  also {u}");
+                }
+                let _ = out.flush();
                 running.until_signalled();
                 Ok(0)
             }

@@ -22,8 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use liveledger_core::layout::Published;
+use std::collections::VecDeque;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
 use tower_http::services::fs::{Backend, TokioBackend, TokioFile};
 use tower_http::services::ServeDir;
 
@@ -68,35 +72,57 @@ pub fn servable(uri_path: &str) -> Option<&str> {
 /// The largest file whose precompressed body is checked against it (a full bundle is at
 /// most 256 entries of 64 KiB).
 const MAX_CHECKED: u64 = 17 << 20;
+/// Files up to this size are read whole and kept in memory (tiles, bundles, notes, the
+/// app's assets); larger ones are streamed from disk.
+const MAX_KEPT_FILE: u64 = 4 << 20;
+/// The bytes of kept files, at most (oldest out first).
+const KEPT_BYTES: usize = 64 << 20;
 
 /// A file's identity as the file system reports it: a change of bytes changes it,
 /// except for a rewrite of the same length within the clock's granularity.
 type Stamp = (u64, Option<SystemTime>);
 
-/// Verdicts kept: a file's path, its stamp and its `.gz`'s when checked, and the result.
-type Checked = HashMap<PathBuf, (Stamp, Stamp, bool)>;
-
-/// ServeDir's file access, with one rule added: `<file>.gz` exists for a client only
-/// while it is the gzip of `<file>` as it is now. Its trailer's CRC-32 and length must
-/// be those of the file; the check reads the file once per version of either (the
-/// verdict is kept by size and modification time, up to 100,000 of them). A file
-/// rewritten after its compression (an operator's mistake, a restore, or a test that
-/// tampers with a segment) is therefore served as it now is, never a stale body.
-#[derive(Clone, Default)]
-pub struct Precompressed {
-    checked: Arc<Mutex<Checked>>,
-}
-
 fn stamp(m: &std::fs::Metadata) -> Stamp {
     (m.len(), m.modified().ok())
 }
 
-impl Precompressed {
+/// What the backend remembers: `.gz` verdicts (a file's stamp and its `.gz`'s when
+/// checked, and the result) and small files' bytes (by stamp).
+#[derive(Default)]
+struct Kept {
+    gz: HashMap<PathBuf, (Stamp, Stamp, bool)>,
+    files: HashMap<PathBuf, (Stamp, Bytes)>,
+    order: VecDeque<PathBuf>,
+    bytes: usize,
+}
+
+/// ServeDir's file access, with two things added.
+///
+/// - `<file>.gz` exists for a client only while it is the gzip of `<file>` as it is now:
+///   its trailer's CRC-32 and length must be those of the file (checked once per version
+///   of either, by size and modification time). A file rewritten after its compression (an
+///   operator's mistake, a restore, a test that tampers with a segment) is served as it now
+///   is, never a stale body.
+/// - Small files' bytes are kept in memory while their stamp is unchanged (at most 64 MiB,
+///   oldest out first): a kept file is served after a stat, on the async thread (a stat
+///   of a file in the page cache takes about a microsecond); anything else is one trip
+///   to the blocking pool (the stat, the `.gz` check, the read). Tokio's own file access
+///   takes a trip per call (open, stat, each read): see `cargo xtask bench-serve`.
+#[derive(Clone, Default)]
+pub struct Files {
+    kept: Arc<Mutex<Kept>>,
+}
+
+impl Files {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Whether `gz` is the gzip of `plain` now.
     fn matches(&self, plain: &Path, gz: &Path) -> io::Result<bool> {
         let (pm, gm) = (std::fs::metadata(plain)?, std::fs::metadata(gz)?);
         let (ps, gs) = (stamp(&pm), stamp(&gm));
-        if let Some((p, g, ok)) = self.lock().get(plain) {
+        if let Some((p, g, ok)) = self.lock().gz.get(plain) {
             if *p == ps && *g == gs {
                 return Ok(*ok);
             }
@@ -114,59 +140,173 @@ impl Precompressed {
             c.sum() == crc && body.len() as u32 == len
         };
         let mut kept = self.lock();
-        if kept.len() >= 100_000 {
-            kept.clear();
+        if kept.gz.len() >= 100_000 {
+            kept.gz.clear();
         }
-        kept.insert(plain.to_path_buf(), (ps, gs, ok));
+        kept.gz.insert(plain.to_path_buf(), (ps, gs, ok));
         Ok(ok)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Checked> {
-        self.checked.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// `Ok` if `path` may be opened: any file but a `.gz` that does not match its file.
-    async fn admit(&self, path: &Path) -> io::Result<()> {
-        let Some(plain) = path
-            .to_str()
-            .and_then(|p| p.strip_suffix(".gz"))
-            .map(PathBuf::from)
-        else {
+    /// `Ok` if `path` may be opened: any file but a `.gz` that does not match its file
+    /// (NotFound then, so that ServeDir falls back to the file itself).
+    fn admit(&self, path: &Path) -> io::Result<()> {
+        let Some(plain) = path.to_str().and_then(|p| p.strip_suffix(".gz")) else {
             return Ok(());
         };
-        let (this, gz) = (self.clone(), path.to_path_buf());
-        let ok = tokio::task::spawn_blocking(move || this.matches(&plain, &gz))
-            .await
-            .map_err(io::Error::other)?;
-        match ok {
+        match self.matches(Path::new(plain), path) {
             Ok(true) => Ok(()),
-            // A missing or stale body: ServeDir then falls back to the file itself.
             Ok(false) | Err(_) => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    /// A kept file still as kept, found with stats only (no read): for the async path, as
+    /// a stat of a file in the page cache takes about a microsecond.
+    fn try_kept(&self, path: &Path) -> Option<(Bytes, std::fs::Metadata)> {
+        let meta = std::fs::metadata(path).ok()?;
+        if let Some(plain) = path.to_str().and_then(|p| p.strip_suffix(".gz")) {
+            let pm = std::fs::metadata(plain).ok()?;
+            let k = self.lock();
+            let (p, g, ok) = k.gz.get(Path::new(plain))?;
+            if !(*ok && *p == stamp(&pm) && *g == stamp(&meta)) {
+                return None;
+            }
+        }
+        let k = self.lock();
+        let (s, b) = k.files.get(path)?;
+        (*s == stamp(&meta)).then(|| (b.clone(), meta))
+    }
+
+    /// Opens `path` (blocking): its bytes if small (kept or read now), else the file.
+    fn open_blocking(&self, path: &Path) -> io::Result<Opened> {
+        self.admit(path)?;
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() || meta.len() > MAX_KEPT_FILE {
+            return Ok(Opened::Large);
+        }
+        let st = stamp(&meta);
+        if let Some((s, b)) = self.lock().files.get(path) {
+            if *s == st {
+                return Ok(Opened::Mem(b.clone(), meta));
+            }
+        }
+        let bytes = Bytes::from(std::fs::read(path)?);
+        if bytes.len() as u64 != meta.len() {
+            // Changed while read: serve what was read, keep nothing.
+            let meta = std::fs::metadata(path)?;
+            return Ok(Opened::Mem(bytes, meta));
+        }
+        let mut k = self.lock();
+        if let Some((_, old)) = k.files.insert(path.to_path_buf(), (st, bytes.clone())) {
+            k.bytes -= old.len();
+            k.order.retain(|p| p != path);
+        }
+        k.bytes += bytes.len();
+        k.order.push_back(path.to_path_buf());
+        while k.bytes > KEPT_BYTES {
+            let Some(oldest) = k.order.pop_front() else {
+                break;
+            };
+            if let Some((_, b)) = k.files.remove(&oldest) {
+                k.bytes -= b.len();
+            }
+        }
+        Ok(Opened::Mem(bytes, meta))
+    }
+}
+
+enum Opened {
+    Mem(Bytes, std::fs::Metadata),
+    /// Too large to keep: streamed from disk.
+    Large,
+}
+
+/// A file as the backend hands it to ServeDir: bytes in memory, or a file on disk.
+pub enum LedgerFile {
+    Mem(std::io::Cursor<Bytes>, std::fs::Metadata),
+    Disk(TokioFile),
+}
+
+impl AsyncRead for LedgerFile {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            LedgerFile::Mem(c, _) => Pin::new(c).poll_read(cx, buf),
+            LedgerFile::Disk(f) => Pin::new(f).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncSeek for LedgerFile {
+    fn start_seek(self: Pin<&mut Self>, pos: SeekFrom) -> io::Result<()> {
+        match self.get_mut() {
+            LedgerFile::Mem(c, _) => Pin::new(c).start_seek(pos),
+            LedgerFile::Disk(f) => Pin::new(f).start_seek(pos),
+        }
+    }
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        match self.get_mut() {
+            LedgerFile::Mem(c, _) => Pin::new(c).poll_complete(cx),
+            LedgerFile::Disk(f) => Pin::new(f).poll_complete(cx),
+        }
+    }
+}
+
+impl tower_http::services::fs::File for LedgerFile {
+    type Metadata = std::fs::Metadata;
+    type MetadataFuture<'a> =
+        Pin<Box<dyn Future<Output = io::Result<std::fs::Metadata>> + Send + 'a>>;
+
+    fn metadata(&self) -> Self::MetadataFuture<'_> {
+        match self {
+            LedgerFile::Mem(_, m) => {
+                let m = m.clone();
+                Box::pin(async move { Ok(m) })
+            }
+            LedgerFile::Disk(f) => {
+                let f = tower_http::services::fs::File::metadata(f);
+                Box::pin(f)
+            }
         }
     }
 }
 
 type Fut<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
 
-impl Backend for Precompressed {
-    type File = TokioFile;
+impl Backend for Files {
+    type File = LedgerFile;
     type Metadata = std::fs::Metadata;
-    type OpenFuture = Fut<TokioFile>;
+    type OpenFuture = Fut<LedgerFile>;
     type MetadataFuture = Fut<std::fs::Metadata>;
 
     fn open(&self, path: PathBuf) -> Self::OpenFuture {
         let this = self.clone();
         Box::pin(async move {
-            this.admit(&path).await?;
-            TokioBackend.open(path).await
+            if let Some((b, m)) = this.try_kept(&path) {
+                return Ok(LedgerFile::Mem(std::io::Cursor::new(b), m));
+            }
+            let p = path.clone();
+            let opened = tokio::task::spawn_blocking(move || this.open_blocking(&p))
+                .await
+                .map_err(io::Error::other)??;
+            Ok(match opened {
+                Opened::Mem(b, m) => LedgerFile::Mem(std::io::Cursor::new(b), m),
+                Opened::Large => LedgerFile::Disk(TokioBackend.open(path).await?),
+            })
         })
     }
 
     fn metadata(&self, path: PathBuf) -> Self::MetadataFuture {
         let this = self.clone();
         Box::pin(async move {
-            this.admit(&path).await?;
-            TokioBackend.metadata(path).await
+            tokio::task::spawn_blocking(move || {
+                this.admit(&path)?;
+                std::fs::metadata(&path)
+            })
+            .await
+            .map_err(io::Error::other)?
         })
     }
 }
@@ -174,10 +314,14 @@ impl Backend for Precompressed {
 /// The file service for `root`.
 pub fn service(
     root: &Path,
-) -> ServeDir<tower_http::services::fs::DefaultServeDirFallback, Precompressed> {
-    ServeDir::with_backend(root, Precompressed::default())
-        .precompressed_gzip()
-        .append_index_html_on_directories(true)
+    files: Files,
+    precompressed: bool,
+) -> ServeDir<tower_http::services::fs::DefaultServeDirFallback, Files> {
+    let s = ServeDir::with_backend(root, files).append_index_html_on_directories(true);
+    match precompressed {
+        true => s.precompressed_gzip(),
+        false => s,
+    }
 }
 
 /// Refuses what the file service must never see: hidden or encoded paths (404) and
@@ -309,7 +453,7 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(&body).unwrap();
         std::fs::write(&gz, e.finish().unwrap()).unwrap();
-        let p = Precompressed::default();
+        let p = Files::default();
         assert!(p.matches(&plain, &gz).unwrap());
         // One byte changed in place, same length: refused (the check sees the new
         // modification time, and then the CRC).
@@ -319,7 +463,7 @@ mod tests {
         std::fs::write(&plain, &other).unwrap();
         assert!(!p.matches(&plain, &gz).unwrap());
         // A fresh checker (no kept verdict) refuses it too.
-        assert!(!Precompressed::default().matches(&plain, &gz).unwrap());
+        assert!(!Files::default().matches(&plain, &gz).unwrap());
         std::fs::write(&plain, &body).unwrap();
         assert!(p.matches(&plain, &gz).unwrap());
         // Truncated or missing bodies are refused, never an error served.

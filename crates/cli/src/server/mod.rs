@@ -236,7 +236,9 @@ impl hyper::body::Body for Holding {
 
 /// The ledger's files, for the static listener.
 fn files_router(root: &Path) -> Router {
-    let plain = files::service(root);
+    let kept = files::Files::default();
+    // Hash tiles have no .gz: not looked for.
+    let plain = files::service(root, kept.clone(), false);
     let compressed = tower::ServiceBuilder::new()
         .layer(
             CompressionLayer::new()
@@ -250,7 +252,7 @@ fn files_router(root: &Path) -> Router {
                         .and(tower_http::compression::predicate::SizeAbove::new(256)),
                 ),
         )
-        .service(files::service(root));
+        .service(files::service(root, kept, true));
     let svc = tower::service_fn(move |req: Request<Body>| {
         let (plain, compressed) = (plain.clone(), compressed.clone());
         async move {
@@ -595,8 +597,9 @@ pub fn start(o: Options) -> Result<Running> {
             tls: tls.clone(),
         },
     );
-    let handle = metrics_handle();
+    // Metrics are recorded only when they are served (nobody scrapes them otherwise).
     if let Some(addr) = &o.metrics_addr {
+        let handle = metrics_handle();
         let tcp = bind(addr)?;
         urls.push(format!("http://{}/metrics", local(&tcp)));
         let root = o.root.clone();
