@@ -181,19 +181,19 @@ impl Files {
         self.admit(path)?;
         let meta = std::fs::metadata(path)?;
         if !meta.is_file() || meta.len() > MAX_KEPT_FILE {
-            return Ok(Opened::Large);
+            return Ok(None);
         }
         let st = stamp(&meta);
         if let Some((s, b)) = self.lock().files.get(path) {
             if *s == st {
-                return Ok(Opened::Mem(b.clone(), meta));
+                return Ok(Some((b.clone(), meta)));
             }
         }
         let bytes = Bytes::from(std::fs::read(path)?);
         if bytes.len() as u64 != meta.len() {
             // Changed while read: serve what was read, keep nothing.
             let meta = std::fs::metadata(path)?;
-            return Ok(Opened::Mem(bytes, meta));
+            return Ok(Some((bytes, meta)));
         }
         let mut k = self.lock();
         if let Some((_, old)) = k.files.insert(path.to_path_buf(), (st, bytes.clone())) {
@@ -210,15 +210,12 @@ impl Files {
                 k.bytes -= b.len();
             }
         }
-        Ok(Opened::Mem(bytes, meta))
+        Ok(Some((bytes, meta)))
     }
 }
 
-enum Opened {
-    Mem(Bytes, std::fs::Metadata),
-    /// Too large to keep: streamed from disk.
-    Large,
-}
+/// A small file's bytes and metadata, or `None`: too large to keep, streamed from disk.
+type Opened = Option<(Bytes, std::fs::Metadata)>;
 
 /// A file as the backend hands it to ServeDir: bytes in memory, or a file on disk.
 pub enum LedgerFile {
@@ -292,8 +289,8 @@ impl Backend for Files {
                 .await
                 .map_err(io::Error::other)??;
             Ok(match opened {
-                Opened::Mem(b, m) => LedgerFile::Mem(std::io::Cursor::new(b), m),
-                Opened::Large => LedgerFile::Disk(TokioBackend.open(path).await?),
+                Some((b, m)) => LedgerFile::Mem(std::io::Cursor::new(b), m),
+                None => LedgerFile::Disk(TokioBackend.open(path).await?),
             })
         })
     }
