@@ -283,8 +283,11 @@ fn install_all() -> Result {
 /// The embed module's budget was 120 kB (issue #6); issue #16 (one verdict: the core's
 /// trust, metadata and consistency rules, typed) allows it to grow to at most 135 kB, set
 /// to what the build reaches and no higher: 124,475 bytes at the commit that set 124,500.
+/// Issue #18 (witnesses) puts the tlog-policy parser and quorum in every verifier, the
+/// browser's too (the metadata's `policy`, the `policy` option): 129,809 bytes at the
+/// commit that set 129,850.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 124_500;
+const EMBED_BUDGET_GZ: usize = 129_850;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {
