@@ -106,6 +106,12 @@ function craft() {
   cases["a checkpoint trusted before, extended"] = { dir: later, since: readFileSync(join(golden, "checkpoint"), "utf8"), want: ok("ledger") };
   rewriteMeta(copy("witnessed"), (m) => { m.witnesses = { keys: [witnessKey("w1.example"), witnessKey("w2.example"), witnessKey("w3.example")], threshold: 2 }; });
   cases["metadata demanding 2 of 3 witnesses, none cosigned"] = { dir: join(work, "witnessed"), want: no("QUORUM") };
+  // A tlog-policy in the metadata (issue #18): its quorum, one of two witnesses, unmet.
+  const policy = `witness A ${witnessKey("a.example")} https://a.example/\nwitness B ${witnessKey("b.example")}\ngroup AB any A B\nquorum AB\n`;
+  rewriteMeta(copy("policied"), (m) => { m.policy = policy; });
+  cases["a tlog-policy in the metadata, its quorum unmet"] = { dir: join(work, "policied"), want: no("QUORUM") };
+  rewriteMeta(copy("bad-policy"), (m) => { m.policy = "witness A\nquorum A\n"; });
+  cases["a malformed tlog-policy in the metadata"] = { dir: join(work, "bad-policy"), want: no("BAD_INPUT") };
   const bare = copy("bare");
   rmSync(join(bare, "metadata"));
   cases["no metadata, a pinned key"] = { dir: bare, key: logKey, want: ok("log") };

@@ -214,6 +214,50 @@ fn walk(d: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The demo's witnesses: three `liveledger witness` servers on 127.0.0.1 (fresh
+/// directories beside the ledger, recreated with it), and a 2-of-3 policy naming them,
+/// set on the ledger and published at once. Returns their URLs.
+fn start_witnesses(store: &Store) -> Result<Vec<String>> {
+    let mut w = Writer::open(store)?;
+    let log = w.meta.log_keys[0].clone();
+    let mut urls = Vec::new();
+    let mut policy = format!("log {log}\n");
+    for i in 1..=3 {
+        let wdir = store.dir.with_extension(format!("witness{i}"));
+        let _ = std::fs::remove_dir_all(&wdir);
+        let vkey = crate::witness::init(&wdir, &format!("witness{i}.demo.liveledger.example"))?;
+        let witness = std::sync::Arc::new(crate::witness::Witness::open(&wdir, vec![log.clone()])?);
+        let running = server::start(server::Options {
+            root: None,
+            routes: Some(crate::witness::router(witness.clone())),
+            addr: "127.0.0.1:0".into(),
+            tls: None,
+            access_log: server::AccessLog::Off,
+            metrics_addr: None,
+            api: None,
+            limits: server::Limits::default(),
+        })?;
+        let url = running.urls[0].clone();
+        let _ = witness.url.set(url.clone());
+        std::mem::forget(running); // serves until the demo exits
+        policy += &format!("witness W{i} {vkey} {url}\n");
+        urls.push(url);
+    }
+    policy += "group two-of-three 2 W1 W2 W3\nquorum two-of-three\n";
+    w.set_policy(&policy)?;
+    w.republish()?;
+    match &w.witnessed {
+        Some(g) if g.met => Ok(urls),
+        Some(g) => Err(CliError::Io(format!(
+            "the demo's witnesses did not cosign: {}",
+            g.summary().join("; ")
+        ))),
+        None => Err(CliError::Corrupt(
+            "the demo's policy asks no witness".into(),
+        )),
+    }
+}
+
 /// Runs the demo: create, serve, and append a few events every `interval`.
 pub fn run(
     dir: &Path,
@@ -224,6 +268,7 @@ pub fn run(
     embed: Option<(&Path, &str)>,
 ) -> Result<()> {
     let store = create(dir)?;
+    let witnesses = start_witnesses(&store)?;
     if let Some(app) = app {
         install_app(app, &store.dir)?;
     }
@@ -237,6 +282,10 @@ pub fn run(
     println!("  ledger   http://{bound}/");
     println!("  tampered http://{bound}/tampered/  (a copy with one byte changed in segment 1)");
     println!("  verify   liveledger verify http://{bound}/");
+    println!(
+        "  witnesses {} (every digest is published once 2 of the 3 cosigned)",
+        witnesses.join(" ")
+    );
     if let Some((site, eaddr)) = embed {
         let e = server::start_files(site, eaddr)?;
         println!(

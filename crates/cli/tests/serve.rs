@@ -94,6 +94,12 @@ fn files_get_their_types_cache_policy_cors_and_precompressed_gzip() {
     }
     fs::write(dir.join(".hidden"), "secret").unwrap();
     assert_eq!(get(a, ".hidden", "identity").status, 404);
+    let missing = get(a, "no/such/file", "identity");
+    assert_eq!(
+        (missing.status, missing.body.as_slice()),
+        (404, &b"not found\n"[..]),
+        "a 404 says so"
+    );
     let url = format!("http://{a}");
     let v: serde_json::Value =
         serde_json::from_slice(&ll(&["verify", &url, "--json"], None, &[]).stdout).unwrap();

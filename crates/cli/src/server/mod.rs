@@ -275,6 +275,17 @@ fn files_router(root: &Path) -> Router {
             } else {
                 compressed.oneshot(req).await?.map(Body::new)
             };
+            if res.status() == StatusCode::NOT_FOUND {
+                // ServeDir's 404 has no body (browsers then show an error page of their
+                // own); say what happened.
+                let mut r = Response::new(Body::from("not found\n"));
+                *r.status_mut() = StatusCode::NOT_FOUND;
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                res = r;
+            }
             files::describe(&rel, &mut res);
             Ok(res)
         }
