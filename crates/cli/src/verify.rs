@@ -259,7 +259,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     let mut consistency = Value::Null;
     if let Some(path) = &o.since {
         let old_bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
-        let old = t.open_checkpoint(&old_bytes).map_err(|e| {
+        let old = t.open_past_checkpoint(&old_bytes).map_err(|e| {
             CliError::Refused(Code::BadSince, format!("--since {}: {e}", path.display()))
         })?;
         let since_error = |e: ConsistencyError| {

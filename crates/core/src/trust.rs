@@ -210,14 +210,27 @@ impl Trust {
         all
     }
 
-    /// Opens a signed checkpoint under this trust (see the module doc).
-    pub fn open_checkpoint(&self, bytes: &[u8]) -> Result<VerifiedCheckpoint, TrustError> {
+    /// Opens a checkpoint of the log's past (an archived digest, one a verifier trusted
+    /// before): every known signature on it must verify and one must be the log's, but the
+    /// witness quorum is not asked of it. What the log signed is its commitment, witnessed
+    /// or not: a fork between it and today's checkpoint is the log's fault either way, and
+    /// a digest published before the ledger had witnesses has none. The quorum is asked of
+    /// the checkpoint a verifier trusts now ([`Trust::open_checkpoint`]).
+    pub fn open_past_checkpoint(&self, bytes: &[u8]) -> Result<VerifiedCheckpoint, TrustError> {
         let note = Note::parse(bytes)
             .and_then(|n| n.verify(&self.checkpoint_keys()))
             .map_err(|e| TrustError::Checkpoint(e.into()))?;
         if note.count_signed_by(&self.log_keys) == 0 {
             return Err(TrustError::NotSignedByLog);
         }
+        Ok(VerifiedCheckpoint::from_note(note, &self.origin)?)
+    }
+
+    /// Opens a signed checkpoint under this trust (see the module doc), the witness quorum
+    /// included.
+    pub fn open_checkpoint(&self, bytes: &[u8]) -> Result<VerifiedCheckpoint, TrustError> {
+        let cp = self.open_past_checkpoint(bytes)?;
+        let note = cp.note();
         if let Some((p, _)) = &self.quorum {
             let keys: Vec<VerifierKey> = note.verified().iter().map(|v| v.key.clone()).collect();
             let r = p.evaluate(&keys);
@@ -238,6 +251,6 @@ impl Trust {
                 });
             }
         }
-        Ok(VerifiedCheckpoint::from_note(note, &self.origin)?)
+        Ok(cp)
     }
 }

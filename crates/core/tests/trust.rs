@@ -253,6 +253,13 @@ fn a_policy_in_the_metadata_or_pinned_is_the_quorum_enforced() {
             (ok, r) => panic!("witnesses {ws:?}: expected ok={ok}, got {r:?}"),
         }
     }
+    // The log's past (archived digests, a checkpoint trusted before) is opened without the
+    // quorum: signed by the log is its commitment, witnessed or not. A bad signature by a
+    // known key, or none by the log, still fails.
+    let past = t.open_past_checkpoint(&checkpoint(true, &[])).unwrap();
+    assert_eq!(past.size(), 0);
+    assert!(matches!(t.open_checkpoint(&checkpoint(true, &[])), Err(TrustError::Quorum { .. })));
+    assert_eq!(t.open_past_checkpoint(&checkpoint(false, &[1, 2])).unwrap_err(), TrustError::NotSignedByLog);
     // A policy the verifier pins wins over the metadata's: here one needing only w3.
     let pinned = liveledger_core::policy::Policy::parse(
         format!("witness W3 {}\nquorum W3\n", witness(3).verifier()).as_bytes(),
