@@ -168,6 +168,10 @@ enum Command {
         /// the policy in the ledger's metadata, if any).
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Do not ask the policy's witnesses for the checkpoints they hold (by default each
+        /// one's must be consistent with the log's: a split view fails with FORK).
+        #[arg(long)]
+        no_witness_check: bool,
         /// Fail if the digest's signed time is older than this (90s, 15m, 2h, 7d).
         #[arg(long)]
         max_age: Option<String>,
@@ -586,6 +590,7 @@ fn run(cli: Cli) -> Result<i32> {
             origin,
             since,
             policy,
+            no_witness_check,
             max_age,
             log_only,
             json,
@@ -599,6 +604,7 @@ fn run(cli: Cli) -> Result<i32> {
                     origin,
                     since,
                     policy,
+                    no_witness_check,
                     max_age,
                     log_only,
                     json,

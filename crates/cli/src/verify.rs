@@ -112,6 +112,8 @@ pub struct VerifyOptions {
     pub since: Option<PathBuf>,
     /// A tlog-policy file whose quorum the checkpoint must meet (else the metadata's).
     pub policy: Option<PathBuf>,
+    /// Do not ask the policy's witnesses what they hold (the split-view check).
+    pub no_witness_check: bool,
     pub max_age: Option<Duration>,
     pub log_only: bool,
     pub json: bool,
@@ -300,6 +302,50 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         consistency = json!({"since": old.size(), "now": cp.size(), "consistent": true});
     }
 
+    // Split views: what each witness of the policy holds must be consistent with what
+    // the log served us, either way round.
+    let mut views = Vec::new();
+    if let (Some((p, _)), false) = (&t.quorum, o.no_witness_check) {
+        for w in p.witnesses.iter() {
+            let Some(url) = &w.url else { continue };
+            match witness_view(&src, &t, &cp, &w.name, url) {
+                Ok(v) => views.push(v),
+                Err(WitnessView::Fork(e)) => {
+                    let evidence = json!({
+                        "witness": w.name,
+                        "error": e.to_string(),
+                        "old_checkpoint": String::from_utf8_lossy(&e.old_checkpoint),
+                        "new_checkpoint": String::from_utf8_lossy(&e.new_checkpoint),
+                        "proof": e.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+                    });
+                    let code = verdict::inconsistency_code(&e);
+                    if o.json {
+                        println!(
+                            "{}",
+                            json!({"verified": false, "code": code.as_str(), "message": format!("witness {}: {e}", w.name), "origin": origin, "consistency": evidence})
+                        );
+                        return Ok(1);
+                    }
+                    return Err(CliError::Refused(code, format!(
+                        "a split view: witness {} holds a checkpoint the log's is not consistent with: {e}\nevidence:\n--- checkpoint older\n{}--- checkpoint newer\n{}--- consistency proof\n{}",
+                        w.name,
+                        String::from_utf8_lossy(&e.old_checkpoint),
+                        String::from_utf8_lossy(&e.new_checkpoint),
+                        e.proof.iter().map(|h| format!("{}\n", h.to_base64())).collect::<String>()
+                    )));
+                }
+            }
+        }
+    }
+    for v in &views {
+        if let Some(n) = v["note"].as_str() {
+            notes.push(format!(
+                "witness {}: {n}",
+                v["name"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+
     let mut stale = None;
     if let Some(max) = o.max_age {
         let now = SystemTime::now()
@@ -335,6 +381,9 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         );
         j["cadence_seconds"] = json!(t.cadence_seconds);
         j["witnesses"] = witnesses;
+        if !j["witnesses"].is_null() {
+            j["witnesses"]["views"] = json!(views);
+        }
         println!("{j}");
     } else {
         for n in &notes {
@@ -417,6 +466,94 @@ impl Prefetch {
 
 /// A batch of handed-out signature checks and where its verdicts go.
 type SignatureJob = (Vec<SignatureCheck>, SyncSender<Vec<bool>>);
+
+/// Why a witness's view ended the verification.
+enum WitnessView {
+    /// The witness holds a checkpoint the log's is not consistent with.
+    Fork(Box<liveledger_core::audit::Inconsistency>),
+}
+
+/// Proves `older` ⊑ `newer` with the log's tiles of `newer`'s tree.
+fn prove(
+    src: &Source,
+    older: &VerifiedCheckpoint,
+    newer: &VerifiedCheckpoint,
+) -> std::result::Result<std::result::Result<(), ConsistencyError>, CliError> {
+    let mut c = Consistency::new(newer.size());
+    let needed = match c.needed(older.size(), newer.size()) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(e)),
+    };
+    for p in needed {
+        let b = src.require(&p.to_string())?;
+        if let Err(e) = c.feed(p, &b) {
+            return Ok(Err(e));
+        }
+    }
+    Ok(c.check(older, newer).map(|_| ()))
+}
+
+/// Asks one witness (its monitoring read) for the checkpoint it holds of this log, and
+/// checks it against the log's: `Ok` with what was found (an unreachable witness, or one
+/// that holds nothing, is a note), `Err` for a split view.
+fn witness_view(
+    src: &Source,
+    t: &Trust,
+    cp: &VerifiedCheckpoint,
+    name: &str,
+    url: &str,
+) -> std::result::Result<Value, WitnessView> {
+    let hex = liveledger_core::hash::sha256(cp.origin().as_bytes()).to_hex();
+    let at = format!("{}/{hex}/checkpoint", url.trim_end_matches('/'));
+    let note = |n: String| json!({"name": name, "size": null, "consistent": null, "note": n});
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .redirects(0)
+        .build();
+    let body = match agent.get(&at).call() {
+        Ok(r) => {
+            let mut b = Vec::new();
+            if r.into_reader().take(1 << 20).read_to_end(&mut b).is_err() {
+                return Ok(note(format!("{at}: the answer could not be read")));
+            }
+            b
+        }
+        Err(ureq::Error::Status(404, _)) => {
+            return Ok(note("holds no checkpoint of this log".into()))
+        }
+        Err(e) => return Ok(note(format!("{at}: {e}"))),
+    };
+    // What the witness holds must be signed by the log: then it is the log's commitment.
+    let held = match t.open_past_checkpoint(&body) {
+        Ok(h) => h,
+        Err(e) => {
+            return Ok(note(format!(
+                "serves a checkpoint that does not verify: {e}"
+            )))
+        }
+    };
+    let (older, newer) = if held.size() <= cp.size() {
+        (&held, cp)
+    } else {
+        (cp, &held)
+    };
+    match prove(src, older, newer) {
+        Ok(Ok(())) => Ok(
+            json!({"name": name, "size": held.size(), "consistent": true, "note": if held.size() > cp.size() {
+            Some(format!("holds size {}, newer than the {} the log served", held.size(), cp.size()))
+        } else { None }}),
+        ),
+        Ok(Err(ConsistencyError::Inconsistent(e))) => Err(WitnessView::Fork(e)),
+        // The log does not serve the tiles of the witness's (newer) tree: not provable
+        // from here; said, not failed.
+        Ok(Err(e)) => Ok(
+            json!({"name": name, "size": held.size(), "consistent": null, "note": format!("holds size {}; its consistency with the log's {} could not be checked: {e}", held.size(), cp.size())}),
+        ),
+        Err(e) => Ok(
+            json!({"name": name, "size": held.size(), "consistent": null, "note": format!("holds size {}; its consistency with the log's {} could not be checked: {e}", held.size(), cp.size())}),
+        ),
+    }
+}
 
 fn audit(
     src: &Source,

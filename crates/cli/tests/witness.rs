@@ -665,3 +665,103 @@ fn slow_and_lying_witnesses_are_reported_and_never_trusted() {
     let (c, v) = verify(&dir, &[]);
     assert_eq!((c, v["code"].as_str()), (1, Some("QUORUM")), "{v}");
 }
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn a_split_view_is_caught_by_asking_the_witnesses_what_they_hold() {
+    // A ledger whose policy needs any one of two witnesses; W2 is not up yet.
+    let (_t, a) = ledger("ledger.example.org/split", None);
+    let ad = a.to_str().unwrap();
+    ok(&ll(&["append", ad], Some(&events(20, "shared")), &[]));
+    let key = log_key(&a);
+    let (w1dir, w1key) = new_witness();
+    let (w2dir, w2key) = new_witness();
+    let (addr1, addr2) = (free_addr(), free_addr());
+    let w1 = start(&w1dir, &[&key], &addr1);
+    let policy = a.with_extension("policy");
+    fs::write(
+        &policy,
+        format!("witness W1 {w1key} http://{addr1}/\nwitness W2 {w2key} http://{addr2}/\ngroup any-one any W1 W2\nquorum any-one\n"),
+    )
+    .unwrap();
+    ok(&ll(
+        &["policy", ad, policy.to_str().unwrap()],
+        None,
+        &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "500")],
+    ));
+    // The operator keeps a second history from the same keys.
+    let b = a.parent().unwrap().join("other");
+    copy_dir(&a, &b);
+    copy_dir(&a.with_extension("keys"), &b.with_extension("keys"));
+    let _ = fs::remove_file(b.with_extension("keys").join("lock"));
+    let bd = b.to_str().unwrap();
+    // History A grows, witnessed by W1...
+    ok(&ll(
+        &["append", ad],
+        Some(&events(10, "A")),
+        &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "500")],
+    ));
+    drop(w1);
+    // ...history B, shown to other visitors, is witnessed by W2, which never saw A.
+    let w2 = start(&w2dir, &[&key], &addr2);
+    ok(&ll(
+        &["append", bd],
+        Some(&events(20, "B")),
+        &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "500")],
+    ));
+    let w1 = start(&w1dir, &[&key], &addr1);
+    // B meets its quorum (W2 cosigned), so alone it verifies; but W1 holds A's checkpoint
+    // of size 31, which B's (41) does not extend: FORK, with both checkpoints.
+    let (c, v) = verify(&b, &["--no-witness-check"]);
+    assert_eq!((c, v["size"].as_u64()), (0, Some(41)), "{v}");
+    let (c, v) = verify(&b, &[]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("FORK")), "{v}");
+    assert_eq!(v["consistency"]["witness"], "W1", "{v}");
+    assert!(v["consistency"]["old_checkpoint"]
+        .as_str()
+        .unwrap()
+        .contains("\n31\n"));
+    assert!(v["consistency"]["new_checkpoint"]
+        .as_str()
+        .unwrap()
+        .contains("\n41\n"));
+    let o = ll(&["verify", bd], None, &[]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("split view"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A's visitors: W1's view is consistent; W2 holds a larger checkpoint of another
+    // history whose tiles A does not serve: said, not provable from here.
+    let (c, v) = verify(&a, &[]);
+    assert_eq!(c, 0, "{v}");
+    let views = v["witnesses"]["views"].as_array().unwrap();
+    assert_eq!(views[0]["consistent"], true, "{v}");
+    assert_eq!(views[1]["size"], 41, "{v}");
+    assert!(
+        views[1]["note"]
+            .as_str()
+            .unwrap()
+            .contains("could not be checked"),
+        "{v}"
+    );
+    drop((w1, w2));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
