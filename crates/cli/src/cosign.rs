@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use liveledger_core::b64;
 use liveledger_core::hash::Hash;
 use liveledger_core::note::Note;
 use liveledger_core::policy::{Policy, PolicyWitness};
@@ -89,15 +88,12 @@ fn timeout() -> Duration {
 }
 
 fn request_body(old: u64, proof: &[Hash], note: &[u8]) -> Vec<u8> {
-    let mut b = format!("old {old}\n");
-    for h in proof {
-        b.push_str(&b64::encode(h.0));
-        b.push('\n');
+    liveledger_core::witness::AddCheckpoint {
+        old_size: old,
+        proof: proof.to_vec(),
+        checkpoint: note.to_vec(),
     }
-    b.push('\n');
-    let mut b = b.into_bytes();
-    b.extend_from_slice(note);
-    b
+    .to_bytes()
 }
 
 /// One POST; `Ok((status, content type, body))`, `Err` for no answer.

@@ -191,21 +191,8 @@ enum Command {
         dir: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
-        /// PEM certificate chain: serve HTTPS (h2 or http/1.1 by ALPN). Needs --tls-key.
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key of --tls-cert.
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Where the access log goes (JSON lines): a file, or `-` for stderr.
-        #[arg(long, default_value = "-")]
-        access_log: String,
-        /// No access log.
-        #[arg(long, conflicts_with = "access_log")]
-        no_access_log: bool,
-        /// Serve Prometheus metrics on this address, at /metrics.
-        #[arg(long)]
-        metrics_addr: Option<String>,
+        #[command(flatten)]
+        http: HttpFlags,
         /// Serve the append API (POST /api/v1/events) on this address.
         #[arg(long)]
         api_addr: Option<String>,
@@ -270,6 +257,51 @@ enum Command {
     },
 }
 
+/// What every server of the CLI (`serve`, `witness serve`) is told about its HTTP side.
+#[derive(clap::Args)]
+struct HttpFlags {
+    /// PEM certificate chain: serve HTTPS (h2 or http/1.1 by ALPN). Needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Where the access log goes (JSON lines): a file, or `-` for stderr.
+    #[arg(long, default_value = "-")]
+    access_log: String,
+    /// No access log.
+    #[arg(long, conflicts_with = "access_log")]
+    no_access_log: bool,
+    /// Serve Prometheus metrics on this address, at /metrics.
+    #[arg(long)]
+    metrics_addr: Option<String>,
+}
+
+impl HttpFlags {
+    fn tls(&self) -> Option<(PathBuf, PathBuf)> {
+        self.tls_cert.clone().zip(self.tls_key.clone())
+    }
+    fn access_log(&self) -> server::AccessLog {
+        match (self.no_access_log, self.access_log.as_str()) {
+            (true, _) => server::AccessLog::Off,
+            (false, "-") => server::AccessLog::Stderr,
+            (false, f) => server::AccessLog::File(f.into()),
+        }
+    }
+}
+
+/// Prints a server's addresses (the first line names what it serves), surviving a closed
+/// stdout (a server must not die because whoever started it stopped reading).
+fn print_listening(first: &str, running: &server::Running) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{first} on {}", running.urls[0]);
+    for u in &running.urls[1..] {
+        let _ = writeln!(out, "  also {u}");
+    }
+    let _ = out.flush();
+}
+
 #[derive(Subcommand)]
 enum WitnessAction {
     /// Create a witness: its key (0600, in a 0700 directory) and state; prints its
@@ -288,19 +320,8 @@ enum WitnessAction {
         /// A log to witness: its verifier key (its name is the log's origin). Repeatable.
         #[arg(long = "log", required = true)]
         logs: Vec<String>,
-        /// PEM certificate chain: serve HTTPS. Needs --tls-key.
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Where the access log goes (JSON lines): a file, or `-` for stderr.
-        #[arg(long, default_value = "-")]
-        access_log: String,
-        #[arg(long, conflicts_with = "access_log")]
-        no_access_log: bool,
-        /// Serve Prometheus metrics on this address, at /metrics.
-        #[arg(long)]
-        metrics_addr: Option<String>,
+        #[command(flatten)]
+        http: HttpFlags,
         /// The witness's public URL, for its witness.v0.json (default: the bound address).
         #[arg(long)]
         url: Option<String>,
@@ -616,11 +637,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Serve {
             dir,
             addr,
-            tls_cert,
-            tls_key,
-            access_log,
-            no_access_log,
-            metrics_addr,
+            http,
             api_addr,
             api_on_static_port,
             api_rate,
@@ -664,18 +681,13 @@ fn run(cli: Cli) -> Result<i32> {
                     "--max-connections and --max-in-flight must be at least 1".into(),
                 ));
             }
-            let access_log = match (no_access_log, access_log.as_str()) {
-                (true, _) => server::AccessLog::Off,
-                (false, "-") => server::AccessLog::Stderr,
-                (false, f) => server::AccessLog::File(f.into()),
-            };
             let running = server::start(server::Options {
                 root: Some(dir.clone()),
                 routes: None,
                 addr,
-                tls: tls_cert.zip(tls_key),
-                access_log,
-                metrics_addr,
+                tls: http.tls(),
+                access_log: http.access_log(),
+                metrics_addr: http.metrics_addr.clone(),
                 api,
                 limits: server::Limits {
                     max_connections,
@@ -685,14 +697,7 @@ fn run(cli: Cli) -> Result<i32> {
                     ..server::Limits::default()
                 },
             })?;
-            // (A server must not die because whoever started it closed its stdout.)
-            use std::io::Write as _;
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "serving {} on {}", dir.display(), running.urls[0]);
-            for u in &running.urls[1..] {
-                let _ = writeln!(out, "  also {u}");
-            }
-            let _ = out.flush();
+            print_listening(&format!("serving {}", dir.display()), &running);
             running.until_signalled();
             Ok(0)
         }
@@ -710,11 +715,7 @@ fn run(cli: Cli) -> Result<i32> {
                 wdir,
                 addr,
                 logs,
-                tls_cert,
-                tls_key,
-                access_log,
-                no_access_log,
-                metrics_addr,
+                http,
                 url,
             } => {
                 let logs = logs
@@ -733,24 +734,14 @@ fn run(cli: Cli) -> Result<i32> {
                     root: None,
                     routes: Some(witness::router(w.clone())),
                     addr,
-                    tls: tls_cert.zip(tls_key),
-                    access_log: match (no_access_log, access_log.as_str()) {
-                        (true, _) => server::AccessLog::Off,
-                        (false, "-") => server::AccessLog::Stderr,
-                        (false, f) => server::AccessLog::File(f.into()),
-                    },
-                    metrics_addr,
+                    tls: http.tls(),
+                    access_log: http.access_log(),
+                    metrics_addr: http.metrics_addr.clone(),
                     api: None,
                     limits: server::Limits::default(),
                 })?;
                 let _ = w.url.set(url.unwrap_or_else(|| running.urls[0].clone()));
-                use std::io::Write as _;
-                let mut out = std::io::stdout();
-                let _ = writeln!(out, "witness {vkey} on {}", running.urls[0]);
-                for u in &running.urls[1..] {
-                    let _ = writeln!(out, "  also {u}");
-                }
-                let _ = out.flush();
+                print_listening(&format!("witness {vkey}"), &running);
                 running.until_signalled();
                 Ok(0)
             }

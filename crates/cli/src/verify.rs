@@ -276,26 +276,13 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         match checked {
             Ok(_) => {}
             Err(ConsistencyError::Inconsistent(e)) => {
-                let evidence = json!({
-                    "error": e.to_string(),
-                    "old_checkpoint": String::from_utf8_lossy(&e.old_checkpoint),
-                    "new_checkpoint": String::from_utf8_lossy(&e.new_checkpoint),
-                    "proof": e.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-                });
-                let code = verdict::inconsistency_code(&e);
-                if o.json {
-                    println!(
-                        "{}",
-                        json!({"verified": false, "code": code.as_str(), "message": e.to_string(), "origin": origin, "consistency": evidence})
-                    );
-                    return Ok(1);
-                }
-                return Err(CliError::Refused(code, format!(
-                    "{e}\nevidence:\n--- checkpoint trusted before\n{}--- checkpoint now\n{}--- consistency proof\n{}",
-                    String::from_utf8_lossy(&e.old_checkpoint),
-                    String::from_utf8_lossy(&e.new_checkpoint),
-                    e.proof.iter().map(|h| format!("{}\n", h.to_base64())).collect::<String>()
-                )));
+                return inconsistent(
+                    o,
+                    &origin,
+                    &e,
+                    None,
+                    ("checkpoint trusted before", "checkpoint now"),
+                );
             }
             Err(e) => return Err(since_error(e)),
         }
@@ -311,28 +298,13 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             match witness_view(&src, &t, &cp, &w.name, url) {
                 Ok(v) => views.push(v),
                 Err(WitnessView::Fork(e)) => {
-                    let evidence = json!({
-                        "witness": w.name,
-                        "error": e.to_string(),
-                        "old_checkpoint": String::from_utf8_lossy(&e.old_checkpoint),
-                        "new_checkpoint": String::from_utf8_lossy(&e.new_checkpoint),
-                        "proof": e.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-                    });
-                    let code = verdict::inconsistency_code(&e);
-                    if o.json {
-                        println!(
-                            "{}",
-                            json!({"verified": false, "code": code.as_str(), "message": format!("witness {}: {e}", w.name), "origin": origin, "consistency": evidence})
-                        );
-                        return Ok(1);
-                    }
-                    return Err(CliError::Refused(code, format!(
-                        "a split view: witness {} holds a checkpoint the log's is not consistent with: {e}\nevidence:\n--- checkpoint older\n{}--- checkpoint newer\n{}--- consistency proof\n{}",
-                        w.name,
-                        String::from_utf8_lossy(&e.old_checkpoint),
-                        String::from_utf8_lossy(&e.new_checkpoint),
-                        e.proof.iter().map(|h| format!("{}\n", h.to_base64())).collect::<String>()
-                    )));
+                    return inconsistent(
+                        o,
+                        &origin,
+                        &e,
+                        Some(&w.name),
+                        ("checkpoint older", "checkpoint newer"),
+                    );
                 }
             }
         }
@@ -466,6 +438,53 @@ impl Prefetch {
 
 /// A batch of handed-out signature checks and where its verdicts go.
 type SignatureJob = (Vec<SignatureCheck>, SyncSender<Vec<bool>>);
+
+/// Reports two checkpoints of the log that are not consistent (with `--since`, or a
+/// witness's view: `witness`), with both and the proof as evidence: exit 1 with `--json`,
+/// else the error.
+fn inconsistent(
+    o: &VerifyOptions,
+    origin: &str,
+    e: &liveledger_core::audit::Inconsistency,
+    witness: Option<&str>,
+    (older, newer): (&str, &str),
+) -> Result<i32> {
+    let code = verdict::inconsistency_code(e);
+    let message = match witness {
+        Some(w) => format!(
+            "a split view: witness {w} holds a checkpoint the log's is not consistent with: {e}"
+        ),
+        None => e.to_string(),
+    };
+    if o.json {
+        let mut evidence = json!({
+            "error": e.to_string(),
+            "old_checkpoint": String::from_utf8_lossy(&e.old_checkpoint),
+            "new_checkpoint": String::from_utf8_lossy(&e.new_checkpoint),
+            "proof": e.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+        });
+        if let Some(w) = witness {
+            evidence["witness"] = json!(w);
+        }
+        println!(
+            "{}",
+            json!({"verified": false, "code": code.as_str(), "message": message, "origin": origin, "consistency": evidence})
+        );
+        return Ok(1);
+    }
+    Err(CliError::Refused(
+        code,
+        format!(
+            "{message}\nevidence:\n--- {older}\n{}--- {newer}\n{}--- consistency proof\n{}",
+            String::from_utf8_lossy(&e.old_checkpoint),
+            String::from_utf8_lossy(&e.new_checkpoint),
+            e.proof
+                .iter()
+                .map(|h| format!("{}\n", h.to_base64()))
+                .collect::<String>()
+        ),
+    ))
+}
 
 /// Why a witness's view ended the verification.
 enum WitnessView {

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use liveledger_core::b64;
 use liveledger_core::hash::Hash;
 use liveledger_core::note::{Note, VerifierKey};
 use liveledger_core::tiles::{self, TileSet};
@@ -75,15 +74,12 @@ fn add(addr: &str, body: &[u8]) -> (u16, String, String) {
 }
 
 fn body(old: u64, proof: &[Hash], cp: &[u8]) -> Vec<u8> {
-    let mut b = format!("old {old}\n");
-    for h in proof {
-        b.push_str(&b64::encode(h.0));
-        b.push('\n');
+    liveledger_core::witness::AddCheckpoint {
+        old_size: old,
+        proof: proof.to_vec(),
+        checkpoint: cp.to_vec(),
     }
-    b.push('\n');
-    let mut b = b.into_bytes();
-    b.extend_from_slice(cp);
-    b
+    .to_bytes()
 }
 
 /// The consistency proof from `a` to `b`, from the ledger's own tiles.

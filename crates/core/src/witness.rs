@@ -148,6 +148,22 @@ impl Refusal {
     }
 }
 
+impl AddCheckpoint {
+    /// The request body, as [`parse_add_checkpoint`] reads it (the writer is checked by
+    /// the reader in the tests).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = format!("old {}\n", self.old_size);
+        for h in &self.proof {
+            b.push_str(&b64::encode(h.0));
+            b.push('\n');
+        }
+        b.push('\n');
+        let mut b = b.into_bytes();
+        b.extend_from_slice(&self.checkpoint);
+        b
+    }
+}
+
 fn malformed(why: impl Into<String>) -> Refusal {
     Refusal::Malformed(why.into())
 }
@@ -400,14 +416,16 @@ mod tests {
     }
 
     fn body(old: u64, proof: &[Hash], cp: &[u8]) -> Vec<u8> {
-        let mut b = format!("old {old}\n");
-        for h in proof {
-            b.push_str(&b64::encode(h.0));
-            b.push('\n');
+        let req = AddCheckpoint {
+            old_size: old,
+            proof: proof.to_vec(),
+            checkpoint: cp.to_vec(),
+        };
+        let b = req.to_bytes();
+        // The writer is checked by the reader (within the reader's caps).
+        if proof.len() <= MAX_PROOF_LINES {
+            assert_eq!(parse_add_checkpoint(&b).as_ref(), Ok(&req));
         }
-        b.push('\n');
-        let mut b = b.into_bytes();
-        b.extend_from_slice(cp);
         b
     }
 
