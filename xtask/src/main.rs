@@ -7,6 +7,7 @@
 mod bench_scale;
 mod bench_serve;
 mod bench_wasm;
+mod bench_witness;
 mod fresh;
 
 use std::env;
@@ -30,6 +31,7 @@ fn main() {
         Some("bench-scale") => bench_scale::run(&args[1..]),
         Some("bench-page") => bench_page(&args[1..]),
         Some("bench-serve") => bench_serve::run(&args[1..]),
+        Some("bench-witness") => bench_witness::run(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
@@ -53,6 +55,7 @@ fn main() {
                                100000) against the module's own in one Chromium, and another build's page\n  \
                  bench-serve [--reference REV] [--seconds S]  `liveledger serve` under load against\n  \
                                another commit's server (default c2457b7, the hand-written one)\n  \
+                 bench-witness what a 2-of-3 witness quorum costs the publisher (appends/s)\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
             );

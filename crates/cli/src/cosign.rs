@@ -1,7 +1,8 @@
 //! Asking the policy's witnesses to cosign a checkpoint (C2SP tlog-witness, client side).
 //!
 //! Every witness with a submission URL is asked in parallel, each with a deadline (5 s by
-//! default, `LIVELEDGER_WITNESS_TIMEOUT_MS` to change it). The old size sent is the size
+//! default, `LIVELEDGER_WITNESS_TIMEOUT_MS` to change it); once the quorum is met the
+//! others get 300 ms more, so a slow witness does not hold a publish back. The old size sent is the size
 //! that witness last cosigned, remembered in the key directory (`witness-sizes.json`); a
 //! 409 with `text/x.tlog.size` is retried once from the size the witness reports, with a
 //! proof from the ledger's own tiles. A witness that claims a size larger than the
@@ -29,6 +30,8 @@ pub enum Answer {
     NoUrl,
     /// No usable answer (down, slow, an error status): why.
     Failed(String),
+    /// Not answered yet when the quorum was met without it.
+    Pending,
     /// It claims a history the ledger does not have: its answer, as evidence.
     Incident(String),
 }
@@ -60,6 +63,10 @@ impl Gathered {
             .map(|(w, a)| match a {
                 Answer::Cosigned(_) => format!("witness {}: cosigned", w.name),
                 Answer::NoUrl => format!("witness {}: not asked (no URL in the policy)", w.name),
+                Answer::Pending => format!(
+                    "witness {}: no answer yet; the quorum was met without it",
+                    w.name
+                ),
                 Answer::Failed(why) => format!("witness {}: failed: {why}", w.name),
                 Answer::Incident(why) => {
                     format!("witness {}: INCIDENT: {why}", w.name)
@@ -68,6 +75,9 @@ impl Gathered {
             .collect()
     }
 }
+
+/// How long the other witnesses may still answer once the quorum is met.
+const QUORUM_GRACE: Duration = Duration::from_millis(300);
 
 fn sizes_path(store: &Store) -> std::path::PathBuf {
     store.keys.join("witness-sizes.json")
@@ -220,59 +230,69 @@ fn ask(
 }
 
 /// Asks every witness of `policy` to cosign `note` (the log-signed checkpoint of `size`),
-/// in parallel; remembers the sizes they hold.
+/// in parallel, and returns [`QUORUM_GRACE`] after the quorum is met (a slow witness does
+/// not hold the publish back; it is reported as not having answered yet), or when every
+/// witness has answered or timed out. Remembers the sizes they hold.
 pub fn gather(
     store: &Store,
     policy: &Policy,
     note: &[u8],
     size: u64,
-    proof: &(dyn Fn(u64) -> Result<Vec<Hash>> + Sync),
+    proof: std::sync::Arc<dyn Fn(u64) -> Result<Vec<Hash>> + Send + Sync>,
 ) -> Result<Gathered> {
     let mut sizes = load_sizes(store);
-    let answers: Vec<(PolicyWitness, Answer, Option<u64>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = policy
-            .witnesses
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Answer, Option<u64>)>();
+    let mut answers: Vec<Option<Answer>> = vec![None; policy.witnesses.len()];
+    for (i, w) in policy.witnesses.iter().enumerate() {
+        let Some(url) = w.url.clone() else {
+            answers[i] = Some(Answer::NoUrl);
+            continue;
+        };
+        let old = sizes.get(&w.key.to_string()).copied().unwrap_or(0);
+        let (w, note, proof, tx) = (w.clone(), note.to_vec(), proof.clone(), tx.clone());
+        std::thread::spawn(move || {
+            let (a, held) = ask(&w, &url, &note, size, old, &*proof);
+            let _ = tx.send((i, a, held));
+        });
+    }
+    drop(tx);
+    let cosigned = |answers: &[Option<Answer>]| -> Vec<_> {
+        answers
             .iter()
-            .map(|w| {
-                let old = sizes.get(&w.key.to_string()).copied().unwrap_or(0);
-                s.spawn(move || match &w.url {
-                    None => (w.clone(), Answer::NoUrl, None),
-                    Some(url) => {
-                        let (a, held) = ask(w, url, note, size, old, proof);
-                        (w.clone(), a, held)
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
             .zip(&policy.witnesses)
-            .map(|(h, w)| {
-                h.join().unwrap_or_else(|_| {
-                    (
-                        w.clone(),
-                        Answer::Failed("the request thread panicked".into()),
-                        None,
-                    )
-                })
-            })
+            .filter(|(a, _)| matches!(a, Some(Answer::Cosigned(_))))
+            .map(|(_, w)| w.key.clone())
             .collect()
-    });
-    for (w, _, held) in &answers {
+    };
+    // Each asker has its own deadline; this one only guards against a stuck thread. Once
+    // the quorum is met, the others get a short grace (their cosignatures help verifiers
+    // with other policies), not the full deadline.
+    let mut until = std::time::Instant::now() + timeout() * 3 + Duration::from_secs(1);
+    let mut met = false;
+    while answers.iter().any(Option::is_none) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        let Ok((i, a, held)) = rx.recv_timeout(left) else {
+            break;
+        };
         if let Some(h) = held {
-            sizes.insert(w.key.to_string(), *h);
+            sizes.insert(policy.witnesses[i].key.to_string(), h);
+        }
+        answers[i] = Some(a);
+        if !met && policy.evaluate(&cosigned(&answers)).met {
+            met = true;
+            until = until.min(std::time::Instant::now() + QUORUM_GRACE);
         }
     }
     let text = serde_json::to_vec(&sizes).map_err(|e| CliError::Io(e.to_string()))?;
     store::write_atomic(&sizes_path(store), &text)?;
-    let cosigned: Vec<_> = answers
-        .iter()
-        .filter(|(_, a, _)| matches!(a, Answer::Cosigned(_)))
-        .map(|(w, _, _)| w.key.clone())
-        .collect();
-    let r = policy.evaluate(&cosigned);
+    let r = policy.evaluate(&cosigned(&answers));
     Ok(Gathered {
-        answers: answers.into_iter().map(|(w, a, _)| (w, a)).collect(),
+        answers: policy
+            .witnesses
+            .iter()
+            .cloned()
+            .zip(answers.into_iter().map(|a| a.unwrap_or(Answer::Pending)))
+            .collect(),
         met: r.met,
         rule: r.rule,
     })

@@ -686,8 +686,8 @@ impl Writer {
         if let Some(policy) = self.meta.policy.as_ref().filter(|p| p.requires_witnesses()) {
             store::write_atomic(&self.store.latest(), &bytes)?;
             let st = self.store.clone();
-            let proof = move |old: u64| consistency_proof(&st, old, size);
-            let g = crate::cosign::gather(&self.store, policy, &bytes, size, &proof)?;
+            let proof = std::sync::Arc::new(move |old: u64| consistency_proof(&st, old, size));
+            let g = crate::cosign::gather(&self.store, policy, &bytes, size, proof)?;
             let met = g.met;
             bytes.extend_from_slice(g.lines().as_bytes());
             self.witnessed = Some(g);

@@ -658,8 +658,27 @@ fn slow_and_lying_witnesses_are_reported_and_never_trusted() {
     );
     // The published digest is still the one from before the policy, which the metadata's
     // new policy now refuses: verifiers say so rather than trust it.
-    let (c, v) = verify(&dir, &[]);
+    let (c, v) = verify(&dir, &["--no-witness-check"]);
     assert_eq!((c, v["code"].as_str()), (1, Some("QUORUM")), "{v}");
+    // A quorum met without the slow witness does not wait for it.
+    fs::write(
+        &policy,
+        format!("witness H {honest_key} http://{}/\nwitness S {} http://{slow}/\ngroup g any H S\nquorum g\n", honest.1, key_of("slow2.example")),
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let o = ll(
+        &["policy", d, policy.to_str().unwrap()],
+        None,
+        &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "8000")],
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        t0.elapsed() < Duration::from_secs(6),
+        "waited for the slow witness: {:?}",
+        t0.elapsed()
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("witness S: no answer yet"));
 }
 
 fn free_addr() -> String {

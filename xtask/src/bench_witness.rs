@@ -1,0 +1,182 @@
+//! `cargo xtask bench-witness`: what a 2-of-3 witness quorum costs the publisher.
+//!
+//! In one run, on 127.0.0.1: the same appends (`liveledger append`, each call one durable,
+//! published digest) to a ledger without witnesses and to one whose policy asks three
+//! `liveledger witness` servers for a 2-of-3 quorum before each digest is published:
+//! - one event per call (what a service appending as events happen sees: latency);
+//! - batches of 10,000 events (throughput; one witness round per batch).
+//!
+//! Results go to docs/BENCHMARKS.md between `<!-- bench-witness -->` markers.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Stdio};
+
+use super::*;
+
+const BIN: &str = "target/release/liveledger";
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn lines(from: u64, n: u64) -> String {
+    (from..from + n)
+        .map(|i| format!("{{\"kind\":\"payment\",\"source\":\"erp\",\"key\":\"inv/{i}\",\"body\":{{\"amount\":\"{}.00\"}}}}\n", i % 1000))
+        .collect()
+}
+
+fn append(dir: &Path, input: &str) -> Result {
+    let mut c = Command::new(BIN)
+        .args(["append", &dir.to_string_lossy()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    c.stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(input.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let st = c.wait().map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err(format!("liveledger append exited {st}"));
+    }
+    Ok(())
+}
+
+fn init(dir: &Path) -> Result<String> {
+    let keys = PathBuf::from(format!("{}.keys", dir.display()));
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(&keys);
+    super::run(
+        BIN,
+        &[
+            "init",
+            &dir.to_string_lossy(),
+            "--origin",
+            "bench.liveledger.example/witnessed",
+        ],
+        &[],
+    )?;
+    let meta = std::fs::read_to_string(dir.join("metadata")).map_err(|e| e.to_string())?;
+    let v: serde_json::Value = meta
+        .lines()
+        .nth(1)
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or("no metadata")?;
+    v["log_keys"][0]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "no log key".into())
+}
+
+/// (one-event appends per second, events per second in batches of 10,000).
+fn measure(dir: &Path) -> Result<(f64, f64)> {
+    let singles = 200u64;
+    let t = Instant::now();
+    for i in 0..singles {
+        append(dir, &lines(i, 1))?;
+    }
+    let single_rate = singles as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let batches = 10u64;
+    for b in 0..batches {
+        append(dir, &lines(1_000 + b * 10_000, 10_000))?;
+    }
+    Ok((
+        single_rate,
+        (batches * 10_000) as f64 / t.elapsed().as_secs_f64(),
+    ))
+}
+
+pub fn run(_args: &[String]) -> Result {
+    super::run(
+        "cargo",
+        &["build", "--release", "-p", "liveledger-cli"],
+        &[],
+    )?;
+    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+    let plain = PathBuf::from("target/bench/witness-plain");
+    init(&plain)?;
+    eprintln!("without witnesses");
+    let (p1, pn) = measure(&plain)?;
+
+    let witnessed = PathBuf::from("target/bench/witness-quorum");
+    let key = init(&witnessed)?;
+    let mut servers = Vec::new();
+    let mut policy = String::new();
+    for i in 1..=3 {
+        let wdir = PathBuf::from(format!("target/bench/witness-w{i}"));
+        let _ = std::fs::remove_dir_all(&wdir);
+        let out = Command::new(BIN)
+            .args([
+                "witness",
+                "init",
+                &wdir.to_string_lossy(),
+                "--name",
+                &format!("w{i}.bench.example"),
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let mut c = Command::new(BIN)
+            .args([
+                "witness",
+                "serve",
+                &wdir.to_string_lossy(),
+                "--addr",
+                "127.0.0.1:0",
+                "--no-access-log",
+                "--log",
+                &key,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        BufReader::new(c.stdout.take().ok_or("no stdout")?)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .ok_or_else(|| format!("witness printed {line:?}"))?
+            .to_owned();
+        servers.push(Killed(c));
+        policy += &format!("witness W{i} {vkey} {url}\n");
+    }
+    policy += "group q 2 W1 W2 W3\nquorum q\n";
+    let file = PathBuf::from("target/bench/witness-policy.txt");
+    std::fs::write(&file, &policy).map_err(|e| e.to_string())?;
+    super::run(
+        BIN,
+        &[
+            "policy",
+            &witnessed.to_string_lossy(),
+            &file.to_string_lossy(),
+        ],
+        &[],
+    )?;
+    eprintln!("with a 2-of-3 quorum");
+    let (w1, wn) = measure(&witnessed)?;
+    drop(servers);
+    let body = format!(
+        "Last run: `cargo xtask bench-witness` — `liveledger append` on 127.0.0.1 (each call a \
+         durable append and a published digest), without witnesses and with a policy asking \
+         three `liveledger witness` servers (each fsyncing its state before it answers) for \
+         2 of 3 cosignatures before every digest is published, in one run.\n\n\
+         | appends | without witnesses | 2-of-3 quorum | quorum ÷ none |\n|---|---|---|---|\n\
+         | one event per call (200 calls) | {p1:.1} calls/s | {w1:.1} calls/s | {:.2}× |\n\
+         | 10 batches of 10,000 events | {pn:.0} events/s | {wn:.0} events/s | {:.2}× |\n",
+        w1 / p1,
+        wn / pn
+    );
+    print!("{body}");
+    super::write_section("bench-witness", &body)
+}
