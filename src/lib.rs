@@ -466,6 +466,10 @@ pub fn App() -> impl IntoView {
                     <dt>"Events"</dt><dd id="size">{move || size().map_or(none().to_owned(), |s| s.to_string())}</dd>
                     <dt>"Root"</dt><dd><code>{move || digest.get()["checkpoint"]["root"].as_str().unwrap_or(none()).to_owned()}</code></dd>
                     <dt>"Signed by"</dt><dd>{move || model::signers(&digest.get()["checkpoint"])}</dd>
+                    <dt>"Witnesses"</dt><dd id="witnesses">{move || {
+                        let d = digest.get();
+                        if d.is_null() { "…".to_owned() } else { model::witness_words(&d["witnesses"]) }
+                    }}</dd>
                     <dt>"Age"</dt>
                     <dd>{move || match fresh() {
                         Freshness::Unknown => view! { <span>"no signed time"</span> }.into_any(),

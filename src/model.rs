@@ -267,6 +267,36 @@ pub fn freshness(
     }
 }
 
+/// The witnesses line of the digest card: who cosigned, when, and the quorum.
+pub fn witness_words(w: &Value) -> String {
+    let Some(list) = w["list"].as_array() else {
+        return "none required by this ledger".into();
+    };
+    let cosigned = list.iter().filter(|x| x["cosigned"] == true).count();
+    let each: Vec<String> = list
+        .iter()
+        .map(|x| {
+            let name = x["name"].as_str().unwrap_or("?");
+            match (x["cosigned"].as_bool(), x["time"].as_f64()) {
+                (Some(true), Some(t)) => format!("{name} ✓ {}", utc(t)),
+                (Some(true), None) => format!("{name} ✓"),
+                _ => format!("{name} —"),
+            }
+        })
+        .collect();
+    format!(
+        "witnessed by {cosigned} of {} (quorum {}{}): {}",
+        list.len(),
+        w["rule"].as_str().unwrap_or("?"),
+        if w["source"] == "pinned" {
+            ", pinned"
+        } else {
+            ", from the ledger's metadata"
+        },
+        each.join(", ")
+    )
+}
+
 pub fn signers(checkpoint: &Value) -> String {
     let Some(sigs) = checkpoint["signatures"].as_array() else {
         return "…".into();

@@ -288,3 +288,23 @@ fn history_rows_are_newest_first_and_end_at_the_failure() {
         "Checked the newest 1 of 9 archived digests: each is signed by the log key, each extends the one before it, and the newest extends the current digest."
     );
 }
+
+#[wasm_bindgen_test]
+fn the_digest_card_says_who_witnessed_and_the_quorum() {
+    assert_eq!(
+        model::witness_words(&serde_json::Value::Null),
+        "none required by this ledger"
+    );
+    let w = json!({
+        "rule": "2 of (W1, W2, W3)", "met": true, "source": "metadata",
+        "list": [
+            {"name": "W1", "key": "w1+1", "cosigned": true, "time": 86400},
+            {"name": "W2", "key": "w2+2", "cosigned": false, "time": null},
+            {"name": "W3", "key": "w3+3", "cosigned": true, "time": 86401},
+        ],
+    });
+    assert_eq!(
+        model::witness_words(&w),
+        "witnessed by 2 of 3 (quorum 2 of (W1, W2, W3), from the ledger's metadata): W1 ✓ 1970-01-02T00:00:00Z, W2 —, W3 ✓ 1970-01-02T00:00:01Z"
+    );
+}

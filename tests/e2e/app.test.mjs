@@ -43,6 +43,8 @@ test("the app verifies the ledger it is served with, and shows it growing", asyn
   const cells = await page.$$eval(".heatmap .cell", (cs) => cs.map((c) => c.className));
   assert.equal(cells.length, Math.ceil(size / 256));
   assert.ok(cells.every((c) => c.includes("verified")), cells.join(","));
+  // The demo's digests are witnessed (2 of 3 must cosign), and the card says by whom.
+  assert.match(await page.textContent("#witnesses"), /witnessed by [23] of 3 \(quorum 2 of \(W1, W2, W3\), from the ledger's metadata\): W1 /);
   // The signatures were checked in Web Workers (one per core), and the page says so.
   assert.match(await page.textContent("#engine"), /WebCrypto in (a background worker|\d background workers)/);
   // Live: events appended after the page loaded are verified and counted.

@@ -65,7 +65,8 @@ export interface LedgerOptions {
 }
 /** `entries` read so far; `verified` of them fully checked (signature verdicts can lag a few segments behind). */
 export interface Progress { entries: number; verified: number; size: number; bytes: number; segment: number }
-export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string }
+export interface WitnessReport { rule: string; met: boolean; source: "pinned" | "metadata"; list: { name: string; key: string; cosigned: boolean; time: number | null }[] }
+export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
@@ -727,6 +728,33 @@ async fn drive_inner(
     Ok(engine_name)
 }
 
+/// Who witnessed `cp` under `t`'s quorum (which `open_checkpoint` enforced), for display.
+fn witnesses_json(t: &Trust, cp: &VerifiedCheckpoint) -> Value {
+    let Some((p, source)) = &t.quorum else {
+        return Value::Null;
+    };
+    let verified = cp.note().verified();
+    let keys: Vec<VerifierKey> = verified.iter().map(|v| v.key.clone()).collect();
+    let r = p.evaluate(&keys);
+    let list: Vec<Value> = r
+        .witnesses
+        .iter()
+        .map(|(name, key, c)| {
+            let time = verified
+                .iter()
+                .find(|v| &v.key == key)
+                .and_then(|v| v.timestamp);
+            obj!("name": name.as_str(), "key": key.short(), "cosigned": *c, "time": time)
+        })
+        .collect();
+    obj!(
+        "rule": r.rule,
+        "met": r.met,
+        "source": match source { liveledger_core::trust::QuorumSource::Pinned => "pinned", _ => "metadata" },
+        "list": list,
+    )
+}
+
 fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust, engine: &Option<String>) -> Value {
     let s = a.stats();
     obj!(
@@ -740,6 +768,7 @@ fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust, engine: &Option<S
                   "corrections": s.corrections, "commitments": s.commitments, "governance": s.governance),
         "lastTime": a.chain().and_then(|c| c.last_time()).map(|t| t.to_string()),
         "cadenceSeconds": t.cadence_seconds,
+        "witnesses": witnesses_json(t, cp),
     )
 }
 
