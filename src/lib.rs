@@ -66,12 +66,16 @@ fn param(name: &str) -> Option<String> {
 }
 
 /// Options for the verifier module: `{keys}` when there are trusted keys (otherwise the
-/// ledger's metadata is trusted on first use).
+/// ledger's metadata is trusted on first use), and `?policy=` (a tlog-policy's text) when
+/// the link pins a witness policy instead of the metadata's.
 pub(crate) fn verifier_options(keys: &[String]) -> Object {
     let opts = Object::new();
     if !keys.is_empty() {
         let arr: js_sys::Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
         let _ = Reflect::set(&opts, &"keys".into(), &arr);
+    }
+    if let Some(p) = param("policy") {
+        let _ = Reflect::set(&opts, &"policy".into(), &JsValue::from_str(&p));
     }
     opts
 }

@@ -4,7 +4,7 @@
 // raise an alarm naming segment 1. Real headless Chromium via playwright-core.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -143,6 +143,25 @@ test("a full audit reads segments and tiles past the browser's cache; one event 
   for (const f of tiles(seen.audit)) assert.equal(f.cache, "no-store", f.url);
   assert.ok(tiles(seen.one).length >= 2, JSON.stringify(seen.one));
   for (const f of tiles(seen.one)) assert.equal(f.cache, "default", f.url);
+  await page.close();
+});
+
+test("a badge pinning a witness policy the ledger does not meet says it is not witnessed", async () => {
+  const wdir = join(mkdtempSync(join(tmpdir(), "ll-w-")), "w");
+  const vkey = execFileSync(bin, ["witness", "init", wdir, "--name", "stranger.example"], { encoding: "utf8" }).trim().split("\n").pop();
+  const policy = `witness S ${vkey}\nquorum S\n`;
+  writeFileSync(join(site, "policy-badge.html"), `<!doctype html><meta charset="utf-8"><title>policy</title>
+<script type="module" src="live-ledger-verify.js"></script>
+<live-ledger-verify id="pinned" src="${urls.ledger}" policy="${policy}"></live-ledger-verify>
+<live-ledger-verify id="metadata" src="${urls.ledger}"></live-ledger-verify>`);
+  const page = await browser.newPage();
+  await page.goto(`${urls.portal}/policy-badge.html`);
+  const state = (id) => page.evaluate((id) => document.getElementById(id)?.getAttribute("state"), id);
+  await page.waitForFunction(() => document.getElementById("pinned")?.getAttribute("state") === "alarm", null, { timeout: 60000 });
+  assert.match(await page.evaluate(() => document.getElementById("pinned").shadowRoot?.textContent ?? document.getElementById("pinned").textContent), /not witnessed/);
+  // The same ledger under its own (metadata) policy: witnessed, verified.
+  await page.waitForFunction(() => document.getElementById("metadata")?.getAttribute("state") === "verified", null, { timeout: 60000 });
+  assert.equal(await state("pinned"), "alarm");
   await page.close();
 });
 

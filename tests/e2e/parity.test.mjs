@@ -110,6 +110,9 @@ function craft() {
   const policy = `witness A ${witnessKey("a.example")} https://a.example/\nwitness B ${witnessKey("b.example")}\ngroup AB any A B\nquorum AB\n`;
   rewriteMeta(copy("policied"), (m) => { m.policy = policy; });
   cases["a tlog-policy in the metadata, its quorum unmet"] = { dir: join(work, "policied"), want: no("QUORUM") };
+  // A policy the verifier pins (a file, an option, ?policy=) instead of the metadata's.
+  cases["a pinned tlog-policy the ledger does not meet"] = { dir: golden, policy: `witness P ${witnessKey("p.example")}\nquorum P\n`, want: no("QUORUM") };
+  cases["a pinned tlog-policy asking for no witnesses, over the metadata's"] = { dir: join(work, "policied"), policy: "quorum none\n", want: ok("ledger") };
   rewriteMeta(copy("bad-policy"), (m) => { m.policy = "witness A\nquorum A\n"; });
   cases["a malformed tlog-policy in the metadata"] = { dir: join(work, "bad-policy"), want: no("BAD_INPUT") };
   const bare = copy("bare");
@@ -128,6 +131,11 @@ const cli = (url, c) => {
     writeFileSync(f, c.since);
     args.push("--since", f);
   }
+  if (c.policy) {
+    const f = join(work, "policy-" + createHash("sha256").update(c.policy).digest("hex").slice(0, 8));
+    writeFileSync(f, c.policy);
+    args.push("--policy", f);
+  }
   let out;
   try {
     out = execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -143,6 +151,7 @@ async function moduleVerdict(m, url, c) {
   const opts = { signatures: "wasm" };
   if (c.key) opts.keys = [c.key];
   if (c.since) opts.since = c.since;
+  if (c.policy) opts.policy = c.policy;
   try {
     const r = await m.audit(url, opts);
     return { verified: r.verified, code: null, level: r.level, segment: null };
@@ -156,6 +165,7 @@ async function chromium(url, c) {
     const opts = { signatures: "wasm" };
     if (c.key) opts.keys = [c.key];
     if (c.since) opts.since = c.since;
+    if (c.policy) opts.policy = c.policy;
     try {
       const r = await window.m.audit(url, opts);
       return { verified: r.verified, code: null, level: r.level, segment: null };
@@ -177,6 +187,7 @@ async function thePage(url, c) {
   const p = await context.newPage();
   const q = new URLSearchParams({ log });
   if (c.key) q.set("key", c.key);
+  if (c.policy) q.set("policy", c.policy);
   await p.goto(`${appUrl}/index.html?${q}`);
   const banner = await p.waitForSelector(".banner.ok, .banner.alarm", { timeout: 60000 });
   const okay = (await banner.getAttribute("class")).includes("ok");
@@ -226,5 +237,5 @@ test("every verifier gives every case the verdict of the table", async () => {
     }
   }
   console.log("# " + rows.join("\n# "));
-  assert.equal(Object.keys(cases).length, 16);
+  assert.equal(Object.keys(cases).length, 20);
 });

@@ -32,7 +32,7 @@ function age(seconds) {
 }
 
 export class LiveLedgerVerify extends HTMLElement {
-  static observedAttributes = ["src", "key", "event", "live"];
+  static observedAttributes = ["src", "key", "policy", "event", "live"];
 
   constructor() {
     super();
@@ -83,7 +83,7 @@ export class LiveLedgerVerify extends HTMLElement {
     if (e && e.code === "ABORTED") return;
     const where = e?.evidence?.segment != null ? ` (segment ${e.evidence.segment})` : "";
     const what = { TAMPERED: "tampered", FORK: "forked", ROLLBACK: "rolled back", BAD_SIGNATURE: "bad signature",
-      INCLUSION_FAILED: "not included", FETCH_FAILED: "unreachable", NOT_FOUND: "missing data" }[e?.code] || (e?.code || "error").toLowerCase();
+      INCLUSION_FAILED: "not included", FETCH_FAILED: "unreachable", NOT_FOUND: "missing data", QUORUM: "not witnessed" }[e?.code] || (e?.code || "error").toLowerCase();
     this.show("alarm", `${what}${where}`, e?.message || String(e));
     this.dispatchEvent(new CustomEvent("alarm", { detail: e, bubbles: true, composed: true }));
   }
@@ -97,6 +97,10 @@ export class LiveLedgerVerify extends HTMLElement {
     const key = this.getAttribute("key");
     const opts = { signal: controller.signal };
     if (key) opts.keys = [key];
+    // A C2SP tlog-policy (its text) whose witness quorum the ledger's checkpoints must meet,
+    // instead of the one in the ledger's metadata.
+    const policy = this.getAttribute("policy");
+    if (policy) opts.policy = policy;
     this.show("pending", "…");
     try {
       await ready;
