@@ -288,10 +288,10 @@ fn install_all() -> Result {
 /// to what the build reaches and no higher: 124,475 bytes at the commit that set 124,500.
 /// Issue #18 (witnesses) puts the tlog-policy parser and quorum in every verifier, the
 /// browser's too (the metadata's `policy`, the `policy` option, the log's past opened
-/// without the quorum, who witnessed each digest in the results): 130,598 bytes at the
-/// commit that set 130,650.
+/// without the quorum, who witnessed each digest in the results, the split-view check
+/// against each witness's monitoring read): 133,027 bytes at the commit that set 133,050.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 130_650;
+const EMBED_BUDGET_GZ: usize = 133_050;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

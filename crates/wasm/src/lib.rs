@@ -62,10 +62,14 @@ export interface LedgerOptions {
   onEvent?: (e: { seq: number; leafHash: string; event: any }) => void;
   /** A signed checkpoint of this ledger verified before (an earlier visit's): the one served now must extend it, proved from the log's tiles before anything else is read (`FORK` or `ROLLBACK` with both checkpoints and the proof). One that does not verify with these keys and origin is `BAD_SINCE`. */
   since?: string;
+  /** A C2SP tlog-policy (its text) whose witness quorum every checkpoint must meet, instead of the one in the ledger's metadata. */
+  policy?: string;
+  /** Ask the policy's witnesses what they hold and prove it consistent with the log's (default true): a split view is `FORK`, with the witness named in the evidence. */
+  witnessCheck?: boolean;
 }
 /** `entries` read so far; `verified` of them fully checked (signature verdicts can lag a few segments behind). */
 export interface Progress { entries: number; verified: number; size: number; bytes: number; segment: number }
-export interface WitnessReport { rule: string; met: boolean; source: "pinned" | "metadata"; list: { name: string; key: string; cosigned: boolean; time: number | null }[] }
+export interface WitnessReport { rule: string; met: boolean; source: "pinned" | "metadata"; list: { name: string; key: string; cosigned: boolean; time: number | null }[]; /** What each witness holds (audit and follow's first digest): consistent with the log's, or a note. */ views?: { name: string; size: number | null; consistent: boolean | null; note: string | null }[] }
 export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
@@ -796,9 +800,114 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     if let Some(old) = since_checkpoint(&t, &opts)? {
         prove_consistency(&f, &mut Consistency::new(cp.size()), &old, &cp).await?;
     }
+    let views = witness_views(&f, &t, &cp, &opts).await?;
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await?;
-    Ok(to_js(&audit_json(&a, &cp, &t, &engine)))
+    Ok(to_js(&with_views(audit_json(&a, &cp, &t, &engine), views)))
+}
+
+fn with_views(mut v: Value, views: Vec<Value>) -> Value {
+    if v["witnesses"].is_object() {
+        v["witnesses"]["views"] = Value::Array(views);
+    }
+    v
+}
+
+/// Split views: asks each witness of the quorum's policy (those with a URL) for the
+/// checkpoint it holds of this log (its monitoring read, `<url>/<hex SHA-256 of the
+/// origin>/checkpoint`, all at once, 4 s each) and proves it consistent with `cp`, either
+/// way round, with the log's tiles. Two histories: the `FORK` error, with both
+/// checkpoints and the witness's name as evidence. A witness that does not answer, holds
+/// nothing, serves something that does not verify, or holds a newer tree whose tiles the
+/// log does not serve, is a view with a `note`, not a failure. `witnessCheck: false`
+/// skips it.
+async fn witness_views(
+    f: &Fetcher,
+    t: &Trust,
+    cp: &VerifiedCheckpoint,
+    opts: &JsValue,
+) -> Result<Vec<Value>, JsValue> {
+    let Some((p, _)) = &t.quorum else {
+        return Ok(Vec::new());
+    };
+    if opt_get(opts, "witnessCheck").and_then(|v| v.as_bool()) == Some(false) {
+        return Ok(Vec::new());
+    }
+    let path = format!(
+        "{}/checkpoint",
+        liveledger_core::hash::sha256(cp.origin().as_bytes()).to_hex()
+    );
+    let short = Object::new();
+    let _ = Reflect::set(&short, &"timeoutMs".into(), &4000.into());
+    let asked: Vec<(String, Fetcher)> = p
+        .witnesses
+        .iter()
+        .filter_map(|w| Some((w.name.clone(), Fetcher::new(w.url.as_deref()?, &short))))
+        .collect();
+    for (_, wf) in &asked {
+        wf.keep_ahead(std::slice::from_ref(&path), true);
+    }
+    let mut views = Vec::new();
+    for (name, wf) in &asked {
+        let note = |n: String| obj!("name": name.as_str(), "size": Value::Null, "consistent": Value::Null, "note": n);
+        let held = match wf.get(&path, true).await {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                views.push(note("holds no checkpoint of this log".into()));
+                continue;
+            }
+            Err(e) => {
+                views.push(note(js_message(&e)));
+                continue;
+            }
+        };
+        let held = match t.open_past_checkpoint(&held) {
+            Ok(h) => h,
+            Err(e) => {
+                views.push(note(format!(
+                    "serves a checkpoint that does not verify: {e}"
+                )));
+                continue;
+            }
+        };
+        let (older, newer) = if held.size() <= cp.size() {
+            (&held, cp)
+        } else {
+            (cp, &held)
+        };
+        match prove_consistency(f, &mut Consistency::new(newer.size()), older, newer).await {
+            Ok(()) => views.push(obj!("name": name.as_str(), "size": held.size(), "consistent": true, "note": Value::Null)),
+            Err(Unproved::Verdict(e)) if code_of(&e).as_deref() == Some("FORK") => {
+                if let Ok(ev) = Reflect::get(&e, &"evidence".into()) {
+                    if ev.is_object() {
+                        let _ = Reflect::set(&ev, &"witness".into(), &name.as_str().into());
+                    }
+                }
+                return Err(e);
+            }
+            Err(Unproved::Verdict(e) | Unproved::Fetch(e)) => views.push(obj!(
+                "name": name.as_str(),
+                "size": held.size(),
+                "consistent": Value::Null,
+                "note": format!("holds size {}; its consistency with the log's {} could not be checked: {}", held.size(), cp.size(), js_message(&e)),
+            )),
+        }
+    }
+    Ok(views)
+}
+
+/// A JS error's message.
+fn js_message(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_default()
+}
+
+/// A `LedgerError`'s code.
+fn code_of(e: &JsValue) -> Option<String> {
+    Reflect::get(e, &"code".into()).ok()?.as_string()
 }
 
 /// Audits, then follows the ledger: polls its checkpoint every `intervalMs` (default
@@ -828,10 +937,14 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             .await
             .map_err(|u| alarm(u.into()))?;
     }
+    let views = witness_views(&f, &t, &cp, &opts).await.map_err(alarm)?;
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await.map_err(alarm)?;
     if let Some(cb) = &on_digest {
-        let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t, &engine)));
+        let _ = cb.call1(
+            &JsValue::NULL,
+            &to_js(&with_views(audit_json(&a, &cp, &t, &engine), views)),
+        );
     }
     let mut unavailable = 0u32;
     'poll: loop {
