@@ -1047,3 +1047,20 @@ fn past_the_in_flight_limit_requests_get_503_at_once_until_a_slot_frees() {
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(get(&s.1, "checkpoint", "identity").status, 200);
 }
+
+#[test]
+fn an_idle_http2_connection_is_closed_at_the_idle_deadline() {
+    let (_t, dir) = new_ledger();
+    let s = serve_with(&dir, &["--idle-timeout", "2", "--no-access-log"]);
+    let mut c = TcpStream::connect(&s.1).unwrap();
+    // The h2c preface and an empty SETTINGS frame (length 0, type 4, no flags, stream 0).
+    c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    c.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    // The server answers with its own SETTINGS (frame type 4)...
+    let mut head = [0u8; 9];
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.read_exact(&mut head).unwrap();
+    assert_eq!(head[3], 4, "a SETTINGS frame first: {head:?}");
+    // ...and, with nothing more said either way, closes the connection at the deadline.
+    assert!(closed_within(&mut c, Duration::from_secs(8)));
+}

@@ -396,8 +396,9 @@ fn builder(limits: &Limits, h1: bool, h2: bool) -> auto::Builder<TokioExecutor> 
         .timer(TokioTimer::new())
         .max_concurrent_streams(128)
         .max_header_list_size(16 * 1024)
-        .keep_alive_interval(Some(Duration::from_secs(20)))
-        .keep_alive_timeout(Duration::from_secs(20));
+        // No keep-alive pings: a client's answers to them would count as activity and
+        // keep an idle connection open for ever; the idle deadline closes it instead.
+        .keep_alive_interval(None);
     match (h1, h2) {
         (true, false) => b.http1_only(),
         (false, true) => b.http2_only(),
