@@ -122,6 +122,14 @@ fn bearer(h: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// A batch refused by `append`'s rules (400 `bad_event`, naming the line at fault).
+fn bad_event(e: &CliError) -> Response<Body> {
+    let msg = e.to_string();
+    metrics::counter!(super::API_REFUSED, "reason" => "bad_event").increment(1);
+    let line = line_of(&msg);
+    error(StatusCode::BAD_REQUEST, "bad_event", msg, line)
+}
+
 /// The line number an append error names (`line N: …`), if any.
 fn line_of(msg: &str) -> Option<usize> {
     msg.strip_prefix("line ")?.split(':').next()?.parse().ok()
@@ -248,16 +256,7 @@ impl Api {
         // What: every line parses, and every event is in the token's scope.
         let batch = match ledger::parse_lines(&text, token.default_source()) {
             Ok(b) => b,
-            Err(e) => {
-                let msg = e.to_string();
-                metrics::counter!(super::API_REFUSED, "reason" => "bad_event").increment(1);
-                return named(error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_event",
-                    msg.clone(),
-                    line_of(&msg),
-                ));
-            }
+            Err(e) => return named(bad_event(&e)),
         };
         for p in &batch {
             if let Err(why) = token.permits(&p.draft.kind, &p.draft.source) {
@@ -304,16 +303,7 @@ impl Api {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return named(r);
             }
-            Ok(Err(e @ (CliError::Input(_) | CliError::Usage(_)))) => {
-                let msg = e.to_string();
-                metrics::counter!(super::API_REFUSED, "reason" => "bad_event").increment(1);
-                return named(error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_event",
-                    msg.clone(),
-                    line_of(&msg),
-                ));
-            }
+            Ok(Err(e @ (CliError::Input(_) | CliError::Usage(_)))) => return named(bad_event(&e)),
             Ok(Err(e)) => {
                 return named(refused(
                     StatusCode::INTERNAL_SERVER_ERROR,
