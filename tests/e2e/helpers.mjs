@@ -2,6 +2,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { cpSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -45,6 +46,48 @@ export function twoHistories(dir, other, origin) {
 export function plantDigest(dir, other) {
   copyFileSync(join(other, "digests/33"), join(dir, "digests/33"));
   writeFileSync(join(dir, "digests/index.txt"), "0\n1\n31\n32\n33\n35\n");
+}
+
+/** A free TCP port on 127.0.0.1. */
+export const freePort = () => new Promise((ok) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); }); });
+
+/** `liveledger witness serve WDIR` for log key `key` on `port`; resolves once it listens. */
+export function witness(wdir, key, port) {
+  const p = spawn(bin, ["witness", "serve", wdir, "--addr", `127.0.0.1:${port}`, "--no-access-log", "--log", key], { stdio: ["ignore", "pipe", "inherit"] });
+  procs.push(p);
+  return new Promise((ok, fail) => {
+    p.stdout.once("data", () => ok(p));
+    p.on("exit", (c) => fail(new Error(`witness exited ${c}`)));
+  });
+}
+
+/** Stops one process; resolves when it has exited. */
+export const stop = (p) => new Promise((ok) => { p.once("exit", ok); p.kill(); });
+
+/**
+ * A split view, as an operator would stage it: from one log key, witness W1 cosigns
+ * history `a` (22 entries: genesis, 20 shared, 1) while W2 is down, and W2 (which never saw it) cosigns history
+ * `b` (26 entries: 5 others after the shared 21) while W1 is down. Each history
+ * alone meets the 1-of-2 policy its metadata publishes; both witnesses run at the end.
+ * `a`'s visitors find W1 consistent (W2's larger tree is not provable from `a`'s tiles);
+ * `b`'s find W1 holding another history.
+ */
+export async function splitView(a, b, origin) {
+  execFileSync(bin, ["init", a, "--origin", origin]);
+  append(a, 20, "shared");
+  const key = JSON.parse(execFileSync(bin, ["verify", a, "--json"], { encoding: "utf8" })).keys[0];
+  const vkeys = [1, 2].map((i) => ll("witness", "init", `${a}.w${i}`, "--name", `w${i}.example`).trim().split("\n").pop());
+  const [p1, p2] = [await freePort(), await freePort()];
+  const w1 = await witness(`${a}.w1`, key, p1);
+  writeFileSync(`${a}.policy`, `witness W1 ${vkeys[0]} http://127.0.0.1:${p1}/\nwitness W2 ${vkeys[1]} http://127.0.0.1:${p2}/\ngroup g any W1 W2\nquorum g\n`);
+  const quick = { ...process.env, LIVELEDGER_WITNESS_TIMEOUT_MS: "500" };
+  execFileSync(bin, ["policy", a, `${a}.policy`], { env: quick });
+  fork(a, b);
+  execFileSync(bin, ["append", a], { env: quick, input: JSON.stringify({ kind: "payment", source: "erp", key: "inv/A", body: { amount: "1.00" } }) + "\n" });
+  await stop(w1);
+  await witness(`${a}.w2`, key, p2);
+  execFileSync(bin, ["append", b], { env: quick, input: Array.from({ length: 5 }, (_, i) => JSON.stringify({ kind: "payment", source: "erp", key: `inv/B${i}`, body: { amount: "2.00" } })).join("\n") });
+  await witness(`${a}.w1`, key, p1);
 }
 
 /** `liveledger serve DIR` on a free port; resolves with its base URL (no trailing slash). */

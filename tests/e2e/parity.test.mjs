@@ -1,6 +1,7 @@
 // One verdict everywhere: a table of cases — the golden ledger, a tampered copy, metadata
 // variants, wrong and rotated keys, a fork and a rollback against a checkpoint trusted
-// before, a ledger whose metadata demands witnesses, a log without metadata — each
+// before, a ledger whose metadata demands witnesses, live witnesses holding one history
+// or another (a split view), a log without metadata — each
 // verified by `liveledger verify --json`, by the JS module in Node, by the same module in
 // headless Chromium, and by the page. All four must give the verdict the table says:
 // verified or not, the code, the level, the failing segment.
@@ -14,7 +15,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { mkdtempSync, cpSync, rmSync, readFileSync, writeFileSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, ll, append, fork, serve, stopServers, launch, site, app } from "./helpers.mjs";
+import { bin, ll, append, fork, serve, stopServers, launch, site, app, splitView } from "./helpers.mjs";
 
 const ORIGIN = "parity.example/ledger";
 let work, browser, page, appUrl, module_;
@@ -203,6 +204,11 @@ before(async () => {
   assert.ok(existsSync(join(app, "index.html")), `build the app first (cargo xtask app): ${app}`);
   work = mkdtempSync(join(tmpdir(), "ll-parity-"));
   craft();
+  // Live witnesses (issue #18): the split-view rule, the same in every verifier.
+  const wa = join(work, "live-a"), wb = join(work, "live-b");
+  await splitView(wa, wb, "split.parity.example/ledger");
+  cases["live witnesses: its 1-of-2 policy met, the views consistent or unprovable"] = { dir: wa, want: ok("ledger") };
+  cases["live witnesses: a split view, a witness holds another history"] = { dir: wb, want: no("FORK") };
   browser = await launch();
   const portal = await serve(site);
   appUrl = await serve(app);
@@ -237,5 +243,5 @@ test("every verifier gives every case the verdict of the table", async () => {
     }
   }
   console.log("# " + rows.join("\n# "));
-  assert.equal(Object.keys(cases).length, 20);
+  assert.equal(Object.keys(cases).length, 22);
 });

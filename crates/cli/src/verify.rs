@@ -11,6 +11,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use liveledger_core::audit::views::{self, Answer, SplitView, View, WitnessViews};
 use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level, Step};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
 use liveledger_core::note::VerifierKey;
@@ -290,25 +291,23 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     }
 
     // Split views: what each witness of the policy holds must be consistent with what
-    // the log served us, either way round.
+    // the log served us, either way round (the rule is core's `audit::views`).
     let mut views = Vec::new();
-    if let (Some((p, _)), false) = (&t.quorum, o.no_witness_check) {
-        for w in p.witnesses.iter() {
-            let Some(url) = &w.url else { continue };
-            match witness_view(&src, &t, &cp, &w.name, url) {
-                Ok(v) => views.push(v),
-                Err(WitnessView::Fork(e)) => {
-                    return inconsistent(
-                        o,
-                        &origin,
-                        &e,
-                        Some(&w.name),
-                        ("checkpoint older", "checkpoint newer"),
-                    );
-                }
+    if !o.no_witness_check {
+        match witness_views(&src, &t, &cp) {
+            Ok(v) => views = v,
+            Err(split) => {
+                return inconsistent(
+                    o,
+                    &origin,
+                    &split.inconsistency,
+                    Some(&split.witness),
+                    ("checkpoint older", "checkpoint newer"),
+                );
             }
         }
     }
+    let views: Vec<Value> = views.iter().map(|v| v.to_json()).collect();
     for v in &views {
         if let Some(n) = v["note"].as_str() {
             notes.push(format!(
@@ -486,12 +485,6 @@ fn inconsistent(
     ))
 }
 
-/// Why a witness's view ended the verification.
-enum WitnessView {
-    /// The witness holds a checkpoint the log's is not consistent with.
-    Fork(Box<liveledger_core::audit::Inconsistency>),
-}
-
 /// Proves `older` ⊑ `newer` with the log's tiles of `newer`'s tree.
 fn prove(
     src: &Source,
@@ -512,66 +505,66 @@ fn prove(
     Ok(c.check(older, newer).map(|_| ()))
 }
 
-/// Asks one witness (its monitoring read) for the checkpoint it holds of this log, and
-/// checks it against the log's: `Ok` with what was found (an unreachable witness, or one
-/// that holds nothing, is a note), `Err` for a split view.
-fn witness_view(
+/// Asks every witness of `t`'s policy (all at once) what it holds of this log, and
+/// proves each answer against `cp` with the log's tiles: the views, or the split view.
+fn witness_views(
     src: &Source,
     t: &Trust,
     cp: &VerifiedCheckpoint,
-    name: &str,
-    url: &str,
-) -> std::result::Result<Value, WitnessView> {
-    let hex = liveledger_core::hash::sha256(cp.origin().as_bytes()).to_hex();
-    let at = format!("{}/{hex}/checkpoint", url.trim_end_matches('/'));
-    let note = |n: String| json!({"name": name, "size": null, "consistent": null, "note": n});
+) -> std::result::Result<Vec<View>, SplitView> {
+    let mut wv = WitnessViews::new(t, cp);
     let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(5))
+        .timeout(Duration::from_millis(views::ASK_TIMEOUT_MS.into()))
         .redirects(0)
         .build();
-    let body = match agent.get(&at).call() {
-        Ok(r) => {
-            let mut b = Vec::new();
-            if r.into_reader().take(1 << 20).read_to_end(&mut b).is_err() {
-                return Ok(note(format!("{at}: the answer could not be read")));
+    let ask = |url: String| -> std::result::Result<Option<Vec<u8>>, String> {
+        match agent.get(&url).call() {
+            Ok(r) => {
+                let mut b = Vec::new();
+                r.into_reader()
+                    .take(views::MAX_ANSWER as u64 + 1)
+                    .read_to_end(&mut b)
+                    .map_err(|e| format!("the answer could not be read: {e}"))?;
+                if b.len() > views::MAX_ANSWER {
+                    return Err(format!("the answer is over {} bytes", views::MAX_ANSWER));
+                }
+                Ok(Some(b))
             }
-            b
-        }
-        Err(ureq::Error::Status(404, _)) => {
-            return Ok(note("holds no checkpoint of this log".into()))
-        }
-        Err(e) => return Ok(note(format!("{at}: {e}"))),
-    };
-    // What the witness holds must be signed by the log: then it is the log's commitment.
-    let held = match t.open_past_checkpoint(&body) {
-        Ok(h) => h,
-        Err(e) => {
-            return Ok(note(format!(
-                "serves a checkpoint that does not verify: {e}"
-            )))
+            Err(ureq::Error::Status(404, _)) => Ok(None),
+            Err(e) => Err(e.to_string()),
         }
     };
-    let (older, newer) = if held.size() <= cp.size() {
-        (&held, cp)
-    } else {
-        (cp, &held)
-    };
-    match prove(src, older, newer) {
-        Ok(Ok(())) => Ok(
-            json!({"name": name, "size": held.size(), "consistent": true, "note": if held.size() > cp.size() {
-            Some(format!("holds size {}, newer than the {} the log served", held.size(), cp.size()))
-        } else { None }}),
-        ),
-        Ok(Err(ConsistencyError::Inconsistent(e))) => Err(WitnessView::Fork(e)),
-        // The log does not serve the tiles of the witness's (newer) tree: not provable
-        // from here; said, not failed.
-        Ok(Err(e)) => Ok(
-            json!({"name": name, "size": held.size(), "consistent": null, "note": format!("holds size {}; its consistency with the log's {} could not be checked: {e}", held.size(), cp.size())}),
-        ),
-        Err(e) => Ok(
-            json!({"name": name, "size": held.size(), "consistent": null, "note": format!("holds size {}; its consistency with the log's {} could not be checked: {e}", held.size(), cp.size())}),
-        ),
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let asked: Vec<_> = wv
+            .asks()
+            .iter()
+            .map(|a| {
+                let url = a.full_url();
+                s.spawn(|| ask(url))
+            })
+            .collect();
+        asked
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the request failed".into()))
+            })
+            .collect()
+    });
+    for (i, a) in answers.iter().enumerate() {
+        let answer = match a {
+            Ok(Some(b)) => Answer::Held(b),
+            Ok(None) => Answer::Nothing,
+            Err(e) => Answer::Failed(e),
+        };
+        if let Some(pair) = wv.answer(i, answer) {
+            match prove(src, &pair.older, &pair.newer) {
+                Ok(r) => wv.proved(i, r)?,
+                Err(e) => wv.unproved(i, &e.to_string()),
+            }
+        }
     }
+    Ok(wv.finish())
 }
 
 fn audit(

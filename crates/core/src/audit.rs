@@ -20,11 +20,16 @@
 //! [`Inconsistency`] carrying both signed checkpoints and the proof as evidence;
 //! [`Consistency`] is that check as a step machine (the tiles to fetch, then the verdict),
 //! the one walk every verifier uses.
+//!
+//! # Split views
+//! [`views::WitnessViews`] asks the quorum's witnesses what they hold and proves it
+//! consistent with the log's checkpoint, either way round (a step machine too).
 
 use std::collections::VecDeque;
 
 mod consistency;
 pub use consistency::{Consistency, ConsistencyError};
+pub mod views;
 
 use crate::bundle::{BundleDecoder, BundleError, FeedError};
 use crate::checkpoint::VerifiedCheckpoint;

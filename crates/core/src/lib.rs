@@ -19,8 +19,8 @@
 //! - [`sigcheck`]: Ed25519 checks handed out, and which inputs any engine may check.
 //! - [`event`]: the Live Ledger event, canonical JSON, governance, replay.
 //! - [`writer`]: what a publisher writes after each append.
-//! - [`audit`]: the streaming auditor, consistency (a step machine) and single-entry
-//!   checks.
+//! - [`audit`]: the streaming auditor, consistency and split views (step machines) and
+//!   single-entry checks.
 //! - [`trust`]: what a verifier trusts and why: keys (pinned or first use), time key,
 //!   origin, level, the witness quorum; how a checkpoint is opened under it.
 //! - [`proof`]: C2SP tlog-proof receipts.

@@ -19,6 +19,7 @@ static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use liveledger_core::audit::views::{self, Answer, WitnessViews};
 use liveledger_core::audit::{
     check_consistency, AuditReport, Auditor, Consistency, ConsistencyError, Level,
 };
@@ -577,15 +578,33 @@ async fn prove_consistency(
     old: &VerifiedCheckpoint,
     new: &VerifiedCheckpoint,
 ) -> Result<(), Unproved> {
-    let verdict = |e| Unproved::Verdict(consistency_error(e));
-    let need = c.needed(old.size(), new.size()).map_err(verdict)?;
+    prove_tiles(f, c, old, new)
+        .await
+        .map_err(Unproved::Fetch)?
+        .map_err(|e| Unproved::Verdict(consistency_error(e)))
+}
+
+/// The same walk, the core's verdict kept as it is: `Err` only when a tile could not be
+/// fetched.
+async fn prove_tiles(
+    f: &Fetcher,
+    c: &mut Consistency,
+    old: &VerifiedCheckpoint,
+    new: &VerifiedCheckpoint,
+) -> Result<Result<(), ConsistencyError>, JsValue> {
+    let need = match c.needed(old.size(), new.size()) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(e)),
+    };
     let paths: Vec<String> = need.iter().map(|p| p.to_string()).collect();
     f.keep_ahead(&paths, false);
     for (p, path) in need.into_iter().zip(&paths) {
-        let b = f.require(path, false).await.map_err(Unproved::Fetch)?;
-        c.feed(p, &b).map_err(verdict)?;
+        let b = f.require(path, false).await?;
+        if let Err(e) = c.feed(p, &b) {
+            return Ok(Err(e));
+        }
     }
-    c.check(old, new).map(|_| ()).map_err(verdict)
+    Ok(c.check(old, new).map(|_| ()))
 }
 
 /// The `since` option: the checkpoint this verifier trusted before, verified with the
@@ -813,87 +832,68 @@ fn with_views(mut v: Value, views: Vec<Value>) -> Value {
     v
 }
 
-/// Split views: asks each witness of the quorum's policy (those with a URL) for the
-/// checkpoint it holds of this log (its monitoring read, `<url>/<hex SHA-256 of the
-/// origin>/checkpoint`, all at once, 4 s each) and proves it consistent with `cp`, either
-/// way round, with the log's tiles. Two histories: the `FORK` error, with both
-/// checkpoints and the witness's name as evidence. A witness that does not answer, holds
-/// nothing, serves something that does not verify, or holds a newer tree whose tiles the
-/// log does not serve, is a view with a `note`, not a failure. `witnessCheck: false`
-/// skips it.
+/// Split views (the rule is core's `audit::views`): asks each witness of the quorum's
+/// policy that has a URL for the checkpoint it holds of this log, all at once
+/// (`ASK_TIMEOUT_MS` each), and proves each answer consistent with `cp`, either way round,
+/// with the log's tiles. Two histories: the `FORK` error, with both checkpoints and the
+/// witness's name as evidence; anything that proves nothing is a view with a `note`.
+/// `witnessCheck: false` skips it.
 async fn witness_views(
     f: &Fetcher,
     t: &Trust,
     cp: &VerifiedCheckpoint,
     opts: &JsValue,
 ) -> Result<Vec<Value>, JsValue> {
-    let Some((p, _)) = &t.quorum else {
-        return Ok(Vec::new());
-    };
     if opt_get(opts, "witnessCheck").and_then(|v| v.as_bool()) == Some(false) {
         return Ok(Vec::new());
     }
-    let path = format!(
-        "{}/checkpoint",
-        liveledger_core::hash::sha256(cp.origin().as_bytes()).to_hex()
-    );
+    let mut wv = WitnessViews::new(t, cp);
     let short = Object::new();
-    let _ = Reflect::set(&short, &"timeoutMs".into(), &4000.into());
-    let asked: Vec<(String, Fetcher)> = p
-        .witnesses
+    let _ = Reflect::set(&short, &"timeoutMs".into(), &views::ASK_TIMEOUT_MS.into());
+    let asked: Vec<(Fetcher, String)> = wv
+        .asks()
         .iter()
-        .filter_map(|w| Some((w.name.clone(), Fetcher::new(w.url.as_deref()?, &short))))
+        .map(|a| (Fetcher::new(&a.url, &short), a.path.clone()))
         .collect();
-    for (_, wf) in &asked {
-        wf.keep_ahead(std::slice::from_ref(&path), true);
+    for (wf, path) in &asked {
+        wf.keep_ahead(std::slice::from_ref(path), true);
     }
-    let mut views = Vec::new();
-    for (name, wf) in &asked {
-        let note = |n: String| obj!("name": name.as_str(), "size": Value::Null, "consistent": Value::Null, "note": n);
-        let held = match wf.get(&path, true).await {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                views.push(note("holds no checkpoint of this log".into()));
-                continue;
+    for (i, (wf, path)) in asked.iter().enumerate() {
+        let got = wf.get(path, true).await;
+        let why;
+        let answer = match &got {
+            Ok(Some(b)) if b.len() <= views::MAX_ANSWER => Answer::Held(b),
+            Ok(Some(_)) => {
+                why = format!("the answer is over {} bytes", views::MAX_ANSWER);
+                Answer::Failed(&why)
             }
+            Ok(None) => Answer::Nothing,
             Err(e) => {
-                views.push(note(js_message(&e)));
-                continue;
+                why = js_message(e);
+                Answer::Failed(&why)
             }
         };
-        let held = match t.open_past_checkpoint(&held) {
-            Ok(h) => h,
-            Err(e) => {
-                views.push(note(format!(
-                    "serves a checkpoint that does not verify: {e}"
-                )));
-                continue;
-            }
-        };
-        let (older, newer) = if held.size() <= cp.size() {
-            (&held, cp)
-        } else {
-            (cp, &held)
-        };
-        match prove_consistency(f, &mut Consistency::new(newer.size()), older, newer).await {
-            Ok(()) => views.push(obj!("name": name.as_str(), "size": held.size(), "consistent": true, "note": Value::Null)),
-            Err(Unproved::Verdict(e)) if code_of(&e).as_deref() == Some("FORK") => {
-                if let Ok(ev) = Reflect::get(&e, &"evidence".into()) {
-                    if ev.is_object() {
-                        let _ = Reflect::set(&ev, &"witness".into(), &name.as_str().into());
+        if let Some(pair) = wv.answer(i, answer) {
+            let mut c = Consistency::new(pair.newer.size());
+            match prove_tiles(f, &mut c, &pair.older, &pair.newer).await {
+                Ok(r) => wv.proved(i, r).map_err(|split| {
+                    let e = inconsistency_error(&split.inconsistency);
+                    if let Ok(ev) = Reflect::get(&e, &"evidence".into()) {
+                        if ev.is_object() {
+                            let _ = Reflect::set(
+                                &ev,
+                                &"witness".into(),
+                                &split.witness.as_str().into(),
+                            );
+                        }
                     }
-                }
-                return Err(e);
+                    e
+                })?,
+                Err(e) => wv.unproved(i, &js_message(&e)),
             }
-            Err(Unproved::Verdict(e) | Unproved::Fetch(e)) => views.push(obj!(
-                "name": name.as_str(),
-                "size": held.size(),
-                "consistent": Value::Null,
-                "note": format!("holds size {}; its consistency with the log's {} could not be checked: {}", held.size(), cp.size(), js_message(&e)),
-            )),
         }
     }
-    Ok(views)
+    Ok(wv.finish().iter().map(|v| v.to_json()).collect())
 }
 
 /// A JS error's message.
@@ -903,11 +903,6 @@ fn js_message(e: &JsValue) -> String {
         .and_then(|m| m.as_string())
         .or_else(|| e.as_string())
         .unwrap_or_default()
-}
-
-/// A `LedgerError`'s code.
-fn code_of(e: &JsValue) -> Option<String> {
-    Reflect::get(e, &"code".into()).ok()?.as_string()
 }
 
 /// Audits, then follows the ledger: polls its checkpoint every `intervalMs` (default
