@@ -68,7 +68,8 @@ export const stop = (p) => new Promise((ok) => { p.once("exit", ok); p.kill(); }
  * A split view, as an operator would stage it: from one log key, witness W1 cosigns
  * history `a` (22 entries: genesis, 20 shared, 1) while W2 is down, and W2 (which never saw it) cosigns history
  * `b` (26 entries: 5 others after the shared 21) while W1 is down. Each history
- * alone meets the 1-of-2 policy its metadata publishes; both witnesses run at the end.
+ * alone meets the 1-of-2 policy its metadata publishes (W2 named by its ML-DSA-44 key, so
+ * `b` is witnessed by an ML-DSA-44 cosignature); both witnesses run at the end.
  * `a`'s visitors find W1 consistent (W2's larger tree is not provable from `a`'s tiles);
  * `b`'s find W1 holding another history.
  */
@@ -76,7 +77,9 @@ export async function splitView(a, b, origin) {
   execFileSync(bin, ["init", a, "--origin", origin]);
   append(a, 20, "shared");
   const key = JSON.parse(execFileSync(bin, ["verify", a, "--json"], { encoding: "utf8" })).keys[0];
-  const vkeys = [1, 2].map((i) => ll("witness", "init", `${a}.w${i}`, "--name", `w${i}.example`).trim().split("\n").pop());
+  // W1 is named by its Ed25519 key (init's last line), W2 by its ML-DSA-44 key (the line
+  // before): every verifier checks both cosignature types.
+  const vkeys = [1, 2].map((i) => ll("witness", "init", `${a}.w${i}`, "--name", `w${i}.example`).trim().split("\n").at(i === 1 ? -1 : -2));
   const [p1, p2] = [await freePort(), await freePort()];
   const w1 = await witness(`${a}.w1`, key, p1);
   writeFileSync(`${a}.policy`, `witness W1 ${vkeys[0]} http://127.0.0.1:${p1}/\nwitness W2 ${vkeys[1]} http://127.0.0.1:${p2}/\ngroup g any W1 W2\nquorum g\n`);

@@ -46,6 +46,8 @@ test("the module in Node catches the split view, and says which witness holds th
   });
   const skipped = await m.audit(urls.b + "/", { witnessCheck: false });
   assert.equal(skipped.verified, true, "alone, the other history meets its quorum");
+  // ... by W2's ML-DSA-44 (subtree/v1) cosignature, verified in Wasm.
+  assert.deepEqual(skipped.witnesses.list.map((w) => [w.name, w.cosigned]), [["W1", false], ["W2", true]], JSON.stringify(skipped.witnesses));
 });
 
 test("the page shows the fork alarm for the history a witness does not hold", async () => {

@@ -292,9 +292,11 @@ fn install_all() -> Result {
 /// against each witness's monitoring read): 133,027 bytes at the commit that set 133,050.
 /// The split-view rule then moved into the core as a step machine (`audit::views`, one
 /// copy for the CLI and the browser instead of two): 136,154 bytes, over #16's 135 kB for
-/// #18's sake, at the commit that set 136,160.
+/// #18's sake, at the commit that set 136,160. ML-DSA-44 cosignatures verified in the
+/// browser too (#18: the fips204 crate, verification only): 146,584 bytes at the commit
+/// that set 146,600.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 136_160;
+const EMBED_BUDGET_GZ: usize = 146_600;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

@@ -171,11 +171,17 @@ fn ask(
                 let ok = Note::parse(&with).and_then(|n| n.verify(std::slice::from_ref(&w.key)));
                 return match ok {
                     Ok(_) => {
-                        let mine: String = text
-                            .lines()
-                            .filter(|l| l.starts_with(&format!("— {} ", w.key.name())))
-                            .map(|l| format!("{l}\n"))
-                            .collect();
+                        // Its line by the policy's key (a witness may answer
+                        // with a line per key type it has).
+                        let mine: String = Note::parse(&with)
+                            .map(|n| {
+                                n.signatures()
+                                    .iter()
+                                    .filter(|s| s.name == w.key.name() && s.key_id == w.key.id())
+                                    .map(|s| format!("{}\n", s.to_line()))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
                         (Answer::Cosigned(mine), Some(size))
                     }
                     Err(e) => (

@@ -225,7 +225,9 @@ fn start_witnesses(store: &Store) -> Result<Vec<String>> {
     for i in 1..=3 {
         let wdir = store.dir.with_extension(format!("witness{i}"));
         let _ = std::fs::remove_dir_all(&wdir);
-        let vkey = crate::witness::init(&wdir, &format!("witness{i}.demo.liveledger.example"))?;
+        let keys = crate::witness::init(&wdir, &format!("witness{i}.demo.liveledger.example"))?;
+        // The third witness is named by its ML-DSA-44 key: the page verifies both types.
+        let vkey = if i == 3 { keys.mldsa } else { keys.ed25519 };
         let witness = std::sync::Arc::new(crate::witness::Witness::open(&wdir, vec![log.clone()])?);
         let running = server::start(server::Options {
             root: None,

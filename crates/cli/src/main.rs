@@ -703,12 +703,14 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Witness { action } => match action {
             WitnessAction::Init { wdir, name } => {
-                let vkey = witness::init(&wdir, &name)?;
+                let keys = witness::init(&wdir, &name)?;
                 eprintln!(
-                    "witness {name:?} created in {}; its verifier key (for logs' policies):",
+                    "witness {name:?} created in {}; its verifier keys (for logs' policies): \
+                     ML-DSA-44 (subtree/v1), then Ed25519 (cosignature/v1); it cosigns with both",
                     wdir.display()
                 );
-                println!("{vkey}");
+                println!("{}", keys.mldsa);
+                println!("{}", keys.ed25519);
                 Ok(0)
             }
             WitnessAction::Serve {

@@ -2,8 +2,13 @@
 //!
 //! ```text
 //! WDIR/                   mode 0700, never served
-//!   witness.key           the cosigning key (cosignature/v1, Go's PRIVATE+KEY form), 0600
+//!   witness.key           the Ed25519 cosigning key (cosignature/v1, Go's PRIVATE+KEY
+//!                         form), 0600
 //!   witness.vkey          its verifier key, name+id+base64(0x04 ‖ key)
+//!   witness-mldsa.key     the ML-DSA-44 cosigning key (subtree/v1, type 0x06: the seed in
+//!                         the same form), 0600; a directory made before it existed
+//!                         cosigns with Ed25519 only
+//!   witness-mldsa.vkey    its verifier key, name+id+base64(0x06 ‖ 1312-byte key)
 //!   logs/<hex>            per log (hex = lowercase SHA-256 of its origin): the latest
 //!                         checkpoint cosigned, with the log's signatures and ours
 //!   evidence/<hex>/…      refused but validly signed submissions (forks, bad proofs,
@@ -11,7 +16,9 @@
 //!   lock                  held by the one serving process
 //! ```
 //!
-//! Every rule is `liveledger_core::witness`'s; this module holds the state. For each
+//! Every accepted checkpoint gets both cosignatures, one line each, so a log's policy may
+//! name either key. Every rule is `liveledger_core::witness`'s; this module holds the
+//! state. For each
 //! origin, the check and the update run under one lock, and the new state is durable
 //! (written atomically and fsynced) before the answer: concurrent submissions cannot roll
 //! it back, and `kill -9` at any instant loses nothing answered with 200.
@@ -31,7 +38,9 @@ use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use liveledger_core::hash::sha256;
-use liveledger_core::note::{SignerKey, VerifierKey, ALG_COSIGNATURE_V1, ALG_ED25519};
+use liveledger_core::note::{
+    SignerKey, VerifierKey, ALG_COSIGNATURE_V1, ALG_ED25519, ALG_MLDSA44_SUBTREE,
+};
 use liveledger_core::witness::{self, Held, Refusal};
 use serde_json::json;
 
@@ -43,8 +52,16 @@ pub const REQUESTS: &str = "liveledger_witness_requests_total";
 
 const MAX_EVIDENCE: usize = 1000;
 
-/// Creates a witness directory; returns its verifier key.
-pub fn init(wdir: &Path, name: &str) -> Result<VerifierKey> {
+/// A witness's two verifier keys.
+pub struct Keys {
+    /// Ed25519 cosignature/v1 (0x04).
+    pub ed25519: VerifierKey,
+    /// ML-DSA-44 subtree/v1 (0x06).
+    pub mldsa: VerifierKey,
+}
+
+/// Creates a witness directory; returns its verifier keys.
+pub fn init(wdir: &Path, name: &str) -> Result<Keys> {
     if wdir.join("witness.key").exists() {
         return Err(CliError::Usage(format!(
             "{} already holds a witness key; init never overwrites one",
@@ -53,13 +70,42 @@ pub fn init(wdir: &Path, name: &str) -> Result<VerifierKey> {
     }
     let key = SignerKey::from_seed(name, ALG_COSIGNATURE_V1, crate::ledger::random_seed()?)
         .map_err(|e| CliError::Usage(format!("witness name {name:?}: {e}")))?;
+    let pq = SignerKey::from_seed(name, ALG_MLDSA44_SUBTREE, crate::ledger::random_seed()?)
+        .map_err(|e| CliError::Usage(format!("witness name {name:?}: {e}")))?;
     for d in [wdir.to_path_buf(), wdir.join("logs"), wdir.join("evidence")] {
         store::create_private_dir(&d)?;
     }
+    // The ML-DSA key first: `witness.key` is what marks a witness directory.
+    store::write_secret(
+        &wdir.join("witness-mldsa.key"),
+        pq.to_secret_string().as_bytes(),
+    )?;
+    store::write_atomic(
+        &wdir.join("witness-mldsa.vkey"),
+        format!("{}\n", pq.verifier()).as_bytes(),
+    )?;
     store::write_secret(&wdir.join("witness.key"), key.to_secret_string().as_bytes())?;
     let vkey = key.verifier();
     store::write_atomic(&wdir.join("witness.vkey"), format!("{vkey}\n").as_bytes())?;
-    Ok(vkey)
+    Ok(Keys {
+        ed25519: vkey,
+        mldsa: pq.verifier(),
+    })
+}
+
+/// Reads a witness secret key of type `want` from `path`.
+fn read_key(path: &Path, want: u8) -> Result<SignerKey> {
+    let text = store::read_capped(path, 4096)?;
+    let key = SignerKey::parse(String::from_utf8_lossy(&text).trim())
+        .map_err(|e| CliError::Corrupt(format!("{}: {e}", path.display())))?;
+    if key.verifier().key_type() != want {
+        return Err(CliError::Corrupt(format!(
+            "{}: expected a key of type {want:#04x}, found {:#04x}",
+            path.display(),
+            key.verifier().key_type()
+        )));
+    }
+    Ok(key)
 }
 
 /// The hex name of a log's files and monitoring path.
@@ -75,6 +121,8 @@ type Slot = Arc<tokio::sync::Mutex<Option<Option<Held>>>>;
 pub struct Witness {
     dir: PathBuf,
     key: SignerKey,
+    /// The ML-DSA-44 key, when the directory has one.
+    pq: Option<SignerKey>,
     logs: Vec<VerifierKey>,
     /// Per origin: its lock and what it holds (loaded from disk on first use).
     held: Mutex<HashMap<String, Slot>>,
@@ -107,12 +155,23 @@ impl Witness {
             }
         }
         let lock = store::lock(&wdir.join("lock"), &wdir.display().to_string())?;
-        let text = store::read_capped(&key_path, 4096)?;
-        let key = SignerKey::parse(String::from_utf8_lossy(&text).trim())
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", key_path.display())))?;
+        let key = read_key(&key_path, ALG_COSIGNATURE_V1)?;
+        let pq_path = wdir.join("witness-mldsa.key");
+        let pq = match pq_path.exists() {
+            true => Some(read_key(&pq_path, ALG_MLDSA44_SUBTREE)?),
+            false => None,
+        };
+        if pq.as_ref().is_some_and(|p| p.name() != key.name()) {
+            return Err(CliError::Corrupt(format!(
+                "{}: its name is not {:?}, the witness's",
+                pq_path.display(),
+                key.name()
+            )));
+        }
         Ok(Witness {
             dir: wdir.to_path_buf(),
             key,
+            pq,
             logs,
             held: Mutex::new(HashMap::new()),
             url: std::sync::OnceLock::new(),
@@ -120,8 +179,17 @@ impl Witness {
         })
     }
 
+    /// The Ed25519 cosignature/v1 verifier key.
     pub fn verifier(&self) -> VerifierKey {
         self.key.verifier()
+    }
+
+    /// Every verifier key: Ed25519, then ML-DSA-44 if the witness has one.
+    pub fn verifiers(&self) -> Vec<VerifierKey> {
+        std::iter::once(&self.key)
+            .chain(self.pq.as_ref())
+            .map(SignerKey::verifier)
+            .collect()
     }
 
     fn slot(&self, origin: &str) -> Slot {
@@ -212,7 +280,8 @@ impl Witness {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let (line, new) = match witness::cosign(&self.key, &cp, now) {
+        let keys: Vec<&SignerKey> = std::iter::once(&self.key).chain(self.pq.as_ref()).collect();
+        let (line, new) = match witness::cosign(&keys, &cp, now) {
             Ok(x) => x,
             Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, text, format!("{e}\n")),
         };
@@ -272,7 +341,7 @@ impl Witness {
             "name": self.key.name(),
             "submission_url": url,
             "monitoring_url": url,
-            "verifier_keys": [self.verifier().to_string()],
+            "verifier_keys": self.verifiers().iter().map(|k| k.to_string()).collect::<Vec<_>>(),
             "software": {"name": "liveledger", "version": env!("CARGO_PKG_VERSION")},
             "logs": logs,
         })

@@ -152,14 +152,34 @@ fn new_witness() -> (PathBuf, VerifierKey) {
     (wdir, vkey)
 }
 
+/// The witness's ML-DSA-44 verifier key (`witness-mldsa.vkey`).
+fn mldsa_key(wdir: &std::path::Path) -> VerifierKey {
+    VerifierKey::parse(
+        fs::read_to_string(wdir.join("witness-mldsa.vkey"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn a_witness_answers_every_case_as_tlog_witness_says() {
     let (wdir, vkey) = new_witness();
     assert_eq!(vkey.key_type(), 0x04, "a cosignature/v1 key");
     #[cfg(unix)]
     assert_eq!(
-        (mode(&wdir), mode(&wdir.join("witness.key"))),
-        (0o700, 0o600)
+        (
+            mode(&wdir),
+            mode(&wdir.join("witness.key")),
+            mode(&wdir.join("witness-mldsa.key"))
+        ),
+        (0o700, 0o600, 0o600)
+    );
+    let pq = mldsa_key(&wdir);
+    assert_eq!(
+        (pq.key_type(), pq.name()),
+        (0x06, "witness.example/w1"),
+        "an ML-DSA-44 key beside it"
     );
     assert!(fs::read_to_string(wdir.join("witness.key"))
         .unwrap()
@@ -189,10 +209,12 @@ fn a_witness_answers_every_case_as_tlog_witness_says() {
         (200, "text/plain; charset=utf-8"),
         "{line}"
     );
+    // A line per key: Ed25519 cosignature/v1, then ML-DSA-44 subtree/v1.
     assert!(
-        line.starts_with("— witness.example/w1 ")
+        line.lines().all(|l| l.starts_with("— witness.example/w1 "))
             && line.ends_with('\n')
-            && line.lines().count() == 1
+            && line.lines().count() == 2,
+        "{line}"
     );
     let mut cosigned = digest(&dir, 1);
     cosigned.extend_from_slice(line.as_bytes());
@@ -200,6 +222,11 @@ fn a_witness_answers_every_case_as_tlog_witness_says() {
         .unwrap()
         .verify(std::slice::from_ref(&vkey))
         .unwrap();
+    let by_pq = Note::parse(&cosigned)
+        .unwrap()
+        .verify(std::slice::from_ref(&pq))
+        .unwrap();
+    assert_eq!(by_pq.verified()[0].timestamp, n.verified()[0].timestamp);
     let t = n.verified()[0].timestamp.unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -290,7 +317,8 @@ fn a_witness_answers_every_case_as_tlog_witness_says() {
         .verify(&[VerifierKey::parse(&key).unwrap()])
         .unwrap();
     assert!(both.text().contains("\n311\n"));
-    note.verify(std::slice::from_ref(&vkey)).unwrap();
+    note.clone().verify(std::slice::from_ref(&vkey)).unwrap();
+    note.verify(std::slice::from_ref(&pq)).unwrap();
     assert_eq!(
         get(a, &format!("{}/checkpoint", "0".repeat(64)), "identity").status,
         404
@@ -298,8 +326,8 @@ fn a_witness_answers_every_case_as_tlog_witness_says() {
     let meta = get(a, "witness.v0.json", "identity");
     let v: serde_json::Value = serde_json::from_slice(&meta.body).unwrap();
     assert_eq!(
-        v["verifier_keys"][0],
-        vkey.to_string(),
+        v["verifier_keys"],
+        serde_json::json!([vkey.to_string(), pq.to_string()]),
         "Sunlight's shape: {v}"
     );
     assert_eq!(v["submission_url"], format!("http://{a}/"));
@@ -490,7 +518,15 @@ fn the_publisher_publishes_only_what_its_quorum_cosigned() {
             None,
             &[],
         ));
-        let vkey = out.lines().last().unwrap().to_owned();
+        // W2 is named by its ML-DSA-44 key (init prints it before the Ed25519 one).
+        let vkey = match i {
+            2 => out.lines().rev().nth(1).unwrap().to_owned(),
+            _ => out.lines().last().unwrap().to_owned(),
+        };
+        assert_eq!(
+            VerifierKey::parse(&vkey).unwrap().key_type(),
+            if i == 2 { 0x06 } else { 0x04 }
+        );
         let w = start(&wdir, &[&key], "127.0.0.1:0");
         lines += &format!("witness W{i} {vkey} http://{}/\n", w.1);
         ws.push((wdir, w));
@@ -532,8 +568,15 @@ fn the_publisher_publishes_only_what_its_quorum_cosigned() {
     );
     // The archive keeps the checkpoint as published, cosignatures and all. (Size 21 was
     // archived before the policy: archived digests never change.)
+    // One line per witness: the policy's key's (W2 answers with two; its ML-DSA line is kept).
     let archived = fs::read_to_string(dir.join("digests/26")).unwrap();
     assert_eq!(archived.matches("— w").count(), 2, "{archived}");
+    assert!(
+        archived
+            .lines()
+            .any(|l| l.starts_with("— w2.example ") && l.len() > 3000),
+        "{archived}"
+    );
     // Two down: the events are durable, the published digest stays the last witnessed.
     let (w2dir, w2) = ws.remove(1);
     drop(w2);

@@ -525,7 +525,9 @@ impl UnverifiedEvent {
 
     fn verify_message(&self, key: &VerifierKey, message: &[u8]) -> bool {
         key.key_type() == ALG_ED25519
-            && crate::sigcheck::verify_strict(key.public_key(), &self.signature, message)
+            && key
+                .ed25519()
+                .is_some_and(|k| crate::sigcheck::verify_strict(k, &self.signature, message))
     }
 
     /// True for `ledger.*` kinds.
@@ -708,7 +710,11 @@ impl EventDraft {
         let unsigned = jcs::to_canonical(&Value::Object(m.clone())).map_err(EventError::Json)?;
         let mut msg = SIGNATURE_CONTEXT.to_vec();
         msg.extend_from_slice(unsigned.as_bytes());
-        let sig = author.sign_raw(&msg);
+        let sig = author.sign_raw(&msg).map_err(|e| EventError::BadField {
+            field: "author",
+            expected: "an Ed25519 signing key",
+            found: e.to_string(),
+        })?;
         m.insert("sig".into(), s(&b64::encode(sig)));
         let bytes = jcs::to_canonical(&Value::Object(m))
             .map_err(EventError::Json)?
@@ -1192,20 +1198,21 @@ impl ChainVerifier {
             seq,
             author: ev.author.clone(),
         };
-        let check = if defer && author.key.key_type() == ALG_ED25519 {
+        let ed25519 = author
+            .key
+            .ed25519()
+            .filter(|_| author.key.key_type() == ALG_ED25519);
+        let check = if let (true, Some(pk)) = (defer, ed25519) {
             Some(SignatureCheck::new(
                 seq,
-                *author.key.public_key(),
+                *pk,
                 ev.signature,
                 ev.signed_message_in(entry),
             ))
-        } else if author.key.key_type() == ALG_ED25519
-            && self.keys.verify(
-                author.key.public_key(),
-                &ev.signature,
-                &ev.signed_message_in(entry),
-            )
-        {
+        } else if ed25519.is_some_and(|pk| {
+            self.keys
+                .verify(pk, &ev.signature, &ev.signed_message_in(entry))
+        }) {
             None
         } else {
             return Err(bad_signature());

@@ -1,5 +1,6 @@
-//! C2SP signed-note v1: notes, verifier and signer keys, Ed25519 signatures and
-//! tlog-cosignature/v1 cosignatures.
+//! C2SP signed-note v1: notes, verifier and signer keys, Ed25519 signatures, and the
+//! two C2SP tlog-cosignature types: Ed25519 `cosignature/v1` (type 0x04) and ML-DSA-44
+//! `subtree/v1` (type 0x06).
 //!
 //! ```text
 //! If you think cryptography is the answer to your problem,
@@ -12,6 +13,14 @@
 //! The key ID is the first 4 bytes of `SHA-256(name ‖ "\n" ‖ type ‖ public key)`.
 //! A verifier key is written `<name>+<key ID as 8 hex digits>+base64(type ‖ public key)`.
 //!
+//! Cosignatures carry a timestamp: the payload is `u64 timestamp ‖ signature`. The 0x04
+//! message is `cosignature/v1\ntime <ts>\n` then the note text; the 0x06 message is the
+//! binary `subtree/v1` structure over the checkpoint's origin, size and root
+//! ([`subtree_message`]): its note text must be a checkpoint, and its extension lines are
+//! not signed. ML-DSA-44 is FIPS 204's pure variant with an empty context (the `fips204`
+//! crate); a key is 1,312 bytes, a signature 2,420. Signing is deterministic (FIPS 204's
+//! all-zero `rnd`), so a witness needs no randomness to cosign.
+//!
 //! Verification rules: signatures by keys the verifier does not know, or of types it does
 //! not know, are ignored; a known key whose signature does not verify rejects the note;
 //! at least one (or `threshold`) known keys must have signed.
@@ -22,6 +31,8 @@ use core::fmt;
 
 use crate::b64;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use fips204::ml_dsa_44;
+use fips204::traits::{KeyGen as _, SerDes as _, Signer as _, Verifier as _};
 
 use crate::hash::{cut, sha256_parts};
 
@@ -34,6 +45,12 @@ pub const MAX_SIGNATURES: usize = 100;
 pub const ALG_ED25519: u8 = 0x01;
 /// Signature type of an Ed25519 cosignature (tlog-cosignature/v1).
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
+/// Signature type of an ML-DSA-44 cosignature (tlog-cosignature `subtree/v1`).
+pub const ALG_MLDSA44_SUBTREE: u8 = 0x06;
+/// An ML-DSA-44 public key's length.
+pub const MLDSA44_KEY_LEN: usize = ml_dsa_44::PK_LEN;
+/// An ML-DSA-44 signature's length.
+pub const MLDSA44_SIG_LEN: usize = ml_dsa_44::SIG_LEN;
 
 const SIG_PREFIX: &str = "\u{2014} ";
 
@@ -122,6 +139,12 @@ pub enum NoteError {
     /// A cosignature's embedded timestamp line could not be built.
     #[error("text to sign must end in a newline")]
     TextNotTerminated,
+    /// An ML-DSA-44 (`subtree/v1`) key signs checkpoints only, and this text is not one.
+    #[error("an ML-DSA-44 cosignature signs a checkpoint; the text is not one: {0}")]
+    NotACheckpoint(String),
+    /// An author key must be Ed25519 (type 0x01).
+    #[error("key {0} is not an Ed25519 signing key")]
+    NotEd25519(String),
 }
 
 /// A key name: non-empty, no whitespace, no '+'.
@@ -153,7 +176,7 @@ fn split_key(
     s: &str,
     what: &'static str,
     bad: &dyn Fn(&'static str) -> NoteError,
-) -> Result<(String, u32, u8, [u8; 32]), NoteError> {
+) -> Result<(String, u32, u8, Vec<u8>), NoteError> {
     let (name, rest) = s
         .split_once('+')
         .ok_or_else(|| bad("no '+' after the name"))?;
@@ -164,27 +187,72 @@ fn split_key(
     let id = parse_hex8(hash).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
     let raw = b64::decode(coded).map_err(|_| bad(what))?;
     let (&key_type, bytes) = raw.split_first().ok_or_else(|| bad("key is empty"))?;
-    if key_type != ALG_ED25519 && key_type != ALG_COSIGNATURE_V1 {
+    if ![ALG_ED25519, ALG_COSIGNATURE_V1, ALG_MLDSA44_SUBTREE].contains(&key_type) {
         return Err(NoteError::UnsupportedKeyType(key_type));
     }
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| bad("Ed25519 key is not 32 bytes"))?;
-    Ok((name.to_owned(), id, key_type, bytes))
+    Ok((name.to_owned(), id, key_type, bytes.to_vec()))
+}
+
+/// A public key's material: Ed25519 (types 0x01 and 0x04) or ML-DSA-44 (0x06).
+#[derive(Clone)]
+enum Public {
+    Ed25519(VerifyingKey),
+    MlDsa44(Box<MlDsaPublic>),
+}
+
+/// An ML-DSA-44 public key, decoded once (verifying from the decoded form), with its bytes.
+#[derive(Clone)]
+struct MlDsaPublic {
+    bytes: [u8; MLDSA44_KEY_LEN],
+    key: ml_dsa_44::PublicKey,
+}
+
+impl Public {
+    fn decode(key_type: u8, bytes: &[u8]) -> Result<Self, &'static str> {
+        if key_type == ALG_MLDSA44_SUBTREE {
+            let bytes: [u8; MLDSA44_KEY_LEN] = bytes
+                .try_into()
+                .map_err(|_| "ML-DSA-44 key is not 1312 bytes")?;
+            let key = ml_dsa_44::PublicKey::try_from_bytes(bytes)
+                .map_err(|_| "not an ML-DSA-44 public key")?;
+            return Ok(Public::MlDsa44(Box::new(MlDsaPublic { bytes, key })));
+        }
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "Ed25519 key is not 32 bytes")?;
+        VerifyingKey::from_bytes(&bytes)
+            .map(Public::Ed25519)
+            .map_err(|_| "not an Ed25519 point")
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Public::Ed25519(k) => k.as_bytes(),
+            Public::MlDsa44(k) => &k.bytes,
+        }
+    }
 }
 
 /// A public key that verifies note signatures: `name+hash+base64(type ‖ key)`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct VerifierKey {
     name: String,
     id: u32,
     key_type: u8,
-    key: VerifyingKey,
+    key: Public,
 }
+
+impl PartialEq for VerifierKey {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id, self.key_type, &self.name) == (other.id, other.key_type, &other.name)
+            && self.key.bytes() == other.key.bytes()
+    }
+}
+impl Eq for VerifierKey {}
 
 impl fmt::Debug for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VerifierKey({self})")
+        write!(f, "VerifierKey({})", self.short())
     }
 }
 
@@ -192,19 +260,18 @@ impl VerifierKey {
     /// Parses `name+hash+base64`. Split on the first two `+` only: base64 has `+` too.
     pub fn parse(s: &str) -> Result<Self, NoteError> {
         let bad = |why| NoteError::BadKey { key: cut(s), why };
-        let (name, id, key_type, key) = split_key(s, "public key is not valid base64", &bad)?;
-        let name = name.as_str();
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not an Ed25519 point"))?;
-        let expected = key_id(name, key_type, key.as_bytes());
+        let (name, id, key_type, bytes) = split_key(s, "public key is not valid base64", &bad)?;
+        let key = Public::decode(key_type, &bytes).map_err(bad)?;
+        let expected = key_id(&name, key_type, key.bytes());
         if expected != id {
             return Err(NoteError::KeyIdMismatch {
-                name: name.to_owned(),
+                name,
                 expected,
                 found: id,
             });
         }
         Ok(VerifierKey {
-            name: name.to_owned(),
+            name,
             id,
             key_type,
             key,
@@ -217,13 +284,13 @@ impl VerifierKey {
         if key_type != ALG_ED25519 && key_type != ALG_COSIGNATURE_V1 {
             return Err(NoteError::UnsupportedKeyType(key_type));
         }
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| NoteError::BadKey {
+        let key = Public::decode(key_type, &key).map_err(|why| NoteError::BadKey {
             key: name.to_owned(),
-            why: "not an Ed25519 point",
+            why,
         })?;
         Ok(VerifierKey {
             name: name.to_owned(),
-            id: key_id(name, key_type, key.as_bytes()),
+            id: key_id(name, key_type, key.bytes()),
             key_type,
             key,
         })
@@ -237,13 +304,20 @@ impl VerifierKey {
     pub fn id(&self) -> u32 {
         self.id
     }
-    /// 0x01 (Ed25519) or 0x04 (cosignature/v1).
+    /// 0x01 (Ed25519), 0x04 (cosignature/v1) or 0x06 (ML-DSA-44 subtree/v1).
     pub fn key_type(&self) -> u8 {
         self.key_type
     }
-    /// The raw Ed25519 public key.
-    pub fn public_key(&self) -> &[u8; 32] {
-        self.key.as_bytes()
+    /// The raw public key: 32 bytes of Ed25519, or 1,312 of ML-DSA-44.
+    pub fn public_key(&self) -> &[u8] {
+        self.key.bytes()
+    }
+    /// The raw Ed25519 public key, for the types that are Ed25519 (0x01, 0x04).
+    pub fn ed25519(&self) -> Option<&[u8; 32]> {
+        match &self.key {
+            Public::Ed25519(k) => Some(k.as_bytes()),
+            Public::MlDsa44(_) => None,
+        }
     }
     /// `name+hash`, the short form shown to people.
     pub fn short(&self) -> String {
@@ -251,23 +325,35 @@ impl VerifierKey {
     }
 
     /// Checks one signature payload (after the 4-byte key ID) over `text`. Returns the
-    /// cosignature timestamp for 0x04 keys.
+    /// cosignature timestamp for cosigning keys (none for an ML-DSA-44 timestamp of 0,
+    /// which makes no statement of time).
     fn verify(&self, text: &str, payload: &[u8]) -> Option<Option<u64>> {
-        match self.key_type {
-            ALG_ED25519 => {
+        match (&self.key, self.key_type) {
+            (Public::Ed25519(k), ALG_ED25519) => {
                 let sig = Signature::from_slice(payload).ok()?;
-                self.key.verify_strict(text.as_bytes(), &sig).ok()?;
+                k.verify_strict(text.as_bytes(), &sig).ok()?;
                 Some(None)
             }
-            ALG_COSIGNATURE_V1 => {
+            (Public::Ed25519(k), ALG_COSIGNATURE_V1) => {
                 if payload.len() != 8 + 64 {
                     return None;
                 }
                 let ts = u64::from_be_bytes(payload[..8].try_into().ok()?);
                 let sig = Signature::from_slice(&payload[8..]).ok()?;
                 let msg = cosignature_message(ts, text);
-                self.key.verify_strict(msg.as_bytes(), &sig).ok()?;
+                k.verify_strict(msg.as_bytes(), &sig).ok()?;
                 Some(Some(ts))
+            }
+            (Public::MlDsa44(k), ALG_MLDSA44_SUBTREE) => {
+                if payload.len() != 8 + MLDSA44_SIG_LEN {
+                    return None;
+                }
+                let ts = u64::from_be_bytes(payload[..8].try_into().ok()?);
+                let sig: &[u8; MLDSA44_SIG_LEN] = payload[8..].try_into().ok()?;
+                let msg = subtree_message(&self.name, ts, text).ok()?;
+                k.key
+                    .verify(&msg, sig, &[])
+                    .then_some((ts != 0).then_some(ts))
             }
             _ => None,
         }
@@ -276,9 +362,9 @@ impl VerifierKey {
 
 impl fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut raw = Vec::with_capacity(33);
+        let mut raw = Vec::with_capacity(1 + self.key.bytes().len());
         raw.push(self.key_type);
-        raw.extend_from_slice(self.key.as_bytes());
+        raw.extend_from_slice(self.key.bytes());
         write!(f, "{}+{:08x}+{}", self.name, self.id, b64::encode(raw))
     }
 }
@@ -295,14 +381,62 @@ pub fn cosignature_message(timestamp: u64, text: &str) -> String {
     format!("cosignature/v1\ntime {timestamp}\n{text}")
 }
 
+/// The message an ML-DSA-44 cosigner `name` signs for the checkpoint `text` at
+/// `timestamp` (tlog-cosignature's `cosigned_message`):
+///
+/// ```text
+/// "subtree/v1\n\0" ‖ u8 len ‖ name ‖ u64 timestamp ‖ u8 len ‖ origin
+///                  ‖ u64 start (0) ‖ u64 end (the size) ‖ root hash (32 bytes)
+/// ```
+///
+/// Integers are big-endian. The name and the origin must be 1 to 255 bytes.
+pub fn subtree_message(name: &str, timestamp: u64, text: &str) -> Result<Vec<u8>, NoteError> {
+    let cp = crate::checkpoint::Checkpoint::parse(text)
+        .map_err(|e| NoteError::NotACheckpoint(e.to_string()))?;
+    let short = |what: &str, s: &str| -> Result<u8, NoteError> {
+        u8::try_from(s.len())
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                NoteError::NotACheckpoint(format!("the {what} is {} bytes, not 1 to 255", s.len()))
+            })
+    };
+    let mut m = Vec::with_capacity(12 + 2 + name.len() + cp.origin.len() + 8 * 3 + 32);
+    m.extend_from_slice(b"subtree/v1\n\0");
+    m.push(short("cosigner name", name)?);
+    m.extend_from_slice(name.as_bytes());
+    m.extend_from_slice(&timestamp.to_be_bytes());
+    m.push(short("origin", &cp.origin)?);
+    m.extend_from_slice(cp.origin.as_bytes());
+    m.extend_from_slice(&0u64.to_be_bytes());
+    m.extend_from_slice(&cp.size.to_be_bytes());
+    m.extend_from_slice(&cp.root.0);
+    Ok(m)
+}
+
+/// A private key's material.
+#[derive(Clone)]
+enum Secret {
+    Ed25519(Box<SigningKey>),
+    MlDsa44(Box<MlDsaSecret>),
+}
+
+#[derive(Clone)]
+struct MlDsaSecret {
+    seed: [u8; 32],
+    key: ml_dsa_44::PrivateKey,
+    public: Public,
+}
+
 /// A private key that signs notes, in Go's `PRIVATE+KEY+name+hash+base64(type ‖ seed)`
-/// form, so keys move freely between Live Ledger and the Go tools.
+/// form, so keys move freely between Live Ledger and the Go tools. An ML-DSA-44 key's
+/// seed is FIPS 204's 32-byte `ξ`, from which the key pair is derived.
 #[derive(Clone)]
 pub struct SignerKey {
     name: String,
     id: u32,
     key_type: u8,
-    key: SigningKey,
+    key: Secret,
 }
 
 impl fmt::Debug for SignerKey {
@@ -313,19 +447,39 @@ impl fmt::Debug for SignerKey {
 
 impl SignerKey {
     /// A key from a 32-byte seed (get it from a CSPRNG). `key_type` is 0x01 for a log or
-    /// author key, 0x04 for a witness cosigning key.
+    /// author key, 0x04 for an Ed25519 witness cosigning key, 0x06 for an ML-DSA-44 one.
     pub fn from_seed(name: &str, key_type: u8, seed: [u8; 32]) -> Result<Self, NoteError> {
         check_name(name)?;
-        if key_type != ALG_ED25519 && key_type != ALG_COSIGNATURE_V1 {
-            return Err(NoteError::UnsupportedKeyType(key_type));
-        }
-        let key = SigningKey::from_bytes(&seed);
-        Ok(SignerKey {
+        let key = match key_type {
+            ALG_ED25519 | ALG_COSIGNATURE_V1 => {
+                Secret::Ed25519(Box::new(SigningKey::from_bytes(&seed)))
+            }
+            ALG_MLDSA44_SUBTREE => {
+                let (pk, sk) = ml_dsa_44::KG::keygen_from_seed(&seed);
+                let bytes = pk.clone().into_bytes();
+                Secret::MlDsa44(Box::new(MlDsaSecret {
+                    seed,
+                    key: sk,
+                    public: Public::MlDsa44(Box::new(MlDsaPublic { bytes, key: pk })),
+                }))
+            }
+            other => return Err(NoteError::UnsupportedKeyType(other)),
+        };
+        let mut k = SignerKey {
             name: name.to_owned(),
-            id: key_id(name, key_type, key.verifying_key().as_bytes()),
+            id: 0,
             key_type,
             key,
-        })
+        };
+        k.id = key_id(name, key_type, k.public().bytes());
+        Ok(k)
+    }
+
+    fn public(&self) -> Public {
+        match &self.key {
+            Secret::Ed25519(k) => Public::Ed25519(k.verifying_key()),
+            Secret::MlDsa44(k) => k.public.clone(),
+        }
     }
 
     /// Parses `PRIVATE+KEY+name+hash+base64(type ‖ seed)`. The error never contains the
@@ -340,11 +494,13 @@ impl SignerKey {
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| bad("does not start with PRIVATE+KEY+"))?;
         let (name, id, key_type, seed) = split_key(rest, "secret key is not valid base64", &bad)?;
-        let name = name.as_str();
-        let k = Self::from_seed(name, key_type, seed)?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| bad("secret key seed is not 32 bytes"))?;
+        let k = Self::from_seed(&name, key_type, seed)?;
         if k.id != id {
             return Err(NoteError::KeyIdMismatch {
-                name: name.to_owned(),
+                name,
                 expected: k.id,
                 found: id,
             });
@@ -356,7 +512,10 @@ impl SignerKey {
     pub fn to_secret_string(&self) -> String {
         let mut raw = Vec::with_capacity(33);
         raw.push(self.key_type);
-        raw.extend_from_slice(self.key.as_bytes());
+        match &self.key {
+            Secret::Ed25519(k) => raw.extend_from_slice(k.as_bytes()),
+            Secret::MlDsa44(k) => raw.extend_from_slice(&k.seed),
+        }
         format!(
             "PRIVATE+KEY+{}+{:08x}+{}",
             self.name,
@@ -371,7 +530,7 @@ impl SignerKey {
             name: self.name.clone(),
             id: self.id,
             key_type: self.key_type,
-            key: self.key.verifying_key(),
+            key: self.public(),
         }
     }
 
@@ -380,23 +539,42 @@ impl SignerKey {
         &self.name
     }
 
-    /// A raw Ed25519 signature over `msg` (used for ledger events).
-    pub fn sign_raw(&self, msg: &[u8]) -> [u8; 64] {
-        self.key.sign(msg).to_bytes()
+    /// A raw Ed25519 signature over `msg` (used for ledger events, whose authors sign
+    /// with Ed25519 keys only).
+    pub fn sign_raw(&self, msg: &[u8]) -> Result<[u8; 64], NoteError> {
+        match &self.key {
+            Secret::Ed25519(k) => Ok(k.sign(msg).to_bytes()),
+            Secret::MlDsa44(_) => Err(NoteError::NotEd25519(format!(
+                "{}+{:08x}",
+                self.name, self.id
+            ))),
+        }
     }
 
-    /// A signature line's payload (after the key ID) over `text`: for 0x04 keys a cosignature made at
-    /// `timestamp` (seconds since the epoch), for 0x01 keys a plain signature.
-    fn sign_payload(&self, text: &str, timestamp: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 64);
-        if self.key_type == ALG_COSIGNATURE_V1 {
-            let msg = cosignature_message(timestamp, text);
-            out.extend_from_slice(&timestamp.to_be_bytes());
-            out.extend_from_slice(&self.key.sign(msg.as_bytes()).to_bytes());
-        } else {
-            out.extend_from_slice(&self.key.sign(text.as_bytes()).to_bytes());
+    /// A signature line's payload (after the key ID) over `text`: for cosigning keys a
+    /// cosignature made at `timestamp` (seconds since the epoch), for 0x01 keys a plain
+    /// signature.
+    fn sign_payload(&self, text: &str, timestamp: u64) -> Result<Vec<u8>, NoteError> {
+        match (&self.key, self.key_type) {
+            (Secret::Ed25519(k), ALG_COSIGNATURE_V1) => {
+                let msg = cosignature_message(timestamp, text);
+                let mut out = timestamp.to_be_bytes().to_vec();
+                out.extend_from_slice(&k.sign(msg.as_bytes()).to_bytes());
+                Ok(out)
+            }
+            (Secret::Ed25519(k), _) => Ok(k.sign(text.as_bytes()).to_bytes().to_vec()),
+            (Secret::MlDsa44(k), _) => {
+                let msg = subtree_message(&self.name, timestamp, text)?;
+                // FIPS 204's deterministic variant: `rnd` all zero.
+                let sig = k
+                    .key
+                    .try_sign_with_seed(&[0; 32], &msg, &[])
+                    .map_err(|e| NoteError::NotACheckpoint(e.to_string()))?;
+                let mut out = timestamp.to_be_bytes().to_vec();
+                out.extend_from_slice(&sig);
+                Ok(out)
+            }
         }
-        out
     }
 }
 
@@ -488,12 +666,14 @@ impl Note {
         Self::check_text(text)?;
         let signatures = keys
             .iter()
-            .map(|k| NoteSignature {
-                name: k.name.clone(),
-                key_id: k.id,
-                payload: k.sign_payload(text, timestamp),
+            .map(|k| {
+                Ok(NoteSignature {
+                    name: k.name.clone(),
+                    key_id: k.id,
+                    payload: k.sign_payload(text, timestamp)?,
+                })
             })
-            .collect();
+            .collect::<Result<_, NoteError>>()?;
         Ok(Note {
             text: text.to_owned(),
             signatures,
@@ -518,7 +698,7 @@ impl Note {
         self.signatures.push(NoteSignature {
             name: key.name.clone(),
             key_id: key.id,
-            payload: key.sign_payload(&self.text, timestamp),
+            payload: key.sign_payload(&self.text, timestamp)?,
         });
         Ok(())
     }

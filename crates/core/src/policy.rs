@@ -14,13 +14,13 @@
 //! and 0x80–0xFF may appear; a group or the quorum names only what earlier lines defined;
 //! each name is defined once and is a group member at most once; `1 <= k <= n`; exactly
 //! one `quorum` line; no two logs or witnesses with the same public key. Log keys are
-//! Ed25519 (0x01), witness keys cosignature/v1 (0x04). Up to 64 logs, witnesses and
+//! Ed25519 (0x01), witness keys Ed25519 cosignature/v1 (0x04) or ML-DSA-44 subtree/v1 (0x06). Up to 64 logs, witnesses and
 //! groups each (the spec asks for at least 32).
 //!
 //! [`Policy::evaluate`] says, for a set of witness keys that validly cosigned, whether the
 //! quorum is met and who cosigned: the evidence a verifier reports.
 
-use crate::note::{VerifierKey, ALG_COSIGNATURE_V1, ALG_ED25519};
+use crate::note::{VerifierKey, ALG_COSIGNATURE_V1, ALG_ED25519, ALG_MLDSA44_SUBTREE};
 
 /// At most this many logs, witnesses and groups (each).
 pub const MAX_ITEMS: usize = 64;
@@ -161,9 +161,9 @@ impl Policy {
                     p.check_new_name(name).map_err(bad)?;
                     let key =
                         VerifierKey::parse(key).map_err(|e| bad(format!("witness key: {e}")))?;
-                    if key.key_type() != ALG_COSIGNATURE_V1 {
+                    if ![ALG_COSIGNATURE_V1, ALG_MLDSA44_SUBTREE].contains(&key.key_type()) {
                         return Err(bad(format!(
-                            "witness {name}: expected a cosignature/v1 key (type 0x04), found type {:#04x}",
+                            "witness {name}: expected a cosignature key (type 0x04, Ed25519 cosignature/v1, or 0x06, ML-DSA-44 subtree/v1), found type {:#04x}",
                             key.key_type()
                         )));
                     }

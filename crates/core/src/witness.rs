@@ -28,7 +28,9 @@ use crate::b64;
 use crate::checkpoint::{parse_decimal, Checkpoint, CheckpointError, VerifiedCheckpoint};
 use crate::hash::Hash;
 use crate::merkle::{self, ProofError};
-use crate::note::{Note, NoteError, SignerKey, VerifierKey, ALG_COSIGNATURE_V1, MAX_NOTE_SIZE};
+use crate::note::{
+    Note, NoteError, SignerKey, VerifierKey, ALG_COSIGNATURE_V1, ALG_MLDSA44_SUBTREE, MAX_NOTE_SIZE,
+};
 
 /// The most consistency proof lines a request may carry (the spec's bound).
 pub const MAX_PROOF_LINES: usize = 63;
@@ -336,18 +338,15 @@ pub fn check(
     Ok(cp)
 }
 
-/// The witness's answer to an accepted checkpoint: its cosignature line, ending in a
-/// newline, and what it holds from now on: the checkpoint with the log's signatures that
-/// verified and this cosignature (no other signature the client sent).
+/// The witness's answer to an accepted checkpoint: a cosignature line by each of `keys`
+/// (an Ed25519 `cosignature/v1` key, an ML-DSA-44 `subtree/v1` key, or both), each
+/// ending in a newline, and what it holds from now on: the checkpoint with the log's
+/// signatures that verified and these cosignatures (no other signature the client sent).
 pub fn cosign(
-    key: &SignerKey,
+    keys: &[&SignerKey],
     cp: &VerifiedCheckpoint,
     timestamp: u64,
 ) -> Result<(String, Held), NoteError> {
-    let kind = key.verifier().key_type();
-    if kind != ALG_COSIGNATURE_V1 {
-        return Err(NoteError::UnsupportedKeyType(kind));
-    }
     let verified = cp.note().verified();
     let mut note = cp.note().note().clone();
     note.retain_signatures(|s| {
@@ -355,14 +354,20 @@ pub fn cosign(
             .iter()
             .any(|v| v.key.name() == s.name && v.key.id() == s.key_id)
     });
-    note.add_signature(key, timestamp)?;
-    let line = note
-        .signatures()
-        .last()
-        .map(|s| format!("{}\n", s.to_line()))
-        .unwrap_or_default();
+    let mut lines = String::new();
+    for key in keys {
+        let kind = key.verifier().key_type();
+        if kind != ALG_COSIGNATURE_V1 && kind != ALG_MLDSA44_SUBTREE {
+            return Err(NoteError::UnsupportedKeyType(kind));
+        }
+        note.add_signature(key, timestamp)?;
+        if let Some(s) = note.signatures().last() {
+            lines.push_str(&s.to_line());
+            lines.push('\n');
+        }
+    }
     Ok((
-        line,
+        lines,
         Held {
             checkpoint: cp.checkpoint().clone(),
             note: note.to_bytes(),
@@ -437,7 +442,7 @@ mod tests {
     fn submit(held: Option<&Held>, b: &[u8]) -> Result<Held, Refusal> {
         let req = parse_add_checkpoint(b)?;
         let cp = check(&[log_key().verifier()], held, &req)?;
-        Ok(cosign(&witness_key(), &cp, 1_700_000_000).unwrap().1)
+        Ok(cosign(&[&witness_key()], &cp, 1_700_000_000).unwrap().1)
     }
 
     #[test]
@@ -583,25 +588,32 @@ mod tests {
         cp.add_signature(&stranger, 0).unwrap();
         let req = parse_add_checkpoint(&body(0, &[], &cp.to_bytes())).unwrap();
         let v = check(&[key.verifier()], None, &req).unwrap();
-        let (line, held) = cosign(&witness_key(), &v, 1_700_000_123).unwrap();
-        assert!(line.starts_with("— witness.example/w1 ") && line.ends_with('\n'));
-        // The client appends the line to its checkpoint and verifies it with the key.
+        // One witness, both cosignature types: a line each.
+        let pq = SignerKey::from_seed("witness.example/w1", ALG_MLDSA44_SUBTREE, [3; 32]).unwrap();
+        let (lines, held) = cosign(&[&witness_key(), &pq], &v, 1_700_000_123).unwrap();
+        assert_eq!(lines.lines().count(), 2);
+        assert!(
+            lines
+                .lines()
+                .all(|l| l.starts_with("— witness.example/w1 "))
+                && lines.ends_with('\n')
+        );
+        // The client appends the lines to its checkpoint and verifies them with either key.
         let mut with = signed(&l, 4, &key);
-        with.extend_from_slice(line.as_bytes());
-        let n = Note::parse(&with)
-            .unwrap()
-            .verify(&[witness_key().verifier()])
-            .unwrap();
-        assert_eq!(n.verified()[0].timestamp, Some(1_700_000_123));
+        with.extend_from_slice(lines.as_bytes());
+        for k in [witness_key().verifier(), pq.verifier()] {
+            let n = Note::parse(&with).unwrap().verify(&[k]).unwrap();
+            assert_eq!(n.verified()[0].timestamp, Some(1_700_000_123));
+        }
         let kept = Note::parse(&held.note).unwrap();
         let names: Vec<&str> = kept
             .signatures()
             .iter()
             .map(|s: &NoteSignature| s.name.as_str())
             .collect();
-        assert_eq!(names, [ORIGIN, "witness.example/w1"]);
+        assert_eq!(names, [ORIGIN, "witness.example/w1", "witness.example/w1"]);
         assert_eq!(held_from_note(&held.note).unwrap(), held);
         // Only a cosignature key may cosign.
-        assert!(cosign(&key, &v, 0).is_err());
+        assert!(cosign(&[&key], &v, 0).is_err());
     }
 }

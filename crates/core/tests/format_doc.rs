@@ -44,7 +44,7 @@ fn examples() -> Vec<(&'static str, String)> {
             "name        {}\nkey ID      {:08x} = first 4 bytes of SHA-256(name ‖ 0x0a ‖ 0x01 ‖ public key)\npublic key  {}\nverifier    {}\n",
             v.name(),
             v.id(),
-            Hash(*v.public_key()).to_hex(),
+            Hash(*v.ed25519().unwrap()).to_hex(),
             v
         ),
     ));
@@ -91,6 +91,55 @@ fn examples() -> Vec<(&'static str, String)> {
             String::from_utf8(cosigned.to_bytes()).unwrap(),
             witness.verifier(),
             note::cosignature_message(1_790_000_000, &cp.to_text())
+        ),
+    ));
+
+    // The ML-DSA-44 cosignature (subtree/v1) of the same checkpoint, by a key from a
+    // fixed seed: the message field by field, and what the signature line holds.
+    let pq =
+        SignerKey::from_seed("witness.example.org", note::ALG_MLDSA44_SUBTREE, [6; 32]).unwrap();
+    let pv = pq.verifier();
+    let msg = note::subtree_message(pv.name(), 1_790_000_000, &cp.to_text()).unwrap();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut pq_signed = note.clone();
+    pq_signed.add_signature(&pq, 1_790_000_000).unwrap();
+    let line = pq_signed.signatures().last().unwrap().clone();
+    Note::parse(&pq_signed.to_bytes())
+        .unwrap()
+        .verify(std::slice::from_ref(&pv))
+        .unwrap();
+    let (o, n) = (12 + 1 + pv.name().len(), cp.origin.len());
+    out.push((
+        "mldsa-cosignature",
+        format!(
+            concat!(
+                "seed         0606…06 (32 bytes), FIPS 204 ML-DSA-44 KeyGen_internal\n",
+                "public key   1312 bytes, SHA-256 {}\n",
+                "key ID       {:08x} = first 4 bytes of SHA-256(name ‖ 0x0a ‖ 0x06 ‖ public key)\n",
+                "message      {} bytes:\n",
+                "  label      {}  \"subtree/v1\\n\\0\"\n",
+                "  name       {} {}\n",
+                "  timestamp  {}  1790000000\n",
+                "  origin     {} {}\n",
+                "  start      {}\n",
+                "  end        {}  3\n",
+                "  root       {}\n",
+                "payload      key ID ‖ {} ‖ 2420-byte signature, SHA-256 {}\n",
+            ),
+            liveledger_core::hash::sha256(pv.public_key()).to_hex(),
+            pv.id(),
+            msg.len(),
+            hex(&msg[..12]),
+            hex(&msg[12..13]),
+            hex(&msg[13..o]),
+            hex(&msg[o..o + 8]),
+            hex(&msg[o + 8..o + 9]),
+            hex(&msg[o + 9..o + 9 + n]),
+            hex(&msg[o + 9 + n..o + 17 + n]),
+            hex(&msg[o + 17 + n..o + 25 + n]),
+            hex(&msg[o + 25 + n..]),
+            hex(&line.payload[..8]),
+            liveledger_core::hash::sha256(&line.payload[8..]).to_hex(),
         ),
     ));
 
@@ -225,7 +274,7 @@ fn examples() -> Vec<(&'static str, String)> {
     let parsed = liveledger_core::witness::parse_add_checkpoint(req.as_bytes()).unwrap();
     let held = liveledger_core::witness::held_from_note(&cosigned.to_bytes()).unwrap();
     let ok = liveledger_core::witness::check(&[log.verifier()], Some(&held), &parsed).unwrap();
-    let (line, _) = liveledger_core::witness::cosign(&witness, &ok, 1_790_000_060).unwrap();
+    let (line, _) = liveledger_core::witness::cosign(&[&witness], &ok, 1_790_000_060).unwrap();
     out.push(("add-checkpoint-answer", line));
 
     // tlog-policy: three witnesses, two of which must cosign.

@@ -1,5 +1,6 @@
 //! Other people's vectors: transparency-dev/merkle proofs, tessera's log, the sumdb,
-//! C2SP and golang/mod notes, and a Sunlight witness cosignature.
+//! C2SP and golang/mod notes, a Sunlight witness cosignature, and torchwood's ML-DSA-44
+//! (`subtree/v1`) signed checkpoint.
 
 mod common;
 use common::{file, text, VECTORS};
@@ -260,6 +261,46 @@ fn sunlight_witness_cosignature_verifies_and_unknown_type_is_ignored() {
         Note::parse(&m).unwrap().verify(&[key]),
         Err(NoteError::BadSignature { .. })
     ));
+}
+}
+
+both! {
+fn torchwood_mldsa44_checkpoint_verifies_and_any_changed_bit_fails() {
+    let vkey = text("mldsa-checkpoint/VERIFIER_KEY").trim();
+    let key = VerifierKey::parse(vkey).unwrap();
+    assert_eq!((key.key_type(), key.public_key().len(), key.name()), (0x06, 1312, "example.com/mldsa-log"));
+    assert_eq!(key.to_string(), vkey, "the key writes back as it was read");
+    let bytes = file("mldsa-checkpoint/checkpoint");
+    let cp = VerifiedCheckpoint::open(bytes, std::slice::from_ref(&key), "example.com/mldsa-log").unwrap();
+    assert_eq!(cp.size(), 1);
+    // Timestamp 0: no statement of time.
+    assert_eq!(cp.note().verified()[0].timestamp, None);
+    assert_eq!(Note::parse(bytes).unwrap().to_bytes(), bytes);
+    // Every changed bit of the text, the key ID, the timestamp or the signature fails
+    // (Wasm, slower, takes every 53rd bit of the signature).
+    let note = Note::parse(bytes).unwrap();
+    let text_len = note.text_unverified().len();
+    let step = if cfg!(target_arch = "wasm32") { 53 } else { 1 };
+    for i in 0..text_len * 8 {
+        let mut m = bytes.to_vec();
+        m[i / 8] ^= 1 << (i % 8);
+        let ok = Note::parse(&m).ok().and_then(|n| n.verify(std::slice::from_ref(&key)).ok());
+        assert!(ok.is_none(), "flipping bit {i} of the text still verifies");
+    }
+    let sig = &note.signatures()[0];
+    assert_eq!(sig.payload.len(), 8 + 2420);
+    for i in (0..(4 + sig.payload.len()) * 8).step_by(step) {
+        let mut s = sig.clone();
+        let (byte, bit) = (i / 8, i % 8);
+        if byte < 4 {
+            s.key_id ^= 1 << (8 * (3 - byte) + bit);
+        } else {
+            s.payload[byte - 4] ^= 1 << bit;
+        }
+        let m = format!("{}\n{}\n", note.text_unverified(), s.to_line());
+        let r = Note::parse(m.as_bytes()).unwrap().verify(std::slice::from_ref(&key));
+        assert!(r.is_err(), "flipping bit {bit} of signature byte {byte} still verifies");
+    }
 }
 }
 
