@@ -284,7 +284,7 @@ pub fn witness_words(w: &Value) -> String {
             }
         })
         .collect();
-    format!(
+    let mut words = format!(
         "witnessed by {cosigned} of {} (quorum {}{}): {}",
         list.len(),
         w["rule"].as_str().unwrap_or("?"),
@@ -294,7 +294,30 @@ pub fn witness_words(w: &Value) -> String {
             ", from the ledger's metadata"
         },
         each.join(", ")
-    )
+    );
+    // What each witness holds now (the split-view check): proved consistent, or why not.
+    let views: Vec<String> = w["views"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let name = v["name"].as_str().unwrap_or("?");
+            match (
+                v["consistent"].as_bool(),
+                v["size"].as_u64(),
+                v["note"].as_str(),
+            ) {
+                (Some(true), Some(n), None) => format!("{name} holds {n}, consistent"),
+                (Some(true), Some(_), Some(note)) => format!("{name} {note}, consistent"),
+                (_, _, Some(note)) => format!("{name} {note}"),
+                _ => format!("{name} —"),
+            }
+        })
+        .collect();
+    if !views.is_empty() {
+        words += &format!("; asked now: {}", views.join("; "));
+    }
+    words
 }
 
 pub fn signers(checkpoint: &Value) -> String {

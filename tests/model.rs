@@ -307,4 +307,18 @@ fn the_digest_card_says_who_witnessed_and_the_quorum() {
         model::witness_words(&w),
         "witnessed by 2 of 3 (quorum 2 of (W1, W2, W3), from the ledger's metadata): W1 ✓ 1970-01-02T00:00:00Z, W2 —, W3 ✓ 1970-01-02T00:00:01Z"
     );
+    // With what each witness holds now (the module's split-view check).
+    let mut w = w;
+    w["views"] = json!([
+        {"name": "W1", "size": 26, "consistent": true, "note": null},
+        {"name": "W2", "size": null, "consistent": null, "note": "http://w2/…/checkpoint: connection refused"},
+        {"name": "W3", "size": 30, "consistent": true, "note": "holds size 30, newer than the 26 the log served"},
+    ]);
+    assert!(
+        model::witness_words(&w).ends_with(
+            "; asked now: W1 holds 26, consistent; W2 http://w2/…/checkpoint: connection refused; W3 holds size 30, newer than the 26 the log served, consistent"
+        ),
+        "{}",
+        model::witness_words(&w)
+    );
 }

@@ -146,6 +146,20 @@ test("the README's demo command, on a clean copy, serves the verifier, which say
     const portal = await browser.newPage();
     await portal.goto("http://127.0.0.1:8081/?ledger=http://127.0.0.1:8080/");
     await portal.waitForFunction(() => document.getElementById("live")?.getAttribute("state") === "verified", null, { timeout: 120000 });
+    // The witnesses' part: the other history under forked/ is not witnessed (no witness
+    // cosigns it); after three appends W3 goes down, and the digest card says so.
+    const fork = await browser.newPage();
+    await fork.goto(`http://127.0.0.1:8080/index.html?log=${encodeURIComponent("http://127.0.0.1:8080/forked/")}`);
+    const alarm = await fork.waitForSelector(".banner.alarm", { timeout: 120000 });
+    assert.equal(await alarm.getAttribute("data-code"), "QUORUM", await alarm.textContent());
+    for (let i = 0; i < 300 && !/went down/.test(printed()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(printed(), /witness W3 \(\S+\) went down/);
+    await new Promise((r) => setTimeout(r, 2500)); // the next digest, witnessed by W1 and W2
+    const later = await browser.newPage();
+    await later.goto("http://127.0.0.1:8080/");
+    await later.waitForSelector(".banner.ok", { timeout: 120000 });
+    const words = await later.textContent("#witnesses");
+    assert.match(words, /witnessed by 2 of 3 .*W3 —; asked now: W1 holds \d+, consistent; W2 holds \d+, consistent; W3 http/, words);
   } finally {
     await browser.close();
   }

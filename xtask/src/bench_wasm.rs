@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use super::*;
 
 /// A `liveledger serve` child, killed on drop.
-struct Served(Child, String);
+pub(crate) struct Served(Child, pub(crate) String);
 
 impl Drop for Served {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(dir: &Path) -> Result<Served> {
+pub(crate) fn serve(dir: &Path) -> Result<Served> {
     serve_with(dir, &[])
 }
 

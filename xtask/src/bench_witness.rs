@@ -1,10 +1,16 @@
-//! `cargo xtask bench-witness`: what a 2-of-3 witness quorum costs the publisher.
+//! `cargo xtask bench-witness`: what a 2-of-3 witness quorum costs the publisher and
+//! the page.
 //!
 //! In one run, on 127.0.0.1: the same appends (`liveledger append`, each call one durable,
 //! published digest) to a ledger without witnesses and to one whose policy asks three
 //! `liveledger witness` servers for a 2-of-3 quorum before each digest is published:
 //! - one event per call (what a service appending as events happen sees: latency);
 //! - batches of 10,000 events (throughput; one witness round per batch).
+//!
+//! Then the JS module's full audit of both ledgers (100,200 signed events each) in
+//! headless Chromium, the witnessed one with the split-view check (each witness asked
+//! what it holds, and that proved consistent) and without it (`witnessCheck: false`),
+//! five rounds, medians (`tests/e2e/bench-witness.mjs`).
 //!
 //! Results go to docs/BENCHMARKS.md between `<!-- bench-witness -->` markers.
 
@@ -123,7 +129,12 @@ pub fn run(_args: &[String]) -> Result {
             ])
             .output()
             .map_err(|e| e.to_string())?;
-        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        // Its last line: the Ed25519 key (the ML-DSA-44 one is the line before).
+        let vkey = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned();
         let mut c = Command::new(BIN)
             .args([
                 "witness",
@@ -165,6 +176,8 @@ pub fn run(_args: &[String]) -> Result {
     )?;
     eprintln!("with a 2-of-3 quorum");
     let (w1, wn) = measure(&witnessed)?;
+    eprintln!("the page: the module's audit in Chromium");
+    let page = page_cost(&plain, &witnessed)?;
     drop(servers);
     let body = format!(
         "Last run: `cargo xtask bench-witness` — `liveledger append` on 127.0.0.1 (each call a \
@@ -173,10 +186,76 @@ pub fn run(_args: &[String]) -> Result {
          2 of 3 cosignatures before every digest is published, in one run.\n\n\
          | appends | without witnesses | 2-of-3 quorum | quorum ÷ none |\n|---|---|---|---|\n\
          | one event per call (200 calls) | {p1:.1} calls/s | {w1:.1} calls/s | {:.2}× |\n\
-         | 10 batches of 10,000 events | {pn:.0} events/s | {wn:.0} events/s | {:.2}× |\n",
+         | 10 batches of 10,000 events | {pn:.0} events/s | {wn:.0} events/s | {:.2}× |\n\n         The page: the JS module's full audit (signatures by WebCrypto in workers) of each \
+         ledger in headless Chromium (under Playwright), {PAGE_ROUNDS} rounds in turn, medians:\n\n         | audit | seconds | ÷ no witnesses |\n|---|---|---|\n{page}",
         w1 / p1,
         wn / pn
     );
     print!("{body}");
     super::write_section("bench-witness", &body)
+}
+
+const PAGE_ROUNDS: usize = 5;
+
+/// The module's audit of `plain` and of `witnessed` (its witnesses running), in Chromium:
+/// table rows, medians of [`PAGE_ROUNDS`].
+fn page_cost(plain: &Path, witnessed: &Path) -> Result<String> {
+    super::build_embed()?;
+    let site = super::bench_wasm::serve(Path::new("target/embed/site"))?;
+    let (p, w) = (
+        super::bench_wasm::serve(plain)?,
+        super::bench_wasm::serve(witnessed)?,
+    );
+    let audits = [
+        ("no witnesses", &p.1, serde_json::json!({})),
+        (
+            "2-of-3 quorum, witnesses asked (split-view check)",
+            &w.1,
+            serde_json::json!({}),
+        ),
+        (
+            "2-of-3 quorum, not asked (witnessCheck: false)",
+            &w.1,
+            serde_json::json!({"witnessCheck": false}),
+        ),
+    ];
+    let cfg = serde_json::json!({
+        "site": site.1.trim_end_matches('/'),
+        "rounds": PAGE_ROUNDS,
+        "audits": audits.iter().map(|(n, u, o)| serde_json::json!({"name": n, "url": u, "opts": o})).collect::<Vec<_>>(),
+    });
+    let cfg_path = std::fs::canonicalize("target/bench")
+        .map_err(|e| e.to_string())?
+        .join("witness-page.json");
+    std::fs::write(&cfg_path, cfg.to_string()).map_err(|e| e.to_string())?;
+    let out = Command::new("node")
+        .args(["tests/e2e/bench-witness.mjs", &cfg_path.to_string_lossy()])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    if !out.status.success() {
+        return Err("the Chromium part of bench-witness failed".into());
+    }
+    let mut times: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        eprintln!("  {line}");
+        if let (Some(n), Some(t)) = (v["name"].as_str(), v["seconds"].as_f64()) {
+            times.entry(n.to_owned()).or_default().push(t);
+        }
+    }
+    let median = |n: &str| -> Result<f64> {
+        let mut v = times.get(n).cloned().ok_or(format!("no audit {n:?} ran"))?;
+        v.sort_by(f64::total_cmp);
+        Ok(v[v.len() / 2])
+    };
+    let base = median(audits[0].0)?;
+    let mut rows = String::new();
+    for (n, _, _) in &audits {
+        let m = median(n)?;
+        rows += &format!("| {n} | {m:.2} | {:.2}× |\n", m / base);
+    }
+    Ok(rows)
 }

@@ -142,6 +142,60 @@ fn first_of_kind(w: &Writer, kind: &str) -> Result<u64> {
         .ok_or_else(|| CliError::Corrupt("demo ledger has no payment".into()))
 }
 
+/// Another history from the same log key, as whoever holds the key but not the
+/// witnesses could make one: the ledger as it is now (before its witness policy) copied
+/// to `DIR.fork` (and `DIR.fork.keys`), and three other events appended there.
+fn fork_aside(store: &Store) -> Result<Store> {
+    let fork = Store::new(&store.dir.with_extension("fork"), None)?;
+    for (from, to) in [(&store.dir, &fork.dir), (&store.keys, &fork.keys)] {
+        let _ = std::fs::remove_dir_all(to);
+        for f in walk(from)? {
+            let dest = to.join(f.strip_prefix(from).unwrap_or(&f));
+            if let Some(p) = dest.parent() {
+                std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+            }
+            std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
+        }
+    }
+    let _ = std::fs::remove_file(fork.keys.join("lock"));
+    let mut w = Writer::open(&fork)?;
+    let bob = w.author(Some("bob@payments.example"))?;
+    let batch = (0..3)
+        .map(|i| {
+            pending(
+                i + 1,
+                json!({"kind": "payment", "source": "erp-eu", "key": format!("invoice/2026-other-{i}"),
+                       "body": {"amount": "9999.00", "currency": "EUR", "payer": "Shell Company Ltd"}}),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    w.append(batch, &bob)?;
+    Ok(fork)
+}
+
+/// Publishes the other history under `forked/`: its tree and checkpoint, and the
+/// ledger's metadata, which names the witness policy. No witness that holds the real
+/// history cosigns the other one, so its checkpoint is signed by the log key alone and
+/// every verifier says it is not witnessed.
+fn publish_fork(store: &Store, fork: &Store) -> Result<()> {
+    let to = store.dir.join("forked");
+    let _ = std::fs::remove_dir_all(&to);
+    for f in walk(&fork.dir)? {
+        let rel = f.strip_prefix(&fork.dir).unwrap_or(&f);
+        if !(rel.starts_with("tile") || rel == Path::new("checkpoint")) {
+            continue;
+        }
+        let dest = to.join(rel);
+        if let Some(p) = dest.parent() {
+            std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+        }
+        std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
+    }
+    let meta = store.metadata();
+    std::fs::copy(&meta, to.join("metadata")).map_err(|x| CliError::io(&meta, x))?;
+    Ok(())
+}
+
 /// Publishes a copy of the ledger as it is now under `tampered/`, with one byte of an
 /// event in segment 1 changed, so the demo can show what an alarm looks like.
 fn tampered_copy(dir: &Path) -> Result<()> {
@@ -217,7 +271,8 @@ fn walk(d: &Path) -> Result<Vec<PathBuf>> {
 /// The demo's witnesses: three `liveledger witness` servers on 127.0.0.1 (fresh
 /// directories beside the ledger, recreated with it), and a 2-of-3 policy naming them,
 /// set on the ledger and published at once. Returns their URLs.
-fn start_witnesses(store: &Store) -> Result<Vec<String>> {
+/// The demo's witnesses: each one's URL and its server.
+fn start_witnesses(store: &Store) -> Result<Vec<(String, server::Running)>> {
     let mut w = Writer::open(store)?;
     let log = w.meta.log_keys[0].clone();
     let mut urls = Vec::new();
@@ -241,9 +296,8 @@ fn start_witnesses(store: &Store) -> Result<Vec<String>> {
         })?;
         let url = running.urls[0].clone();
         let _ = witness.url.set(url.clone());
-        std::mem::forget(running); // serves until the demo exits
         policy += &format!("witness W{i} {vkey} {url}\n");
-        urls.push(url);
+        urls.push((url, running));
     }
     policy += "group two-of-three 2 W1 W2 W3\nquorum two-of-three\n";
     w.set_policy(&policy)?;
@@ -260,6 +314,9 @@ fn start_witnesses(store: &Store) -> Result<Vec<String>> {
     }
 }
 
+/// The demo stops its third witness after this many appends, to show a witness down.
+const WITNESS_DOWN_AFTER: u64 = 3;
+
 /// Runs the demo: create, serve, and append a few events every `interval`.
 pub fn run(
     dir: &Path,
@@ -270,11 +327,13 @@ pub fn run(
     embed: Option<(&Path, &str)>,
 ) -> Result<()> {
     let store = create(dir)?;
-    let witnesses = start_witnesses(&store)?;
+    let fork = fork_aside(&store)?;
+    let mut witnesses = start_witnesses(&store)?;
     if let Some(app) = app {
         install_app(app, &store.dir)?;
     }
     tampered_copy(&store.dir)?;
+    publish_fork(&store, &fork)?;
     let bound = server::start_files(&store.dir, addr)?;
     let size = Writer::open(&store)?.size();
     println!(
@@ -283,10 +342,12 @@ pub fn run(
     );
     println!("  ledger   http://{bound}/");
     println!("  tampered http://{bound}/tampered/  (a copy with one byte changed in segment 1)");
+    println!("  forked   http://{bound}/forked/  (another history from the same key; no witness cosigned it)");
     println!("  verify   liveledger verify http://{bound}/");
+    let urls: Vec<&str> = witnesses.iter().map(|(u, _)| u.as_str()).collect();
     println!(
-        "  witnesses {} (every digest is published once 2 of the 3 cosigned)",
-        witnesses.join(" ")
+        "  witnesses {} (every digest is published once 2 of the 3 cosigned; W3 goes down after {WITNESS_DOWN_AFTER} appends)",
+        urls.join(" ")
     );
     if let Some((site, eaddr)) = embed {
         let e = server::start_files(site, eaddr)?;
@@ -314,6 +375,12 @@ pub fn run(
                 v["kind"] = json!("custody.transfer");
             }
             batch.push(pending(i as usize + 1, v)?);
+        }
+        if round == WITNESS_DOWN_AFTER + 1 {
+            if let Some((url, w3)) = witnesses.pop() {
+                w3.shutdown();
+                println!("  witness W3 ({url}) went down: digests go on with W1 and W2, 2 of 3");
+            }
         }
         let seqs = w.append(batch, &who)?;
         println!(

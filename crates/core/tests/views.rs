@@ -144,6 +144,11 @@ fn what_proves_nothing_is_a_note_never_a_failure() {
     let notes: Vec<&str> = views.iter().map(|w| w.note.as_deref().unwrap()).collect();
     assert_eq!(notes[0], "holds no checkpoint of this log");
     assert!(notes[1].starts_with("https://b.example/") && notes[1].ends_with(": connection refused"), "{}", notes[1]);
+    // A message that already names the URL is not prefixed with it again.
+    let mut again = WitnessViews::new(&t, &served);
+    let said = format!("{}: refused", again.asks()[1].full_url());
+    again.answer(1, Answer::Failed(&said));
+    assert_eq!(again.finish()[1].note.as_deref(), Some(said.as_str()));
     assert!(notes[2].starts_with("serves a checkpoint that does not verify"), "{}", notes[2]);
     assert!(views.iter().all(|w| w.consistent.is_none() && w.size.is_none()));
 

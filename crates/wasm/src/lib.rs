@@ -907,8 +907,11 @@ fn js_message(e: &JsValue) -> String {
 
 /// Audits, then follows the ledger: polls its checkpoint every `intervalMs` (default
 /// 5000), checks each new one's signature and consistency, verifies only the new events,
-/// and calls `onDigest` (also when the same tree is re-signed with a newer time). A fork, rollback or tampering calls `onAlarm` and ends the
-/// promise with that error. Stops (resolving) when `signal` aborts.
+/// and calls `onDigest` (also when the same tree is re-signed with a newer time). The
+/// policy's witnesses are asked what they hold (the split-view check) at the start and
+/// then about a new tree at most once a minute. A fork (a split view too), rollback or
+/// tampering calls `onAlarm` and ends the promise with that error. Stops (resolving) when
+/// `signal` aborts.
 #[wasm_bindgen]
 pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let f = Fetcher::new(&url, &opts);
@@ -932,13 +935,14 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             .await
             .map_err(|u| alarm(u.into()))?;
     }
-    let views = witness_views(&f, &t, &cp, &opts).await.map_err(alarm)?;
+    let mut views = witness_views(&f, &t, &cp, &opts).await.map_err(alarm)?;
+    let mut views_at = js_sys::Date::now();
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await.map_err(alarm)?;
     if let Some(cb) = &on_digest {
         let _ = cb.call1(
             &JsValue::NULL,
-            &to_js(&with_views(audit_json(&a, &cp, &t, &engine), views)),
+            &to_js(&with_views(audit_json(&a, &cp, &t, &engine), views.clone())),
         );
     }
     let mut unavailable = 0u32;
@@ -959,7 +963,8 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
             if next.to_bytes() != cp.to_bytes() {
                 cp = next;
                 if let Some(cb) = &on_digest {
-                    let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t, &engine)));
+                    let j = with_views(audit_json(&a, &cp, &t, &engine), views.clone());
+                    let _ = cb.call1(&JsValue::NULL, &to_js(&j));
                 }
             }
             continue;
@@ -979,11 +984,21 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
         }
         drive(&f, &mut a, &opts).await.map_err(alarm)?;
         cp = next;
+        // The witnesses are asked again about a new tree, at most once a minute (a split
+        // view shown after the visit began is caught too); between, the last answers.
+        if js_sys::Date::now() - views_at >= VIEWS_EVERY_MS {
+            views = witness_views(&f, &t, &cp, &opts).await.map_err(alarm)?;
+            views_at = js_sys::Date::now();
+        }
         if let Some(cb) = &on_digest {
-            let _ = cb.call1(&JsValue::NULL, &to_js(&audit_json(&a, &cp, &t, &engine)));
+            let j = with_views(audit_json(&a, &cp, &t, &engine), views.clone());
+            let _ = cb.call1(&JsValue::NULL, &to_js(&j));
         }
     }
 }
+
+/// How often `follow` asks the witnesses again, at most (milliseconds).
+const VIEWS_EVERY_MS: f64 = 60_000.0;
 
 /// Digests fetched at once by `verifyHistory`.
 const HISTORY_PARALLEL: usize = 8;

@@ -191,7 +191,13 @@ impl<'a> WitnessViews<'a> {
                 return None;
             }
             Answer::Failed(why) => {
-                self.states[i] = State::Done(note(format!("{}: {why}", self.asks[i].full_url())));
+                // Said once where it was asked (HTTP clients' messages often name it).
+                let at = self.asks[i].full_url();
+                let said = match why.starts_with(&at) {
+                    true => why.to_owned(),
+                    false => format!("{at}: {why}"),
+                };
+                self.states[i] = State::Done(note(said));
                 return None;
             }
         };
