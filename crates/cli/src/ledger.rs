@@ -81,7 +81,21 @@ pub struct Writer {
     governance_seqs: Vec<u64>,
     /// The witnesses' answers at the last publish (with a witness policy).
     pub witnessed: Option<crate::cosign::Gathered>,
+    /// With an object store: this writer's lease on it (renewed before each checkpoint).
+    lease: Option<LeaseGuard>,
     _lock: fs::File,
+}
+
+/// A held lease on the object store, let go when the writer closes.
+struct LeaseGuard {
+    bucket: std::sync::Arc<crate::bucket::Bucket>,
+    lease: crate::bucket::Lease,
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.bucket.release(&self.lease);
+    }
 }
 
 /// An event appended: durable, and in the published checkpoint.
@@ -102,10 +116,10 @@ pub struct Pending {
 }
 
 pub fn init(store: &Store, o: InitOptions) -> Result<()> {
-    if store.checkpoint().exists() || store.log_key().exists() {
+    if store.has("checkpoint")? || store.log_key().exists() {
         return Err(CliError::Usage(format!(
             "{} already holds a ledger (or {} a key); init never overwrites one",
-            store.dir.display(),
+            store.location(),
             store.keys.display()
         )));
     }
@@ -160,7 +174,7 @@ pub fn init(store: &Store, o: InitOptions) -> Result<()> {
         liveledger_core::jcs::to_canonical(&meta).map_err(|e| CliError::Input(e.to_string()))?
     );
     let note = Note::sign(&text, &[&log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
-    store::write_atomic(&store.metadata(), &note.to_bytes())?;
+    store.put("metadata", &note.to_bytes(), WriteKind::Atomic)?;
     // The empty log's checkpoint, then (for a ledger) the genesis event.
     let mut w = Writer::open(store)?;
     w.publish_checkpoint(0)?;
@@ -191,20 +205,27 @@ impl Writer {
     /// Opens a ledger for writing: takes the lock, finishes an interrupted batch, and
     /// resumes from the files on disk (checking they agree with the checkpoint).
     pub fn open(store: &Store) -> Result<Writer> {
-        if !store.metadata().exists() {
+        if !store.has("metadata")? {
             return Err(CliError::Usage(format!(
                 "{} is not a ledger (no metadata); create one with `liveledger init`",
-                store.dir.display()
+                store.location()
             )));
         }
         let lock = store.lock()?;
+        let lease = match store.bucket() {
+            Some(b) => Some(LeaseGuard {
+                bucket: b.clone(),
+                lease: b.acquire(&store.keys)?,
+            }),
+            None => None,
+        };
         let log_key = read_key(&store.log_key())?;
-        let raw_meta = read_capped(&store.metadata(), 1 << 20)?;
+        let raw_meta = store.read("metadata", 1 << 20)?;
         let note = Note::parse(&raw_meta)
             .and_then(|n| n.verify(&[log_key.verifier()]))
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.metadata().display())))?;
+            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
         let meta = Metadata::parse(note.text())
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.metadata().display())))?;
+            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
         let time_key = if meta.entries == Entries::Opaque {
             None
         } else {
@@ -219,6 +240,7 @@ impl Writer {
             chain: None,
             governance_seqs: Vec::new(),
             witnessed: None,
+            lease,
             _lock: lock,
         };
         w.load()?;
@@ -234,20 +256,34 @@ impl Writer {
         self.writer.size()
     }
 
+    /// Renews this writer's lease on its object store (none on disk): fails if another
+    /// writer took it.
+    fn renew_lease(&mut self) -> Result<()> {
+        match self.lease.as_mut() {
+            Some(g) => g.bucket.renew(&mut g.lease),
+            None => Ok(()),
+        }
+    }
+
     /// The checkpoint to resume from: the latest the log signed (`latest`, when a
     /// witness policy held the published one back), else the published one.
     fn verified_checkpoint(&self) -> Result<Option<VerifiedCheckpoint>> {
-        let open = |p: std::path::PathBuf| -> Result<Option<VerifiedCheckpoint>> {
-            if !p.exists() {
-                return Ok(None);
-            }
-            let b = read_capped(&p, 1 << 20)?;
+        let open = |b: Option<Vec<u8>>, at: String| -> Result<Option<VerifiedCheckpoint>> {
+            let Some(b) = b else { return Ok(None) };
             VerifiedCheckpoint::open(&b, &[self.log_key.verifier()], &self.meta.origin)
                 .map(Some)
-                .map_err(|e| CliError::Corrupt(format!("{}: {e}", p.display())))
+                .map_err(|e| CliError::Corrupt(format!("{at}: {e}")))
         };
-        let published = open(self.store.checkpoint())?;
-        let latest = open(self.store.latest())?;
+        let published = open(
+            self.store.get("checkpoint", 1 << 20)?,
+            self.store.describe("checkpoint"),
+        )?;
+        let latest_path = self.store.latest();
+        let latest = match latest_path.exists() {
+            true => Some(read_capped(&latest_path, 1 << 20)?),
+            false => None,
+        };
+        let latest = open(latest, latest_path.display().to_string())?;
         Ok(match (published, latest) {
             (Some(p), Some(l)) if l.size() > p.size() => Some(l),
             (p, l) => p.or(l),
@@ -256,8 +292,10 @@ impl Writer {
 
     /// The published (witnessed) checkpoint's size.
     pub fn published_size(&self) -> u64 {
-        read_capped(&self.store.checkpoint(), 1 << 20)
+        self.store
+            .get("checkpoint", 1 << 20)
             .ok()
+            .flatten()
             .and_then(|b| {
                 VerifiedCheckpoint::open(&b, &[self.log_key.verifier()], &self.meta.origin).ok()
             })
@@ -265,7 +303,7 @@ impl Writer {
     }
 
     fn read_tile(&self, p: TilePath) -> Result<Vec<u8>> {
-        read_capped(&self.store.tile(p), 64 * 1024 * 256)
+        self.store.read(&p.to_string(), 64 * 1024 * 256)
     }
 
     /// Loads the right edge of the log at the checkpoint's size.
@@ -291,7 +329,7 @@ impl Writer {
         if w.root() != cp.root() {
             return Err(CliError::Corrupt(format!(
                 "the tiles in {} give root {}, but the checkpoint says {}",
-                self.store.dir.display(),
+                self.store.location(),
                 w.root(),
                 cp.root()
             )));
@@ -642,16 +680,19 @@ impl Writer {
                     tiles::TileKind::Entries => WriteKind::ImmutableGzip,
                     tiles::TileKind::Hashes(_) => WriteKind::Immutable,
                 };
-                files.push((self.store.tile(p), b, kind));
+                files.push((p.to_string(), b, kind));
             }
         }
         for (p, b) in w
             .partial_files()
             .map_err(|e| CliError::Corrupt(e.to_string()))?
         {
-            files.push((self.store.tile(p), b, WriteKind::Atomic));
+            files.push((p.to_string(), b, WriteKind::Atomic));
         }
-        store::write_many(&files)?;
+        // In an object store, a writer that lost its lease writes nothing more: not even
+        // tiles (a partial tile is replaced in place).
+        self.renew_lease()?;
+        self.store.put_many(&files)?;
         self.writer = w;
         Ok(())
     }
@@ -695,21 +736,24 @@ impl Writer {
                 return Ok(());
             }
         }
-        let archived = self.store.digests().join(size.to_string());
-        if !archived.exists() {
-            store::write_atomic(&archived, &bytes)?;
+        let archived = format!("digests/{size}");
+        if !self.store.has(&archived)? {
+            self.store.put(&archived, &bytes, WriteKind::Immutable)?;
         }
-        store::write_atomic(&self.store.checkpoint(), &bytes)?;
+        // The checkpoint last, and in an object store only while this writer holds the
+        // lease (renewed now: a writer that lost it publishes nothing).
+        self.renew_lease()?;
+        self.store.put("checkpoint", &bytes, WriteKind::Atomic)?;
         self.write_pages(size, previous)
     }
 
     /// Sets the witness policy: rewrites the signed metadata with `policy` (the text of a
     /// tlog-policy file, already parsed) in place of any `witnesses` threshold.
     pub fn set_policy(&mut self, text: &str) -> Result<()> {
-        let raw = read_capped(&self.store.metadata(), 1 << 20)?;
+        let raw = self.store.read("metadata", 1 << 20)?;
         let note = Note::parse(&raw)
             .and_then(|n| n.verify(&[self.log_key.verifier()]))
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", self.store.metadata().display())))?;
+            .map_err(|e| CliError::Corrupt(format!("{}: {e}", self.store.describe("metadata"))))?;
         let line = note.text().lines().nth(1).unwrap_or("");
         let mut v: Value =
             serde_json::from_str(line).map_err(|e| CliError::Corrupt(format!("metadata: {e}")))?;
@@ -725,7 +769,8 @@ impl Writer {
         let meta = Metadata::parse(&text).map_err(|e| CliError::Input(e.to_string()))?;
         let signed =
             Note::sign(&text, &[&self.log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
-        store::write_atomic(&self.store.metadata(), &signed.to_bytes())?;
+        self.store
+            .put("metadata", &signed.to_bytes(), WriteKind::Atomic)?;
         self.meta = meta;
         Ok(())
     }
@@ -746,22 +791,19 @@ impl Writer {
     }
 
     pub fn digest_sizes(&self) -> Vec<u64> {
-        let mut v: Vec<u64> = fs::read_dir(self.store.digests())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(liveledger_core::checkpoint::parse_decimal)
-            })
+        let mut v: Vec<u64> = self
+            .store
+            .list("digests")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| liveledger_core::checkpoint::parse_decimal(n))
             .collect();
         v.sort_unstable();
         v
     }
 
     fn write_pages(&self, size: u64, previous: u64) -> Result<()> {
-        let note_bytes = read_capped(&self.store.digests().join(size.to_string()), 1 << 20)?;
+        let note_bytes = self.store.read(&format!("digests/{size}"), 1 << 20)?;
         let mut keys = vec![self.log_key.verifier()];
         if let Some(t) = &self.time_key {
             keys.push(t.verifier());
@@ -791,25 +833,32 @@ impl Writer {
             (previous > 0 && previous < size).then_some(previous),
             proof.as_deref(),
         );
-        store::write_atomic(
-            &self.store.digests().join(format!("{size}.html")),
-            page.as_bytes(),
-        )?;
         let sizes = self.digest_sizes();
-        store::write_atomic(
-            &self.store.digests().join("index.html"),
-            pages::digest_index(&self.meta.origin, &sizes).as_bytes(),
-        )?;
-        store::write_atomic(
-            &self.store.digests().join("index.txt"),
-            liveledger_core::archive::encode_digest_index(&sizes).as_bytes(),
-        )?;
-        if !self.store.dir.join("index.html").exists() {
-            store::write_atomic(
-                &self.store.dir.join("index.html"),
-                pages::landing(&self.meta.origin).as_bytes(),
-            )?;
+        let mut files = vec![
+            (
+                format!("digests/{size}.html"),
+                page.into_bytes(),
+                WriteKind::Atomic,
+            ),
+            (
+                "digests/index.html".to_owned(),
+                pages::digest_index(&self.meta.origin, &sizes).into_bytes(),
+                WriteKind::Atomic,
+            ),
+            (
+                "digests/index.txt".to_owned(),
+                liveledger_core::archive::encode_digest_index(&sizes).into_bytes(),
+                WriteKind::Atomic,
+            ),
+        ];
+        if !self.store.has("index.html")? {
+            files.push((
+                "index.html".to_owned(),
+                pages::landing(&self.meta.origin).into_bytes(),
+                WriteKind::Atomic,
+            ));
         }
+        self.store.put_many(&files)?;
         Ok(())
     }
 
@@ -919,7 +968,7 @@ pub fn consistency_proof(store: &Store, old: u64, size: u64) -> Result<Vec<Hash>
     let bad = |e: String| CliError::Corrupt(format!("consistency proof from {old} to {size}: {e}"));
     let mut set = TileSet::new(size);
     for t in tiles::consistency_tiles_in(size, old, size).map_err(|e| bad(e.to_string()))? {
-        let b = read_capped(&store.tile(t), 64 * 1024 * 256)?;
+        let b = store.read(&t.to_string(), 64 * 1024 * 256)?;
         set.insert(t, &b).map_err(|e| bad(e.to_string()))?;
     }
     tiles::consistency_proof_from_tiles(&set, old, size).map_err(|e| bad(e.to_string()))

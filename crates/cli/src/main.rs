@@ -1,5 +1,6 @@
 //! `liveledger`: create, append, correct, publish, verify, serve and demo Live Ledgers.
 
+mod bucket;
 mod cosign;
 mod demo;
 mod error;
@@ -66,6 +67,11 @@ enum Command {
         /// The private key directory (default: DIR.keys beside DIR).
         #[arg(long)]
         keys: Option<PathBuf>,
+        /// Publish the tree to an object store, s3://BUCKET[/PREFIX], instead of DIR
+        /// (endpoint, region and credentials from the AWS_* variables); DIR then holds
+        /// only store.json, and every later command on DIR uses the bucket.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// Append events (JSON lines) from stdin or a file; a bad line appends nothing.
     #[command(
@@ -422,8 +428,28 @@ fn run(cli: Cli) -> Result<i32> {
             witnesses,
             witness_threshold,
             keys,
+            store: bucket,
         } => {
-            let store = Store::new(&dir, keys.as_deref())?;
+            let mut store = Store::new(&dir, keys.as_deref())?;
+            if let Some(url) = &bucket {
+                if store.bucket().is_some() || dir.join(store::STORE_FILE).exists() {
+                    return Err(CliError::Usage(format!(
+                        "{} already names an object store; init never overwrites a ledger",
+                        dir.display()
+                    )));
+                }
+                store = store.with_bucket(url)?;
+                if store.has("checkpoint")? || store.has("metadata")? {
+                    return Err(CliError::Usage(format!(
+                        "{url} already holds a ledger; init never overwrites one"
+                    )));
+                }
+                std::fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir, e))?;
+                store::write_atomic(
+                    &dir.join(store::STORE_FILE),
+                    store::store_file(url).as_bytes(),
+                )?;
+            }
             let log_key = log_key
                 .map(|p| {
                     let s = store::read_capped(&p, 4096)?;
@@ -655,7 +681,12 @@ fn run(cli: Cli) -> Result<i32> {
                     dir.display()
                 )));
             }
-            if !dir.join("checkpoint").exists() {
+            // A ledger published to an object store is served from it.
+            let bucket = match dir.join(store::STORE_FILE).exists() {
+                true => Store::new(&dir, keys.as_deref())?.bucket().cloned(),
+                false => None,
+            };
+            if bucket.is_none() && !dir.join("checkpoint").exists() {
                 eprintln!(
                     "liveledger: note: {} has no checkpoint; serving it as plain static files",
                     dir.display()
@@ -682,8 +713,8 @@ fn run(cli: Cli) -> Result<i32> {
                 ));
             }
             let running = server::start(server::Options {
-                root: Some(dir.clone()),
-                routes: None,
+                root: bucket.is_none().then(|| dir.clone()),
+                routes: bucket.map(server::objects::router),
                 addr,
                 tls: http.tls(),
                 access_log: http.access_log(),

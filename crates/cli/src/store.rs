@@ -1,5 +1,10 @@
-//! The disk layout of a published ledger and its private key directory, and every write
-//! to them. Nothing else in the CLI touches the file system for a ledger.
+//! The layout of a published ledger and its private key directory, and every write to
+//! them. Nothing else in the CLI touches a ledger's files.
+//!
+//! The published tree is a directory (below), or an object store (`init --store
+//! s3://BUCKET/PREFIX`: then DIR holds only `store.json`, naming it, and everything
+//! published goes to the bucket; see `crate::bucket`). [`Store::put`], [`Store::get`] and
+//! the rest take published paths (`checkpoint`, `tile/0/000`, …) and work on either.
 //!
 //! ```text
 //! DIR/                      published: serve it as it is
@@ -36,15 +41,39 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use liveledger_core::tiles::TilePath;
+use std::sync::Arc;
 
+use crate::bucket::Bucket;
 use crate::error::{CliError, Result};
 
-/// The published directory and the key directory of one ledger.
+/// Where a ledger's published tree is.
+#[derive(Clone, Debug)]
+pub enum Tree {
+    /// The directory DIR itself.
+    Dir(PathBuf),
+    /// An object store (DIR holds `store.json`).
+    Bucket(Arc<Bucket>),
+}
+
+/// The published tree and the key directory of one ledger.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// DIR: the published tree itself, or (with an object store) its local directory.
     pub dir: PathBuf,
     pub keys: PathBuf,
+    pub tree: Tree,
+}
+
+/// The file in DIR naming the object store that holds the published tree.
+pub const STORE_FILE: &str = "store.json";
+
+/// `store.json`'s text for the object store at `url`.
+pub fn store_file(url: &str) -> String {
+    let v = serde_json::json!({ "store": url });
+    format!(
+        "{}\n",
+        liveledger_core::jcs::to_canonical(&v).unwrap_or_default()
+    )
 }
 
 static WRITES: AtomicU64 = AtomicU64::new(0);
@@ -145,6 +174,17 @@ fn write_gzip(path: &Path, bytes: &[u8]) -> Result<()> {
         })
 }
 
+/// Writes one file as `kind` says.
+fn write_one(path: &Path, bytes: &[u8], kind: WriteKind) -> Result<()> {
+    match kind {
+        WriteKind::Immutable => write_immutable(path, bytes),
+        WriteKind::Atomic => write_atomic(path, bytes),
+        WriteKind::ImmutableGzip => {
+            write_immutable(path, bytes).and_then(|_| write_gzip(path, bytes))
+        }
+    }
+}
+
 /// Threads [`write_many`] writes on.
 const WRITERS: usize = 8;
 
@@ -168,13 +208,7 @@ pub fn write_many(files: &[(PathBuf, Vec<u8>, WriteKind)]) -> Result<()> {
                 let Some((path, bytes, kind)) = files.get(i) else {
                     break;
                 };
-                let r = match kind {
-                    WriteKind::Immutable => write_immutable(path, bytes),
-                    WriteKind::Atomic => write_atomic(path, bytes),
-                    WriteKind::ImmutableGzip => {
-                        write_immutable(path, bytes).and_then(|_| write_gzip(path, bytes))
-                    }
-                };
+                let r = write_one(path, bytes, *kind);
                 if let Err(e) = r {
                     let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
                     if f.as_ref().is_none_or(|(j, _)| i < *j) {
@@ -229,21 +263,119 @@ impl Store {
                 dir.display()
             )));
         }
-        Ok(Store { dir, keys })
+        let config = dir.join(STORE_FILE);
+        let tree = match config.exists() {
+            false => Tree::Dir(dir.clone()),
+            true => {
+                let text = read_capped(&config, 4096)?;
+                let url = serde_json::from_slice::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v["store"].as_str().map(str::to_owned))
+                    .ok_or_else(|| {
+                        CliError::Corrupt(format!(
+                            "{}: expected {{\"store\": \"s3://BUCKET/PREFIX\"}}",
+                            config.display()
+                        ))
+                    })?;
+                Tree::Bucket(Arc::new(Bucket::open(&url)?))
+            }
+        };
+        Ok(Store { dir, keys, tree })
     }
 
-    pub fn checkpoint(&self) -> PathBuf {
-        self.dir.join("checkpoint")
+    /// The same ledger, its published tree in the object store at `url` (for `init
+    /// --store`, before `store.json` is written).
+    pub fn with_bucket(mut self, url: &str) -> Result<Store> {
+        self.tree = Tree::Bucket(Arc::new(Bucket::open(url)?));
+        Ok(self)
     }
-    pub fn metadata(&self) -> PathBuf {
-        self.dir.join("metadata")
+
+    /// The bucket, when the tree is in one.
+    pub fn bucket(&self) -> Option<&Arc<Bucket>> {
+        match &self.tree {
+            Tree::Bucket(b) => Some(b),
+            Tree::Dir(_) => None,
+        }
     }
-    pub fn tile(&self, p: TilePath) -> PathBuf {
-        self.dir.join(p.to_string())
+
+    /// Where published path `rel` is, for messages.
+    pub fn describe(&self, rel: &str) -> String {
+        match &self.tree {
+            Tree::Dir(d) => d.join(rel).display().to_string(),
+            Tree::Bucket(b) => b.describe(rel),
+        }
     }
-    pub fn digests(&self) -> PathBuf {
-        self.dir.join("digests")
+
+    /// Where the published tree is, for messages.
+    pub fn location(&self) -> String {
+        match &self.tree {
+            Tree::Dir(d) => d.display().to_string(),
+            Tree::Bucket(b) => b.url().to_owned(),
+        }
     }
+
+    /// Writes published path `rel` as `kind` says.
+    pub fn put(&self, rel: &str, bytes: &[u8], kind: WriteKind) -> Result<()> {
+        match &self.tree {
+            Tree::Dir(d) => write_one(&d.join(rel), bytes, kind),
+            Tree::Bucket(b) => b.put(rel, bytes, kind),
+        }
+    }
+
+    /// Writes many published paths at once (see [`write_many`]).
+    pub fn put_many(&self, files: &[(String, Vec<u8>, WriteKind)]) -> Result<()> {
+        match &self.tree {
+            Tree::Dir(d) => {
+                let files: Vec<_> = files
+                    .iter()
+                    .map(|(rel, b, k)| (d.join(rel), b.clone(), *k))
+                    .collect();
+                write_many(&files)
+            }
+            Tree::Bucket(b) => b.put_many(files),
+        }
+    }
+
+    /// Reads published path `rel` (at most `cap` bytes); `None` if it does not exist.
+    pub fn get(&self, rel: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+        match &self.tree {
+            Tree::Dir(d) => match read_capped(&d.join(rel), cap) {
+                Ok(b) => Ok(Some(b)),
+                Err(_) if !d.join(rel).exists() => Ok(None),
+                Err(e) => Err(e),
+            },
+            Tree::Bucket(b) => b.get(rel, cap),
+        }
+    }
+
+    /// Reads published path `rel`, which must exist.
+    pub fn read(&self, rel: &str, cap: u64) -> Result<Vec<u8>> {
+        self.get(rel, cap)?.ok_or_else(|| {
+            CliError::Corrupt(format!("{} is missing from the ledger", self.describe(rel)))
+        })
+    }
+
+    /// Whether published path `rel` exists.
+    pub fn has(&self, rel: &str) -> Result<bool> {
+        match &self.tree {
+            Tree::Dir(d) => Ok(d.join(rel).exists()),
+            Tree::Bucket(b) => b.has(rel),
+        }
+    }
+
+    /// The names directly in published directory `rel_dir`.
+    pub fn list(&self, rel_dir: &str) -> Result<Vec<String>> {
+        match &self.tree {
+            Tree::Dir(d) => Ok(fs::read_dir(d.join(rel_dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .collect()),
+            Tree::Bucket(b) => b.list(rel_dir),
+        }
+    }
+
     pub fn log_key(&self) -> PathBuf {
         self.keys.join("log.key")
     }

@@ -27,24 +27,42 @@ use crate::error::{CliError, Result};
 pub enum Source {
     Dir(PathBuf),
     Url(String),
+    /// `s3://BUCKET/PREFIX`, read with the AWS_* credentials (a private bucket too).
+    Bucket(std::sync::Arc<crate::bucket::Bucket>),
 }
 
 const MAX_SMALL: u64 = 1 << 20;
 
 impl Source {
-    pub fn parse(s: &str) -> Source {
-        if s.starts_with("http://") || s.starts_with("https://") {
+    pub fn parse(s: &str) -> Result<Source> {
+        Ok(if s.starts_with("http://") || s.starts_with("https://") {
             Source::Url(s.trim_end_matches('/').to_owned())
+        } else if s.starts_with("s3://") {
+            Source::Bucket(std::sync::Arc::new(crate::bucket::Bucket::open(s)?))
         } else {
-            Source::Dir(PathBuf::from(s))
-        }
+            let d = PathBuf::from(s);
+            // A ledger directory whose tree is in an object store: read the bucket.
+            match d.join(crate::store::STORE_FILE).exists() {
+                true => match crate::store::Store::new(&d, None)?.bucket() {
+                    Some(b) => Source::Bucket(b.clone()),
+                    None => Source::Dir(d),
+                },
+                false => Source::Dir(d),
+            }
+        })
     }
 
     fn describe(&self, path: &str) -> String {
         match self {
             Source::Dir(d) => d.join(path).display().to_string(),
             Source::Url(u) => format!("{u}/{path}"),
+            Source::Bucket(b) => b.describe(path),
         }
+    }
+
+    /// Whether reads are remote (worth prefetching ahead).
+    fn remote(&self) -> bool {
+        !matches!(self, Source::Dir(_))
     }
 
     /// Opens a file as a reader. `Ok(None)` when it does not exist.
@@ -55,6 +73,10 @@ impl Source {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(CliError::io(&d.join(path), e)),
             },
+            Source::Bucket(b) => Ok(b.get(path, u64::MAX)?.map(|v| {
+                let r: Box<dyn Read> = Box::new(std::io::Cursor::new(v));
+                r
+            })),
             Source::Url(u) => {
                 let url = format!("{u}/{path}");
                 let mut tries = 0;
@@ -81,6 +103,9 @@ impl Source {
 
     /// Reads a file whole, refusing more than `cap` bytes.
     fn read_capped(&self, path: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+        if let Source::Bucket(b) = self {
+            return b.get(path, cap);
+        }
         let Some(r) = self.open(path)? else {
             return Ok(None);
         };
@@ -160,7 +185,7 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
 }
 
 fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
-    let src = Source::parse(target);
+    let src = Source::parse(target)?;
     let mut notes: Vec<String> = Vec::new();
     let mut pinned: Vec<VerifierKey> = Vec::new();
     for k in &o.keys {
@@ -575,7 +600,7 @@ fn audit(
     threads: usize,
 ) -> Result<AuditReport> {
     let mut a = Auditor::new(cp, level, true);
-    let pf = matches!(src, Source::Url(_)).then(|| Prefetch {
+    let pf = src.remote().then(|| Prefetch {
         paths: a.upcoming_bundles().collect(),
         state: Mutex::new(Ahead::default()),
         cv: Condvar::new(),

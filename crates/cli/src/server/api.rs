@@ -68,10 +68,10 @@ struct Api {
 
 /// The API's routes.
 pub fn router(o: &ApiOptions) -> Result<Router> {
-    if !o.store.metadata().exists() {
+    if !o.store.has("metadata")? {
         return Err(CliError::Usage(format!(
             "{} is not a ledger; the append API needs one (liveledger init)",
-            o.store.dir.display()
+            o.store.location()
         )));
     }
     let api = Api {

@@ -22,6 +22,7 @@
 
 pub mod api;
 pub mod files;
+pub mod objects;
 pub mod observe;
 
 use std::io;
