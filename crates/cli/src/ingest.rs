@@ -375,8 +375,16 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
                 .iter()
                 .map(|(p, hw)| (hw - offsets.next[&o.topic].get(p).copied().unwrap_or(0)).max(0))
                 .sum();
+            // From the oldest message of the batch to its published digest.
+            let delay = msgs
+                .iter()
+                .map(|m| chrono_now_ms() - m.record.timestamp.timestamp_millis())
+                .max()
+                .unwrap_or(0)
+                .max(0) as f64
+                / 1000.0;
             println!(
-                "ingested {n} events ({} dead letters) from {}; the ledger has {} events; lag {lag} messages",
+                "ingested {n} events ({} dead letters) from {}; the ledger has {} events; lag {lag} messages; oldest message {delay:.1} s before its digest",
                 msgs.len() as u64 - n,
                 o.topic,
                 offsets.size
