@@ -503,22 +503,11 @@ fn hostname() -> String {
 
 #[cfg(test)]
 mod tests {
-    /// The FORMAT.md example block `name`.
-    fn example(name: &str) -> String {
-        let doc = include_str!("../../../docs/FORMAT.md");
-        let start = doc
-            .find(&format!("<!-- example: {name} -->\n```text\n"))
-            .unwrap_or_else(|| panic!("no example {name}"));
-        let body = &doc[start..];
-        let body = &body[body.find("```text\n").unwrap() + 8..];
-        body[..body.find("```").unwrap()].to_owned()
-    }
-
     #[test]
     fn the_store_file_and_the_lease_are_what_format_md_shows() {
         assert_eq!(
             crate::store::store_file("s3://ledgers/payments"),
-            example("store-json")
+            crate::format_example("store-json")
         );
         assert_eq!(
             super::lease_body(
@@ -527,7 +516,7 @@ mod tests {
                 "/srv/ledger.keys",
                 1796083200
             ),
-            example("lease")
+            crate::format_example("lease")
         );
     }
 }

@@ -300,7 +300,7 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
     {
         let stop = stop.clone();
         tokio::spawn(async move {
-            signalled().await;
+            crate::server::signalled().await;
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
         });
     }
@@ -538,36 +538,9 @@ async fn write_dead_letters(
     Ok(())
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-async fn signalled() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn example(name: &str) -> String {
-        let doc = include_str!("../../../docs/FORMAT.md");
-        let start = doc
-            .find(&format!("<!-- example: {name} -->\n```text\n"))
-            .unwrap_or_else(|| panic!("no example {name}"));
-        let body = &doc[start..];
-        let body = &body[body.find("```text\n").unwrap() + 8..];
-        body[..body.find("```").unwrap()].to_owned()
-    }
 
     fn message(value: &[u8], key: Option<&[u8]>) -> Message {
         Message {
@@ -596,7 +569,7 @@ mod tests {
                 "{}\n",
                 canonical(&json!({"key": obj["key"], "ingested_from": obj["ingested_from"]}))
             ),
-            example("ingested-from")
+            crate::format_example("ingested-from")
         );
         let bad = message(b"{\"kind\": ", None);
         let Err(why) = pending("payments", &bad, None) else {
@@ -604,7 +577,7 @@ mod tests {
         };
         assert_eq!(
             format!("{}\n", canonical(&dead_letter("payments", &bad, &why))),
-            example("dead-letter")
+            crate::format_example("dead-letter")
         );
         // Provenance is ingest's to write, never the message's.
         let forged = message(

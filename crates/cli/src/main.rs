@@ -942,6 +942,19 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// The text of docs/FORMAT.md's worked example `name` (what the CLI's unit tests check
+/// their writers against).
+#[cfg(test)]
+pub(crate) fn format_example(name: &str) -> String {
+    let doc = include_str!("../../../docs/FORMAT.md");
+    let start = doc
+        .find(&format!("<!-- example: {name} -->\n```text\n"))
+        .unwrap_or_else(|| panic!("docs/FORMAT.md has no example {name}"));
+    let body = &doc[start..];
+    let body = &body[body.find("```text\n").unwrap_or(0) + 8..];
+    body[..body.find("```").unwrap_or(body.len())].to_owned()
+}
+
 fn main() {
     let cli = Cli::parse();
     match run(cli) {

@@ -170,6 +170,29 @@ impl Weed {
     }
 }
 
+/// This test's SeaweedFS (one at a time), and a ledger `init --store url` made in it.
+fn ledger_in_bucket(
+    origin: &str,
+    url: &str,
+) -> (std::sync::MutexGuard<'static, ()>, Weed, PathBuf) {
+    let one = ONE.lock().unwrap_or_else(|p| p.into_inner());
+    let w = start_weed();
+    let dir = tmp().join("ledger");
+    ok(&w.ll(
+        &[
+            "init",
+            dir.to_str().unwrap(),
+            "--origin",
+            origin,
+            "--store",
+            url,
+        ],
+        None,
+        &[],
+    ));
+    (one, w, dir)
+}
+
 fn json(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
@@ -182,23 +205,9 @@ fn json(o: &std::process::Output) -> serde_json::Value {
 
 #[test]
 fn a_ledger_in_a_bucket_verifies_from_it_over_s3_and_as_a_static_host() {
-    let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
-    let w = start_weed();
-    let dir = tmp().join("ledger");
-    let d = dir.to_str().unwrap();
     let url = "s3://ledger/payments/eu";
-    ok(&w.ll(
-        &[
-            "init",
-            d,
-            "--origin",
-            "bucket.example/ledger",
-            "--store",
-            url,
-        ],
-        None,
-        &[],
-    ));
+    let (_one, w, dir) = ledger_in_bucket("bucket.example/ledger", url);
+    let d = dir.to_str().unwrap();
     ok(&w.ll(&["append", d], Some(&events(300, "a")), &[]));
     ok(&w.ll(&["append", d], Some(&events(20, "b")), &[]));
     // DIR holds only what is local; the keys are beside it, as always.
@@ -312,22 +321,8 @@ fn a_ledger_in_a_bucket_verifies_from_it_over_s3_and_as_a_static_host() {
 
 #[test]
 fn objects_are_written_create_only_and_one_writer_holds_the_lease() {
-    let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
-    let w = start_weed();
-    let dir = tmp().join("ledger");
+    let (_one, w, dir) = ledger_in_bucket("lease.example/ledger", "s3://leases");
     let d = dir.to_str().unwrap();
-    ok(&w.ll(
-        &[
-            "init",
-            d,
-            "--origin",
-            "lease.example/ledger",
-            "--store",
-            "s3://leases",
-        ],
-        None,
-        &[],
-    ));
     ok(&w.ll(&["append", d], Some(&events(100, "a")), &[]));
     let store = w.client("leases");
     let rt = runtime();
@@ -396,22 +391,8 @@ fn objects_are_written_create_only_and_one_writer_holds_the_lease() {
 
 #[test]
 fn kill_9_at_any_instant_leaves_a_bucket_that_verifies_with_every_acknowledged_event() {
-    let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
-    let w = start_weed();
-    let dir = tmp().join("ledger");
+    let (_one, w, dir) = ledger_in_bucket("crash.example/ledger", "s3://crashes/l");
     let d = dir.to_str().unwrap();
-    ok(&w.ll(
-        &[
-            "init",
-            d,
-            "--origin",
-            "crash.example/ledger",
-            "--store",
-            "s3://crashes/l",
-        ],
-        None,
-        &[],
-    ));
     const BATCH: u64 = 1000;
     let mut acknowledged = 1u64; // genesis
     let mut outcomes = [0usize; 4];

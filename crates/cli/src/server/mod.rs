@@ -524,6 +524,23 @@ pub struct Running {
     done: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn signalled() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 impl Running {
     /// Stops accepting, lets in-flight requests finish (up to the grace period), and
     /// returns when every connection is closed.
@@ -541,22 +558,7 @@ impl Running {
             .enable_all()
             .build();
         if let Ok(rt) = rt {
-            rt.block_on(async {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                let term = async {
-                    match term.as_mut() {
-                        Some(t) => {
-                            t.recv().await;
-                        }
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term => {}
-                }
-            });
+            rt.block_on(signalled());
         }
         let _ = stop.send(true);
         eprintln!("liveledger: shutting down: finishing requests in flight");
@@ -612,31 +614,11 @@ pub fn start(o: Options) -> Result<Running> {
     );
     // Metrics are recorded only when they are served (nobody scrapes them otherwise).
     if let Some(addr) = &o.metrics_addr {
-        let handle = metrics_handle();
         let tcp = bind(addr)?;
         urls.push(format!("http://{}/metrics", local(&tcp)));
-        let root = o.root.clone();
-        let render = move || {
-            let h = handle.clone();
-            let root = root.clone();
-            async move {
-                if let Some(root) = &root {
-                    ledger_gauges(root);
-                }
-                let mut r = Response::new(Body::from(h.render()));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-                );
-                r
-            }
-        };
         bound.push(Bound {
             tcp,
-            app: layered(
-                Router::new().route("/metrics", axum::routing::get(render)),
-                shared.clone(),
-            ),
+            app: layered(metrics_router(o.root.clone()), shared.clone()),
             tls: None,
         });
     }
@@ -706,10 +688,29 @@ pub fn start_files(root: &Path, addr: &str) -> Result<String> {
 /// Serves only `/metrics` on `addr`, with the process's recorder installed (for a command
 /// that serves nothing else: `ingest`).
 pub fn start_metrics(addr: &str) -> Result<Running> {
+    start(Options {
+        root: None,
+        routes: Some(metrics_router(None)),
+        addr: addr.to_owned(),
+        tls: None,
+        access_log: AccessLog::Off,
+        metrics_addr: None,
+        api: None,
+        limits: Limits::default(),
+    })
+}
+
+/// `/metrics`, rendered from the process's recorder (installed now), with the ledger
+/// gauges of `root`'s checkpoint read at each scrape.
+fn metrics_router(root: Option<PathBuf>) -> Router {
     let handle = metrics_handle();
     let render = move || {
         let h = handle.clone();
+        let root = root.clone();
         async move {
+            if let Some(root) = &root {
+                ledger_gauges(root);
+            }
             let mut r = Response::new(Body::from(h.render()));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -718,16 +719,7 @@ pub fn start_metrics(addr: &str) -> Result<Running> {
             r
         }
     };
-    start(Options {
-        root: None,
-        routes: Some(Router::new().route("/metrics", axum::routing::get(render))),
-        addr: addr.to_owned(),
-        tls: None,
-        access_log: AccessLog::Off,
-        metrics_addr: None,
-        api: None,
-        limits: Limits::default(),
-    })
+    Router::new().route("/metrics", axum::routing::get(render))
 }
 
 /// The process's metrics recorder (installed once).
