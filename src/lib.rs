@@ -386,7 +386,8 @@ pub fn App() -> impl IntoView {
         let signed = d["checkpoint"]["signedTime"].as_f64()?;
         let limit = model::stale_after(d["cadenceSeconds"].as_f64(), max_age.get());
         let age = now_secs() - signed;
-        (age > limit).then(|| {
+        let stale = model::freshness(Some(age), d["cadenceSeconds"].as_f64(), max_age.get());
+        matches!(stale, Freshness::Stale(_)).then(|| {
             serde_json::json!({
                 "code": "STALE",
                 "message": format!("the newest digest was signed {} s ago; stale after {} s", age as u64, limit as u64),
@@ -399,7 +400,7 @@ pub fn App() -> impl IntoView {
         if let (Verdict::Verified, Some(v)) = (verdict.get(), stale_evidence()) {
             let href = evidence_url(&v);
             return view! {
-                <section class="banner alarm" role="alert">
+                <section class="banner alarm" role="alert" data-code="STALE">
                     <span class="icon" aria-hidden="true">"⚠"</span>
                     <div>
                         <h1>{model::alarm_title("STALE")}</h1>

@@ -239,31 +239,34 @@ pub enum Freshness {
     Stale(u64),
 }
 
-/// The age beyond which a digest is stale: twice the published cadence (one missed
-/// publication is tolerated; an hour's cadence when none is published), or the
-/// visitor's own maximum when that is stricter.
+/// The age beyond which a digest is stale: the core's rule
+/// (`liveledger_core::freshness`: twice the published cadence, an hour's when none is
+/// published, or the visitor's own maximum when that is stricter), in the page's units.
 pub fn stale_after(cadence_seconds: Option<f64>, max_age_seconds: Option<f64>) -> f64 {
-    let published = cadence_seconds.unwrap_or(3600.0) * 2.0;
-    max_age_seconds.map_or(published, |m| m.min(published))
+    liveledger_core::freshness::stale_after(secs(cadence_seconds), secs(max_age_seconds)) as f64
 }
 
-/// Fresh or stale against [`stale_after`].
+fn secs(v: Option<f64>) -> Option<u64> {
+    v.filter(|x| x.is_finite() && *x >= 0.0)
+        .map(|x| x.round() as u64)
+}
+
+/// Fresh or stale, by the core's rule, for a digest signed `age_seconds` ago.
 pub fn freshness(
     age_seconds: Option<f64>,
     cadence_seconds: Option<f64>,
     max_age_seconds: Option<f64>,
 ) -> Freshness {
-    match age_seconds {
-        None => Freshness::Unknown,
-        Some(a) => {
-            let a = a.max(0.0);
-            let limit = stale_after(cadence_seconds, max_age_seconds);
-            if a > limit {
-                Freshness::Stale(a as u64)
-            } else {
-                Freshness::Fresh(a as u64)
-            }
-        }
+    use liveledger_core::freshness::Freshness as Core;
+    let Some(age) = age_seconds else {
+        return Freshness::Unknown;
+    };
+    let age = age.max(0.0).floor() as u64;
+    // The core judges a signed time against now; an age is the same thing from 0.
+    match Core::judge(Some(0), age, secs(cadence_seconds), secs(max_age_seconds)) {
+        Core::Fresh { age, .. } => Freshness::Fresh(age),
+        Core::Stale { age, .. } => Freshness::Stale(age),
+        Core::Untimed { .. } => Freshness::Unknown,
     }
 }
 

@@ -1,6 +1,6 @@
 // One verdict everywhere: a table of cases — the golden ledger, a tampered copy, metadata
 // variants, wrong and rotated keys, a fork and a rollback against a checkpoint trusted
-// before, a ledger whose metadata demands witnesses, live witnesses holding one history
+// before, a stale digest, a ledger whose metadata demands witnesses, live witnesses holding one history
 // or another (a split view), a log without metadata — each
 // verified by `liveledger verify --json`, by the JS module in Node, by the same module in
 // headless Chromium, and by the page. All four must give the verdict the table says:
@@ -40,6 +40,12 @@ function withPub(name, type, priv) {
 /** A fresh cosignature/v1 (0x04) verifier key, for a witness nobody runs. */
 const witnessKey = (name) => withPub(name, 0x04, generateKeyPairSync("ed25519").privateKey).vkey;
 const signNote = (text, k) => `${text}\n— ${k.name} ${b64(Buffer.concat([k.id, sign(null, Buffer.from(text), k.priv)]))}\n`;
+/** A cosignature/v1 line by `k` at `ts` over a note's `text`. */
+function cosignLine(text, k, ts) {
+  const t = Buffer.alloc(8);
+  t.writeBigUInt64BE(BigInt(ts));
+  return `— ${k.name} ${b64(Buffer.concat([k.id, t, sign(null, Buffer.from(`cosignature/v1\ntime ${ts}\n${text}`), k.priv)]))}\n`;
+}
 
 /** RFC 8785 for the metadata's plain values (ASCII names, integers, strings). */
 const canon = (v) => Array.isArray(v) ? `[${v.map(canon).join(",")}]`
@@ -116,6 +122,15 @@ function craft() {
   cases["a pinned tlog-policy asking for no witnesses, over the metadata's"] = { dir: join(work, "policied"), policy: "quorum none\n", want: ok("ledger") };
   rewriteMeta(copy("bad-policy"), (m) => { m.policy = "witness A\nquorum A\n"; });
   cases["a malformed tlog-policy in the metadata"] = { dir: join(work, "bad-policy"), want: no("BAD_INPUT") };
+  // A digest signed (its time key's cosignature) three hours ago, by a ledger that
+  // promises one an hour: stale (core's rule, twice the cadence), for every verifier.
+  const stale = copy("stale");
+  const text = readFileSync(join(golden, "checkpoint"), "utf8").split("\n\n")[0] + "\n";
+  const keyDir = join(work, "golden.keys");
+  const logSigner = signerFrom(readFileSync(join(keyDir, "log.key"), "utf8"));
+  const timeSigner = signerFrom(readFileSync(join(keyDir, "time.key"), "utf8"));
+  writeFileSync(join(stale, "checkpoint"), signNote(text, logSigner) + cosignLine(text, timeSigner, Math.floor(Date.now() / 1000) - 3 * 3600));
+  cases["a digest signed 3 h ago by a ledger promising one an hour"] = { dir: stale, want: no("STALE") };
   const bare = copy("bare");
   rmSync(join(bare, "metadata"));
   cases["no metadata, a pinned key"] = { dir: bare, key: logKey, want: ok("log") };
@@ -155,6 +170,8 @@ async function moduleVerdict(m, url, c) {
   if (c.policy) opts.policy = c.policy;
   try {
     const r = await m.audit(url, opts);
+    // Verified data, but stale by the core's rule: every verifier fails it as STALE.
+    if (r.freshness.stale) return { verified: false, code: "STALE", level: null, segment: null };
     return { verified: r.verified, code: null, level: r.level, segment: null };
   } catch (e) {
     return { verified: false, code: e.code, level: null, segment: e.evidence?.segment ?? null };
@@ -169,6 +186,7 @@ async function chromium(url, c) {
     if (c.policy) opts.policy = c.policy;
     try {
       const r = await window.m.audit(url, opts);
+      if (r.freshness.stale) return { verified: false, code: "STALE", level: null, segment: null };
       return { verified: r.verified, code: null, level: r.level, segment: null };
     } catch (e) {
       return { verified: false, code: e.code, level: null, segment: e.evidence?.segment ?? null };
@@ -243,5 +261,5 @@ test("every verifier gives every case the verdict of the table", async () => {
     }
   }
   console.log("# " + rows.join("\n# "));
-  assert.equal(Object.keys(cases).length, 22);
+  assert.equal(Object.keys(cases).length, 23);
 });

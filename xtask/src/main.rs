@@ -350,9 +350,11 @@ fn ensure_seaweedfs() -> Result {
 /// copy for the CLI and the browser instead of two): 136,154 bytes, over #16's 135 kB for
 /// #18's sake, at the commit that set 136,160. ML-DSA-44 cosignatures verified in the
 /// browser too (#18: the fips204 crate, verification only): 146,584 bytes at the commit
-/// that set 146,600.
+/// that set 146,600. The staleness rule moved into the core for every verifier (#16:
+/// `freshness`, the module's `freshness` result and the element's stale state; and a handler marking requests started ahead as handled): 147,567
+/// bytes at the commit that set 147,600.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 146_600;
+const EMBED_BUDGET_GZ: usize = 147_600;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

@@ -179,9 +179,14 @@ enum Command {
         /// one's must be consistent with the log's: a split view fails with FORK).
         #[arg(long)]
         no_witness_check: bool,
-        /// Fail if the digest's signed time is older than this (90s, 15m, 2h, 7d).
+        /// Fail if the digest's signed time is older than this (90s, 15m, 2h, 7d); without
+        /// it, a digest older than twice the ledger's cadence (an hour's, if it names none)
+        /// fails as STALE.
         #[arg(long)]
         max_age: Option<String>,
+        /// Report a stale digest as a note, not a failure (an archive checked later).
+        #[arg(long, conflicts_with = "max_age")]
+        allow_stale: bool,
         /// Opaque entries: check the log, not events.
         #[arg(long)]
         log_only: bool,
@@ -683,6 +688,7 @@ fn run(cli: Cli) -> Result<i32> {
             policy,
             no_witness_check,
             max_age,
+            allow_stale,
             log_only,
             json,
             threads,
@@ -697,6 +703,7 @@ fn run(cli: Cli) -> Result<i32> {
                     policy,
                     no_witness_check,
                     max_age,
+                    allow_stale,
                     log_only,
                     json,
                     progress: true,

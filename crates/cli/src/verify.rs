@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use liveledger_core::audit::views::{self, Answer, SplitView, View, WitnessViews};
 use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level, Step};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
+use liveledger_core::freshness::Freshness;
 use liveledger_core::note::VerifierKey;
 use liveledger_core::sigcheck::{SignatureCheck, StrictVerifier};
 use liveledger_core::tiles::TilePath;
@@ -141,6 +142,8 @@ pub struct VerifyOptions {
     /// Do not ask the policy's witnesses what they hold (the split-view check).
     pub no_witness_check: bool,
     pub max_age: Option<Duration>,
+    /// A stale digest is a note, not a failure.
+    pub allow_stale: bool,
     pub log_only: bool,
     pub json: bool,
     pub progress: bool,
@@ -242,20 +245,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     let cp = t
         .open_checkpoint(&cp_bytes)
         .map_err(|e| CliError::Refused(verdict::trust_code(&e), e.to_string()))?;
-    let signed_time = cp
-        .note()
-        .verified()
-        .iter()
-        .filter(|v| t.time_key.as_ref() == Some(&v.key))
-        .filter_map(|v| v.timestamp)
-        .max()
-        .or_else(|| {
-            cp.note()
-                .verified()
-                .iter()
-                .filter_map(|v| v.timestamp)
-                .max()
-        });
+    let signed_time = liveledger_core::freshness::signed_time(&cp, t.time_key.as_ref());
     // Who witnessed it (the quorum itself was enforced by open_checkpoint).
     let witnesses = match &t.quorum {
         None => Value::Null,
@@ -342,18 +332,21 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         }
     }
 
-    let mut stale = None;
-    if let Some(max) = o.max_age {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        match signed_time {
-            None => stale = Some("the checkpoint carries no signed time (no cosignature); --max-age cannot be checked".to_string()),
-            Some(t) if now.saturating_sub(t) > max.as_secs() => {
-                stale = Some(format!("the digest was signed {} s ago, more than --max-age {} s", now - t, max.as_secs()))
-            }
-            Some(_) => {}
+    // Staleness: core's rule (twice the ledger's cadence, or --max-age if stricter).
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let fresh = Freshness::judge(
+        signed_time,
+        now,
+        t.cadence_seconds,
+        o.max_age.map(|d| d.as_secs()),
+    );
+    let mut stale = fresh.reason();
+    if o.allow_stale {
+        if let Some(why) = stale.take() {
+            notes.push(format!("stale (allowed): {why}"));
         }
     }
 

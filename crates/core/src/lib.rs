@@ -23,6 +23,8 @@
 //!   single-entry checks.
 //! - [`trust`]: what a verifier trusts and why: keys (pinned or first use), time key,
 //!   origin, level, the witness quorum; how a checkpoint is opened under it.
+//! - [`freshness`]: when a digest is stale (twice the ledger's cadence, or a stricter
+//!   maximum age).
 //! - [`proof`]: C2SP tlog-proof receipts.
 //! - [`witness`]: C2SP tlog-witness: the add-checkpoint request and a witness's rules.
 //! - [`verdict`]: the codes verdicts are reported with, and each error's code.
@@ -39,6 +41,7 @@ pub mod b64;
 pub mod bundle;
 pub mod checkpoint;
 pub mod event;
+pub mod freshness;
 pub mod hash;
 pub mod jcs;
 pub mod layout;

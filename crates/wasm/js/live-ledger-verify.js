@@ -75,7 +75,14 @@ export class LiveLedgerVerify extends HTMLElement {
     const cp = r.checkpoint;
     const n = cp.size;
     const when = cp.signedTime != null ? ` · digest ${age(cp.signedTime)} old` : "";
-    this.show("verified", `${n} ${n === 1 ? "event" : "events"}${when}`, `${cp.origin} at size ${n}, root ${cp.root}, trust: ${r.trust}`);
+    // The core's limit (twice the ledger's cadence), against the age now: a badge left
+    // open goes stale when the ledger stops publishing.
+    const limit = r.freshness?.staleAfterSeconds;
+    if (limit != null && cp.signedTime != null && Date.now() / 1000 - cp.signedTime > limit) {
+      this.show("alarm", `stale · digest ${age(cp.signedTime)} old, beyond ${limit} s`, `${cp.origin}: STALE, the ledger promised a digest at least every ${limit / 2} s`);
+    } else {
+      this.show("verified", `${n} ${n === 1 ? "event" : "events"}${when}`, `${cp.origin} at size ${n}, root ${cp.root}, trust: ${r.trust}`);
+    }
     this.setAttribute("size", String(n));
   }
 

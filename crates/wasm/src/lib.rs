@@ -71,7 +71,7 @@ export interface LedgerOptions {
 /** `entries` read so far; `verified` of them fully checked (signature verdicts can lag a few segments behind). */
 export interface Progress { entries: number; verified: number; size: number; bytes: number; segment: number }
 export interface WitnessReport { rule: string; met: boolean; source: "pinned" | "metadata"; list: { name: string; key: string; cosigned: boolean; time: number | null }[]; /** What each witness holds (audit and follow's first digest): consistent with the log's, or a note. */ views?: { name: string; size: number | null; consistent: boolean | null; note: string | null }[] }
-export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string }
+export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string; /** The core's staleness rule when the audit ended: stale past twice the ledger's cadence (an hour's if it names none). A stale digest is verified data the page, the element and `liveledger verify` fail as STALE. */ freshness: { stale: boolean; ageSeconds: number | null; staleAfterSeconds: number | null } }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
@@ -149,7 +149,9 @@ fn parse_keys(keys: &[String]) -> Result<Vec<VerifierKey>, JsValue> {
         .collect()
 }
 
-fn checkpoint_json(cp: &VerifiedCheckpoint) -> Value {
+/// A checkpoint as results show it; `time_key`: the ledger's, whose cosignature gives the
+/// signed time (core's `freshness::signed_time`).
+fn checkpoint_json(cp: &VerifiedCheckpoint, time_key: Option<&VerifierKey>) -> Value {
     let sigs: Vec<Value> = cp
         .note()
         .verified()
@@ -165,7 +167,7 @@ fn checkpoint_json(cp: &VerifiedCheckpoint) -> Value {
         "root": cp.root().to_base64(),
         "rootHex": cp.root().to_hex(),
         "signatures": sigs,
-        "signedTime": cp.note().verified().iter().filter_map(|v| v.timestamp).max(),
+        "signedTime": liveledger_core::freshness::signed_time(cp, time_key),
         "note": String::from_utf8_lossy(&cp.to_bytes()),
     )
 }
@@ -194,7 +196,7 @@ pub fn verify_checkpoint(
 ) -> Result<JsValue, JsValue> {
     let (keys, origin) = keys_and_origin(&keys, origin)?;
     let cp = VerifiedCheckpoint::open(note.as_bytes(), &keys, &origin).map_err(checkpoint_error)?;
-    Ok(to_js(&checkpoint_json(&cp)))
+    Ok(to_js(&checkpoint_json(&cp, None)))
 }
 
 /// Verifies a receipt (C2SP tlog-proof, the entry in its `extra` line) with no network.
@@ -208,7 +210,13 @@ pub fn verify_receipt(
     let r = Receipt::parse(receipt).map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
     match r.verify(&keys, &origin, None) {
         Ok((cp, entry)) => Ok(to_js(&entry_json(
-            r.index, &entry, &r.proof, &cp, receipt, 0, 0,
+            r.index,
+            &entry,
+            &r.proof,
+            checkpoint_json(&cp, None),
+            receipt,
+            0,
+            0,
         ))),
         Err(ReceiptError::Checkpoint(e)) => Err(checkpoint_error(e)),
         Err(e @ ReceiptError::Proof(_)) => Err(error(
@@ -226,7 +234,7 @@ fn entry_json(
     index: u64,
     entry: &[u8],
     proof: &[liveledger_core::Hash],
-    cp: &VerifiedCheckpoint,
+    checkpoint: Value,
     receipt: &str,
     requests: u32,
     bytes: u64,
@@ -240,7 +248,7 @@ fn entry_json(
         "event": event,
         "leafHash": leaf_hash(entry).to_hex(),
         "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-        "checkpoint": checkpoint_json(cp),
+        "checkpoint": checkpoint,
         "receipt": receipt,
         "requests": requests,
         "bytes": bytes,
@@ -292,7 +300,14 @@ impl Fetcher {
             })
             .map(|abort| set_timeout(&abort, self.timeout_ms))
             .unwrap_or(JsValue::NULL);
-        (global_fetch(url, &init), Deadline(timer))
+        let request = global_fetch(url, &init);
+        // Marked handled at once: a request started ahead (`keep_ahead`) may fail before
+        // anyone awaits it, and the browser would report an unhandled rejection; whoever
+        // awaits it later still gets the error.
+        IGNORE.with(|f| {
+            let _ = request.catch(f);
+        });
+        (request, Deadline(timer))
     }
 
     async fn get(&self, path: &str, no_store: bool) -> Result<Option<Vec<u8>>, JsValue> {
@@ -385,6 +400,11 @@ impl Fetcher {
             )
         })
     }
+}
+
+thread_local! {
+    /// A handler that ignores a rejection (made once; see `Fetcher::fetch`).
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
 }
 
 /// A request's deadline timer, cleared when dropped.
@@ -785,14 +805,35 @@ fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust, engine: &Option<S
         "verified": true,
         "trust": match t.source { KeySource::Pinned => "pinned", KeySource::FirstUse => "metadata" },
         "keys": t.log_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-        "checkpoint": checkpoint_json(cp),
+        "checkpoint": checkpoint_json(cp, t.time_key.as_ref()),
         "level": if t.level == Level::Ledger { "ledger" } else { "log" },
         "stats": obj!("entries": s.entries, "segments": s.bundles, "tiles": s.tiles, "bytes": s.bytes, "signatures": s.signatures,
                   "corrections": s.corrections, "commitments": s.commitments, "governance": s.governance),
         "lastTime": a.chain().and_then(|c| c.last_time()).map(|t| t.to_string()),
         "cadenceSeconds": t.cadence_seconds,
         "witnesses": witnesses_json(t, cp),
+        "freshness": freshness_json(t, cp),
     )
+}
+
+/// Core's staleness rule at this moment: `{stale, ageSeconds, staleAfterSeconds}` (age and
+/// limit null without a signed time). A stale digest is still verified data: the
+/// module says so, and the page, the element and `liveledger verify` fail it as STALE.
+fn freshness_json(t: &Trust, cp: &VerifiedCheckpoint) -> Value {
+    use liveledger_core::freshness::{self, Freshness};
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    let signed = freshness::signed_time(cp, t.time_key.as_ref());
+    match Freshness::judge(signed, now, t.cadence_seconds, None) {
+        Freshness::Fresh { age, limit } => {
+            obj!("stale": false, "ageSeconds": age, "staleAfterSeconds": limit)
+        }
+        Freshness::Stale { age, limit } => {
+            obj!("stale": true, "ageSeconds": age, "staleAfterSeconds": limit)
+        }
+        Freshness::Untimed { .. } => {
+            obj!("stale": false, "ageSeconds": Value::Null, "staleAfterSeconds": Value::Null)
+        }
+    }
 }
 
 /// An auditor for `cp` at the level trust says, comparing tiles unless `checkTiles` is false.
@@ -1059,7 +1100,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
         });
         Ok(to_js(&obj!(
             "verified": failure.is_none(),
-            "checkpoint": checkpoint_json(&current),
+            "checkpoint": checkpoint_json(&current, t.time_key.as_ref()),
             "total": total,
             "digests": rows,
             "failure": failure,
@@ -1113,7 +1154,7 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
             // The history fails at the digest being proved.
             Err(Unproved::Verdict(e)) => {
                 for (i, cp) in digests.iter().enumerate().take(a + 1) {
-                    rows.push(history_row(cp, extends[i]));
+                    rows.push(history_row(cp, extends[i], t.time_key.as_ref()));
                 }
                 return result(rows, Some(e));
             }
@@ -1123,13 +1164,17 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
         }
     }
     for (i, cp) in digests.iter().enumerate() {
-        rows.push(history_row(cp, extends[i]));
+        rows.push(history_row(cp, extends[i], t.time_key.as_ref()));
     }
     result(rows, None)
 }
 
-fn history_row(cp: &VerifiedCheckpoint, extends: Option<u64>) -> Value {
-    let c = checkpoint_json(cp);
+fn history_row(
+    cp: &VerifiedCheckpoint,
+    extends: Option<u64>,
+    time_key: Option<&VerifierKey>,
+) -> Value {
+    let c = checkpoint_json(cp, time_key);
     obj!("size": c["size"].clone(), "root": c["root"].clone(), "signedTime": c["signedTime"].clone(), "note": c["note"].clone(), "extends": extends)
 }
 
@@ -1217,7 +1262,7 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
         index,
         entry,
         &proof,
-        &cp,
+        checkpoint_json(&cp, t.time_key.as_ref()),
         &receipt,
         f.requests.get(),
         f.bytes.get(),
