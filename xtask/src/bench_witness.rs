@@ -186,8 +186,10 @@ pub fn run(_args: &[String]) -> Result {
          2 of 3 cosignatures before every digest is published, in one run.\n\n\
          | appends | without witnesses | 2-of-3 quorum | quorum ÷ none |\n|---|---|---|---|\n\
          | one event per call (200 calls) | {p1:.1} calls/s | {w1:.1} calls/s | {:.2}× |\n\
-         | 10 batches of 10,000 events | {pn:.0} events/s | {wn:.0} events/s | {:.2}× |\n\n         The page: the JS module's full audit (signatures by WebCrypto in workers) of each \
-         ledger in headless Chromium (under Playwright), {PAGE_ROUNDS} rounds in turn, medians:\n\n         | audit | seconds | ÷ no witnesses |\n|---|---|---|\n{page}",
+         | 10 batches of 10,000 events | {pn:.0} events/s | {wn:.0} events/s | {:.2}× |\n\n\
+         The page: the JS module's full audit (signatures by WebCrypto in workers) of each \
+         ledger in headless Chromium (under Playwright), {PAGE_ROUNDS} rounds in turn, medians:\n\n\
+         | audit | seconds | ÷ no witnesses |\n|---|---|---|\n{page}",
         w1 / p1,
         wn / pn
     );
