@@ -352,9 +352,10 @@ fn ensure_seaweedfs() -> Result {
 /// browser too (#18: the fips204 crate, verification only): 146,584 bytes at the commit
 /// that set 146,600. The staleness rule moved into the core for every verifier (#16:
 /// `freshness`, the module's `freshness` result and the element's stale state; and a handler marking requests started ahead as handled): 147,567
-/// bytes at the commit that set 147,600.
+/// bytes at the commit that set 147,600. One entry's inclusion proof as a core step
+/// machine (`audit::Inclusion`, #16): 148,089 bytes at the commit that set 148,100.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 147_600;
+const EMBED_BUDGET_GZ: usize = 148_100;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

@@ -29,7 +29,9 @@ use std::collections::VecDeque;
 
 mod consistency;
 pub use consistency::{Consistency, ConsistencyError};
+mod inclusion;
 pub mod views;
+pub use inclusion::{Included, Inclusion, InclusionError};
 
 use crate::bundle::{BundleDecoder, BundleError, FeedError};
 use crate::checkpoint::VerifiedCheckpoint;

@@ -130,6 +130,16 @@ pub fn consistency_code(e: &ConsistencyError) -> Code {
     }
 }
 
+/// The code of a failed inclusion proof of one entry.
+pub fn inclusion_code(e: &crate::audit::InclusionError) -> Code {
+    use crate::audit::InclusionError as E;
+    match e {
+        E::NotIncluded { .. } => Code::InclusionFailed,
+        E::BadBundle { .. } | E::BadTile { .. } => Code::Tampered,
+        _ => Code::BadInput,
+    }
+}
+
 /// The code of an audit failure: the log's data does not match what was signed (an
 /// event's signature included), unless the auditor was misused.
 pub fn audit_code(f: &AuditFailure) -> Code {

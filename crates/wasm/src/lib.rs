@@ -23,13 +23,14 @@ use liveledger_core::audit::views::{self, Answer, WitnessViews};
 use liveledger_core::audit::{
     check_consistency, AuditReport, Auditor, Consistency, ConsistencyError, Level,
 };
+use liveledger_core::audit::{Included, Inclusion, InclusionError};
 use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::jcs;
 use liveledger_core::note::VerifierKey;
 use liveledger_core::proof::{Receipt, ReceiptError};
-use liveledger_core::tiles::{self, TilePath, TileSet};
+use liveledger_core::tiles::TilePath;
 use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
 use liveledger_core::verdict::{self, Code};
 use serde_json::{Map, Value};
@@ -573,6 +574,26 @@ fn consistency_error(e: ConsistencyError) -> JsValue {
         ),
         _ => error(Code::BadInput, &e.to_string(), None),
     }
+}
+
+/// A failed inclusion proof as a `LedgerError`, with its evidence.
+fn inclusion_error(e: &InclusionError) -> JsValue {
+    let evidence = match e {
+        InclusionError::NotIncluded {
+            index,
+            segment,
+            proof,
+            ..
+        } => Some(
+            obj!("index": *index, "segment": *segment, "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()),
+        ),
+        InclusionError::BadBundle { path, .. } => {
+            Some(obj!("segment": path.index(), "path": path.to_string()))
+        }
+        InclusionError::BadTile { path, .. } => Some(obj!("path": path.to_string())),
+        _ => None,
+    };
+    error(verdict::inclusion_code(e), &e.to_string(), evidence)
 }
 
 /// Why a consistency proof did not pass: a tile could not be fetched (the network, or a
@@ -1209,48 +1230,17 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
     // With pinned keys, the metadata adds nothing to an inclusion proof.
     let t = trust_with(&f, &opts, false).await?;
     let cp = fetch_checkpoint(&f, &t).await?;
-    let size = cp.size();
-    if index >= size {
-        return Err(error(
-            Code::BadInput,
-            &format!("entry {index} is not in a ledger of {size} entries"),
-            None,
-        ));
+    // The walk is core's (`audit::Inclusion`); this only fetches what it names, at once.
+    let mut m = Inclusion::new(&cp, index).map_err(|e| inclusion_error(&e))?;
+    let needed = m.needed();
+    let paths: Vec<String> = needed.iter().map(|p| p.to_string()).collect();
+    f.keep_ahead(&paths, false);
+    for (p, path) in needed.into_iter().zip(&paths) {
+        let b = f.require(path, false).await?;
+        m.feed(p, &b).map_err(|e| inclusion_error(&e))?;
     }
-    let (bpath, pos) = tiles::bundle_for_entry(size, index)
-        .map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
-    let level0 = tiles::tile_at(size, 0, bpath.index())
-        .map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
-    let mut upper = tiles::inclusion_tiles(index, size)
-        .map_err(|e| error(Code::BadInput, &e.to_string(), None))?;
-    upper.retain(|p| *p != level0);
-    // All known from the checkpoint's size: requested at once, one round trip.
-    let mut wanted = vec![bpath.to_string()];
-    wanted.extend(upper.iter().map(|p| p.to_string()));
-    f.keep_ahead(&wanted, false);
-    let bundle = f.require(&bpath.to_string(), false).await?;
-    let entries = liveledger_core::bundle::decode_bundle(&bundle, bpath.width()).map_err(|e| {
-        error(
-            Code::Tampered,
-            &format!("{bpath}: {e}"),
-            Some(obj!("segment": bpath.index())),
-        )
-    })?;
-    let leaves: Vec<liveledger_core::Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
-    let mut ts = TileSet::new(size);
-    ts.insert(level0, &tiles::encode_hash_tile(&leaves))
-        .map_err(|e| error(Code::Tampered, &e.to_string(), None))?;
-    for p in upper {
-        let b = f.require(&p.to_string(), false).await?;
-        ts.insert(p, &b)
-            .map_err(|e| error(Code::Tampered, &format!("{p}: {e}"), None))?;
-    }
-    let proof = tiles::inclusion_proof_from_tiles(&ts, index, size)
-        .map_err(|e| error(Code::Tampered, &e.to_string(), None))?;
-    let entry = entries[pos];
-    liveledger_core::audit::check_inclusion(&cp, index, entry, &proof).map_err(|e| {
-        error(Code::InclusionFailed, &e.to_string(), Some(obj!("index": index, "segment": bpath.index(), "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>())))
-    })?;
+    let Included { entry, proof, .. } = m.check().map_err(|e| inclusion_error(&e))?;
+    let entry = entry.as_slice();
     let receipt = Receipt {
         extra: Some(entry.to_vec()),
         index,
