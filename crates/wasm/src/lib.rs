@@ -619,28 +619,30 @@ async fn prove_consistency(
     old: &VerifiedCheckpoint,
     new: &VerifiedCheckpoint,
 ) -> Result<(), Unproved> {
-    prove_tiles(f, c, old, new)
+    prove_tiles(f, c, old, new, false)
         .await
         .map_err(Unproved::Fetch)?
         .map_err(|e| Unproved::Verdict(consistency_error(e)))
 }
 
 /// The same walk, the core's verdict kept as it is: `Err` only when a tile could not be
-/// fetched.
+/// fetched. `no_store`: past the HTTP cache, as an audit reads (the split-view check is
+/// part of one).
 async fn prove_tiles(
     f: &Fetcher,
     c: &mut Consistency,
     old: &VerifiedCheckpoint,
     new: &VerifiedCheckpoint,
+    no_store: bool,
 ) -> Result<Result<(), ConsistencyError>, JsValue> {
     let need = match c.needed(old.size(), new.size()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
     let paths: Vec<String> = need.iter().map(|p| p.to_string()).collect();
-    f.keep_ahead(&paths, false);
+    f.keep_ahead(&paths, no_store);
     for (p, path) in need.into_iter().zip(&paths) {
-        let b = f.require(path, false).await?;
+        let b = f.require(path, no_store).await?;
         if let Err(e) = c.feed(p, &b) {
             return Ok(Err(e));
         }
@@ -937,7 +939,7 @@ async fn witness_views(
         };
         if let Some(pair) = wv.answer(i, answer) {
             let mut c = Consistency::new(pair.newer.size());
-            match prove_tiles(f, &mut c, &pair.older, &pair.newer).await {
+            match prove_tiles(f, &mut c, &pair.older, &pair.newer, true).await {
                 Ok(r) => wv.proved(i, r).map_err(|split| {
                     let e = inconsistency_error(&split.inconsistency);
                     if let Ok(ev) = Reflect::get(&e, &"evidence".into()) {
