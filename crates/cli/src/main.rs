@@ -512,7 +512,7 @@ fn run(cli: Cli) -> Result<i32> {
                     VerifierKey::parse(w).map_err(|e| CliError::Usage(format!("--witness: {e}")))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            ledger::init(
+            let made = ledger::init(
                 &store,
                 InitOptions {
                     origin: origin.clone(),
@@ -523,7 +523,12 @@ fn run(cli: Cli) -> Result<i32> {
                     witnesses,
                     witness_threshold,
                 },
-            )?;
+            );
+            if made.is_err() && bucket.is_some() {
+                // A failed init leaves nothing behind that would refuse the next one.
+                let _ = std::fs::remove_file(dir.join(store::STORE_FILE));
+            }
+            made?;
             let w = Writer::open(&store)?;
             println!(
                 "created {} ({}) with {} entries",
