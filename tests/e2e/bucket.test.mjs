@@ -32,17 +32,19 @@ before(async () => {
     args.push(`-${flag}=${p}`);
   }
   weed = spawn(weedBin, args, { stdio: "ignore" });
-  // Ready when a ledger can be made in it.
-  const dir = join(work, "ledger");
+  // Ready when a ledger can be made in it: each probe its own prefix, so a probe that
+  // failed part way (S3 up before its filer) leaves nothing in the real ledger's way.
   for (let i = 0; ; i++) {
     try {
-      execFileSync(bin, ["init", dir, "--origin", "bucket.e2e.example/ledger", "--store", "s3://public/ledger"], { env: env(), stdio: "pipe" });
+      execFileSync(bin, ["init", join(work, `probe-${i}`), "--origin", "probe.e2e.example/ledger", "--store", `s3://public/probe-${i}`], { env: env(), stdio: "pipe" });
       break;
     } catch (e) {
-      if (i > 100) throw e;
+      if (i > 150) throw new Error(`SeaweedFS did not take a ledger: ${e.stderr}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+  const dir = join(work, "ledger");
+  execFileSync(bin, ["init", dir, "--origin", "bucket.e2e.example/ledger", "--store", "s3://public/ledger"], { env: env(), stdio: "pipe" });
   execFileSync(bin, ["append", dir], { env: env(), input: Array.from({ length: 300 }, (_, i) => JSON.stringify({ kind: "payment", source: "erp", key: `inv/${i}`, body: { amount: `${i}.00` } })).join("\n") });
   browser = await launch();
   appUrl = await serve(app);

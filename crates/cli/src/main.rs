@@ -488,9 +488,15 @@ fn run(cli: Cli) -> Result<i32> {
                     )));
                 }
                 store = store.with_bucket(url)?;
-                if store.has("checkpoint")? || store.has("metadata")? {
+                if store.has("checkpoint")? {
                     return Err(CliError::Usage(format!(
                         "{url} already holds a ledger; init never overwrites one"
+                    )));
+                }
+                if store.has("metadata")? {
+                    return Err(CliError::Usage(format!(
+                        "{url} holds a metadata file but no checkpoint: an init that failed \
+                         part way; delete what is under {url} to start again"
                     )));
                 }
                 std::fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir, e))?;
@@ -512,6 +518,7 @@ fn run(cli: Cli) -> Result<i32> {
                     VerifierKey::parse(w).map_err(|e| CliError::Usage(format!("--witness: {e}")))
                 })
                 .collect::<Result<Vec<_>>>()?;
+            let had_keys = store.keys.exists();
             let made = ledger::init(
                 &store,
                 InitOptions {
@@ -524,9 +531,15 @@ fn run(cli: Cli) -> Result<i32> {
                     witness_threshold,
                 },
             );
-            if made.is_err() && bucket.is_some() {
-                // A failed init leaves nothing behind that would refuse the next one.
-                let _ = std::fs::remove_file(dir.join(store::STORE_FILE));
+            if made.is_err() {
+                // A failed init leaves nothing here that would refuse the next one: the
+                // key directory it made and the store.json it wrote.
+                if !had_keys {
+                    let _ = std::fs::remove_dir_all(&store.keys);
+                }
+                if bucket.is_some() {
+                    let _ = std::fs::remove_file(dir.join(store::STORE_FILE));
+                }
             }
             made?;
             let w = Writer::open(&store)?;

@@ -461,3 +461,50 @@ fn kill_9_at_any_instant_leaves_a_bucket_that_verifies_with_every_acknowledged_e
         "{outcomes:?}"
     );
 }
+
+#[test]
+fn a_failed_init_leaves_nothing_that_refuses_the_next_one() {
+    let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
+    let w = start_weed();
+    let dir = tmp().join("ledger");
+    let d = dir.to_str().unwrap();
+    let url = "s3://public/ledger";
+    let init = |env: &[(&str, &str)]| {
+        ll(
+            &[
+                "init",
+                d,
+                "--origin",
+                "retry.example/ledger",
+                "--store",
+                url,
+            ],
+            None,
+            env,
+        )
+    };
+    // Unsigned requests: the bucket lets them read (so init's checks pass and it makes its
+    // keys) but not write (so the first put fails).
+    let anonymous = [
+        ("AWS_ENDPOINT_URL", w.s3.as_str()),
+        ("AWS_SKIP_SIGNATURE", "true"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    for _ in 0..2 {
+        let o = init(&anonymous);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(code(&o), 0, "an unsigned init was accepted");
+        assert!(!err.contains("already"), "a retry was refused: {err}");
+        assert!(!dir.join("store.json").exists(), "store.json left behind");
+        assert!(
+            !dir.with_extension("keys").exists(),
+            "the key directory was left behind"
+        );
+    }
+    // With the credentials the same init goes through, and the ledger verifies.
+    let env = w.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ok(&init(&env));
+    let v = json(&w.ll(&["verify", d, "--json"], None, &[]));
+    assert_eq!(v["verified"], true, "{v}");
+}
