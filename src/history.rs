@@ -48,12 +48,10 @@ pub fn History(
             });
             if let Ok(v) = &r {
                 if v["verified"] == Value::Bool(false) {
+                    // The alarm is the core's (`verdict::history_alarm`): a fork, a
+                    // rollback, or a damaged archive.
                     let mut f = v["failure"].clone();
-                    // Forks and rollbacks are alarms of their own; anything else is a
-                    // damaged archive (not, say, a changed key of the live ledger).
-                    if !matches!(f["code"].as_str(), Some("FORK" | "ROLLBACK")) {
-                        f["code"] = "BAD_ARCHIVE".into();
-                    }
+                    f["code"] = f["alarm"].clone();
                     on_alarm.run(f);
                 }
             }

@@ -6,6 +6,11 @@
 // headless Chromium, and by the page. All four must give the verdict the table says:
 // verified or not, the code, the level, the failing segment.
 //
+// A second table does the same for the digest archive (a planted digest of another
+// history, one the log did not sign, one misnamed, an index out of order, a digest newer
+// than the checkpoint, no archive): `verify --history --json`, `verifyHistory` in Node
+// and in Chromium give the same code, alarm and file; the page raises the same alarm.
+//
 // The cases are crafted here: metadata is rewritten and re-signed with the ledger's own
 // log key (read from its key directory), as an operator could.
 import { test, before, after } from "node:test";
@@ -137,6 +142,84 @@ function craft() {
   cases["no metadata, no key"] = { dir: bare, want: no("NO_KEY") };
 }
 
+/** The digest history (issue #16): name → { dir, want: {verified, code, alarm, path} }. */
+const histories = {};
+const held = () => ({ verified: true, code: null, alarm: null, path: null });
+const broken = (code, alarm, path) => ({ verified: false, code, alarm, path });
+
+function craftHistories() {
+  const golden = join(work, "golden"), other = join(work, "other");
+  const index = (dir) => readFileSync(join(dir, "digests/index.txt"), "utf8").trim().split("\n").map(Number);
+  const sizes = index(golden);
+  assert.ok(sizes.includes(101) && sizes.includes(301), `golden's archive: ${sizes}`);
+  histories["the golden archive"] = { dir: golden, want: held() };
+  const copy = (name) => { const d = join(work, name); cpSync(golden, d, { recursive: true }); return d; };
+  const setIndex = (dir, list) => writeFileSync(join(dir, "digests/index.txt"), [...new Set(list)].sort((a, b) => a - b).map((n) => `${n}\n`).join(""));
+  // The operator slips in a digest of another history the same key signed (150 events).
+  const planted = copy("h-planted");
+  cpSync(join(other, "checkpoint"), join(planted, "digests/150"));
+  setIndex(planted, [...sizes, 150]);
+  histories["a digest of another history planted in the archive"] = { dir: planted, want: broken("FORK", "FORK", "digests/150") };
+  // A digest signed by a key that is not the log's.
+  const foreign = copy("h-foreign");
+  const elsewhere = signerFrom(readFileSync(join(work, "elsewhere.keys/log.key"), "utf8"));
+  const text = readFileSync(join(golden, "digests/101"), "utf8").split("\n\n")[0] + "\n";
+  writeFileSync(join(foreign, "digests/101"), signNote(text, elsewhere));
+  histories["an archived digest the log did not sign"] = { dir: foreign, want: broken("BAD_SIGNATURE", "BAD_ARCHIVE", "digests/101") };
+  // digests/101 holding the digest of 301.
+  const misnamed = copy("h-misnamed");
+  cpSync(join(golden, "digests/301"), join(misnamed, "digests/101"));
+  histories["an archived digest not where the index says"] = { dir: misnamed, want: broken("TAMPERED", "BAD_ARCHIVE", "digests/101") };
+  const unsorted = copy("h-unsorted");
+  writeFileSync(join(unsorted, "digests/index.txt"), "301\n101\n");
+  histories["an index out of order"] = { dir: unsorted, want: broken("BAD_ARCHIVE", "BAD_ARCHIVE", "digests/index.txt") };
+  // The log rolled back: its archive holds a digest of 311, its checkpoint is of 301.
+  const rolled = copy("h-rolled");
+  cpSync(join(work, "later", "checkpoint"), join(rolled, "digests/311"));
+  setIndex(rolled, [...sizes, 311]);
+  histories["an archived digest newer than the checkpoint"] = { dir: rolled, want: broken("ROLLBACK", "ROLLBACK", "digests/311") };
+  const none = copy("h-none");
+  rmSync(join(none, "digests"), { recursive: true });
+  histories["no archive"] = { dir: none, want: broken("NOT_FOUND", null, null) };
+}
+
+const historyCli = (url) => {
+  let out;
+  try {
+    out = execFileSync(bin, ["verify", url, "--json", "--history"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    out = e.stdout;
+  }
+  const j = JSON.parse(out);
+  if (!j.history) return broken(j.code, null, null);
+  const f = j.history.failure;
+  return f ? broken(f.code, f.alarm, f.path) : held();
+};
+
+/** `verifyHistory` wherever `m` was loaded (a string to run in the page too). */
+const historyOf = async (m, url) => {
+  try {
+    const r = await m.verifyHistory(url, { signatures: "wasm" });
+    const f = r.failure;
+    return f ? { verified: false, code: f.code, alarm: f.alarm, path: f.evidence?.path ?? null } : { verified: true, code: null, alarm: null, path: null };
+  } catch (e) {
+    return { verified: false, code: e.code, alarm: null, path: null };
+  }
+};
+
+/** The page raises the history's alarm (none when the ledger has no archive). */
+async function pageAlarm(url, want) {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(`${appUrl}/index.html?${new URLSearchParams({ log: url + "/" })}`);
+  await p.waitForSelector("#history-summary", { timeout: 60000 });
+  // The alarm is raised as the history's result is shown; an ok banner must stay ok.
+  const banner = await p.waitForSelector(want ? ".banner.alarm" : ".banner.ok", { timeout: 10000 }).catch(() => p.$(".banner"));
+  const alarm = (await banner.getAttribute("class")).includes("alarm") ? await banner.getAttribute("data-code") : null;
+  await context.close();
+  return alarm;
+}
+
 // --- the verifiers ------------------------------------------------------------------------
 
 const cli = (url, c) => {
@@ -222,6 +305,7 @@ before(async () => {
   assert.ok(existsSync(join(app, "index.html")), `build the app first (cargo xtask app): ${app}`);
   work = mkdtempSync(join(tmpdir(), "ll-parity-"));
   craft();
+  craftHistories();
   // Live witnesses (issue #18): the split-view rule, the same in every verifier.
   const wa = join(work, "live-a"), wb = join(work, "live-b");
   await splitView(wa, wb, "split.parity.example/ledger");
@@ -262,4 +346,26 @@ test("every verifier gives every case the verdict of the table", async () => {
   }
   console.log("# " + rows.join("\n# "));
   assert.equal(Object.keys(cases).length, 23);
+});
+
+test("every verifier gives every digest-history case the verdict of the table", async () => {
+  const rows = [];
+  for (const [name, c] of Object.entries(histories)) {
+    const url = await serve(c.dir);
+    const got = {
+      cli: historyCli(url),
+      node: await historyOf(module_, url),
+      chromium: await page.evaluate(`(${historyOf})(window.m, ${JSON.stringify(url)})`),
+    };
+    for (const [who, v] of Object.entries(got)) {
+      rows.push(`${name} | ${who} | ${JSON.stringify(v)}`);
+      assert.deepEqual(v, c.want, `${name}: ${who} says ${JSON.stringify(v)}, the table ${JSON.stringify(c.want)}`);
+    }
+    // The page: the alarm the table says, and none where the ledger has no archive.
+    const alarm = await pageAlarm(url, c.want.alarm);
+    rows.push(`${name} | page | ${alarm}`);
+    assert.equal(alarm, c.want.alarm, `${name}: the page raises ${alarm}`);
+  }
+  console.log("# " + rows.join("\n# "));
+  assert.equal(Object.keys(histories).length, 7);
 });

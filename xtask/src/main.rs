@@ -353,9 +353,12 @@ fn ensure_seaweedfs() -> Result {
 /// that set 146,600. The staleness rule moved into the core for every verifier (#16:
 /// `freshness`, the module's `freshness` result and the element's stale state; and a handler marking requests started ahead as handled): 147,567
 /// bytes at the commit that set 147,600. One entry's inclusion proof as a core step
-/// machine (`audit::Inclusion`, #16): 148,109 bytes at the commit that set 148,150.
+/// machine (`audit::Inclusion`, #16): 148,109 bytes at the commit that set 148,150. The
+/// digest history as a core step machine with typed errors and its alarm (#16:
+/// `audit::history`, the CLI's `--history` on the same rule; the evidence no longer a JSON
+/// text round trip): 150,084 bytes at the commit that set 150,100.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 148_150;
+const EMBED_BUDGET_GZ: usize = 150_100;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

@@ -156,7 +156,7 @@ enum Command {
     },
     /// Verify a ledger or any C2SP tlog-tiles log, in a directory or at a URL.
     #[command(
-        after_help = "Exit status: 0 verified; 1 verification failed (tampered, forked, rolled back,\nstale or badly signed); 2 usage or bad input; 3 could not read or fetch.\n\nExamples:\n  liveledger verify ledger\n  liveledger verify https://ledger.example.org/payments --key \"$(cat log.vkey)\" --since old-checkpoint\n  liveledger verify --log-only tessera-log --key \"$(cat VERIFIER_KEY)\"\n  liveledger verify http://127.0.0.1:8080 --json --max-age 2m"
+        after_help = "Exit status: 0 verified; 1 verification failed (tampered, forked, rolled back,\nstale or badly signed); 2 usage or bad input; 3 could not read or fetch.\n\nExamples:\n  liveledger verify ledger\n  liveledger verify https://ledger.example.org/payments --key \"$(cat log.vkey)\" --since old-checkpoint\n  liveledger verify --log-only tessera-log --key \"$(cat VERIFIER_KEY)\"\n  liveledger verify http://127.0.0.1:8080 --json --max-age 2m\n  liveledger verify https://ledger.example.org/payments --history"
     )]
     Verify {
         /// A directory or an http(s) URL prefix.
@@ -190,6 +190,13 @@ enum Command {
         /// Opaque entries: check the log, not events.
         #[arg(long)]
         log_only: bool,
+        /// Check the digest archive too (digests/): every archived digest signed by the
+        /// log, each extending the one before, the newest extending to the checkpoint.
+        #[arg(long)]
+        history: bool,
+        /// With --history: check only the newest N archived digests.
+        #[arg(long, value_name = "N", default_value_t = 100, requires = "history")]
+        history_limit: usize,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -708,6 +715,8 @@ fn run(cli: Cli) -> Result<i32> {
             max_age,
             allow_stale,
             log_only,
+            history,
+            history_limit,
             json,
             threads,
         } => {
@@ -723,6 +732,7 @@ fn run(cli: Cli) -> Result<i32> {
                     max_age,
                     allow_stale,
                     log_only,
+                    history: history.then_some(history_limit),
                     json,
                     progress: true,
                     threads,

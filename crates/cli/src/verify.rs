@@ -11,6 +11,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use liveledger_core::audit::history::{History, HistoryError, HistoryReport};
 use liveledger_core::audit::views::{self, Answer, SplitView, View, WitnessViews};
 use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level, Step};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
@@ -145,6 +146,8 @@ pub struct VerifyOptions {
     /// A stale digest is a note, not a failure.
     pub allow_stale: bool,
     pub log_only: bool,
+    /// Check the newest N archived digests too.
+    pub history: Option<usize>,
     pub json: bool,
     pub progress: bool,
     /// Signature-checking threads (None: one per core).
@@ -358,7 +361,13 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         return Err(CliError::Usage("--threads must be at least 1".into()));
     }
     let report = audit(&src, &cp, level, o.progress, threads)?;
-    let ok = report.failure.is_none() && stale.is_none();
+    let history = o
+        .history
+        .map(|limit| history(&src, &t, &cp, limit))
+        .transpose()?;
+    let ok = report.failure.is_none()
+        && stale.is_none()
+        && history.as_ref().is_none_or(HistoryReport::verified);
     if o.json {
         let mut j = report_json(
             &report,
@@ -369,6 +378,13 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             stale.as_deref(),
         );
         j["cadence_seconds"] = json!(t.cadence_seconds);
+        if let Some(h) = &history {
+            j["history"] = history_json(h);
+            if let Some(e) = h.failure.as_ref().filter(|_| j["verified"] == true) {
+                j["verified"] = json!(false);
+                j["code"] = json!(verdict::history_code(e).as_str());
+            }
+        }
         j["witnesses"] = witnesses;
         if !j["witnesses"].is_null() {
             j["witnesses"]["views"] = json!(views);
@@ -379,6 +395,9 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             eprintln!("liveledger: note: {n}");
         }
         print_human(&report, signed_time, &consistency, stale.as_deref());
+        if let Some(h) = &history {
+            print_history(h);
+        }
         if !witnesses.is_null() {
             println!(
                 "  witnessed by {} of {} (quorum {})",
@@ -389,6 +408,130 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         }
     }
     Ok(if ok { 0 } else { 1 })
+}
+
+/// Archived digests fetched at once by `--history`.
+const HISTORY_PARALLEL: usize = 8;
+
+/// The digest archive, checked by the core's `audit::history` machine: this only moves
+/// bytes. The index is read after the checkpoint, so one naming a newer digest may be a
+/// publisher between its two writes: the checkpoint is read again (briefly) before the
+/// machine calls that a rollback.
+fn history(
+    src: &Source,
+    t: &Trust,
+    cp: &VerifiedCheckpoint,
+    limit: usize,
+) -> Result<HistoryReport> {
+    let index = src
+        .read_capped(
+            "digests/index.txt",
+            liveledger_core::archive::MAX_DIGEST_INDEX as u64 + 1,
+        )?
+        .ok_or_else(|| {
+            CliError::Refused(
+                Code::NotFound,
+                format!(
+                    "{} does not exist: the log publishes no digest archive",
+                    src.describe("digests/index.txt")
+                ),
+            )
+        })?;
+    // A malformed index is a verdict on the archive, as any other failure of it.
+    let damaged = |current: &VerifiedCheckpoint, e| HistoryReport {
+        current: current.clone(),
+        total: 0,
+        rows: Vec::new(),
+        failure: Some(e),
+    };
+    let mut h = match History::new(cp, &index, limit) {
+        Ok(h) => h,
+        Err(e) => return Ok(damaged(cp, e)),
+    };
+    for attempt in 1..=3u32 {
+        if h.ahead_of_checkpoint().is_none() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
+        let now = t
+            .open_checkpoint(&src.require("checkpoint")?)
+            .map_err(|e| CliError::Refused(verdict::trust_code(&e), e.to_string()))?;
+        h = match History::new(&now, &index, limit) {
+            Ok(h) => h,
+            Err(e) => return Ok(damaged(&now, e)),
+        };
+    }
+    let sizes = h.digests().to_vec();
+    'digests: for chunk in sizes.chunks(HISTORY_PARALLEL) {
+        let fetched: Vec<Result<Vec<u8>>> = std::thread::scope(|s| {
+            let jobs: Vec<_> = chunk
+                .iter()
+                .map(|size| s.spawn(move || src.require(&format!("digests/{size}"))))
+                .collect();
+            jobs.into_iter()
+                .map(|j| {
+                    j.join()
+                        .unwrap_or_else(|_| Err(CliError::Io("a fetch thread panicked".into())))
+                })
+                .collect()
+        });
+        for (&size, bytes) in chunk.iter().zip(fetched) {
+            if h.feed_digest(t, size, &bytes?).is_err() {
+                break 'digests;
+            }
+        }
+    }
+    for p in h.tiles() {
+        let b = src.require(&p.to_string())?;
+        h.feed_tile(p, &b);
+    }
+    Ok(h.finish())
+}
+
+fn history_json(h: &HistoryReport) -> Value {
+    json!({
+        "verified": h.verified(),
+        "total": h.total,
+        "checkpoint": h.current.size(),
+        "digests": h.rows.iter().map(|r| json!({
+            "size": r.checkpoint.size(),
+            "root": r.checkpoint.root().to_base64(),
+            "extends": r.extends,
+        })).collect::<Vec<_>>(),
+        "failure": h.failure.as_ref().map(|e| {
+            let mut f = json!({
+                "code": verdict::history_code(e).as_str(),
+                "alarm": verdict::history_alarm(e).as_str(),
+                "message": e.to_string(),
+                "path": e.path(),
+            });
+            if let HistoryError::Consistency { source, .. } = e {
+                if let ConsistencyError::Inconsistent(inc) = &**source {
+                    f["evidence"] = json!({
+                        "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
+                        "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
+                        "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+                    });
+                }
+            }
+            f
+        }),
+    })
+}
+
+fn print_history(h: &HistoryReport) {
+    let checked = h.rows.len();
+    match &h.failure {
+        None if h.total == 0 => println!("  digest history: the archive is empty"),
+        None => println!(
+            "  digest history: {checked} of {} archived digests checked, each extends the one before, the newest extends to the checkpoint",
+            h.total
+        ),
+        Some(e) => println!(
+            "FAILED: digest history ({}): {e}",
+            verdict::history_code(e)
+        ),
+    }
 }
 
 /// Segments fetched ahead of the auditor from a URL, and the threads fetching them.

@@ -723,3 +723,71 @@ fn verify_over_http_with_prefetch_locates_failures_in_later_segments() {
     fs::write(&p, &good).unwrap();
     assert_eq!(code(&ll(&["verify", &url], None, &[])), 0);
 }
+
+#[test]
+fn verify_history_checks_the_archive_and_names_the_damaged_digest() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    for tag in ["a", "b", "c"] {
+        ok(&ll(&["append", d], Some(&events(40, tag)), &[]));
+    }
+    let history = |extra: &[&str]| {
+        let mut args = vec!["verify", d, "--json", "--history"];
+        args.extend_from_slice(extra);
+        let o = ll(&args, None, &[]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (code(&o), v)
+    };
+    let (c, v) = history(&[]);
+    assert_eq!(c, 0, "{v}");
+    let sizes: Vec<u64> = v["history"]["digests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["size"].as_u64().unwrap())
+        .collect();
+    let index = fs::read_to_string(dir.join("digests/index.txt")).unwrap();
+    let archived: Vec<u64> = index.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(
+        sizes, archived,
+        "every archived digest checked, oldest first"
+    );
+    assert_eq!(v["history"]["digests"][2]["extends"], archived[1]);
+    let (_, v) = history(&["--history-limit", "2"]);
+    assert_eq!(v["history"]["digests"].as_array().unwrap().len(), 2);
+    assert_eq!(v["history"]["total"], archived.len());
+    // Without --history no archive is read, and --history-limit alone is a usage error.
+    assert!(verify_json(&dir).get("history").is_none());
+    assert_eq!(
+        code(&ll(&["verify", d, "--history-limit", "2"], None, &[])),
+        2
+    );
+    // A digest moved to another size's name: exit 1, the digest named.
+    let (a, b) = (archived[1], archived[2]);
+    fs::copy(
+        dir.join(format!("digests/{b}")),
+        dir.join(format!("digests/{a}")),
+    )
+    .unwrap();
+    let (c, v) = history(&[]);
+    assert_eq!(c, 1, "{v}");
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["code"], "TAMPERED");
+    let f = &v["history"]["failure"];
+    assert_eq!(f["path"], format!("digests/{a}"), "{f}");
+    assert_eq!(f["alarm"], "BAD_ARCHIVE");
+    // The human report says so too.
+    let o = ll(&["verify", d, "--history"], None, &[]);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!(
+            "FAILED: digest history (TAMPERED): digests/{a} holds a digest of size {b}"
+        )),
+        "{out}"
+    );
+    // No archive at all: NOT_FOUND, exit 3.
+    fs::remove_dir_all(dir.join("digests")).unwrap();
+    let (c, v) = history(&[]);
+    assert_eq!((c, v["code"].as_str()), (3, Some("NOT_FOUND")), "{v}");
+}

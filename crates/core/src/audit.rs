@@ -21,6 +21,10 @@
 //! [`Consistency`] is that check as a step machine (the tiles to fetch, then the verdict),
 //! the one walk every verifier uses.
 //!
+//! # Digest history
+//! [`history::History`] checks a ledger's digest archive: every archived digest signed by
+//! the log, each extending the one before, the newest extending to today's checkpoint.
+//!
 //! # Split views
 //! [`views::WitnessViews`] asks the quorum's witnesses what they hold and proves it
 //! consistent with the log's checkpoint, either way round (a step machine too).
@@ -29,6 +33,7 @@ use std::collections::VecDeque;
 
 mod consistency;
 pub use consistency::{Consistency, ConsistencyError};
+pub mod history;
 mod inclusion;
 pub mod views;
 pub use inclusion::{Included, Inclusion, InclusionError};

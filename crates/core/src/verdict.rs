@@ -140,6 +140,28 @@ pub fn inclusion_code(e: &crate::audit::InclusionError) -> Code {
     }
 }
 
+/// The code of a failed digest history.
+pub fn history_code(e: &crate::audit::history::HistoryError) -> Code {
+    use crate::audit::history::HistoryError as E;
+    match e {
+        E::Digest { source, .. } => trust_code(source),
+        E::WrongSize { .. } => Code::Tampered,
+        E::Consistency { source, .. } => consistency_code(source),
+        E::Index(_) => Code::BadArchive,
+        E::Misuse(_) => Code::BadInput,
+    }
+}
+
+/// The alarm a failed digest history raises: a fork or a rollback is an alarm of its own;
+/// anything else (a digest the log did not sign, one not where the index says, a bad
+/// tile, a malformed index) is a damaged archive, and says nothing of the live ledger.
+pub fn history_alarm(e: &crate::audit::history::HistoryError) -> Code {
+    match history_code(e) {
+        c @ (Code::Fork | Code::Rollback) => c,
+        _ => Code::BadArchive,
+    }
+}
+
 /// The code of an audit failure: the log's data does not match what was signed (an
 /// event's signature included), unless the auditor was misused.
 pub fn audit_code(f: &AuditFailure) -> Code {

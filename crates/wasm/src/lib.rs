@@ -19,15 +19,13 @@ static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use liveledger_core::audit::history::{History, HistoryError};
 use liveledger_core::audit::views::{self, Answer, WitnessViews};
-use liveledger_core::audit::{
-    check_consistency, AuditReport, Auditor, Consistency, ConsistencyError, Level,
-};
+use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level};
 use liveledger_core::audit::{Included, Inclusion, InclusionError};
 use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
-use liveledger_core::jcs;
 use liveledger_core::note::VerifierKey;
 use liveledger_core::proof::{Receipt, ReceiptError};
 use liveledger_core::tiles::TilePath;
@@ -77,7 +75,7 @@ export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDi
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
 export interface HistoryDigest { size: number; root: string; signedTime?: number; note: string; extends: number | null }
-export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerError["code"]; message: string; evidence?: any } | null }
+export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerError["code"]; alarm: "FORK" | "ROLLBACK" | "BAD_ARCHIVE"; message: string; evidence?: any } | null }
 export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED" | "BAD_SINCE" | "QUORUM" | "STALE" | "KEY_CHANGED" | "BAD_ARCHIVE"; evidence?: any }
 "#;
 
@@ -556,12 +554,16 @@ fn open_checkpoint(b: &[u8], t: &Trust, what: &str) -> Result<VerifiedCheckpoint
 
 fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
     let code = verdict::inconsistency_code(inc);
-    let evidence = obj!(
+    error(code, &inc.to_string(), Some(inconsistency_evidence(inc)))
+}
+
+/// Both signed checkpoints and the proof: what an inconsistency is shown with.
+fn inconsistency_evidence(inc: &liveledger_core::audit::Inconsistency) -> Value {
+    obj!(
         "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
         "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
         "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-    );
-    error(code, &inc.to_string(), Some(evidence))
+    )
 }
 
 fn consistency_error(e: ConsistencyError) -> JsValue {
@@ -1075,130 +1077,104 @@ const HISTORY_PARALLEL: usize = 8;
 /// Resolves with `{verified, checkpoint, total, digests, failure}`: `digests` are the
 /// ones checked, oldest first, each `{size, root, signedTime, note, extends}`, where
 /// `extends` is the size of the digest it was proved to extend; `failure`, when
-/// `verified` is false, is the first problem as `{code, message, evidence}` (`FORK` or
-/// `ROLLBACK` with both signed digests and the proof, `BAD_SIGNATURE`, `TAMPERED`).
-/// Rejects only when the archive cannot be read (`NOT_FOUND` if the ledger has none).
+/// `verified` is false, is the first problem as `{code, alarm, message, evidence}`
+/// (`FORK` or `ROLLBACK` with both signed digests and the proof, `BAD_SIGNATURE`,
+/// `TAMPERED`, `BAD_ARCHIVE` for a malformed index; `evidence.path` names the file), and
+/// `alarm` the alarm it raises: `FORK`, `ROLLBACK`, else `BAD_ARCHIVE`. The rules are the
+/// core's `audit::history`. Rejects only when the archive cannot be read (`NOT_FOUND` if
+/// the ledger has none).
 #[wasm_bindgen(js_name = verifyHistory)]
 pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let f = Fetcher::new(&url, &opts);
     let t = trust(&f, &opts).await?;
-    let mut current = fetch_checkpoint(&f, &t).await?;
-    let index = f.require("digests/index.txt", true).await?;
-    let sizes = liveledger_core::archive::parse_digest_index(&index).map_err(|e| {
-        error(
-            Code::BadInput,
-            &format!("digests/index.txt: {e}"),
-            Some(obj!("path": "digests/index.txt")),
-        )
-    })?;
-    // A publisher archives a digest before it replaces the checkpoint, and a growing
-    // ledger may do both between our two reads: an index naming a digest newer than the
-    // checkpoint read is then no rollback. Read the checkpoint again (a few times, briefly)
-    // before the comparison below calls it one.
-    for attempt in 1..=3 {
-        match sizes.last() {
-            Some(&newest) if newest > current.size() => {
-                sleep(100.0 * f64::from(attempt)).await;
-                current = fetch_checkpoint(&f, &t).await?;
-            }
-            _ => break,
-        }
-    }
     let limit = opt_get(&opts, "limit")
         .and_then(|v| v.as_f64())
         .filter(|v| *v >= 1.0)
         .map_or(100, |v| v.min(1e6) as usize);
-    let total = sizes.len();
-    let sizes = &sizes[total.saturating_sub(limit)..];
-    let mut rows: Vec<Value> = Vec::new();
-    let result = |rows: Vec<Value>, failure: Option<JsValue>| {
-        let failure = failure.map(|e| {
-            obj!(
-                "code": Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()),
-                "message": js_sys::Error::from(e.clone()).message().as_string(),
-                "evidence": Reflect::get(&e, &"evidence".into()).ok().filter(|v| !v.is_undefined())
-                    .and_then(|v| js_sys::JSON::stringify(&v).ok()).and_then(|s| s.as_string())
-                    .and_then(|s| jcs::parse(s.as_bytes()).ok()),
-            )
-        });
+    let index = f.require("digests/index.txt", true).await?;
+    let mut current = fetch_checkpoint(&f, &t).await?;
+    let time_key = t.time_key.as_ref();
+    // A malformed index is a verdict on the archive, not a failure to read it.
+    let damaged = |current: &VerifiedCheckpoint, e: HistoryError| {
         Ok(to_js(&obj!(
-            "verified": failure.is_none(),
-            "checkpoint": checkpoint_json(&current, t.time_key.as_ref()),
-            "total": total,
-            "digests": rows,
-            "failure": failure,
+            "verified": false,
+            "checkpoint": checkpoint_json(current, time_key),
+            "total": 0,
+            "digests": Vec::<Value>::new(),
+            "failure": history_failure(&e),
         )))
     };
-    // The archived digests, a few in flight at a time.
-    let mut digests: Vec<VerifiedCheckpoint> = Vec::new();
-    for chunk in sizes.chunks(HISTORY_PARALLEL) {
+    let mut h = match History::new(&current, &index, limit) {
+        Ok(h) => h,
+        Err(e) => return damaged(&current, e),
+    };
+    // An index naming a digest newer than the checkpoint read may be a publisher between
+    // its two writes: read the checkpoint again, briefly, before that is a rollback.
+    for attempt in 1..=3 {
+        if h.ahead_of_checkpoint().is_none() {
+            break;
+        }
+        sleep(100.0 * f64::from(attempt)).await;
+        current = fetch_checkpoint(&f, &t).await?;
+        h = match History::new(&current, &index, limit) {
+            Ok(h) => h,
+            Err(e) => return damaged(&current, e),
+        };
+    }
+    // The archived digests, a few in flight at a time; then every tile the proofs read.
+    'digests: for chunk in h.digests().to_vec().chunks(HISTORY_PARALLEL) {
         let paths: Vec<String> = chunk.iter().map(|s| format!("digests/{s}")).collect();
         f.keep_ahead(&paths, false);
-        for (&size, path) in chunk.iter().zip(paths) {
-            let bytes = f.require(&path, false).await?;
-            // The archive holds the log's past: signed by it, witnessed or not.
-            let cp = match t.open_past_checkpoint(&bytes) {
-                Ok(cp) => cp,
-                Err(e) => return result(rows, Some(trust_error(e, &path))),
-            };
-            if cp.size() != size {
-                let e = error(
-                    Code::Tampered,
-                    &format!("{path} holds a digest of size {}", cp.size()),
-                    Some(obj!("path": path, "expected": size, "found": cp.size())),
-                );
-                return result(rows, Some(e));
-            }
-            if size > current.size() {
-                let inc = check_consistency(&cp, &current, &[]);
-                if let Err(inc) = inc {
-                    return result(rows, Some(inconsistency_error(&inc)));
-                }
-            }
-            digests.push(cp);
-        }
-    }
-    // Every consecutive pair, and the newest against the current checkpoint, from the
-    // current tree's tiles (each fetched once).
-    let mut pairs: Vec<(usize, Option<usize>)> =
-        (1..digests.len()).map(|i| (i - 1, Some(i))).collect();
-    if !digests.is_empty() {
-        pairs.push((digests.len() - 1, None));
-    }
-    let mut c = Consistency::new(current.size());
-    let mut extends: Vec<Option<u64>> = vec![None; digests.len()];
-    for (a, b) in pairs {
-        let old = &digests[a];
-        let new = b.map_or(&current, |b| &digests[b]);
-        match prove_consistency(&f, &mut c, old, new).await {
-            Ok(()) => {}
-            // The network, not the archive: no verdict.
-            Err(Unproved::Fetch(e)) => return Err(e),
-            // The history fails at the digest being proved.
-            Err(Unproved::Verdict(e)) => {
-                for (i, cp) in digests.iter().enumerate().take(a + 1) {
-                    rows.push(history_row(cp, extends[i], t.time_key.as_ref()));
-                }
-                return result(rows, Some(e));
+        for (&size, path) in chunk.iter().zip(&paths) {
+            let bytes = f.require(path, false).await?;
+            if h.feed_digest(&t, size, &bytes).is_err() {
+                break 'digests;
             }
         }
-        if let Some(b) = b {
-            extends[b] = Some(old.size());
-        }
     }
-    for (i, cp) in digests.iter().enumerate() {
-        rows.push(history_row(cp, extends[i], t.time_key.as_ref()));
+    let tiles = h.tiles();
+    let paths: Vec<String> = tiles.iter().map(|p| p.to_string()).collect();
+    f.keep_ahead(&paths, false);
+    for (p, path) in tiles.into_iter().zip(&paths) {
+        h.feed_tile(p, &f.require(path, false).await?);
     }
-    result(rows, None)
+    let r = h.finish();
+    let rows: Vec<Value> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let c = checkpoint_json(&row.checkpoint, time_key);
+            obj!("size": c["size"].clone(), "root": c["root"].clone(), "signedTime": c["signedTime"].clone(), "note": c["note"].clone(), "extends": row.extends)
+        })
+        .collect();
+    let failure = r.failure.as_ref().map(history_failure);
+    Ok(to_js(&obj!(
+        "verified": r.verified(),
+        "checkpoint": checkpoint_json(&r.current, time_key),
+        "total": r.total,
+        "digests": rows,
+        "failure": failure,
+    )))
 }
 
-fn history_row(
-    cp: &VerifiedCheckpoint,
-    extends: Option<u64>,
-    time_key: Option<&VerifierKey>,
-) -> Value {
-    let c = checkpoint_json(cp, time_key);
-    obj!("size": c["size"].clone(), "root": c["root"].clone(), "signedTime": c["signedTime"].clone(), "note": c["note"].clone(), "extends": extends)
+/// A digest history's failure as `{code, alarm, message, evidence}`: the core's codes,
+/// its message, the file it is about, and for a fork or rollback both signed digests and
+/// the proof.
+fn history_failure(e: &HistoryError) -> Value {
+    let mut evidence = match e {
+        HistoryError::Consistency { source, .. } => match &**source {
+            ConsistencyError::Inconsistent(inc) => inconsistency_evidence(inc),
+            _ => Value::Object(Map::new()),
+        },
+        _ => Value::Object(Map::new()),
+    };
+    evidence["path"] = e.path().into();
+    obj!(
+        "code": verdict::history_code(e).as_str(),
+        "alarm": verdict::history_alarm(e).as_str(),
+        "message": e.to_string(),
+        "evidence": evidence,
+    )
 }
 
 /// Polls in a row that may find a new checkpoint's tiles missing before that is an alarm.
