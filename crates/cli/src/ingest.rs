@@ -20,9 +20,11 @@
 //! or topic before the batch's offsets move past it. (A crash in between can write one
 //! twice: dead letters are at-least-once.)
 //!
-//! **Consumer groups.** rskafka has no consumer-group API, so no group offsets are
-//! committed: the ledger's own offsets are the truth (as above), and the lag is reported
-//! by the progress lines and, with `--metrics-addr`, on `/metrics`.
+//! **Consumer groups.** With `--group G`, each batch's offsets are committed to G once the
+//! batch is durable and published ([`group`]: standalone commits, no membership), so the
+//! usual lag tools see the ledger's progress. The ledger's own offsets stay the truth (as
+//! above): a failed commit is reported, counted and made good by the next one. The lag is
+//! also in the progress lines and, with `--metrics-addr`, on `/metrics`.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -39,12 +41,17 @@ use crate::error::{CliError, Result};
 use crate::ledger::{self, Pending, Writer};
 use crate::store::{self, Store};
 
+mod group;
+pub use group::Group;
+
 /// Appended events, by topic and partition.
 pub const EVENTS: &str = "liveledger_ingest_events_total";
 /// Messages sent to the dead letters, by topic and partition.
 pub const DEAD: &str = "liveledger_ingest_dead_letters_total";
 /// Messages behind the partition's high watermark.
 pub const LAG: &str = "liveledger_ingest_lag_messages";
+/// Offset commits to the consumer group that failed (each retried with the next batch).
+pub const COMMIT_ERRORS: &str = "liveledger_ingest_group_commit_errors_total";
 /// From a message's timestamp to its event's published digest.
 pub const DELAY: &str = "liveledger_ingest_event_to_digest_seconds";
 
@@ -57,6 +64,8 @@ pub enum DeadLetters {
 pub struct Options {
     pub brokers: Vec<String>,
     pub topic: String,
+    /// A consumer group to commit each published batch's offsets to.
+    pub group: Option<String>,
     pub from_latest: bool,
     pub batch: usize,
     pub linger: Duration,
@@ -285,6 +294,24 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
                 .insert(*p, n);
         }
     }
+    // The group, if any: what it has committed, beside where the ledger resumes (a
+    // group that is unreachable or refuses is an error now, not at the first batch).
+    let mut group = match &o.group {
+        None => None,
+        Some(g) => {
+            let mut group = Group::new(&o.brokers, g)?;
+            let committed = group.committed(&o.topic, &partitions).await?;
+            let said: Vec<String> = committed
+                .iter()
+                .map(|(p, n)| format!("{p}@{}", n.map_or("none".to_owned(), |n| n.to_string())))
+                .collect();
+            eprintln!(
+                "liveledger: consumer group {g} has committed {}; reading resumes from the ledger's own offsets",
+                said.join(" ")
+            );
+            Some(group)
+        }
+    };
     let start: Vec<String> = clients
         .iter()
         .map(|(p, _)| format!("{p}@{}", offsets.next[&o.topic][p]))
@@ -366,6 +393,12 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
             .await?;
             appended += n;
             batches += 1;
+            if let Some(g) = &mut group {
+                if let Err(e) = g.commit(&o.topic, &offsets.next[&o.topic]).await {
+                    metrics::counter!(COMMIT_ERRORS, "topic" => o.topic.clone()).increment(1);
+                    eprintln!("liveledger: {e} (the ledger's offsets are saved; the next batch commits again)");
+                }
+            }
             for (p, hw) in &high {
                 let lag = hw - offsets.next[&o.topic].get(p).copied().unwrap_or(0);
                 metrics::gauge!(LAG, "topic" => o.topic.clone(), "partition" => p.to_string())

@@ -255,7 +255,7 @@ enum Command {
     },
     /// Append events from a Kafka topic, in batches, exactly once, until stopped.
     #[command(
-        after_help = "Each message's value is a JSON object with the `append` line rules; the message key\nsupplies `key` when the object has none; each event records where it came from\n(\"ingested_from\": topic, partition, offset). Offsets are kept by the ledger itself\n(DIR.keys/ingest.json, checked against the events on start), never by the broker.\n\nExample:\n  liveledger ingest ledger --brokers 127.0.0.1:9092 --topic payments --metrics-addr 127.0.0.1:9464"
+        after_help = "Each message's value is a JSON object with the `append` line rules; the message key\nsupplies `key` when the object has none; each event records where it came from\n(\"ingested_from\": topic, partition, offset). Offsets are kept by the ledger itself\n(DIR.keys/ingest.json, checked against the events on start), never by the broker; with\n--group, each batch's offsets are also committed to that consumer group once the batch\nis published, for the usual lag tools.\n\nExample:\n  liveledger ingest ledger --brokers 127.0.0.1:9092 --topic payments --group ledger --metrics-addr 127.0.0.1:9464"
     )]
     Ingest {
         dir: PathBuf,
@@ -265,6 +265,10 @@ enum Command {
         /// The topic to consume (every partition).
         #[arg(long)]
         topic: String,
+        /// Commit each published batch's offsets to this consumer group (as a standalone
+        /// consumer: no group membership). Reading always resumes from the ledger's own.
+        #[arg(long)]
+        group: Option<String>,
         /// Where a first run starts on each partition: its earliest message, or its end.
         #[arg(long, value_parser = ["earliest", "latest"], default_value = "earliest")]
         from: String,
@@ -903,6 +907,7 @@ fn run(cli: Cli) -> Result<i32> {
             dir,
             brokers,
             topic,
+            group,
             from,
             batch,
             linger_ms,
@@ -937,6 +942,7 @@ fn run(cli: Cli) -> Result<i32> {
                 ingest::Options {
                     brokers,
                     topic,
+                    group,
                     from_latest: from == "latest",
                     batch,
                     linger: Duration::from_millis(linger_ms),

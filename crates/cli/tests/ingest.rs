@@ -164,13 +164,17 @@ fn wait_for(dir: &Path, n: u64, child: &mut Child) {
         }
         if let Ok(Some(st)) = child.try_wait() {
             let mut err = String::new();
-            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
             panic!("ingest exited {st}: {err}");
         }
         if t.elapsed() > Duration::from_secs(30) {
             let _ = child.kill();
             let mut err = String::new();
-            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
             panic!(
                 "the ledger has {} events, not {n}; ingest said: {err}",
                 v["size"]
@@ -372,4 +376,90 @@ fn from_latest_skips_history_dead_letters_go_to_a_topic_and_lag_is_on_metrics() 
         "{body}"
     );
     assert!(sigterm(&mut child).success());
+}
+
+/// Reads `child`'s stderr until a line contains `needle` (within 30 s), and returns it;
+/// every line is echoed to the test's output.
+fn stderr_line(child: &mut Child, needle: &str) -> String {
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let want = needle.to_owned();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
+            // The rest goes to the test's own output, for a failure's story.
+            eprintln!("ingest: {line}");
+            if line.contains(&want) {
+                let _ = tx.send(line.clone());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("ingest never printed a line with {:?}", needle))
+}
+
+#[test]
+fn with_a_group_each_published_batch_is_committed_and_reading_resumes_from_the_ledger() {
+    let b = start_broker();
+    let rt = rt();
+    let c = rt.block_on(client(&b));
+    rt.block_on(create(&c, "orders", 2));
+    let msgs = |n: usize, from: usize| -> Vec<_> {
+        (from..from + n).map(|i| (None, payment(i))).collect()
+    };
+    rt.block_on(produce(&c, "orders", 0, &msgs(100, 0)));
+    rt.block_on(produce(&c, "orders", 1, &msgs(60, 100)));
+    let (_t, dir) = new_ledger();
+    let group = |name: &str| vec!["--group".to_owned(), name.to_owned()];
+    let run = |g: &[String]| {
+        let g: Vec<&str> = g.iter().map(String::as_str).collect();
+        ingest(&dir, &b, "orders", &g)
+    };
+    // A new group has committed nothing; each published batch is committed to it.
+    let mut first = run(&group("audit"));
+    assert!(stderr_line(&mut first, "consumer group audit").contains("has committed 0@none 1@none"));
+    wait_for(&dir, 1 + 160, &mut first);
+    rt.block_on(produce(&c, "orders", 0, &msgs(10, 500)));
+    wait_for(&dir, 1 + 170, &mut first);
+    assert!(sigterm(&mut first).success());
+    // The next run finds the group where the ledger is: the next offset of each partition.
+    let mut second = run(&group("audit"));
+    let line = stderr_line(&mut second, "consumer group audit");
+    assert!(line.contains("has committed 0@110 1@60"), "{line}");
+    assert!(sigterm(&mut second).success());
+    // Another group (or one that lost its offsets) changes nothing: reading resumes from
+    // the ledger's own offsets, and nothing is appended twice.
+    let mut third = run(&group("elsewhere"));
+    assert!(
+        stderr_line(&mut third, "consumer group elsewhere").contains("has committed 0@none 1@none")
+    );
+    rt.block_on(produce(&c, "orders", 1, &msgs(5, 900)));
+    wait_for(&dir, 1 + 175, &mut third);
+    assert!(sigterm(&mut third).success());
+    let offsets: BTreeSet<(i64, i64)> = ledger_events(&dir)[1..]
+        .iter()
+        .map(|e| {
+            (
+                e["ingested_from"]["partition"].as_i64().unwrap(),
+                e["ingested_from"]["offset"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(offsets.len(), 175, "each message once");
+    // A group id the broker cannot take is refused at the start, not at the first batch.
+    let o = ll(
+        &[
+            "ingest",
+            dir.to_str().unwrap(),
+            "--brokers",
+            &b.addr,
+            "--topic",
+            "orders",
+            "--group",
+            "",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
 }
