@@ -19,9 +19,9 @@ use std::process::{Child, Stdio};
 
 use super::*;
 
-const BIN: &str = "target/release/liveledger";
+pub(crate) const BIN: &str = "target/release/liveledger";
 
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -29,15 +29,16 @@ impl Drop for Killed {
     }
 }
 
-fn lines(from: u64, n: u64) -> String {
+pub(crate) fn lines(from: u64, n: u64) -> String {
     (from..from + n)
         .map(|i| format!("{{\"kind\":\"payment\",\"source\":\"erp\",\"key\":\"inv/{i}\",\"body\":{{\"amount\":\"{}.00\"}}}}\n", i % 1000))
         .collect()
 }
 
-fn append(dir: &Path, input: &str) -> Result {
+pub(crate) fn append(dir: &Path, input: &str, envs: &[(&str, &str)]) -> Result {
     let mut c = Command::new(BIN)
         .args(["append", &dir.to_string_lossy()])
+        .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -83,16 +84,25 @@ fn init(dir: &Path) -> Result<String> {
 
 /// (one-event appends per second, events per second in batches of 10,000).
 fn measure(dir: &Path) -> Result<(f64, f64)> {
-    let singles = 200u64;
+    measure_appends(dir, 200, &[])
+}
+
+/// `singles` one-event appends, then 10 batches of 10,000 events: (calls per second,
+/// events per second in the batches).
+pub(crate) fn measure_appends(
+    dir: &Path,
+    singles: u64,
+    envs: &[(&str, &str)],
+) -> Result<(f64, f64)> {
     let t = Instant::now();
     for i in 0..singles {
-        append(dir, &lines(i, 1))?;
+        append(dir, &lines(i, 1), envs)?;
     }
     let single_rate = singles as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
     let batches = 10u64;
     for b in 0..batches {
-        append(dir, &lines(1_000 + b * 10_000, 10_000))?;
+        append(dir, &lines(1_000 + b * 10_000, 10_000), envs)?;
     }
     Ok((
         single_rate,

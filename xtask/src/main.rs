@@ -6,6 +6,7 @@
 
 mod bench_scale;
 mod bench_serve;
+mod bench_stream;
 mod bench_wasm;
 mod bench_witness;
 mod fresh;
@@ -32,6 +33,7 @@ fn main() {
         Some("bench-page") => bench_page(&args[1..]),
         Some("bench-serve") => bench_serve::run(&args[1..]),
         Some("bench-witness") => bench_witness::run(&args[1..]),
+        Some("bench-stream") => bench_stream::run(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("install") => install_all(),
         Some("embed") => build_embed().map(|_| ()),
@@ -56,6 +58,7 @@ fn main() {
                  bench-serve [--reference REV] [--seconds S]  `liveledger serve` under load against\n  \
                                another commit's server (default c2457b7, the hand-written one)\n  \
                  bench-witness what a 2-of-3 witness quorum costs the publisher (appends/s)\n  \
+                 bench-stream  appends to disk vs an S3 bucket (SeaweedFS), and ingest from Kafka (Tansu)\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \
                  install       install the tools the other tasks need, when missing"
             );

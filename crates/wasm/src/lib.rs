@@ -1,7 +1,10 @@
 //! The Live Ledger verifier for JavaScript: `liveledger-wasm`.
 //!
 //! Everything verifies client-side with `liveledger-core`; this crate only fetches (with
-//! the global `fetch`, so it runs in pages, workers and Node) and converts. Results are
+//! the global `fetch`, so it runs in pages, workers and Node) and converts. By concern:
+//! this file is the typed API (each export a fetch loop over a core machine), `fetch` the
+//! requests, `options` what callers pass, `errors` and `results` the JS values made at
+//! the edge, `engine` the signature engine. Results are
 //! plain JS objects; errors are JS `Error`s with a stable `code` and, where there is one,
 //! the `evidence` (signed checkpoints, proofs, expected and found values).
 //!
@@ -106,84 +109,15 @@ macro_rules! obj {
     }};
 }
 
-/// How long one request may take, body included, before it is abandoned (and retried).
-const FETCH_TIMEOUT_MS: f64 = 30_000.0;
-
-/// A JS Error with a code and optional evidence.
-fn error(code: Code, message: &str, evidence: Option<Value>) -> JsValue {
-    let e = js_sys::Error::new(message);
-    let _ = Reflect::set(&e, &"code".into(), &code.as_str().into());
-    let _ = Reflect::set(&e, &"name".into(), &"LedgerError".into());
-    if let Some(ev) = evidence {
-        let _ = Reflect::set(&e, &"evidence".into(), &to_js(&ev));
-    }
-    e.into()
-}
-
-/// A plain JS object from JSON. Written by the core's RFC 8785 writer, the one JSON
-/// serializer in the module (serde_json's own would add a second float formatter).
-fn to_js(v: &Value) -> JsValue {
-    liveledger_core::jcs::to_canonical(v)
-        .ok()
-        .and_then(|s| js_sys::JSON::parse(&s).ok())
-        .unwrap_or(JsValue::NULL)
-}
-
-fn checkpoint_error(e: CheckpointError) -> JsValue {
-    let evidence = match &e {
-        CheckpointError::WrongOrigin { expected, found } => {
-            Some(obj!("expected": expected.as_str(), "found": found.as_str()))
-        }
-        _ => None,
-    };
-    error(verdict::checkpoint_code(&e), &e.to_string(), evidence)
-}
-
-fn parse_keys(keys: &[String]) -> Result<Vec<VerifierKey>, JsValue> {
-    keys.iter()
-        .map(|k| {
-            VerifierKey::parse(k.trim())
-                .map_err(|e| error(Code::BadInput, &format!("key {k:?}: {e}"), None))
-        })
-        .collect()
-}
-
-/// A checkpoint as results show it; `time_key`: the ledger's, whose cosignature gives the
-/// signed time (core's `freshness::signed_time`).
-fn checkpoint_json(cp: &VerifiedCheckpoint, time_key: Option<&VerifierKey>) -> Value {
-    let sigs: Vec<Value> = cp
-        .note()
-        .verified()
-        .iter()
-        .map(|v| match v.timestamp {
-            Some(t) => obj!("key": v.key.short(), "kind": "cosignature", "timestamp": t),
-            None => obj!("key": v.key.short(), "kind": "log"),
-        })
-        .collect();
-    obj!(
-        "origin": cp.origin(),
-        "size": cp.size(),
-        "root": cp.root().to_base64(),
-        "rootHex": cp.root().to_hex(),
-        "signatures": sigs,
-        "signedTime": liveledger_core::freshness::signed_time(cp, time_key),
-        "note": String::from_utf8_lossy(&cp.to_bytes()),
-    )
-}
-
-/// Parses trusted keys; the origin defaults to the first key's name.
-fn keys_and_origin(
-    keys: &[String],
-    origin: Option<String>,
-) -> Result<(Vec<VerifierKey>, String), JsValue> {
-    let keys = parse_keys(keys)?;
-    let origin = origin.unwrap_or_else(|| {
-        keys.first()
-            .map(|k| k.name().to_owned())
-            .unwrap_or_default()
-    });
-    Ok((keys, origin))
-}
+// The concerns, each in its module (the macro above is theirs too).
+mod errors;
+use errors::*;
+mod fetch;
+use fetch::*;
+mod options;
+use options::*;
+mod results;
+use results::*;
 
 /// Verifies a signed checkpoint (digest) against trusted keys. `origin` defaults to the
 /// first key's name. Throws a `LedgerError` if it does not verify.
@@ -229,390 +163,6 @@ pub fn verify_receipt(
     }
 }
 
-fn entry_json(
-    index: u64,
-    entry: &[u8],
-    proof: &[liveledger_core::Hash],
-    checkpoint: Value,
-    receipt: &str,
-    requests: u32,
-    bytes: u64,
-) -> Value {
-    let event = UnverifiedEvent::parse(entry)
-        .ok()
-        .map(|e| Value::Object(e.object));
-    obj!(
-        "index": index,
-        "entry": String::from_utf8_lossy(entry),
-        "event": event,
-        "leafHash": leaf_hash(entry).to_hex(),
-        "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-        "checkpoint": checkpoint,
-        "receipt": receipt,
-        "requests": requests,
-        "bytes": bytes,
-    )
-}
-
-/// A fetcher that counts what it fetched. Every request has a deadline (`timeoutMs`,
-/// default 30 s, for the response and its body), so a server that stops answering is a
-/// `FETCH_FAILED` after the retries, never a verification that hangs.
-struct Fetcher {
-    base: String,
-    timeout_ms: f64,
-    requests: Cell<u32>,
-    bytes: Cell<u64>,
-    /// Requests started by [`Fetcher::keep_ahead`], by path, for `get` to take up.
-    ahead: RefCell<Vec<(String, (Promise, Deadline))>>,
-}
-
-impl Fetcher {
-    fn new(url: &str, opts: &JsValue) -> Fetcher {
-        let timeout_ms = opt_get(opts, "timeoutMs")
-            .and_then(|v| v.as_f64())
-            .filter(|t| *t > 0.0)
-            .unwrap_or(FETCH_TIMEOUT_MS);
-        Fetcher {
-            base: url.trim_end_matches('/').to_owned(),
-            timeout_ms,
-            requests: Cell::new(0),
-            bytes: Cell::new(0),
-            ahead: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// Starts a fetch that aborts itself at the deadline, unless the [`Deadline`] is
-    /// dropped first (once the body is read).
-    fn fetch(&self, url: &str, no_store: bool) -> (Promise, Deadline) {
-        let init = Object::new();
-        if no_store {
-            let _ = Reflect::set(&init, &"cache".into(), &"no-store".into());
-        }
-        let ctl = AbortController::new();
-        let _ = Reflect::set(&init, &"signal".into(), &ctl.signal());
-        // `ctl.abort` bound in JS: nothing of Rust's is kept alive by a pending timer.
-        let timer = Reflect::get(&ctl, &"abort".into())
-            .and_then(|abort| {
-                let bind: Function = Reflect::get(&abort, &"bind".into())?.dyn_into()?;
-                bind.call2(&abort, &ctl, &"timed out".into())?
-                    .dyn_into::<Function>()
-            })
-            .map(|abort| set_timeout(&abort, self.timeout_ms))
-            .unwrap_or(JsValue::NULL);
-        let request = global_fetch(url, &init);
-        // Marked handled at once: a request started ahead (`keep_ahead`) may fail before
-        // anyone awaits it, and the browser would report an unhandled rejection; whoever
-        // awaits it later still gets the error.
-        IGNORE.with(|f| {
-            let _ = request.catch(f);
-        });
-        (request, Deadline(timer))
-    }
-
-    async fn get(&self, path: &str, no_store: bool) -> Result<Option<Vec<u8>>, JsValue> {
-        let url = format!("{}/{path}", self.base);
-        let mut last = JsValue::NULL;
-        let mut early = {
-            let mut ahead = self.ahead.borrow_mut();
-            let i = ahead.iter().position(|(p, _)| p == path);
-            i.map(|i| ahead.swap_remove(i).1)
-        };
-        for attempt in 0..3 {
-            if attempt > 0 {
-                sleep(250.0 * attempt as f64).await;
-            }
-            let (request, _deadline) = match early.take() {
-                Some(started) => started,
-                None => {
-                    self.requests.set(self.requests.get() + 1);
-                    self.fetch(&url, no_store)
-                }
-            };
-            let resp = match JsFuture::from(request).await {
-                Ok(r) => r,
-                Err(e) => {
-                    last = e;
-                    continue;
-                }
-            };
-            let status = Reflect::get(&resp, &"status".into())
-                .ok()
-                .and_then(|s| s.as_f64())
-                .unwrap_or(0.0) as u32;
-            if status == 404 {
-                return Ok(None);
-            }
-            if !(200..300).contains(&status) {
-                last = format!("HTTP {status}").into();
-                if status < 500 {
-                    break;
-                }
-                continue;
-            }
-            let ab = Reflect::get(&resp, &"arrayBuffer".into())?
-                .dyn_into::<Function>()?
-                .call0(&resp)?;
-            let buf = match JsFuture::from(Promise::from(ab)).await {
-                Ok(b) => b,
-                Err(e) => {
-                    last = e; // the body stalled or was cut: try again
-                    continue;
-                }
-            };
-            let v = Uint8Array::new(&buf).to_vec();
-            self.bytes.set(self.bytes.get() + v.len() as u64);
-            return Ok(Some(v));
-        }
-        let why = last
-            .as_string()
-            .or_else(|| js_sys::Error::from(last.clone()).message().as_string())
-            .unwrap_or_default();
-        Err(error(
-            Code::FetchFailed,
-            &format!("could not fetch {url}: {why}"),
-            Some(obj!("url": url)),
-        ))
-    }
-
-    /// Keeps requests for exactly `paths` in flight: starts those not yet started, and
-    /// drops those no longer wanted. The next [`Fetcher::get`] of a path takes up its
-    /// request (and makes the retries, if it fails) instead of starting its own. Files
-    /// needed together are requested at once: one round trip instead of one each.
-    fn keep_ahead(&self, paths: &[String], no_store: bool) {
-        let mut ahead = self.ahead.borrow_mut();
-        ahead.retain(|(p, _)| paths.contains(p));
-        for p in paths {
-            if !ahead.iter().any(|(q, _)| q == p) {
-                self.requests.set(self.requests.get() + 1);
-                let started = self.fetch(&format!("{}/{p}", self.base), no_store);
-                ahead.push((p.clone(), started));
-            }
-        }
-    }
-
-    async fn require(&self, path: &str, no_store: bool) -> Result<Vec<u8>, JsValue> {
-        self.get(path, no_store).await?.ok_or_else(|| {
-            error(
-                Code::NotFound,
-                &format!("{}/{path} does not exist", self.base),
-                Some(obj!("path": path)),
-            )
-        })
-    }
-}
-
-thread_local! {
-    /// A handler that ignores a rejection (made once; see `Fetcher::fetch`).
-    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
-}
-
-/// A request's deadline timer, cleared when dropped.
-struct Deadline(JsValue);
-
-impl Drop for Deadline {
-    fn drop(&mut self) {
-        if !self.0.is_null() {
-            clear_timeout(&self.0);
-        }
-    }
-}
-
-async fn sleep(ms: f64) {
-    let p = Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms);
-    });
-    let _ = JsFuture::from(p).await;
-}
-
-fn opt_get(o: &JsValue, k: &str) -> Option<JsValue> {
-    if o.is_undefined() || o.is_null() {
-        return None;
-    }
-    Reflect::get(o, &k.into())
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-fn aborted(opts: &JsValue) -> bool {
-    opt_get(opts, "signal")
-        .and_then(|s| Reflect::get(&s, &"aborted".into()).ok())
-        .and_then(|a| a.as_bool())
-        .unwrap_or(false)
-}
-
-/// What the options and the ledger's metadata say about trust: the core's rules
-/// ([`liveledger_core::trust`]), fed with the options and the fetched metadata.
-async fn trust(f: &Fetcher, opts: &JsValue) -> Result<Trust, JsValue> {
-    trust_with(f, opts, true).await
-}
-
-/// The options as a [`TrustRequest`].
-fn trust_request(opts: &JsValue) -> Result<TrustRequest, JsValue> {
-    let keys: Vec<String> = match opt_get(opts, "keys") {
-        None => Vec::new(),
-        Some(k) if js_sys::Array::is_array(&k) => js_sys::Array::from(&k)
-            .iter()
-            .map(|x| {
-                x.as_string()
-                    .ok_or_else(|| error(Code::BadInput, "keys must be strings", None))
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(error(
-                Code::BadInput,
-                "keys must be an array of verifier key strings",
-                None,
-            ))
-        }
-    };
-    let level = match opt_get(opts, "level").map(|l| l.as_string()) {
-        None => None,
-        Some(Some(l)) if l == "ledger" => Some(Level::Ledger),
-        Some(Some(l)) if l == "log" => Some(Level::Log),
-        Some(other) => {
-            return Err(error(
-                Code::BadInput,
-                &format!("level must be \"ledger\" or \"log\"; found {other:?}"),
-                None,
-            ))
-        }
-    };
-    let policy = match opt_get(opts, "policy").map(|p| p.as_string()) {
-        None => None,
-        Some(Some(text)) => Some(
-            liveledger_core::policy::Policy::parse(text.as_bytes())
-                .map_err(|e| error(Code::BadInput, &format!("policy: {e}"), None))?,
-        ),
-        Some(None) => {
-            return Err(error(
-                Code::BadInput,
-                "policy must be the text of a C2SP tlog-policy file",
-                None,
-            ))
-        }
-    };
-    Ok(TrustRequest {
-        pinned: parse_keys(&keys)?,
-        origin: opt_get(opts, "origin").and_then(|o| o.as_string()),
-        level,
-        policy,
-    })
-}
-
-/// [`trust`]; without `metadata`, pinned keys are used as they are and the metadata is
-/// not fetched (one request less where nothing from it is needed).
-async fn trust_with(f: &Fetcher, opts: &JsValue, metadata: bool) -> Result<Trust, JsValue> {
-    let req = trust_request(opts)?;
-    let fetched = if metadata || req.pinned.is_empty() {
-        // Every caller fetches the checkpoint next; it does not wait for the metadata.
-        f.keep_ahead(&["checkpoint".into()], true);
-        f.get("metadata", true).await?
-    } else {
-        None
-    };
-    Trust::establish(&req, fetched.as_deref()).map_err(|e| trust_error(e, "metadata"))
-}
-
-/// A [`TrustError`] as a `LedgerError`; `what` names the document in the message.
-fn trust_error(e: TrustError, what: &str) -> JsValue {
-    // The code is the core's; this adds only the message and the evidence.
-    let code = verdict::trust_code(&e);
-    let message = match &e {
-        TrustError::NoKey => {
-            "the log publishes no metadata; pass its verifier key in `keys`".to_owned()
-        }
-        _ => format!("{what}: {e}"),
-    };
-    let evidence = match e {
-        TrustError::NoKey | TrustError::MetadataNote(_) | TrustError::Metadata(_) => None,
-        TrustError::Checkpoint(CheckpointError::WrongOrigin { expected, found }) => {
-            Some(obj!("expected": expected, "found": found))
-        }
-        TrustError::Quorum {
-            rule,
-            found,
-            cosigned,
-            missing,
-        } => Some(
-            obj!("path": what, "rule": rule, "found": found, "cosigned": cosigned, "missing": missing),
-        ),
-        _ => Some(obj!("path": what)),
-    };
-    error(code, &message, evidence)
-}
-
-async fn fetch_checkpoint(f: &Fetcher, t: &Trust) -> Result<VerifiedCheckpoint, JsValue> {
-    let b = f.require("checkpoint", true).await?;
-    open_checkpoint(&b, t, "checkpoint")
-}
-
-/// Verifies a signed checkpoint under the trust (`what` names it in errors): see
-/// [`Trust::open_checkpoint`].
-fn open_checkpoint(b: &[u8], t: &Trust, what: &str) -> Result<VerifiedCheckpoint, JsValue> {
-    t.open_checkpoint(b).map_err(|e| trust_error(e, what))
-}
-
-fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
-    let code = verdict::inconsistency_code(inc);
-    error(code, &inc.to_string(), Some(inconsistency_evidence(inc)))
-}
-
-/// Both signed checkpoints and the proof: what an inconsistency is shown with.
-fn inconsistency_evidence(inc: &liveledger_core::audit::Inconsistency) -> Value {
-    obj!(
-        "oldCheckpoint": String::from_utf8_lossy(&inc.old_checkpoint),
-        "newCheckpoint": String::from_utf8_lossy(&inc.new_checkpoint),
-        "proof": inc.proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
-    )
-}
-
-fn consistency_error(e: ConsistencyError) -> JsValue {
-    match e {
-        ConsistencyError::Inconsistent(inc) => inconsistency_error(&inc),
-        ConsistencyError::BadTile { path, .. } => error(
-            Code::Tampered,
-            &e.to_string(),
-            Some(obj!("path": path.to_string())),
-        ),
-        _ => error(Code::BadInput, &e.to_string(), None),
-    }
-}
-
-/// A failed inclusion proof as a `LedgerError`, with its evidence.
-fn inclusion_error(e: &InclusionError) -> JsValue {
-    let evidence = match e {
-        InclusionError::NotIncluded {
-            index,
-            segment,
-            proof,
-            ..
-        } => Some(
-            obj!("index": *index, "segment": *segment, "proof": proof.iter().map(|h| h.to_base64()).collect::<Vec<_>>()),
-        ),
-        InclusionError::BadBundle { path, .. } => {
-            Some(obj!("segment": path.index(), "path": path.to_string()))
-        }
-        InclusionError::BadTile { path, .. } => Some(obj!("path": path.to_string())),
-        _ => None,
-    };
-    error(verdict::inclusion_code(e), &e.to_string(), evidence)
-}
-
-/// Why a consistency proof did not pass: a tile could not be fetched (the network, or a
-/// publisher mid-upload: no verdict), or the log's own verdict (FORK, ROLLBACK, TAMPERED).
-enum Unproved {
-    Fetch(JsValue),
-    Verdict(JsValue),
-}
-
-impl From<Unproved> for JsValue {
-    fn from(u: Unproved) -> JsValue {
-        match u {
-            Unproved::Fetch(e) | Unproved::Verdict(e) => e,
-        }
-    }
-}
-
 /// Proves that `new` extends `old` with `c` (the tiles of `c.tree()`), fetching every
 /// tile it names at once.
 async fn prove_consistency(
@@ -650,35 +200,6 @@ async fn prove_tiles(
         }
     }
     Ok(c.check(old, new).map(|_| ()))
-}
-
-/// The `since` option: the checkpoint this verifier trusted before, verified with the
-/// same trust as the log's (`BAD_SINCE` if it does not verify: the caller's to handle).
-fn since_checkpoint(t: &Trust, opts: &JsValue) -> Result<Option<VerifiedCheckpoint>, JsValue> {
-    let Some(since) = opt_get(opts, "since").and_then(|s| s.as_string()) else {
-        return Ok(None);
-    };
-    t.open_past_checkpoint(since.as_bytes())
-        .map(Some)
-        .map_err(|e| error(Code::BadSince, &format!("since: {e}"), None))
-}
-
-fn failure_error(r: &AuditReport) -> JsValue {
-    let Some(f) = r.failure.as_ref() else {
-        return error(Code::Tampered, "the audit failed", None);
-    };
-    error(
-        verdict::audit_code(f),
-        &f.to_string(),
-        Some(obj!(
-            "segment": f.location.bundle,
-            "entry": f.location.entry,
-            "path": f.location.step.map(|s| s.path().to_string()),
-            "detail": f.error.to_string(),
-            "size": r.size,
-            "root": r.root.to_base64(),
-        )),
-    )
 }
 
 /// Files (segments and tiles) in flight ahead of the one being verified.
@@ -796,71 +317,6 @@ async fn drive_inner(
     Ok(engine_name)
 }
 
-/// Who witnessed `cp` under `t`'s quorum (which `open_checkpoint` enforced), for display.
-fn witnesses_json(t: &Trust, cp: &VerifiedCheckpoint) -> Value {
-    let Some((p, source)) = &t.quorum else {
-        return Value::Null;
-    };
-    let verified = cp.note().verified();
-    let keys: Vec<VerifierKey> = verified.iter().map(|v| v.key.clone()).collect();
-    let r = p.evaluate(&keys);
-    let list: Vec<Value> = r
-        .witnesses
-        .iter()
-        .map(|(name, key, c)| {
-            let time = verified
-                .iter()
-                .find(|v| &v.key == key)
-                .and_then(|v| v.timestamp);
-            obj!("name": name.as_str(), "key": key.short(), "cosigned": *c, "time": time)
-        })
-        .collect();
-    obj!(
-        "rule": r.rule,
-        "met": r.met,
-        "source": match source { liveledger_core::trust::QuorumSource::Pinned => "pinned", _ => "metadata" },
-        "list": list,
-    )
-}
-
-fn audit_json(a: &Auditor, cp: &VerifiedCheckpoint, t: &Trust, engine: &Option<String>) -> Value {
-    let s = a.stats();
-    obj!(
-        "signatureEngine": engine.clone(),
-        "verified": true,
-        "trust": match t.source { KeySource::Pinned => "pinned", KeySource::FirstUse => "metadata" },
-        "keys": t.log_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-        "checkpoint": checkpoint_json(cp, t.time_key.as_ref()),
-        "level": if t.level == Level::Ledger { "ledger" } else { "log" },
-        "stats": obj!("entries": s.entries, "segments": s.bundles, "tiles": s.tiles, "bytes": s.bytes, "signatures": s.signatures,
-                  "corrections": s.corrections, "commitments": s.commitments, "governance": s.governance),
-        "lastTime": a.chain().and_then(|c| c.last_time()).map(|t| t.to_string()),
-        "cadenceSeconds": t.cadence_seconds,
-        "witnesses": witnesses_json(t, cp),
-        "freshness": freshness_json(t, cp),
-    )
-}
-
-/// Core's staleness rule at this moment: `{stale, ageSeconds, staleAfterSeconds}` (age and
-/// limit null without a signed time). A stale digest is still verified data: the
-/// module says so, and the page, the element and `liveledger verify` fail it as STALE.
-fn freshness_json(t: &Trust, cp: &VerifiedCheckpoint) -> Value {
-    use liveledger_core::freshness::{self, Freshness};
-    let now = (js_sys::Date::now() / 1000.0) as u64;
-    let signed = freshness::signed_time(cp, t.time_key.as_ref());
-    match Freshness::judge(signed, now, t.cadence_seconds, None) {
-        Freshness::Fresh { age, limit } => {
-            obj!("stale": false, "ageSeconds": age, "staleAfterSeconds": limit)
-        }
-        Freshness::Stale { age, limit } => {
-            obj!("stale": true, "ageSeconds": age, "staleAfterSeconds": limit)
-        }
-        Freshness::Untimed { .. } => {
-            obj!("stale": false, "ageSeconds": Value::Null, "staleAfterSeconds": Value::Null)
-        }
-    }
-}
-
 /// An auditor for `cp` at the level trust says, comparing tiles unless `checkTiles` is false.
 fn auditor(cp: &VerifiedCheckpoint, t: &Trust, opts: &JsValue) -> Auditor {
     let check_tiles = opt_get(opts, "checkTiles")
@@ -889,13 +345,6 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     let mut a = auditor(&cp, &t, &opts);
     let engine = drive(&f, &mut a, &opts).await?;
     Ok(to_js(&with_views(audit_json(&a, &cp, &t, &engine), views)))
-}
-
-fn with_views(mut v: Value, views: Vec<Value>) -> Value {
-    if v["witnesses"].is_object() {
-        v["witnesses"]["views"] = Value::Array(views);
-    }
-    v
 }
 
 /// Split views (the rule is core's `audit::views`): asks each witness of the quorum's
@@ -960,15 +409,6 @@ async fn witness_views(
         }
     }
     Ok(wv.finish().iter().map(|v| v.to_json()).collect())
-}
-
-/// A JS error's message.
-fn js_message(e: &JsValue) -> String {
-    Reflect::get(e, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| e.as_string())
-        .unwrap_or_default()
 }
 
 /// Audits, then follows the ledger: polls its checkpoint every `intervalMs` (default
@@ -1157,39 +597,8 @@ pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsVal
     )))
 }
 
-/// A digest history's failure as `{code, alarm, message, evidence}`: the core's codes,
-/// its message, the file it is about, and for a fork or rollback both signed digests and
-/// the proof.
-fn history_failure(e: &HistoryError) -> Value {
-    let mut evidence = match e {
-        HistoryError::Consistency { source, .. } => match &**source {
-            ConsistencyError::Inconsistent(inc) => inconsistency_evidence(inc),
-            _ => Value::Object(Map::new()),
-        },
-        _ => Value::Object(Map::new()),
-    };
-    evidence["path"] = e.path().into();
-    obj!(
-        "code": verdict::history_code(e).as_str(),
-        "alarm": verdict::history_alarm(e).as_str(),
-        "message": e.to_string(),
-        "evidence": evidence,
-    )
-}
-
 /// Polls in a row that may find a new checkpoint's tiles missing before that is an alarm.
 const MAX_UNAVAILABLE_POLLS: u32 = 5;
-
-/// A failure to fetch (the network, or a file not there yet), not a verdict on the ledger.
-fn is_network_error(e: &JsValue) -> bool {
-    matches!(
-        Reflect::get(e, &"code".into())
-            .ok()
-            .and_then(|c| c.as_string())
-            .as_deref(),
-        Some("FETCH_FAILED" | "NOT_FOUND")
-    )
-}
 
 /// Verifies one entry by inclusion proof, with a few small fetches: the checkpoint, the
 /// entry's bundle (whose hashes stand in for its level 0 tile), and the upper tiles the
