@@ -16,17 +16,6 @@ const N: u64 = if cfg!(target_arch = "wasm32") {
     530
 };
 
-/// A ledger published at every size from 1 to `n`.
-fn grown(n: u64) -> Ledger {
-    let mut l = Ledger::new();
-    l.publish();
-    for i in 1..n {
-        l.payment(i);
-        l.publish();
-    }
-    l
-}
-
 /// Runs the machine as a client does: fetch what it names from `tiles_of`, then check.
 fn prove(
     c: &mut Consistency,
@@ -42,7 +31,7 @@ fn prove(
 
 both! {
 fn every_old_size_is_proved_against_the_grown_ledger_and_tiles_are_fetched_once() {
-    let l = grown(N);
+    let l = Ledger::grown(N, None);
     let new = l.checkpoint(N);
     let mut shared = Consistency::new(N);
     let mut fed = 0;
@@ -68,7 +57,7 @@ fn every_old_size_is_proved_against_the_grown_ledger_and_tiles_are_fetched_once(
 
 both! {
 fn pairs_of_older_sizes_are_proved_from_the_newest_tree() {
-    let l = grown(N);
+    let l = Ledger::grown(N, None);
     let sizes: Vec<u64> = [1, 2, 3, 7, 8, 9, 255, 256, 257, 299, 300, 511, 512, 513, 529, 530]
         .into_iter()
         .filter(|&s| s <= N)
@@ -85,7 +74,7 @@ fn pairs_of_older_sizes_are_proved_from_the_newest_tree() {
 
 both! {
 fn a_fork_is_caught_from_every_size_past_the_shared_prefix_and_only_there() {
-    let l = grown(N);
+    let l = Ledger::grown(N, None);
     // Another history from the same key: the first `k` entries, then others.
     let k = N / 2 + 3;
     let mut other = Ledger::new();
@@ -140,7 +129,7 @@ fn a_fork_is_caught_from_every_size_past_the_shared_prefix_and_only_there() {
 
 both! {
 fn a_rollback_needs_no_tile_and_says_both_sizes() {
-    let l = grown(40);
+    let l = Ledger::grown(40, None);
     let c = Consistency::new(40);
     assert!(c.needed(40, 12).unwrap().is_empty());
     let Err(ConsistencyError::Inconsistent(inc)) = c.check(&l.checkpoint(40), &l.checkpoint(12))
@@ -153,7 +142,7 @@ fn a_rollback_needs_no_tile_and_says_both_sizes() {
 
 both! {
 fn bad_tiles_and_misuse_are_errors_of_their_own() {
-    let l = grown(300);
+    let l = Ledger::grown(300, None);
     let mut c = Consistency::new(300);
     let need = c.needed(100, 300).unwrap();
     assert!(!need.is_empty());

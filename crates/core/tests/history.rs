@@ -23,20 +23,6 @@ const N: u64 = if cfg!(target_arch = "wasm32") {
     300
 };
 
-/// A ledger published at every size from 1 to `n`; from `fork_after` on, other events.
-fn grown(n: u64, fork_after: Option<u64>) -> Ledger {
-    let mut l = Ledger::new();
-    l.publish();
-    for i in 1..n {
-        match fork_after {
-            Some(s) if i >= s => l.payment(i + 1000),
-            _ => l.payment(i),
-        };
-        l.publish();
-    }
-    l
-}
-
 fn trust(l: &Ledger) -> Trust {
     let req = TrustRequest {
         pinned: vec![l.log_key.verifier()],
@@ -94,7 +80,7 @@ fn sizes(r: &HistoryReport) -> Vec<(u64, Option<u64>)> {
 
 both! {
 fn an_archive_of_every_size_holds_and_each_tile_is_read_once() {
-    let l = grown(N, None);
+    let l = Ledger::grown(N, None);
     let all: Vec<u64> = (1..=N).collect();
     let a = archive_of(&l, &all);
     let (r, tiles) = run(&l, N, &a, usize::MAX, &|p| l.file(p).to_vec());
@@ -113,7 +99,7 @@ fn an_archive_of_every_size_holds_and_each_tile_is_read_once() {
 
 both! {
 fn the_newest_limit_digests_are_checked_and_the_newest_extends_to_the_checkpoint() {
-    let l = grown(N, None);
+    let l = Ledger::grown(N, None);
     let a = archive_of(&l, &[1, 5, 17, 64, N / 2, N - 1]);
     let (r, _) = run(&l, N, &a, 3, &|p| l.file(p).to_vec());
     assert!(r.verified(), "{:?}", r.failure);
@@ -133,10 +119,10 @@ fn the_newest_limit_digests_are_checked_and_the_newest_extends_to_the_checkpoint
 
 both! {
 fn a_forked_digest_fails_the_pair_that_reaches_it_with_both_signed_digests() {
-    let l = grown(N, None);
+    let l = Ledger::grown(N, None);
     for fork_at in [2, 9, N / 2, N - 3] {
         // The same log key signed another history from `fork_at` on.
-        let other = grown(N, Some(fork_at));
+        let other = Ledger::grown(N, Some(fork_at));
         let mut a = archive_of(&l, &[1, fork_at + 1, N - 1]);
         a.digests.insert(fork_at + 1, other.checkpoints[&(fork_at + 1)].clone());
         let (r, _) = run(&l, N, &a, 100, &|p| l.file(p).to_vec());
@@ -155,7 +141,7 @@ fn a_forked_digest_fails_the_pair_that_reaches_it_with_both_signed_digests() {
         assert_eq!(r.failure.as_ref().unwrap().path(), Some(format!("digests/{}", fork_at + 1)));
     }
     // The oldest digest forked: its pair with the next one fails.
-    let other = grown(N, Some(2));
+    let other = Ledger::grown(N, Some(2));
     let mut a = archive_of(&l, &[5, 10]);
     a.digests.insert(5, other.checkpoints[&5].clone());
     let (r, _) = run(&l, N, &a, 100, &|p| l.file(p).to_vec());
@@ -174,7 +160,7 @@ fn a_forked_digest_fails_the_pair_that_reaches_it_with_both_signed_digests() {
 
 both! {
 fn a_digest_the_log_did_not_sign_or_of_another_size_fails_where_it_is() {
-    let l = grown(20, None);
+    let l = Ledger::grown(20, None);
     // Signed by another key only.
     let mut a = archive_of(&l, &[3, 7, 12]);
     let text = Note::parse(&l.checkpoints[&7]).unwrap().text_unverified().to_owned();
@@ -208,7 +194,7 @@ fn a_digest_the_log_did_not_sign_or_of_another_size_fails_where_it_is() {
 
 both! {
 fn a_digest_newer_than_the_checkpoint_is_a_rollback_once_the_checkpoint_was_read_again() {
-    let l = grown(20, None);
+    let l = Ledger::grown(20, None);
     let a = archive_of(&l, &[3, 12, 15]);
     let h = History::new(&l.checkpoint(12), a.index.as_bytes(), 100).unwrap();
     assert_eq!(h.ahead_of_checkpoint(), Some(15), "read the checkpoint again first");
@@ -227,7 +213,7 @@ fn a_digest_newer_than_the_checkpoint_is_a_rollback_once_the_checkpoint_was_read
 
 both! {
 fn a_bad_tile_fails_the_first_pair_that_reads_it() {
-    let l = grown(N, None);
+    let l = Ledger::grown(N, None);
     let a = archive_of(&l, &[1, 2, 40, N - 1]);
     let (good, tiles) = run(&l, N, &a, 100, &|p| l.file(p).to_vec());
     assert!(good.verified());
@@ -262,7 +248,7 @@ fn a_bad_tile_fails_the_first_pair_that_reads_it() {
 
 both! {
 fn a_malformed_index_and_misuse_are_errors_not_panics() {
-    let l = grown(5, None);
+    let l = Ledger::grown(5, None);
     let cp = l.checkpoint(5);
     for bad in ["3\n2\n", "x\n", "3", "03\n", "3\n3\n"] {
         let e = History::new(&cp, bad.as_bytes(), 100).unwrap_err();

@@ -37,21 +37,6 @@ fn trust(l: &Ledger) -> Trust {
     Trust::establish(&req, None).unwrap()
 }
 
-/// A ledger published at every size from 1 to `n`, its `fork` events after `shared`
-/// other than the original's.
-fn grown(n: u64, fork_after: Option<u64>) -> Ledger {
-    let mut l = Ledger::new();
-    l.publish();
-    for i in 1..n {
-        match fork_after {
-            Some(s) if i >= s => l.payment(i + 1000),
-            _ => l.payment(i),
-        };
-        l.publish();
-    }
-    l
-}
-
 /// Proves a pair as a client does, with the tiles of `tiles_of`.
 fn prove(tiles_of: &Ledger, p: &Pair) -> Result<(), ConsistencyError> {
     let mut c = Consistency::new(p.newer.size());
@@ -63,7 +48,7 @@ fn prove(tiles_of: &Ledger, p: &Pair) -> Result<(), ConsistencyError> {
 
 both! {
 fn every_witness_with_a_url_is_asked_at_its_monitoring_path() {
-    let l = grown(3, None);
+    let l = Ledger::grown(3, None);
     let (t, cp) = (trust(&l), l.checkpoint(3));
     let v = WitnessViews::new(&t, &cp);
     let hex = sha256(ORIGIN.as_bytes()).to_hex();
@@ -82,7 +67,7 @@ fn every_witness_with_a_url_is_asked_at_its_monitoring_path() {
 both! {
 fn older_and_newer_views_are_proved_either_way_round() {
     // The ledger at 300 entries (past a full tile); the log served 200.
-    let l = grown(300, None);
+    let l = Ledger::grown(300, None);
     let t = trust(&l);
     let served = l.checkpoint(200);
     for held in [1u64, 7, 199, 200, 201, 256, 300] {
@@ -100,8 +85,8 @@ fn older_and_newer_views_are_proved_either_way_round() {
 
 both! {
 fn a_witness_holding_another_history_is_a_split_view_with_both_checkpoints() {
-    let l = grown(300, None);
-    let other = grown(300, Some(150));
+    let l = Ledger::grown(300, None);
+    let other = Ledger::grown(300, Some(150));
     let t = trust(&l);
     // The witness holds the fork, smaller, equal or larger than what the log served.
     for (served, held) in [(250u64, 160u64), (250, 250), (200, 290), (149, 290)] {
@@ -129,7 +114,7 @@ fn a_witness_holding_another_history_is_a_split_view_with_both_checkpoints() {
 
 both! {
 fn what_proves_nothing_is_a_note_never_a_failure() {
-    let l = grown(20, None);
+    let l = Ledger::grown(20, None);
     let t = trust(&l);
     let served = l.checkpoint(10);
     let mut v = WitnessViews::new(&t, &served);

@@ -61,6 +61,21 @@ impl Ledger {
         l
     }
 
+    /// A ledger published at every size from 1 to `n`; from `fork_after` on, other events
+    /// than the original's (the same keys signing another history).
+    pub fn grown(n: u64, fork_after: Option<u64>) -> Self {
+        let mut l = Ledger::new();
+        l.publish();
+        for i in 1..n {
+            match fork_after {
+                Some(s) if i >= s => l.payment(i + 1000),
+                _ => l.payment(i),
+            };
+            l.publish();
+        }
+        l
+    }
+
     pub fn bob() -> SignerKey {
         key("bob@example.org", 3)
     }
