@@ -16,6 +16,7 @@ use js_sys::{Object, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use liveledger_core::jcs;
+use liveledger_core::verdict::{self, Code};
 use model::{Cell, Freshness, Progress};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -169,10 +170,13 @@ pub fn App() -> impl IntoView {
     let key = key.or(remembered_key);
     let key_memory_store = StoredValue::new(key_memory.clone());
     let alarm = move |v: &Value| {
-        // A pinned key that no longer verifies the ledger: the ledger changed its key.
+        // A key remembered from a first visit that no longer verifies the ledger: the
+        // core's rule says what that is (`verdict::with_remembered_keys`).
         let mut v = v.clone();
-        if pinned_here && v["code"] == "BAD_SIGNATURE" {
-            v["code"] = "KEY_CHANGED".into();
+        if let Some(c) = v["code"].as_str().and_then(Code::parse) {
+            v["code"] = verdict::with_remembered_keys(c, pinned_here)
+                .as_str()
+                .into();
         }
         let v = &v;
         let segment = v["evidence"]["segment"].as_u64();

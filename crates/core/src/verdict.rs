@@ -140,6 +140,17 @@ pub fn inclusion_code(e: &crate::audit::InclusionError) -> Code {
     }
 }
 
+/// The code a verifier shows for `code` when the log keys it checked with were remembered
+/// from an earlier visit (the page pins the key it trusted on a first visit): a signature
+/// that no longer verifies under them is a changed key (`KEY_CHANGED`), which the
+/// operator must announce, not a mere bad signature. Keys the caller passed keep the code.
+pub fn with_remembered_keys(code: Code, remembered: bool) -> Code {
+    match code {
+        Code::BadSignature if remembered => Code::KeyChanged,
+        c => c,
+    }
+}
+
 /// The code of a failed digest history.
 pub fn history_code(e: &crate::audit::history::HistoryError) -> Code {
     use crate::audit::history::HistoryError as E;
@@ -168,5 +179,23 @@ pub fn audit_code(f: &AuditFailure) -> Code {
     match f.error {
         AuditError::Misuse(_) => Code::BadInput,
         _ => Code::Tampered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_bad_signature_under_remembered_keys_is_a_changed_key() {
+        for &c in Code::ALL {
+            let want = if c == Code::BadSignature {
+                Code::KeyChanged
+            } else {
+                c
+            };
+            assert_eq!(with_remembered_keys(c, true), want, "{c}");
+            assert_eq!(with_remembered_keys(c, false), c, "{c}");
+        }
     }
 }

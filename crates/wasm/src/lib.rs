@@ -11,8 +11,9 @@
 //! Error codes: `liveledger_core::verdict::Code`, the one list every verifier reports
 //! (`BAD_INPUT`, `BAD_SIGNATURE`, `WRONG_ORIGIN`, `NO_KEY`, `FETCH_FAILED`, `NOT_FOUND`,
 //! `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`, `BAD_SINCE`, `QUORUM`,
-//! and the page's `STALE`, `KEY_CHANGED`, `BAD_ARCHIVE`); the TypeScript union below is
-//! checked against it by tests/api.rs.
+//! `STALE` (core's `freshness`), `KEY_CHANGED` (`verdict::with_remembered_keys`, for keys a
+//! page remembered) and `BAD_ARCHIVE` (`verdict::history_alarm`)); the TypeScript union
+//! below is checked against it by tests/api.rs.
 
 // SAFETY: the module runs on one thread: its Web Workers run JavaScript, not this Wasm.
 #[cfg(target_arch = "wasm32")]
