@@ -82,8 +82,7 @@ pub fn create(dir: &Path) -> Result<Store> {
             witness_threshold: 0,
         },
     )?;
-    std::fs::write(store.keys.join("demo"), b"created by liveledger demo\n")
-        .map_err(|e| CliError::io(&store.keys, e))?;
+    crate::store::write_atomic(&store.keys.join("demo"), b"created by liveledger demo\n")?;
     let mut w = Writer::open(&store)?;
     let alice = w.author(Some("alice@treasury.example"))?;
     w.add_author("bob@payments.example", "writer", &alice)?;
@@ -192,7 +191,7 @@ fn publish_fork(store: &Store, fork: &Store) -> Result<()> {
         std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
     }
     let meta = store.read("metadata", 1 << 20)?;
-    std::fs::write(to.join("metadata"), meta).map_err(|x| CliError::io(&to, x))?;
+    crate::store::write_atomic(&to.join("metadata"), &meta)?;
     Ok(())
 }
 
@@ -236,7 +235,7 @@ fn tampered_copy(dir: &Path) -> Result<()> {
             b[mid + i] + 1
         };
     }
-    std::fs::write(&seg, b).map_err(|x| CliError::io(&seg, x))
+    crate::store::write_atomic(&seg, &b)
 }
 
 /// Copies the built browser verifier (if any) into the published directory.
