@@ -20,7 +20,6 @@
 use std::fs;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use liveledger_core::b64;
 use liveledger_core::bundle;
 use liveledger_core::checkpoint::VerifiedCheckpoint;
 use liveledger_core::event::{self, ChainVerifier, EventDraft, PendingEvent, UnverifiedEvent};
@@ -40,11 +39,12 @@ use liveledger_core::metadata::{Entries, Metadata, HEADER as METADATA_HEADER};
 
 mod append;
 mod init;
+mod journal;
 mod open;
+use journal::{Journal, State};
 mod publish;
 pub use append::{parse_lines, pending};
 pub use init::init;
-const JOURNAL_HEADER: &str = "liveledger/journal/v1";
 const MAX_LINE: usize = 60_000;
 
 pub fn random_seed() -> Result<[u8; 32]> {

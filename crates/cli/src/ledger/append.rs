@@ -219,16 +219,11 @@ impl Writer {
                 )));
             }
         }
-        let mut j = format!("{JOURNAL_HEADER}\n{base}\n{}\n", entries.len());
-        for e in entries {
-            j.push_str(&b64::encode(e));
-            j.push('\n');
-        }
-        j.push_str(&format!(
-            "end {}\n",
-            liveledger_core::hash::sha256(j.as_bytes()).to_hex()
-        ));
-        store::write_atomic(&self.store.journal(), j.as_bytes())?;
+        let j = Journal {
+            base,
+            entries: entries.to_vec(),
+        };
+        store::write_atomic(&self.store.journal(), j.encode().as_bytes())?;
         self.apply(entries)?;
         self.finish(base)
     }
@@ -267,8 +262,11 @@ impl Writer {
     }
 
     pub(super) fn write_state(&self) -> Result<()> {
-        let s = json!({"size": self.size(), "governance": self.governance_seqs});
-        store::write_atomic(&self.store.state(), s.to_string().as_bytes())
+        let s = State {
+            size: self.size(),
+            governance: self.governance_seqs.clone(),
+        };
+        store::write_atomic(&self.store.state(), s.encode().as_bytes())
     }
 }
 

@@ -159,17 +159,11 @@ impl Writer {
             self.chain = Some(ChainVerifier::new(&self.meta.origin));
             return Ok(());
         }
-        let state = fs::read_to_string(self.store.state())
+        let seqs: Option<Vec<u64>> = fs::read_to_string(self.store.state())
             .ok()
-            .and_then(|s| serde_json::from_str::<Value>(&s).ok());
-        let seqs: Option<Vec<u64>> =
-            state
-                .filter(|s| s["size"].as_u64() == Some(size))
-                .and_then(|s| {
-                    s["governance"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                });
+            .and_then(|s| State::parse(&s))
+            .filter(|s| s.size == size)
+            .map(|s| s.governance);
         if let Some(seqs) = seqs {
             let gov: Vec<Vec<u8>> = seqs
                 .iter()
@@ -217,7 +211,7 @@ impl Writer {
         let Ok(j) = fs::read_to_string(self.store.journal()) else {
             return Ok(false);
         };
-        let (base, entries) = parse_journal(&j).ok_or_else(|| {
+        let Journal { base, entries } = Journal::parse(&j).ok_or_else(|| {
             CliError::Corrupt(format!(
                 "journal {} is malformed",
                 self.store.journal().display()
@@ -243,21 +237,4 @@ impl Writer {
         let _ = fs::remove_file(self.store.journal());
         Ok(true)
     }
-}
-
-pub(super) fn parse_journal(j: &str) -> Option<(u64, Vec<Vec<u8>>)> {
-    let (body, end) = j.trim_end_matches('\n').rsplit_once('\n')?;
-    let body = format!("{body}\n");
-    let sum = end.strip_prefix("end ")?;
-    if liveledger_core::hash::sha256(body.as_bytes()).to_hex() != sum {
-        return None;
-    }
-    let mut lines = body.lines();
-    if lines.next()? != JOURNAL_HEADER {
-        return None;
-    }
-    let base = lines.next()?.parse().ok()?;
-    let n: usize = lines.next()?.parse().ok()?;
-    let entries: Vec<Vec<u8>> = lines.map(|l| b64::decode(l).ok()).collect::<Option<_>>()?;
-    (entries.len() == n).then_some((base, entries))
 }
