@@ -21,6 +21,10 @@
 //! [`Consistency`] is that check as a step machine (the tiles to fetch, then the verdict),
 //! the one walk every verifier uses.
 //!
+//! # A later visit
+//! [`resume::ResumePoint`] is what a finished audit keeps; [`Auditor::resume`] checks it
+//! against today's trust and the kept checkpoint's root, then reads only the new entries.
+//!
 //! # Digest history
 //! [`history::History`] checks a ledger's digest archive: every archived digest signed by
 //! the log, each extending the one before, the newest extending to today's checkpoint.
@@ -35,6 +39,7 @@ mod consistency;
 pub use consistency::{Consistency, ConsistencyError};
 pub mod history;
 mod inclusion;
+pub mod resume;
 pub mod views;
 pub use inclusion::{Included, Inclusion, InclusionError};
 

@@ -994,6 +994,9 @@ pub struct ChainVerifier {
     prev: Hash,
     last_time: Option<Timestamp>,
     governance: Governance,
+    /// The governance events so far, as entries (a few): what [`ChainVerifier::resume`]
+    /// takes to continue elsewhere.
+    governance_events: Vec<Vec<u8>>,
     keys: StrictVerifier,
 }
 
@@ -1006,6 +1009,7 @@ impl ChainVerifier {
             prev: genesis_prev(origin),
             last_time: None,
             governance: Governance::default(),
+            governance_events: Vec::new(),
             keys: StrictVerifier::new(),
         }
     }
@@ -1066,8 +1070,14 @@ impl ChainVerifier {
             },
             last_time,
             governance: g,
+            governance_events: governance_events.iter().map(|e| e.to_vec()).collect(),
             keys: StrictVerifier::new(),
         })
+    }
+
+    /// The governance events so far, in order, as entries.
+    pub fn governance_events(&self) -> &[Vec<u8>] {
+        &self.governance_events
     }
 
     /// The governance state so far.
@@ -1250,6 +1260,7 @@ impl ChainVerifier {
             }
         };
         self.governance = new_governance;
+        self.governance_events.push(entry.to_vec());
         self.advance(&ev, leaf);
         Ok((ev, check))
     }
