@@ -358,7 +358,10 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
                 };
                 high.insert(*p, hw);
                 for RecordAndOffset { record, offset } in records {
-                    if offset < at || msgs.len() >= o.batch {
+                    // Offsets only go up: a record at or below one already taken (a broker
+                    // that answers with a batch again, or numbers records wrongly) is
+                    // never appended twice.
+                    if offset < next[p] || msgs.len() >= o.batch {
                         continue;
                     }
                     next.insert(*p, offset + 1);

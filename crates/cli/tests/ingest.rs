@@ -463,3 +463,65 @@ fn with_a_group_each_published_batch_is_committed_and_reading_resumes_from_the_l
     );
     assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn records_whose_offsets_go_back_are_never_appended_twice() {
+    // Tansu's own `cat produce` numbers a batch's records from the batch's offset again
+    // (three batches of five: offsets 0..4, 1..5, 2..6, a high watermark of 3). Whatever a
+    // broker answers, an offset is appended once, in increasing order.
+    let b = start_broker();
+    let url = format!("tcp://{}", b.addr);
+    let t = tansu_binary();
+    let run = |args: &[&str]| {
+        let st = Command::new(&t)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "tansu {args:?}");
+    };
+    run(&[
+        "topic",
+        "create",
+        "odd",
+        "--partitions",
+        "1",
+        "--broker",
+        &url,
+    ]);
+    let (_t, dir) = new_ledger();
+    let file = dir.parent().unwrap().join("batch.json");
+    for k in 0..3 {
+        let msgs: Vec<String> = (0..5)
+            .map(|i| format!(r#"{{"value": {}}}"#, payment(k * 10 + i)))
+            .collect();
+        fs::write(&file, format!("[{}]", msgs.join(","))).unwrap();
+        run(&[
+            "cat",
+            "produce",
+            "odd",
+            file.to_str().unwrap(),
+            "--broker",
+            &url,
+        ]);
+    }
+    let mut child = ingest(&dir, &b, "odd", &[]);
+    // It takes what it can, then waits for more (there is none it can read).
+    let t0 = Instant::now();
+    let mut last = 0;
+    while t0.elapsed() < Duration::from_secs(3) {
+        last = verify_json(&dir)["size"].as_u64().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(sigterm(&mut child).success());
+    assert!(last > 1, "nothing was ingested");
+    let offsets: Vec<i64> = ledger_events(&dir)[1..]
+        .iter()
+        .map(|e| e["ingested_from"]["offset"].as_i64().unwrap())
+        .collect();
+    assert!(
+        offsets.windows(2).all(|w| w[0] < w[1]),
+        "offsets {offsets:?}"
+    );
+}
