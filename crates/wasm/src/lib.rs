@@ -24,6 +24,7 @@ use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use liveledger_core::audit::history::{History, HistoryError};
+use liveledger_core::audit::resume::ResumePoint;
 use liveledger_core::audit::views::{self, Answer, WitnessViews};
 use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level};
 use liveledger_core::audit::{Included, Inclusion, InclusionError};
@@ -70,11 +71,13 @@ export interface LedgerOptions {
   policy?: string;
   /** Ask the policy's witnesses what they hold and prove it consistent with the log's (default true): a split view is `FORK`, with the witness named in the evidence. */
   witnessCheck?: boolean;
+  /** `audit` only: the `resumePoint` of an earlier audit of this ledger. If it holds (its checkpoint verifies with these keys, its tree edge recomputes that root, today's checkpoint extends it), only the entries after it are read; if not, it is discarded (`resumed.discarded` says why) and the audit starts from zero. */
+  resume?: string;
 }
 /** `entries` read so far; `verified` of them fully checked (signature verdicts can lag a few segments behind). */
 export interface Progress { entries: number; verified: number; size: number; bytes: number; segment: number }
 export interface WitnessReport { rule: string; met: boolean; source: "pinned" | "metadata"; list: { name: string; key: string; cosigned: boolean; time: number | null }[]; /** What each witness holds (audit and follow's first digest): consistent with the log's, or a note. */ views?: { name: string; size: number | null; consistent: boolean | null; note: string | null }[] }
-export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string; /** The core's staleness rule when the audit ended: stale past twice the ledger's cadence (an hour's if it names none). A stale digest is verified data the page, the element and `liveledger verify` fail as STALE. */ freshness: { stale: boolean; ageSeconds: number | null; staleAfterSeconds: number | null } }
+export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string; /** The core's staleness rule when the audit ended: stale past twice the ledger's cadence (an hour's if it names none). A stale digest is verified data the page, the element and `liveledger verify` fail as STALE. */ freshness: { stale: boolean; ageSeconds: number | null; staleAfterSeconds: number | null }; /** `audit` with `resume`: where it continued from, or why the point was discarded. */ resumed?: { from: number; signedTime?: number } | { discarded: string } | null; /** What a later `audit` can continue from (`resume`): keep it with the ledger's address. */ resumePoint?: string | null }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
@@ -342,10 +345,36 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     if let Some(old) = since_checkpoint(&t, &opts)? {
         prove_consistency(&f, &mut Consistency::new(cp.size()), &old, &cp).await?;
     }
+    // A resume point kept from an earlier audit: checked by the core, proved consistent
+    // with today's checkpoint (FORK or ROLLBACK with the evidence, as `since`), and then
+    // only the new entries are read. One that does not hold is discarded, and said so.
+    let check_tiles = opt_get(&opts, "checkTiles")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let mut resumed = Value::Null;
+    let mut resumed_auditor = None;
+    if let Some(text) = opt_get(&opts, "resume").and_then(|v| v.as_string()) {
+        let r = ResumePoint::parse(&text)
+            .and_then(|p| Auditor::resume(&p, &t, &cp, t.level, check_tiles));
+        match r {
+            Ok((a, kept)) => {
+                prove_consistency(&f, &mut Consistency::new(cp.size()), &kept, &cp).await?;
+                resumed = obj!(
+                    "from": kept.size(),
+                    "signedTime": liveledger_core::freshness::signed_time(&kept, t.time_key.as_ref()),
+                );
+                resumed_auditor = Some(a);
+            }
+            Err(e) => resumed = obj!("discarded": e.to_string()),
+        }
+    }
     let views = witness_views(&f, &t, &cp, &opts).await?;
-    let mut a = auditor(&cp, &t, &opts);
+    let mut a = resumed_auditor.unwrap_or_else(|| Auditor::new(&cp, t.level, check_tiles));
     let engine = drive(&f, &mut a, &opts).await?;
-    Ok(to_js(&with_views(audit_json(&a, &cp, &t, &engine), views)))
+    let mut v = with_views(audit_json(&a, &cp, &t, &engine), views);
+    v["resumed"] = resumed;
+    v["resumePoint"] = a.resume_point(&cp).map(|p| p.encode()).into();
+    Ok(to_js(&v))
 }
 
 /// Split views (the rule is core's `audit::views`): asks each witness of the quorum's

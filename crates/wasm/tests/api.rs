@@ -477,3 +477,56 @@ async fn follow_verifies_each_new_digest_and_ends_on_a_rollback() {
         Some("ROLLBACK")
     );
 }
+
+#[test_async]
+async fn audit_resumes_from_its_kept_point_and_discards_one_that_does_not_hold() {
+    let base = "http://resume.test/ledger";
+    let mut l = served(base, 300);
+    let first = liveledger_wasm::audit(base.into(), opts(&l, &[]))
+        .await
+        .unwrap();
+    let point = get(&first, "resumePoint")
+        .as_string()
+        .expect("a resume point");
+    assert_eq!(get(&get(&first, "stats"), "entries").as_f64(), Some(301.0));
+    // Twenty new events: only they are read.
+    for i in 301..=320 {
+        l.payment(i);
+    }
+    l.publish();
+    serve(base, &l.files);
+    let again = liveledger_wasm::audit(base.into(), opts(&l, &[("resume", point.clone().into())]))
+        .await
+        .unwrap();
+    assert_eq!(get(&again, "verified"), JsValue::TRUE);
+    assert_eq!(get(&get(&again, "resumed"), "from").as_f64(), Some(301.0));
+    assert_eq!(get(&get(&again, "stats"), "entries").as_f64(), Some(20.0));
+    assert_eq!(
+        get(&get(&again, "checkpoint"), "size").as_f64(),
+        Some(321.0)
+    );
+    // A point that is not one, or is another ledger's: discarded, said so, full audit.
+    let at = point.find("\"hashes\":\"").expect("an edge") + 10;
+    let mut edge = point.clone().into_bytes();
+    edge[at] = if edge[at] == b'A' { b'B' } else { b'A' };
+    for bad in ["{}".to_owned(), String::from_utf8(edge).unwrap()] {
+        let r = liveledger_wasm::audit(base.into(), opts(&l, &[("resume", bad.into())]))
+            .await
+            .unwrap();
+        assert!(get(&get(&r, "resumed"), "discarded").as_string().is_some());
+        assert_eq!(get(&get(&r, "stats"), "entries").as_f64(), Some(321.0));
+    }
+    // The ledger now serves another history from 200 on, signed by the same key: FORK,
+    // with the kept checkpoint and today's as evidence.
+    let fork = Ledger::grown(330, Some(200));
+    let forked = "http://resume.test/forked";
+    serve(forked, &fork.files);
+    let e = liveledger_wasm::audit(forked.into(), opts(&l, &[("resume", point.into())]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(e.clone()), "FORK");
+    assert!(get(&get(&e, "evidence"), "oldCheckpoint")
+        .as_string()
+        .unwrap()
+        .contains("\n301\n"));
+}
