@@ -207,12 +207,21 @@ pub fn App() -> impl IntoView {
         None => None,
     };
     let since_used = StoredValue::new(remembered.clone());
+    // What this browser kept to continue its audit here (the module's resume point): the
+    // module checks it and reads only the new entries; one that does not hold is said so.
+    let resume_key = format!("liveledger:resume:{url}");
+    let kept_resume = storage().and_then(|s| s.get_item(&resume_key).ok().flatten());
+    let (resumed_from, set_resumed_from) = signal(None::<u64>);
+    let resume_store = StoredValue::new(resume_key.clone());
     {
         let url = url.clone();
         let memory_key = memory_key.clone();
         spawn_local(async move {
             let opts = verifier_options(key.as_slice());
             let _ = Reflect::set(&opts, &"intervalMs".into(), &3000.into());
+            if let Some(r) = &kept_resume {
+                let _ = Reflect::set(&opts, &"resume".into(), &r.into());
+            }
             // Events and progress are drawn in batches, a few times a second (see
             // model::Batch); a verdict draws what is waiting first.
             let batch = Rc::new(RefCell::new(model::Batch::default()));
@@ -269,6 +278,7 @@ pub fn App() -> impl IntoView {
             let _ = Reflect::set(&opts, &"onEvent".into(), on_event.as_ref());
             on_event.forget();
             let mk = memory_key.clone();
+            let rk = resume_key.clone();
             let km = key_memory.clone();
             let flush_digest = flush.clone();
             let on_digest = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
@@ -281,8 +291,15 @@ pub fn App() -> impl IntoView {
                     since_used.set_value(None);
                     set_memory_note.set(Some(model::since_words(&r, size)));
                 }
+                if let Some(words) = model::resumed_words(&d["resumed"], size) {
+                    set_memory_note.set(Some(words));
+                    set_resumed_from.set(d["resumed"]["from"].as_u64());
+                }
                 if let Some(s) = storage() {
                     let _ = s.set_item(&mk, &d["checkpoint"].to_string());
+                    if let Some(p) = d["resumePoint"].as_str() {
+                        let _ = s.set_item(&rk, p);
+                    }
                     if let Some(k) = d["keys"][0].as_str() {
                         if s.get_item(&km).ok().flatten().is_none() {
                             let _ = s.set_item(&km, k);
@@ -507,6 +524,14 @@ pub fn App() -> impl IntoView {
                     }}</dd>
                 </dl>
                 {move || memory_note.get().map(|m| view! { <p class="muted" id="memory-note">{m}</p> })}
+                {move || resumed_from.get().map(|_| view! {
+                    <p><button id="full-audit" on:click=move |_| {
+                        forget_memory(&resume_store.get_value());
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().reload();
+                        }
+                    }>"Verify every event again"</button></p>
+                })}
             </section>
             <section class="card" aria-labelledby="audit-h">
                 <h2 id="audit-h">"Full audit"</h2>

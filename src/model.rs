@@ -414,6 +414,26 @@ pub fn since_words(r: &Remembered, now_size: u64) -> String {
     )
 }
 
+/// What the page says of an audit the module continued from a kept resume point (`resumed`
+/// of an audit result): where it continued from, and what was verified now; or why the
+/// kept point was not used. `None` when the audit started from zero with nothing kept.
+pub fn resumed_words(resumed: &Value, now_size: u64) -> Option<String> {
+    if let Some(why) = resumed["discarded"].as_str() {
+        return Some(format!(
+            "What this browser kept to continue its audit of this ledger could not be used ({why}); it was discarded, and every event was verified again."
+        ));
+    }
+    let from = resumed["from"].as_u64()?;
+    let when = resumed["signedTime"]
+        .as_f64()
+        .map(|t| format!(" (its digest signed {})", utc(t)))
+        .unwrap_or_default();
+    let new = now_size.saturating_sub(from);
+    Some(format!(
+        "Verified up to {from} events on an earlier visit{when}; today's digest is proved to extend it, and the {new} new events were verified now."
+    ))
+}
+
 /// A point in time, seconds since the epoch, as a UTC RFC 3339 string (`…Z`), to the
 /// millisecond (rounded down; see [`utc_ceil`]).
 pub fn utc(secs: f64) -> String {

@@ -119,7 +119,53 @@ test("a return visit proves the grown ledger extends what was verified, and says
   append(dir, 300, "c"); // 336: across a tile boundary
   const page = await visit(context, ledger);
   assert.equal(await page.textContent("#size"), "336");
-  assert.match(await page.textContent("#memory-note"), /verified this ledger up to 36 events before .*proved to extend it, with 300 new events since/);
+  assert.match(await page.textContent("#memory-note"), /Verified up to 36 events on an earlier visit .*proved to extend it, and the 300 new events were verified now/);
+  await context.close();
+});
+
+test("a return visit reads only the new entries, says so, and offers to verify everything again", async () => {
+  const dir = join(work, "return", "ledger");
+  ll("init", dir, "--origin", "return.example/ledger");
+  append(dir, 600, "a"); // 601 events: bundles 000, 001 and 002.p/89
+  const ledger = await serve(dir);
+  const context = await browser.newContext();
+  const bundles = (page) => {
+    const seen = [];
+    page.on("request", (r) => { if (r.url().includes("/tile/entries/")) seen.push(r.url().split("/tile/entries/")[1]); });
+    return seen;
+  };
+  const first = await context.newPage();
+  const firstBundles = bundles(first);
+  await first.goto(`${appUrl}/index.html?log=${encodeURIComponent(ledger + "/")}`);
+  await first.waitForSelector(".banner.ok", { timeout: 60000 });
+  assert.deepEqual(firstBundles.sort(), ["000", "001", "002.p/89"]);
+  await first.close();
+  append(dir, 20, "b"); // 621
+  const page = await context.newPage();
+  const seen = bundles(page);
+  await page.goto(`${appUrl}/index.html?log=${encodeURIComponent(ledger + "/")}`);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  await page.waitForSelector("#memory-note");
+  assert.equal(await page.textContent("#size"), "621");
+  assert.deepEqual(seen, ["002.p/109"], "only the bundle with the new entries");
+  assert.match(await page.textContent("#memory-note"), /Verified up to 601 events on an earlier visit .*the 20 new events were verified now/);
+  // "Verify every event again": the kept point is dropped and the page audits from zero.
+  const again = bundles(page);
+  again.length = 0;
+  await Promise.all([page.waitForNavigation(), page.click("#full-audit")]);
+  await page.waitForSelector(".banner.ok", { timeout: 60000 });
+  assert.deepEqual(again.sort(), ["000", "001", "002.p/109"]);
+  assert.equal(await page.$("#full-audit"), null);
+  // A kept point that does not hold (its tree edge changed): discarded, said so, and
+  // every event verified again.
+  const key = `liveledger:resume:${ledger}/`;
+  const kept = await page.evaluate((k) => localStorage.getItem(k), key);
+  assert.ok(kept, "a resume point is kept");
+  const bad = kept.replace(/"hashes":"(.)/, (m, c) => `"hashes":"${c === "A" ? "B" : "A"}`);
+  await page.evaluate(([k, v]) => localStorage.setItem(k, v), [key, bad]);
+  const damaged = await visit(context, ledger);
+  assert.match(await damaged.textContent(".banner.ok h1"), /Verified/);
+  assert.match(await damaged.textContent("#memory-note"), /kept to continue its audit .*could not be used \(its tree edge does not recompute/);
   await context.close();
 });
 

@@ -321,14 +321,6 @@ async fn drive_inner(
     Ok(engine_name)
 }
 
-/// An auditor for `cp` at the level trust says, comparing tiles unless `checkTiles` is false.
-fn auditor(cp: &VerifiedCheckpoint, t: &Trust, opts: &JsValue) -> Auditor {
-    let check_tiles = opt_get(opts, "checkTiles")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
-    Auditor::new(cp, t.level, check_tiles)
-}
-
 /// Audits a whole ledger (or any C2SP log) at `url`: every signature, chain link, tile and
 /// the root. Resolves with the result; rejects with a `LedgerError` (`TAMPERED` with the
 /// segment and entry as evidence, `BAD_SIGNATURE`, …).
@@ -345,36 +337,47 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     if let Some(old) = since_checkpoint(&t, &opts)? {
         prove_consistency(&f, &mut Consistency::new(cp.size()), &old, &cp).await?;
     }
-    // A resume point kept from an earlier audit: checked by the core, proved consistent
-    // with today's checkpoint (FORK or ROLLBACK with the evidence, as `since`), and then
-    // only the new entries are read. One that does not hold is discarded, and said so.
-    let check_tiles = opt_get(&opts, "checkTiles")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
-    let mut resumed = Value::Null;
-    let mut resumed_auditor = None;
-    if let Some(text) = opt_get(&opts, "resume").and_then(|v| v.as_string()) {
-        let r = ResumePoint::parse(&text)
-            .and_then(|p| Auditor::resume(&p, &t, &cp, t.level, check_tiles));
-        match r {
-            Ok((a, kept)) => {
-                prove_consistency(&f, &mut Consistency::new(cp.size()), &kept, &cp).await?;
-                resumed = obj!(
-                    "from": kept.size(),
-                    "signedTime": liveledger_core::freshness::signed_time(&kept, t.time_key.as_ref()),
-                );
-                resumed_auditor = Some(a);
-            }
-            Err(e) => resumed = obj!("discarded": e.to_string()),
-        }
-    }
+    let (mut a, resumed) = start_audit(&f, &t, &cp, &opts).await?;
     let views = witness_views(&f, &t, &cp, &opts).await?;
-    let mut a = resumed_auditor.unwrap_or_else(|| Auditor::new(&cp, t.level, check_tiles));
     let engine = drive(&f, &mut a, &opts).await?;
     let mut v = with_views(audit_json(&a, &cp, &t, &engine), views);
     v["resumed"] = resumed;
-    v["resumePoint"] = a.resume_point(&cp).map(|p| p.encode()).into();
     Ok(to_js(&v))
+}
+
+/// The auditor an audit of `cp` starts with: a fresh one, or, with the `resume` option, one
+/// that continues from that kept point. The point is checked by the core
+/// (`Auditor::resume`) and its checkpoint proved consistent with `cp` (FORK or ROLLBACK
+/// with the evidence, as `since`); then only the new entries are read. A point that does
+/// not hold is discarded and said so (`{discarded}`); one that does, `{from, signedTime}`.
+async fn start_audit(
+    f: &Fetcher,
+    t: &Trust,
+    cp: &VerifiedCheckpoint,
+    opts: &JsValue,
+) -> Result<(Auditor, Value), JsValue> {
+    let check_tiles = opt_get(opts, "checkTiles")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let Some(text) = opt_get(opts, "resume").and_then(|v| v.as_string()) else {
+        return Ok((Auditor::new(cp, t.level, check_tiles), Value::Null));
+    };
+    let r =
+        ResumePoint::parse(&text).and_then(|p| Auditor::resume(&p, t, cp, t.level, check_tiles));
+    match r {
+        Ok((a, kept)) => {
+            prove_consistency(f, &mut Consistency::new(cp.size()), &kept, cp).await?;
+            let resumed = obj!(
+                "from": kept.size(),
+                "signedTime": liveledger_core::freshness::signed_time(&kept, t.time_key.as_ref()),
+            );
+            Ok((a, resumed))
+        }
+        Err(e) => Ok((
+            Auditor::new(cp, t.level, check_tiles),
+            obj!("discarded": e.to_string()),
+        )),
+    }
 }
 
 /// Split views (the rule is core's `audit::views`): asks each witness of the quorum's
@@ -473,13 +476,12 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
     }
     let mut views = witness_views(&f, &t, &cp, &opts).await.map_err(alarm)?;
     let mut views_at = js_sys::Date::now();
-    let mut a = auditor(&cp, &t, &opts);
+    let (mut a, resumed) = start_audit(&f, &t, &cp, &opts).await.map_err(alarm)?;
     let engine = drive(&f, &mut a, &opts).await.map_err(alarm)?;
     if let Some(cb) = &on_digest {
-        let _ = cb.call1(
-            &JsValue::NULL,
-            &to_js(&with_views(audit_json(&a, &cp, &t, &engine), views.clone())),
-        );
+        let mut v = with_views(audit_json(&a, &cp, &t, &engine), views.clone());
+        v["resumed"] = resumed;
+        let _ = cb.call1(&JsValue::NULL, &to_js(&v));
     }
     let mut unavailable = 0u32;
     'poll: loop {

@@ -107,6 +107,8 @@ pub(crate) fn audit_json(
         "cadenceSeconds": t.cadence_seconds,
         "witnesses": witnesses_json(t, cp),
         "freshness": freshness_json(t, cp),
+        // What a later audit can continue from (the `resume` option).
+        "resumePoint": a.resume_point(cp).map(|p| p.encode()),
     )
 }
 

@@ -39,7 +39,7 @@ use crate::hash::Hash;
 use crate::tiles::{self, TilePath, TiledTree, TILE_WIDTH};
 use crate::time::Timestamp;
 use crate::trust::{Trust, TrustError};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The format's name, its first member.
 pub const FORMAT: &str = "liveledger/resume/v1";
@@ -106,7 +106,12 @@ impl ResumePoint {
         let tiles: Vec<Value> = self
             .tiles
             .iter()
-            .map(|(p, b)| json!({"path": p.to_string(), "hashes": b64::encode(b)}))
+            .map(|(p, b)| {
+                let mut t = Map::new();
+                t.insert("path".into(), p.to_string().into());
+                t.insert("hashes".into(), b64::encode(b).into());
+                Value::Object(t)
+            })
             .collect();
         let mut m = Map::new();
         m.insert("format".into(), FORMAT.into());
@@ -136,7 +141,8 @@ impl ResumePoint {
                 gov.iter().map(|e| Value::from(b64::encode(e))).collect(),
             );
         }
-        Value::Object(m).to_string()
+        // Canonical JSON (the core's writer): nothing in it is out of its range.
+        crate::jcs::to_canonical(&Value::Object(m)).unwrap_or_default()
     }
 
     /// Parses `text` strictly (no unknown member, every value typed).
@@ -145,7 +151,7 @@ impl ResumePoint {
         if text.len() > MAX_RESUME_POINT {
             return Err(bad("larger than 1 MiB"));
         }
-        let v: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+        let v: Value = crate::jcs::parse(text.as_bytes()).map_err(|e| bad(&e.to_string()))?;
         let m = v.as_object().ok_or_else(|| bad("not a JSON object"))?;
         let known = [
             "format",
