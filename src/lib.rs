@@ -287,13 +287,24 @@ pub fn App() -> impl IntoView {
                 let size = d["checkpoint"]["size"].as_u64().unwrap_or(0);
                 // Across visits: the module proved this digest extends the one remembered
                 // (`since`); say so once, then remember this one.
-                if let Some(r) = since_used.get_value() {
+                // (An audit continued from a kept point says the same, and more; a notice
+                // that something remembered was discarded stays in front of either.)
+                let since_note = since_used.get_value().map(|r| {
                     since_used.set_value(None);
-                    set_memory_note.set(Some(model::since_words(&r, size)));
-                }
-                if let Some(words) = model::resumed_words(&d["resumed"], size) {
-                    set_memory_note.set(Some(words));
-                    set_resumed_from.set(d["resumed"]["from"].as_u64());
+                    model::since_words(&r, size)
+                });
+                match (model::resumed_words(&d["resumed"], size), since_note) {
+                    (Some(words), _) => {
+                        set_memory_note.update(|n| {
+                            *n = Some(match n.take() {
+                                Some(notice) => format!("{notice} {words}"),
+                                None => words,
+                            })
+                        });
+                        set_resumed_from.set(d["resumed"]["from"].as_u64());
+                    }
+                    (None, Some(words)) => set_memory_note.set(Some(words)),
+                    (None, None) => {}
                 }
                 if let Some(s) = storage() {
                     let _ = s.set_item(&mk, &d["checkpoint"].to_string());

@@ -161,7 +161,7 @@ test("a return visit reads only the new entries, says so, and offers to verify e
   const key = `liveledger:resume:${ledger}/`;
   const kept = await page.evaluate((k) => localStorage.getItem(k), key);
   assert.ok(kept, "a resume point is kept");
-  const bad = kept.replace(/"hashes":"(.)/, (m, c) => `"hashes":"${c === "A" ? "B" : "A"}`);
+  const bad = kept.replace(/"edge":\["(.)/, (m, c) => `"edge":["${c === "A" ? "B" : "A"}`);
   await page.evaluate(([k, v]) => localStorage.setItem(k, v), [key, bad]);
   const damaged = await visit(context, ledger);
   assert.match(await damaged.textContent(".banner.ok h1"), /Verified/);

@@ -359,9 +359,11 @@ fn ensure_seaweedfs() -> Result {
 /// machine (`audit::Inclusion`, #16): 148,109 bytes at the commit that set 148,150. The
 /// digest history as a core step machine with typed errors and its alarm (#16:
 /// `audit::history`, the CLI's `--history` on the same rule; the evidence no longer a JSON
-/// text round trip): 150,084 bytes at the commit that set 150,100.
+/// text round trip): 150,084 bytes at the commit that set 150,100. A later visit continues
+/// the audit from a kept resume point (#20: `audit::resume`, its checks and the chain's
+/// resumption in the browser): 156,087 bytes at the commit that set 156,100.
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 150_100;
+const EMBED_BUDGET_GZ: usize = 156_100;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

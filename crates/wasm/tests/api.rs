@@ -506,7 +506,7 @@ async fn audit_resumes_from_its_kept_point_and_discards_one_that_does_not_hold()
         Some(321.0)
     );
     // A point that is not one, or is another ledger's: discarded, said so, full audit.
-    let at = point.find("\"hashes\":\"").expect("an edge") + 10;
+    let at = point.find("\"edge\":[\"").expect("an edge") + 9;
     let mut edge = point.clone().into_bytes();
     edge[at] = if edge[at] == b'A' { b'B' } else { b'A' };
     for bad in ["{}".to_owned(), String::from_utf8(edge).unwrap()] {

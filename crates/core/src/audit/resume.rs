@@ -8,8 +8,9 @@
 //! 1. it parses exactly, within [`MAX_RESUME_POINT`] bytes;
 //! 2. its checkpoint verifies under today's trust (the log's keys and origin;
 //!    [`Trust::open_past_checkpoint`]) and is for the level being audited;
-//! 3. its right edge of the tree (the partial hash tiles) recomputes that checkpoint's
-//!    signed root: the edge is the tree's, hash for hash;
+//! 3. its right edge of the tree (the partial hash tiles, lowest level first, the ones
+//!    its checkpoint's size has) recomputes that checkpoint's signed root: the edge is
+//!    the tree's, hash for hash;
 //! 4. at the ledger level, its governance events re-verify as a chain (their authority
 //!    and signatures), and the last leaf hash is the edge's where the edge holds it.
 //!
@@ -25,7 +26,7 @@
 //! {"format": "liveledger/resume/v1",
 //!  "level": "ledger" | "log",
 //!  "checkpoint": "<the signed checkpoint, as served>",
-//!  "tiles": [{"path": "tile/0/x001.p/44", "hashes": "<base64 of the hash tile>"}, …],
+//!  "edge": ["<base64 of the partial hash tile of level 0>", "<of level 1>", …],
 //!  "prev": "<base64 leaf hash of the last entry>",          (ledger level)
 //!  "last_time": "<RFC 3339 time of the last event>",          (ledger level)
 //!  "governance": ["<base64 entry>", …]}                       (ledger level)
@@ -91,7 +92,8 @@ pub enum ResumeError {
 pub struct ResumePoint {
     level: Level,
     checkpoint: Vec<u8>,
-    tiles: Vec<(TilePath, Vec<u8>)>,
+    /// The partial hash tiles, lowest level first.
+    edge: Vec<Vec<u8>>,
     chain: Option<(Hash, Option<Timestamp>, Vec<Vec<u8>>)>,
 }
 
@@ -103,16 +105,6 @@ impl ResumePoint {
 
     /// As JSON text.
     pub fn encode(&self) -> String {
-        let tiles: Vec<Value> = self
-            .tiles
-            .iter()
-            .map(|(p, b)| {
-                let mut t = Map::new();
-                t.insert("path".into(), p.to_string().into());
-                t.insert("hashes".into(), b64::encode(b).into());
-                Value::Object(t)
-            })
-            .collect();
         let mut m = Map::new();
         m.insert("format".into(), FORMAT.into());
         m.insert(
@@ -129,7 +121,13 @@ impl ResumePoint {
                 .into_owned()
                 .into(),
         );
-        m.insert("tiles".into(), tiles.into());
+        m.insert(
+            "edge".into(),
+            self.edge
+                .iter()
+                .map(|t| Value::from(b64::encode(t)))
+                .collect(),
+        );
         if let Some((prev, time, gov)) = &self.chain {
             m.insert("prev".into(), prev.to_base64().into());
             m.insert(
@@ -157,7 +155,7 @@ impl ResumePoint {
             "format",
             "level",
             "checkpoint",
-            "tiles",
+            "edge",
             "prev",
             "last_time",
             "governance",
@@ -165,44 +163,34 @@ impl ResumePoint {
         if let Some(k) = m.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(bad(&format!("unknown member {k:?}")));
         }
-        if m.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        let text_of = |k: &str| m.get(k).and_then(Value::as_str);
+        let base64s = |k: &str| -> Result<Vec<Vec<u8>>, ResumeError> {
+            m.get(k)
+                .and_then(Value::as_array)
+                .and_then(|a| {
+                    a.iter()
+                        .map(|e| e.as_str().and_then(|e| b64::decode(e).ok()))
+                        .collect()
+                })
+                .ok_or_else(|| bad(&format!("{k} is not a list of base64 strings")))
+        };
+        if text_of("format") != Some(FORMAT) {
             return Err(bad("no format member"));
         }
-        let level = match m.get("level").and_then(Value::as_str) {
+        let level = match text_of("level") {
             Some("ledger") => Level::Ledger,
             Some("log") => Level::Log,
             _ => return Err(bad("level is neither \"ledger\" nor \"log\"")),
         };
-        let checkpoint = m
-            .get("checkpoint")
-            .and_then(Value::as_str)
+        let checkpoint = text_of("checkpoint")
             .ok_or_else(|| bad("no checkpoint"))?
             .as_bytes()
             .to_vec();
-        let mut tiles = Vec::new();
-        for t in m
-            .get("tiles")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("no tiles"))?
-        {
-            let path: TilePath = t
-                .get("path")
-                .and_then(Value::as_str)
-                .and_then(|p| p.parse().ok())
-                .ok_or_else(|| bad("a tile without a valid path"))?;
-            let hashes = t
-                .get("hashes")
-                .and_then(Value::as_str)
-                .and_then(|h| b64::decode(h).ok())
-                .ok_or_else(|| bad("a tile without base64 hashes"))?;
-            tiles.push((path, hashes));
-        }
+        let edge = base64s("edge")?;
         let chain = match level {
             Level::Log => None,
             Level::Ledger => {
-                let prev = m
-                    .get("prev")
-                    .and_then(Value::as_str)
+                let prev = text_of("prev")
                     .and_then(|h| Hash::from_base64(h).ok())
                     .ok_or_else(|| bad("no prev hash"))?;
                 let time = match m.get("last_time") {
@@ -213,21 +201,13 @@ impl ResumePoint {
                             .ok_or_else(|| bad("last_time is not an RFC 3339 time"))?,
                     ),
                 };
-                let gov = m
-                    .get("governance")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| bad("no governance events"))?
-                    .iter()
-                    .map(|e| e.as_str().and_then(|e| b64::decode(e).ok()))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| bad("a governance event that is not base64"))?;
-                Some((prev, time, gov))
+                Some((prev, time, base64s("governance")?))
             }
         };
         Ok(ResumePoint {
             level,
             checkpoint,
-            tiles,
+            edge,
             chain,
         })
     }
@@ -246,10 +226,10 @@ impl Auditor {
         {
             return None;
         }
-        let tiles = self
+        let edge = self
             .tree
             .partial()
-            .map(|(p, h)| (p, tiles::encode_hash_tile(h)))
+            .map(|(_, h)| tiles::encode_hash_tile(h))
             .collect();
         let chain = match (&self.chain, self.level) {
             (Some(c), Level::Ledger) => {
@@ -261,7 +241,7 @@ impl Auditor {
         Some(ResumePoint {
             level: self.level,
             checkpoint: checkpoint.to_bytes(),
-            tiles,
+            edge,
             chain,
         })
     }
@@ -292,10 +272,18 @@ impl Auditor {
                 newer: newer.size(),
             });
         }
+        // The partial hash tiles a tree of this size has, lowest level first.
+        let paths: Vec<TilePath> = tiles::partial_tiles(size)
+            .into_iter()
+            .filter(|p| p.kind() != tiles::TileKind::Entries)
+            .collect();
+        if paths.len() != point.edge.len() {
+            return Err(ResumeError::Edge { size });
+        }
         let mut hashes = Vec::new();
-        for (p, b) in &point.tiles {
-            let h = tiles::decode_hash_tile(*p, b).map_err(|_| ResumeError::Edge { size })?;
-            hashes.push((*p, h));
+        for (p, b) in paths.into_iter().zip(&point.edge) {
+            let h = tiles::decode_hash_tile(p, b).map_err(|_| ResumeError::Edge { size })?;
+            hashes.push((p, h));
         }
         let tree =
             TiledTree::from_partial_tiles(size, &hashes).map_err(|_| ResumeError::Edge { size })?;
