@@ -197,6 +197,11 @@ enum Command {
         /// With --history: check only the newest N archived digests.
         #[arg(long, value_name = "N", default_value_t = 100, requires = "history")]
         history_limit: usize,
+        /// Keep a resume point in FILE: a later run continues from it, auditing only the
+        /// new entries (the log must extend its checkpoint: FORK or ROLLBACK otherwise).
+        /// One that does not hold is discarded with a note.
+        #[arg(long, value_name = "FILE")]
+        keep: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -721,6 +726,7 @@ fn run(cli: Cli) -> Result<i32> {
             log_only,
             history,
             history_limit,
+            keep,
             json,
             threads,
         } => {
@@ -737,6 +743,7 @@ fn run(cli: Cli) -> Result<i32> {
                     allow_stale,
                     log_only,
                     history: history.then_some(history_limit),
+                    keep,
                     json,
                     progress: true,
                     threads,

@@ -12,6 +12,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use liveledger_core::audit::history::{History, HistoryError, HistoryReport};
+use liveledger_core::audit::resume::{ResumeError, ResumePoint, MAX_RESUME_POINT};
 use liveledger_core::audit::views::{self, Answer, SplitView, View, WitnessViews};
 use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level, Step};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
@@ -148,6 +149,8 @@ pub struct VerifyOptions {
     pub log_only: bool,
     /// Check the newest N archived digests too.
     pub history: Option<usize>,
+    /// A resume point to continue from (if the file exists) and to keep after.
+    pub keep: Option<PathBuf>,
     pub json: bool,
     pub progress: bool,
     /// Signature-checking threads (None: one per core).
@@ -360,7 +363,73 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     if threads == 0 {
         return Err(CliError::Usage("--threads must be at least 1".into()));
     }
-    let report = audit(&src, &cp, level, o.progress, threads)?;
+    // A resume point kept by an earlier run (`--keep FILE`): the core checks it, the log
+    // must extend its checkpoint, and then only the new entries are read.
+    let mut resumed = Value::Null;
+    let mut start = None;
+    if let Some(file) = o.keep.as_ref().filter(|f| f.exists()) {
+        let text = crate::store::read_capped(file, MAX_RESUME_POINT as u64 + 1)?;
+        let point = std::str::from_utf8(&text)
+            .map_err(|_| ResumeError::Malformed("not UTF-8".into()))
+            .and_then(ResumePoint::parse);
+        // A kept checkpoint larger than today's: the log rolled back (not a point to drop).
+        if let Some(old) = point
+            .as_ref()
+            .ok()
+            .and_then(|p| t.open_past_checkpoint(p.checkpoint()).ok())
+            .filter(|old| old.size() > cp.size())
+        {
+            if let Err(e) = liveledger_core::audit::check_consistency(&old, &cp, &[]) {
+                return inconsistent(
+                    o,
+                    &origin,
+                    &e,
+                    None,
+                    ("checkpoint kept before", "checkpoint now"),
+                );
+            }
+        }
+        let kept = point.and_then(|p| Auditor::resume(&p, &t, &cp, level, true));
+        match kept {
+            Ok((a, old)) => {
+                let keep_error = |e: ConsistencyError| {
+                    CliError::Refused(verdict::consistency_code(&e), format!("--keep: {e}"))
+                };
+                let mut c = Consistency::new(cp.size());
+                for p in c.needed(old.size(), cp.size()).map_err(keep_error)? {
+                    let b = src.require(&p.to_string())?;
+                    c.feed(p, &b).map_err(keep_error)?;
+                }
+                match c.check(&old, &cp) {
+                    Ok(_) => {}
+                    Err(ConsistencyError::Inconsistent(e)) => {
+                        return inconsistent(
+                            o,
+                            &origin,
+                            &e,
+                            None,
+                            ("checkpoint kept before", "checkpoint now"),
+                        );
+                    }
+                    Err(e) => return Err(keep_error(e)),
+                }
+                resumed = json!({"from": old.size(), "file": file.display().to_string()});
+                start = Some(a);
+            }
+            Err(e) => {
+                notes.push(format!(
+                    "the resume point in {} was not used ({e}); every entry is audited",
+                    file.display()
+                ));
+                resumed = json!({"discarded": e.to_string(), "file": file.display().to_string()});
+            }
+        }
+    }
+    let a = start.unwrap_or_else(|| Auditor::new(&cp, level, true));
+    let (report, point) = audit(&src, &cp, a, o.progress, threads)?;
+    if let (Some(file), Some(p)) = (&o.keep, point) {
+        crate::store::write_atomic(file, p.encode().as_bytes())?;
+    }
     let history = o
         .history
         .map(|limit| history(&src, &t, &cp, limit))
@@ -378,6 +447,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             stale.as_deref(),
         );
         j["cadence_seconds"] = json!(t.cadence_seconds);
+        j["resumed"] = resumed.clone();
         if let Some(h) = &history {
             j["history"] = history_json(h);
             if let Some(e) = h.failure.as_ref().filter(|_| j["verified"] == true) {
@@ -395,6 +465,13 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             eprintln!("liveledger: note: {n}");
         }
         print_human(&report, signed_time, &consistency, stale.as_deref());
+        if let Some(from) = resumed["from"].as_u64() {
+            println!(
+                "  continued from {from} entries verified before (the resume point in {}): {} new entries audited",
+                resumed["file"].as_str().unwrap_or(""),
+                report.size.saturating_sub(from)
+            );
+        }
         if let Some(h) = &history {
             print_history(h);
         }
@@ -728,14 +805,16 @@ fn witness_views(
     Ok(wv.finish())
 }
 
+/// Runs `a` (fresh, or resumed) to the end: the report, and the point a later run can
+/// continue from (when it verified).
 fn audit(
     src: &Source,
     cp: &VerifiedCheckpoint,
-    level: Level,
+    mut a: Auditor,
     progress: bool,
     threads: usize,
-) -> Result<AuditReport> {
-    let mut a = Auditor::new(cp, level, true);
+) -> Result<(AuditReport, Option<ResumePoint>)> {
+    let level = a.report().level;
     let pf = src.remote().then(|| Prefetch {
         paths: a.upcoming_bundles().collect(),
         state: Mutex::new(Ahead::default()),
@@ -767,7 +846,7 @@ fn audit(
         if let Some(pf) = &pf {
             pf.stop();
         }
-        r
+        r.map(|report| (report, a.resume_point(cp)))
     })
 }
 

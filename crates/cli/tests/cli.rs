@@ -791,3 +791,71 @@ fn verify_history_checks_the_archive_and_names_the_damaged_digest() {
     let (c, v) = history(&[]);
     assert_eq!((c, v["code"].as_str()), (3, Some("NOT_FOUND")), "{v}");
 }
+
+#[test]
+fn verify_keep_continues_from_its_resume_point_and_refuses_a_log_that_went_back() {
+    let (t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(300, "a")), &[]));
+    let keep = t.join("kept.json");
+    let k = keep.to_str().unwrap();
+    let run = |target: &str| {
+        let o = ll(&["verify", target, "--json", "--keep", k], None, &[]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (code(&o), v, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    // The first run audits everything and keeps a point.
+    let (c, v, _) = run(d);
+    assert_eq!((c, v["stats"]["entries"].as_u64()), (0, Some(301)), "{v}");
+    assert!(v["resumed"].is_null());
+    assert!(fs::read_to_string(&keep)
+        .unwrap()
+        .starts_with("{\"checkpoint\""));
+    let before = t.join("at-301");
+    copy_dir(&dir, &before);
+    // Twenty more: only they are audited.
+    ok(&ll(&["append", d], Some(&events(20, "b")), &[]));
+    let (c, v, _) = run(d);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["resumed"]["from"], 301);
+    assert_eq!(v["stats"]["entries"], 20);
+    assert_eq!(v["size"], 321);
+    let human = ok(&ll(&["verify", d, "--keep", k], None, &[]));
+    assert!(
+        human.contains("continued from 321 entries verified before"),
+        "{human}"
+    );
+    // The log serves its older state: ROLLBACK, with both checkpoints.
+    let (c, v, _) = run(before.to_str().unwrap());
+    assert_eq!((c, v["code"].as_str()), (1, Some("ROLLBACK")), "{v}");
+    assert!(v["consistency"]["old_checkpoint"]
+        .as_str()
+        .unwrap()
+        .contains("\n321\n"));
+    // A damaged point: discarded with a note, everything audited, a new point kept.
+    fs::write(&keep, "{\"not\": \"a point\"}").unwrap();
+    let (c, v, _) = run(d);
+    assert_eq!((c, v["stats"]["entries"].as_u64()), (0, Some(321)), "{v}");
+    assert!(v["resumed"]["discarded"].is_string());
+    fs::write(&keep, "not even JSON").unwrap();
+    let o = ll(&["verify", d, "--keep", k], None, &[]);
+    assert_eq!(code(&o), 0);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("was not used"), "{err}");
+    assert!(fs::read_to_string(&keep)
+        .unwrap()
+        .contains("liveledger/resume/v1"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
