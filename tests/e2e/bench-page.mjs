@@ -3,7 +3,9 @@
 // on a signed ledger of N events, two rounds. The module's time is `audit()` with an
 // `onEvent` callback on a bare page (the engine alone); the page's is from navigation
 // to its "Verified" verdict (page load and the app's start included). Long tasks
-// (main-thread tasks over 50 ms) are counted with the Long Tasks API.
+// (main-thread tasks over 50 ms) are counted with the Long Tasks API. Then the return
+// visit: 1,000 new events appended, the page opened again in the same browser profile
+// (its kept resume point: only the new entries are read), to its "Verified" verdict.
 // usage: node bench-page.mjs BIN APPDIR SITEDIR N [REFERENCE_APPDIR]
 // Prints one JSON object per line.
 import { spawn, execFileSync } from "node:child_process";
@@ -15,9 +17,13 @@ const [bin, appDir, siteDir, nStr, refDir] = process.argv.slice(2);
 const n = Number(nStr);
 const dir = join(mkdtempSync(join(tmpdir(), "pb-")), "ledger");
 execFileSync(bin, ["init", dir, "--origin", "bench.example/ledger", "--cadence", "86400"]);
+let seq = 0;
+const appendEvents = (k) => {
+  execFileSync(bin, ["append", dir], { input: Array.from({ length: k }, (_, i) => JSON.stringify({ kind: "payment", source: "erp", key: `inv/${seq + i}`, body: { amount: `${i}.00`, currency: "EUR" } })).join("\n"), maxBuffer: 1 << 28 });
+  seq += k;
+};
 for (let done = 0; done < n; done += 10000) {
-  const k = Math.min(10000, n - done);
-  execFileSync(bin, ["append", dir], { input: Array.from({ length: k }, (_, i) => JSON.stringify({ kind: "payment", source: "erp", key: `inv/${done + i}`, body: { amount: `${i}.00`, currency: "EUR" } })).join("\n"), maxBuffer: 1 << 28 });
+  appendEvents(Math.min(10000, n - done));
 }
 const serve = (d) => new Promise((ok) => { const p = spawn(bin, ["serve", d, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] }); p.stdout.once("data", (x) => ok([String(x).match(/http:\/\/\S+/)[0].replace(/\/$/, ""), p])); });
 const [ledger, p1] = await serve(dir);
@@ -38,7 +44,7 @@ for (let round = 0; round < 2; round++) {
     return { seconds: (performance.now() - t0) / 1000, events };
   }, ledger);
   await ctx.close();
-  const timePage = async (base) => {
+  const timePage = async (base, again) => {
     const ctx = await browser.newContext();
     await ctx.addInitScript(() => {
       window.__long = [];
@@ -50,10 +56,23 @@ for (let round = 0; round < 2; round++) {
     await page.waitForSelector(".banner.ok", { timeout: 3600000 });
     const seconds = (Date.now() - t0) / 1000;
     const long = await page.evaluate(() => ({ count: window.__long.length, max: Math.max(0, ...window.__long), heapBytes: performance.memory?.usedJSHeapSize }));
+    await page.close();
+    let ret = null;
+    if (again) {
+      appendEvents(1000);
+      const p2 = await ctx.newPage();
+      let bundles = 0;
+      p2.on("request", (r) => { if (r.url().includes("/tile/entries/")) bundles++; });
+      const t1 = Date.now();
+      await p2.goto(`${base}/index.html?log=${encodeURIComponent(ledger + "/")}`);
+      await p2.waitForSelector(".banner.ok", { timeout: 3600000 });
+      await p2.waitForFunction(() => /earlier visit/.test(document.querySelector("#memory-note")?.textContent ?? ""), null, { timeout: 600000 });
+      ret = { seconds: (Date.now() - t1) / 1000, bundles };
+    }
     await ctx.close();
-    return { seconds, ratio: seconds / mod.seconds, longTasks: long.count, longestTaskMs: long.max, heapBytes: long.heapBytes };
+    return { seconds, ratio: seconds / mod.seconds, longTasks: long.count, longestTaskMs: long.max, heapBytes: long.heapBytes, returnVisit: ret };
   };
-  const row = { round, events: mod.events, module: mod.seconds, page: await timePage(app) };
+  const row = { round, events: mod.events, module: mod.seconds, page: await timePage(app, true) };
   if (ref) row.reference = await timePage(ref);
   console.log(JSON.stringify(row));
 }

@@ -452,21 +452,31 @@ fn bench_page(args: &[String]) -> Result {
         ));
     }
     let mut table = String::from(
-        "| round | events | module `audit()` | the page | page ÷ module | long tasks (longest) | JS heap after |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| round | events | module `audit()` | the page | page ÷ module | long tasks (longest) | JS heap after | return visit, 1,000 new events |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         let cell = |p: &serde_json::Value| {
+            let back = &p["returnVisit"];
             format!(
-                "{:.2} s | **{:.2}×** | {} ({:.0} ms) | {:.1} MB",
+                "{:.2} s | **{:.2}×** | {} ({:.0} ms) | {:.1} MB | {}",
                 p["seconds"].as_f64().unwrap_or(0.0),
                 p["ratio"].as_f64().unwrap_or(0.0),
                 p["longTasks"],
                 p["longestTaskMs"].as_f64().unwrap_or(0.0),
-                p["heapBytes"].as_f64().unwrap_or(0.0) / 1e6
+                p["heapBytes"].as_f64().unwrap_or(0.0) / 1e6,
+                if back.is_null() {
+                    String::new()
+                } else {
+                    format!(
+                        "{:.2} s, {} bundles read",
+                        back["seconds"].as_f64().unwrap_or(0.0),
+                        back["bundles"]
+                    )
+                }
             )
         };
         let m = v["module"].as_f64().unwrap_or(0.0);
@@ -490,7 +500,9 @@ fn bench_page(args: &[String]) -> Result {
         &format!(
             "Last run: `cargo xtask bench-page {n}{}`. One Chromium, a fresh context per audit \
              (nothing cached). The module: `audit()` with an `onEvent` callback on a bare page. \
-             The page: from navigation to its Verified verdict, page load included.\n\n{table}",
+             The page: from navigation to its Verified verdict, page load included. The return \
+             visit: 1,000 events appended, the page opened again in the same profile (its kept \
+             resume point), to its verdict and the note saying what was verified now.\n\n{table}",
             reference
                 .map(|r| format!(" --reference {r}"))
                 .unwrap_or_default()
@@ -552,6 +564,12 @@ fn build_embed() -> Result<(usize, usize)> {
         &[&built, "--target", "web", "--out-dir", pkg],
         &[],
     )?;
+    // The error codes' TypeScript type is generated from the core's list (Code::TYPESCRIPT).
+    let dts = std::fs::read_to_string(format!("{pkg}/liveledger_wasm.d.ts"))
+        .map_err(|e| format!("{pkg}/liveledger_wasm.d.ts: {e}"))?;
+    if !dts.contains(liveledger_core::verdict::Code::TYPESCRIPT) {
+        return Err("the module's .d.ts lacks the core's LedgerErrorCode type".into());
+    }
     let wasm = format!("{pkg}/liveledger_wasm_bg.wasm");
     run(
         "tests/e2e/node_modules/.bin/wasm-opt",

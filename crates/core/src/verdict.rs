@@ -1,6 +1,6 @@
 //! The codes a verdict is reported with: one list, the same in `liveledger verify --json`,
-//! the JS module's `LedgerError.code` (and its TypeScript union, checked against
-//! [`Code::ALL`] by the module's tests) and the page's alarms.
+//! the JS module's `LedgerError.code` (its TypeScript union is [`Code::TYPESCRIPT`], made
+//! from the same list) and the page's alarms.
 //!
 //! Each error of the core maps to its code here, so no verifier decides on its own that a
 //! failure is a fork or a tampering.
@@ -23,6 +23,15 @@ macro_rules! codes {
         impl Code {
             /// Every code, in this order.
             pub const ALL: &'static [Code] = &[$(Code::$name,)*];
+
+            /// The codes as a TypeScript declaration, made from this same list: the JS
+            /// module's `LedgerErrorCode` (`never` is the empty union's start).
+            pub const TYPESCRIPT: &'static str = concat!(
+                "/** A verdict's code: liveledger-core's `verdict::Code`, one list for every verifier. */\n",
+                "export type LedgerErrorCode = never"
+                $(, " | \"", $text, "\"")*,
+                ";"
+            );
 
             /// The code as written on the wire (`"TAMPERED"`).
             pub fn as_str(self) -> &'static str {

@@ -13,7 +13,7 @@
 //! `TAMPERED`, `FORK`, `ROLLBACK`, `INCLUSION_FAILED`, `ABORTED`, `BAD_SINCE`, `QUORUM`,
 //! `STALE` (core's `freshness`), `KEY_CHANGED` (`verdict::with_remembered_keys`, for keys a
 //! page remembered) and `BAD_ARCHIVE` (`verdict::history_alarm`)); the TypeScript union
-//! below is checked against it by tests/api.rs.
+//! `LedgerErrorCode` is generated from it (`Code::TYPESCRIPT`).
 
 // SAFETY: the module runs on one thread: its Web Workers run JavaScript, not this Wasm.
 #[cfg(target_arch = "wasm32")]
@@ -82,9 +82,13 @@ export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDi
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
 export interface HistoryDigest { size: number; root: string; signedTime?: number; note: string; extends: number | null }
-export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerError["code"]; alarm: "FORK" | "ROLLBACK" | "BAD_ARCHIVE"; message: string; evidence?: any } | null }
-export interface LedgerError extends Error { code: "BAD_INPUT" | "BAD_SIGNATURE" | "WRONG_ORIGIN" | "NO_KEY" | "FETCH_FAILED" | "NOT_FOUND" | "TAMPERED" | "FORK" | "ROLLBACK" | "INCLUSION_FAILED" | "ABORTED" | "BAD_SINCE" | "QUORUM" | "STALE" | "KEY_CHANGED" | "BAD_ARCHIVE"; evidence?: any }
+export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerErrorCode; alarm: "FORK" | "ROLLBACK" | "BAD_ARCHIVE"; message: string; evidence?: any } | null }
+export interface LedgerError extends Error { code: LedgerErrorCode; evidence?: any }
 "#;
+
+/// `LedgerErrorCode`: generated from the core's list of codes, never written here.
+#[wasm_bindgen(typescript_custom_section)]
+const CODES: &str = liveledger_core::verdict::Code::TYPESCRIPT;
 
 #[wasm_bindgen]
 extern "C" {
