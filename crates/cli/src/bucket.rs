@@ -1,5 +1,5 @@
-//! A ledger's published tree in an object store: S3 and S3-compatible stores, through the
-//! `object_store` crate.
+//! A ledger's published tree in an object store: S3 and S3-compatible stores, Azure Blob
+//! Storage and Google Cloud Storage, through the `object_store` crate.
 //!
 //! ```text
 //! s3://BUCKET/PREFIX/       the published tree, as on disk (checkpoint, metadata, tile/…,
@@ -24,9 +24,14 @@
 //! - Uploads of a batch run in parallel (16 at a time); a batch's files are all written
 //!   before its checkpoint.
 //!
-//! Configuration is the usual AWS variables: `AWS_ENDPOINT_URL` (plain `http://` is
-//! allowed when the endpoint says so), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_REGION` (default `us-east-1`), and the rest `object_store` reads.
+//! Configuration is each cloud's usual variables, as `object_store` reads them. S3:
+//! `AWS_ENDPOINT_URL` (plain `http://` is allowed when the endpoint says so),
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` (default `us-east-1`).
+//! Azure (`az://`): `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY` (or the other
+//! credentials it reads), `AZURE_STORAGE_USE_EMULATOR=true` for Azurite. GCS (`gs://`):
+//! `GOOGLE_SERVICE_ACCOUNT` (a key file) or the other credentials it reads. Every one
+//! makes the same create-only puts and conditional lease renewals (`If-None-Match`,
+//! `If-Match`, or GCS's generation match).
 //!
 //! The calls are synchronous for the writer: each runs on this module's own small tokio
 //! runtime, so they work from any thread, inside another runtime's blocking threads too.
@@ -35,6 +40,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path as ObjPath;
 use object_store::{
     Attribute, Attributes, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutMode,
@@ -90,16 +97,18 @@ pub struct Lease {
 }
 
 impl Bucket {
-    /// Opens `s3://BUCKET[/PREFIX]`, configured from the environment.
+    /// Opens `s3://BUCKET[/PREFIX]`, `az://CONTAINER[/PREFIX]` or `gs://BUCKET[/PREFIX]`,
+    /// configured from the environment (see the module doc).
     pub fn open(url: &str) -> Result<Bucket> {
         let bad = |why: &str| {
             CliError::Usage(format!(
-                "--store {url:?}: {why}; expected s3://BUCKET or s3://BUCKET/PREFIX"
+                "--store {url:?}: {why}; expected s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]"
             ))
         };
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| bad("only s3:// stores are supported"))?;
+        let (scheme, rest) = url
+            .split_once("://")
+            .filter(|(s, _)| matches!(*s, "s3" | "az" | "gs"))
+            .ok_or_else(|| bad("not an s3://, az:// or gs:// store"))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let prefix = prefix.trim_matches('/').to_owned();
         if bucket.is_empty() {
@@ -111,27 +120,41 @@ impl Bucket {
         {
             return Err(bad("the prefix has an empty, `.` or `..` segment"));
         }
-        let mut b = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(20),
-                ..Default::default()
-            })
-            .with_client_options(
-                ClientOptions::new()
-                    .with_timeout(Duration::from_secs(60))
-                    .with_connect_timeout(Duration::from_secs(5))
-                    .with_allow_http(endpoint_is_http()),
-            );
-        if std::env::var_os("AWS_REGION").is_none()
-            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-        {
-            b = b.with_region("us-east-1");
-        }
-        let store = b
-            .build()
-            .map_err(|e| CliError::Usage(format!("--store {url}: {e}")))?;
+        let retry = RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(20),
+            ..Default::default()
+        };
+        let client = ClientOptions::new()
+            .with_timeout(Duration::from_secs(60))
+            .with_connect_timeout(Duration::from_secs(5));
+        let built: std::result::Result<Arc<dyn ObjectStore>, object_store::Error> = match scheme {
+            "az" => MicrosoftAzureBuilder::from_env()
+                .with_container_name(bucket)
+                .with_retry(retry)
+                .with_client_options(client.with_allow_http(azure_is_http()))
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
+            "gs" => GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(retry)
+                .with_client_options(client)
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
+            _ => {
+                let mut b = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry)
+                    .with_client_options(client.with_allow_http(endpoint_is_http()));
+                if std::env::var_os("AWS_REGION").is_none()
+                    && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+                {
+                    b = b.with_region("us-east-1");
+                }
+                b.build().map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+            }
+        };
+        let store = built.map_err(|e| CliError::Usage(format!("--store {url}: {e}")))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -140,10 +163,10 @@ impl Bucket {
             .map_err(|e| CliError::Io(format!("the object store's runtime: {e}")))?;
         Ok(Bucket {
             url: format!(
-                "s3://{bucket}{}{prefix}",
+                "{scheme}://{bucket}{}{prefix}",
                 if prefix.is_empty() { "" } else { "/" }
             ),
-            store: Arc::new(store),
+            store,
             prefix,
             rt: Some(rt),
         })
@@ -485,6 +508,15 @@ fn endpoint_is_http() -> bool {
         .iter()
         .filter_map(|k| std::env::var(k).ok())
         .any(|u| u.starts_with("http://"))
+}
+
+/// Plain HTTP for Azure only to the emulator (Azurite) or an `http://` endpoint.
+fn azure_is_http() -> bool {
+    std::env::var("AZURE_STORAGE_USE_EMULATOR").is_ok_and(|v| v == "true")
+        || ["AZURE_STORAGE_ENDPOINT", "AZURITE_BLOB_STORAGE_URL"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok())
+            .any(|u| u.starts_with("http://"))
 }
 
 fn unix_now() -> u64 {

@@ -273,7 +273,7 @@ impl Store {
                     .and_then(|v| v["store"].as_str().map(str::to_owned))
                     .ok_or_else(|| {
                         CliError::Corrupt(format!(
-                            "{}: expected {{\"store\": \"s3://BUCKET/PREFIX\"}}",
+                            "{}: expected {{\"store\": \"s3://BUCKET/PREFIX\"}} (or az://, gs://)",
                             config.display()
                         ))
                     })?;

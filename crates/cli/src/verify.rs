@@ -30,7 +30,8 @@ use crate::error::{CliError, Result};
 pub enum Source {
     Dir(PathBuf),
     Url(String),
-    /// `s3://BUCKET/PREFIX`, read with the AWS_* credentials (a private bucket too).
+    /// `s3://`, `az://` or `gs://BUCKET/PREFIX`, read with that cloud's credentials (a
+    /// private bucket too).
     Bucket(std::sync::Arc<crate::bucket::Bucket>),
 }
 
@@ -40,7 +41,7 @@ impl Source {
     pub fn parse(s: &str) -> Result<Source> {
         Ok(if s.starts_with("http://") || s.starts_with("https://") {
             Source::Url(s.trim_end_matches('/').to_owned())
-        } else if s.starts_with("s3://") {
+        } else if ["s3://", "az://", "gs://"].iter().any(|p| s.starts_with(p)) {
             Source::Bucket(std::sync::Arc::new(crate::bucket::Bucket::open(s)?))
         } else {
             let d = PathBuf::from(s);
