@@ -100,11 +100,11 @@ fn an_archive_of_every_size_holds_and_each_tile_is_read_once() {
 both! {
 fn the_newest_limit_digests_are_checked_and_the_newest_extends_to_the_checkpoint() {
     let l = Ledger::grown(N, None);
-    let a = archive_of(&l, &[1, 5, 17, 64, N / 2, N - 1]);
+    let a = archive_of(&l, &[1, 5, 17, 30, N / 2, N - 1]);
     let (r, _) = run(&l, N, &a, 3, &|p| l.file(p).to_vec());
     assert!(r.verified(), "{:?}", r.failure);
     assert_eq!(r.total, 6);
-    assert_eq!(sizes(&r), [(64, None), (N / 2, Some(64)), (N - 1, Some(N / 2))]);
+    assert_eq!(sizes(&r), [(30, None), (N / 2, Some(30)), (N - 1, Some(N / 2))]);
     // A limit of 0 still checks the newest; the checkpoint itself may be archived.
     let a = archive_of(&l, &[3, N]);
     let (r, _) = run(&l, N, &a, 0, &|p| l.file(p).to_vec());

@@ -90,7 +90,7 @@ fn an_audit_resumed_from_any_size_reads_only_the_new_entries_and_verifies() {
     let t = trust(&l);
     let newest = l.checkpoint(N);
     for level in [Level::Ledger, Level::Log] {
-        for s in [1, 2, 39, 40, 41, 255, 256, 257, 299, 300, 301, N - 1, N] {
+        for s in [1, 2, 39, 40, 41, 255, 256, 257, 299, 300, 301, N - 1, N].into_iter().filter(|&s| s <= N) {
             let p = point_at(&l, s, level);
             // Kept as text and read back.
             let text = p.encode();
@@ -126,11 +126,12 @@ fn a_point_from_another_ledger_or_level_or_with_a_changed_edge_is_refused() {
     // still read) refused by a check, or an audit that still verifies (the change was in
     // a signature's padding or whitespace): never a wrong pass.
     let text = p.encode();
-    let mut refused = 0;
+    let (mut refused, mut tried) = (0, 0);
     for i in (0..text.len()).step_by(if cfg!(target_arch = "wasm32") { 7 } else { 1 }) {
         let mut b = text.clone().into_bytes();
         b[i] ^= 0x01;
         let Ok(s) = String::from_utf8(b) else { continue };
+        tried += 1;
         match ResumePoint::parse(&s).and_then(|q| Auditor::resume(&q, &t, &newest, Level::Ledger, true)) {
             Err(_) => refused += 1,
             Ok((mut a, kept)) => {
@@ -142,7 +143,7 @@ fn a_point_from_another_ledger_or_level_or_with_a_changed_edge_is_refused() {
             }
         }
     }
-    assert!(refused > text.len() / 2, "{refused} of {} changes refused", text.len());
+    assert!(refused > tried / 2, "{refused} of {tried} changes refused");
     // Not a point at all, or too large.
     for bad in ["", "{}", "[]", &"x".repeat(MAX_RESUME_POINT + 1)] {
         assert!(matches!(ResumePoint::parse(bad), Err(ResumeError::Malformed(_))));
