@@ -15,8 +15,8 @@ use rskafka::client::ClientBuilder;
 use rskafka::record::Record;
 
 fn main() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [broker, topic, n] = args.as_slice() else {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, broker, topic, n] = args.as_slice() else {
         return Err("usage: produce BROKER TOPIC N".into());
     };
     let n: u64 = n.parse().map_err(|_| format!("N {n:?} is not a number"))?;

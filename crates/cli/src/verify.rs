@@ -287,27 +287,14 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         let old = t.open_past_checkpoint(&old_bytes).map_err(|e| {
             CliError::Refused(Code::BadSince, format!("--since {}: {e}", path.display()))
         })?;
-        let since_error = |e: ConsistencyError| {
-            CliError::Refused(verdict::consistency_code(&e), format!("--since: {e}"))
-        };
-        let mut c = Consistency::new(cp.size());
-        for p in c.needed(old.size(), cp.size()).map_err(since_error)? {
-            let b = src.require(&p.to_string())?;
-            c.feed(p, &b).map_err(since_error)?;
-        }
-        let checked = c.check(&old, &cp);
-        match checked {
-            Ok(_) => {}
-            Err(ConsistencyError::Inconsistent(e)) => {
-                return inconsistent(
-                    o,
-                    &origin,
-                    &e,
-                    None,
-                    ("checkpoint trusted before", "checkpoint now"),
-                );
-            }
-            Err(e) => return Err(since_error(e)),
+        if let Err(e) = extends(&src, &old, &cp, "--since")? {
+            return inconsistent(
+                o,
+                &origin,
+                &e,
+                None,
+                ("checkpoint trusted before", "checkpoint now"),
+            );
         }
         consistency = json!({"since": old.size(), "now": cp.size(), "consistent": true});
     }
@@ -373,14 +360,14 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         let point = std::str::from_utf8(&text)
             .map_err(|_| ResumeError::Malformed("not UTF-8".into()))
             .and_then(ResumePoint::parse);
-        // A kept checkpoint larger than today's: the log rolled back (not a point to drop).
+        // Today's checkpoint must extend the kept one, as with --since (a rollback or a
+        // fork is an alarm, not a point to drop); then the core checks the rest of it.
         if let Some(old) = point
             .as_ref()
             .ok()
             .and_then(|p| t.open_past_checkpoint(p.checkpoint()).ok())
-            .filter(|old| old.size() > cp.size())
         {
-            if let Err(e) = liveledger_core::audit::check_consistency(&old, &cp, &[]) {
+            if let Err(e) = extends(&src, &old, &cp, "--keep")? {
                 return inconsistent(
                     o,
                     &origin,
@@ -393,27 +380,6 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         let kept = point.and_then(|p| Auditor::resume(&p, &t, &cp, level, true));
         match kept {
             Ok((a, old)) => {
-                let keep_error = |e: ConsistencyError| {
-                    CliError::Refused(verdict::consistency_code(&e), format!("--keep: {e}"))
-                };
-                let mut c = Consistency::new(cp.size());
-                for p in c.needed(old.size(), cp.size()).map_err(keep_error)? {
-                    let b = src.require(&p.to_string())?;
-                    c.feed(p, &b).map_err(keep_error)?;
-                }
-                match c.check(&old, &cp) {
-                    Ok(_) => {}
-                    Err(ConsistencyError::Inconsistent(e)) => {
-                        return inconsistent(
-                            o,
-                            &origin,
-                            &e,
-                            None,
-                            ("checkpoint kept before", "checkpoint now"),
-                        );
-                    }
-                    Err(e) => return Err(keep_error(e)),
-                }
                 resumed = json!({"from": old.size(), "file": file.display().to_string()});
                 start = Some(a);
             }
@@ -486,6 +452,30 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         }
     }
     Ok(if ok { 0 } else { 1 })
+}
+
+/// Proves with the log's tiles that `cp` extends `old` (the core's `Consistency`): `Ok(Err)`
+/// is the inconsistency, with both checkpoints and the proof; `Err` a tile that could not
+/// be read or is malformed (named for `flag`).
+fn extends(
+    src: &Source,
+    old: &VerifiedCheckpoint,
+    cp: &VerifiedCheckpoint,
+    flag: &str,
+) -> Result<std::result::Result<(), Box<liveledger_core::audit::Inconsistency>>> {
+    let refused = |e: ConsistencyError| {
+        CliError::Refused(verdict::consistency_code(&e), format!("{flag}: {e}"))
+    };
+    let mut c = Consistency::new(cp.size());
+    for p in c.needed(old.size(), cp.size()).map_err(refused)? {
+        let b = src.require(&p.to_string())?;
+        c.feed(p, &b).map_err(refused)?;
+    }
+    match c.check(old, cp) {
+        Ok(_) => Ok(Ok(())),
+        Err(ConsistencyError::Inconsistent(e)) => Ok(Err(e)),
+        Err(e) => Err(refused(e)),
+    }
 }
 
 /// Archived digests fetched at once by `--history`.
