@@ -101,6 +101,14 @@ fn forget_memory(key: &str) {
     }
 }
 
+/// Forgets what this browser kept under `key`, and loads the page again.
+fn forget_and_reload(key: &str) {
+    forget_memory(key);
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
@@ -289,22 +297,19 @@ pub fn App() -> impl IntoView {
                 // (`since`); say so once, then remember this one.
                 // (An audit continued from a kept point says the same, and more; a notice
                 // that something remembered was discarded stays in front of either.)
-                let since_note = since_used.get_value().map(|r| {
-                    since_used.set_value(None);
-                    model::since_words(&r, size)
-                });
-                match (model::resumed_words(&d["resumed"], size), since_note) {
-                    (Some(words), _) => {
-                        set_memory_note.update(|n| {
-                            *n = Some(match n.take() {
-                                Some(notice) => format!("{notice} {words}"),
-                                None => words,
-                            })
-                        });
-                        set_resumed_from.set(d["resumed"]["from"].as_u64());
-                    }
-                    (None, Some(words)) => set_memory_note.set(Some(words)),
-                    (None, None) => {}
+                let remembered = since_used.get_value();
+                since_used.set_value(None);
+                let signed = remembered.as_ref().and_then(|r| r.signed_time);
+                if let Some(words) = model::resumed_words(&d["resumed"], size, signed) {
+                    set_memory_note.update(|n| {
+                        *n = Some(match n.take() {
+                            Some(notice) => format!("{notice} {words}"),
+                            None => words,
+                        })
+                    });
+                    set_resumed_from.set(d["resumed"]["from"].as_u64());
+                } else if let Some(r) = remembered {
+                    set_memory_note.set(Some(model::since_words(&r, size)));
                 }
                 if let Some(s) = storage() {
                     let _ = s.set_item(&mk, &d["checkpoint"].to_string());
@@ -394,16 +399,7 @@ pub fn App() -> impl IntoView {
         });
     }
 
-    let forget_key = {
-        move || {
-            if let Some(s) = storage() {
-                let _ = s.remove_item(&key_memory_store.get_value());
-            }
-            if let Some(w) = web_sys::window() {
-                let _ = w.location().reload();
-            }
-        }
-    };
+    let forget_key = move || forget_and_reload(&key_memory_store.get_value());
     let size = move || digest.get()["checkpoint"]["size"].as_u64();
     // What the digest card shows before (or instead of) a verified digest.
     let none = move || {
@@ -536,12 +532,7 @@ pub fn App() -> impl IntoView {
                 </dl>
                 {move || memory_note.get().map(|m| view! { <p class="muted" id="memory-note">{m}</p> })}
                 {move || resumed_from.get().map(|_| view! {
-                    <p><button id="full-audit" on:click=move |_| {
-                        forget_memory(&resume_store.get_value());
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().reload();
-                        }
-                    }>"Verify every event again"</button></p>
+                    <p><button id="full-audit" on:click=move |_| forget_and_reload(&resume_store.get_value())>"Verify every event again"</button></p>
                 })}
             </section>
             <section class="card" aria-labelledby="audit-h">

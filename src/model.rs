@@ -415,17 +415,17 @@ pub fn since_words(r: &Remembered, now_size: u64) -> String {
 }
 
 /// What the page says of an audit the module continued from a kept resume point (`resumed`
-/// of an audit result): where it continued from, and what was verified now; or why the
+/// of an audit result; `signed`: the kept digest's signed time, as this browser remembers
+/// it): where it continued from, and what was verified now; or why the
 /// kept point was not used. `None` when the audit started from zero with nothing kept.
-pub fn resumed_words(resumed: &Value, now_size: u64) -> Option<String> {
+pub fn resumed_words(resumed: &Value, now_size: u64, signed: Option<f64>) -> Option<String> {
     if let Some(why) = resumed["discarded"].as_str() {
         return Some(format!(
             "What this browser kept to continue its audit of this ledger could not be used ({why}); it was discarded, and every event was verified again."
         ));
     }
     let from = resumed["from"].as_u64()?;
-    let when = resumed["signedTime"]
-        .as_f64()
+    let when = signed
         .map(|t| format!(" (its digest signed {})", utc(t)))
         .unwrap_or_default();
     let new = now_size.saturating_sub(from);

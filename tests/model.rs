@@ -326,12 +326,15 @@ fn the_digest_card_says_who_witnessed_and_the_quorum() {
 #[wasm_bindgen_test]
 fn an_audit_continued_from_a_kept_point_is_said_in_words() {
     assert_eq!(
-        model::resumed_words(&json!({"from": 301, "signedTime": 86400}), 321).as_deref(),
+        model::resumed_words(&json!({"from": 301}), 321, Some(86400.0)).as_deref(),
         Some("Verified up to 301 events on an earlier visit (its digest signed 1970-01-02T00:00:00Z); today's digest is proved to extend it, and the 20 new events were verified now.")
     );
     assert_eq!(
-        model::resumed_words(&json!({"discarded": "its tree edge does not recompute the root"}), 321).as_deref(),
+        model::resumed_words(&json!({"discarded": "its tree edge does not recompute the root"}), 321, None).as_deref(),
         Some("What this browser kept to continue its audit of this ledger could not be used (its tree edge does not recompute the root); it was discarded, and every event was verified again.")
     );
-    assert_eq!(model::resumed_words(&serde_json::Value::Null, 321), None);
+    assert_eq!(
+        model::resumed_words(&serde_json::Value::Null, 321, None),
+        None
+    );
 }

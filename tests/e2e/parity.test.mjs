@@ -9,7 +9,10 @@
 // A second table does the same for the digest archive (a planted digest of another
 // history, one the log did not sign, one misnamed, an index out of order, a digest newer
 // than the checkpoint, no archive): `verify --history --json`, `verifyHistory` in Node
-// and in Chromium give the same code, alarm and file; the page raises the same alarm.
+// and in Chromium give the same code, alarm and file; the page raises the same alarm. A
+// third table continues from a kept resume point (a grown ledger, a larger fork, an older
+// checkpoint, a damaged point): `verify --keep`, `audit` with `resume` in Node and in
+// Chromium give the same verdict and say the same of the point.
 //
 // The cases are crafted here: metadata is rewritten and re-signed with the ledger's own
 // log key (read from its key directory), as an operator could.
@@ -220,6 +223,48 @@ async function pageAlarm(url, want) {
   return alarm;
 }
 
+/** Continuing from a kept resume point (issue #20): name → { dir, point, want: {verified, code, resumed} }. */
+const resumes = {};
+
+async function craftResumes() {
+  const golden = join(work, "golden"), later = join(work, "later"), other = join(work, "other");
+  const pointOf = async (dir) => (await module_.audit(await serve(dir), { signatures: "wasm" })).resumePoint;
+  const kept = await pointOf(golden); // 301
+  const keptLater = await pointOf(later); // 311
+  const bigfork = join(work, "r-bigfork");
+  fork(other, bigfork); // 150: another history after 101 events, by the same key
+  append(bigfork, 200, "fork"); // 350
+  resumes["a grown ledger, continued from its kept point"] = { dir: later, point: kept, want: { verified: true, code: null, resumed: 301 } };
+  resumes["a larger fork of the kept point"] = { dir: bigfork, point: kept, want: { verified: false, code: "FORK", resumed: null } };
+  resumes["an older checkpoint than the kept point"] = { dir: golden, point: keptLater, want: { verified: false, code: "ROLLBACK", resumed: null } };
+  const damaged = kept.replace(/"edge":\["(.)/, (m, c) => `"edge":["${c === "A" ? "B" : "A"}`);
+  resumes["a kept point whose tree edge changed"] = { dir: later, point: damaged, want: { verified: true, code: null, resumed: "discarded" } };
+}
+
+const resumedOf = (r) => (r?.from !== undefined ? r.from : r?.discarded ? "discarded" : null);
+
+function resumeCli(url, point) {
+  const f = join(work, "keep-" + createHash("sha256").update(url + point).digest("hex").slice(0, 8));
+  writeFileSync(f, point);
+  let out;
+  try {
+    out = execFileSync(bin, ["verify", url, "--json", "--keep", f], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    out = e.stdout;
+  }
+  const j = JSON.parse(out);
+  return { verified: j.verified, code: j.code ?? null, resumed: j.verified ? resumedOf(j.resumed) : null };
+}
+
+const resumeModule = async (m, url, point) => {
+  try {
+    const r = await m.audit(url, { signatures: "wasm", resume: point });
+    return { verified: r.verified, code: null, resumed: r.resumed?.from !== undefined ? r.resumed.from : r.resumed?.discarded ? "discarded" : null };
+  } catch (e) {
+    return { verified: false, code: e.code, resumed: null };
+  }
+};
+
 // --- the verifiers ------------------------------------------------------------------------
 
 const cli = (url, c) => {
@@ -368,4 +413,23 @@ test("every verifier gives every digest-history case the verdict of the table", 
   }
   console.log("# " + rows.join("\n# "));
   assert.equal(Object.keys(histories).length, 7);
+});
+
+test("every verifier continues from a kept resume point as the table says", async () => {
+  await craftResumes();
+  const rows = [];
+  for (const [name, c] of Object.entries(resumes)) {
+    const url = await serve(c.dir);
+    const got = {
+      cli: resumeCli(url, c.point),
+      node: await resumeModule(module_, url, c.point),
+      chromium: await page.evaluate(`(${resumeModule})(window.m, ${JSON.stringify(url)}, ${JSON.stringify(c.point)})`),
+    };
+    for (const [who, v] of Object.entries(got)) {
+      rows.push(`${name} | ${who} | ${JSON.stringify(v)}`);
+      assert.deepEqual(v, c.want, `${name}: ${who} says ${JSON.stringify(v)}, the table ${JSON.stringify(c.want)}`);
+    }
+  }
+  console.log("# " + rows.join("\n# "));
+  assert.equal(Object.keys(resumes).length, 4);
 });

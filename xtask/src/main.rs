@@ -397,7 +397,8 @@ fn ensure_seaweedfs() -> Result {
 /// `audit::history`, the CLI's `--history` on the same rule; the evidence no longer a JSON
 /// text round trip): 150,084 bytes at the commit that set 150,100. A later visit continues
 /// the audit from a kept resume point (#20: `audit::resume`, its checks and the chain's
-/// resumption in the browser): 156,087 bytes at the commit that set 156,100.
+/// resumption in the browser): 156,087 bytes at the commit that set 156,100 (156,083 once a rollback
+/// against the kept point became the core's alarm and its signed time the page's own).
 const APP_BUDGET_GZ: usize = 300_000;
 const EMBED_BUDGET_GZ: usize = 156_100;
 

@@ -360,14 +360,10 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         let point = std::str::from_utf8(&text)
             .map_err(|_| ResumeError::Malformed("not UTF-8".into()))
             .and_then(ResumePoint::parse);
-        // Today's checkpoint must extend the kept one, as with --since (a rollback or a
-        // fork is an alarm, not a point to drop); then the core checks the rest of it.
-        if let Some(old) = point
-            .as_ref()
-            .ok()
-            .and_then(|p| t.open_past_checkpoint(p.checkpoint()).ok())
-        {
-            if let Err(e) = extends(&src, &old, &cp, "--keep")? {
+        let kept = point.and_then(|p| Auditor::resume(&p, &t, &cp, level, true));
+        match kept {
+            // A rollback (or another tree of the kept size): an alarm, not a point to drop.
+            Err(ResumeError::Inconsistent(e)) => {
                 return inconsistent(
                     o,
                     &origin,
@@ -376,10 +372,16 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
                     ("checkpoint kept before", "checkpoint now"),
                 );
             }
-        }
-        let kept = point.and_then(|p| Auditor::resume(&p, &t, &cp, level, true));
-        match kept {
             Ok((a, old)) => {
+                if let Err(e) = extends(&src, &old, &cp, "--keep")? {
+                    return inconsistent(
+                        o,
+                        &origin,
+                        &e,
+                        None,
+                        ("checkpoint kept before", "checkpoint now"),
+                    );
+                }
                 resumed = json!({"from": old.size(), "file": file.display().to_string()});
                 start = Some(a);
             }

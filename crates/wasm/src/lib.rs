@@ -24,7 +24,7 @@ use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use liveledger_core::audit::history::{History, HistoryError};
-use liveledger_core::audit::resume::ResumePoint;
+use liveledger_core::audit::resume::{ResumeError, ResumePoint};
 use liveledger_core::audit::views::{self, Answer, WitnessViews};
 use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level};
 use liveledger_core::audit::{Included, Inclusion, InclusionError};
@@ -77,7 +77,7 @@ export interface LedgerOptions {
 /** `entries` read so far; `verified` of them fully checked (signature verdicts can lag a few segments behind). */
 export interface Progress { entries: number; verified: number; size: number; bytes: number; segment: number }
 export interface WitnessReport { rule: string; met: boolean; source: "pinned" | "metadata"; list: { name: string; key: string; cosigned: boolean; time: number | null }[]; /** What each witness holds (audit and follow's first digest): consistent with the log's, or a note. */ views?: { name: string; size: number | null; consistent: boolean | null; note: string | null }[] }
-export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string; /** The core's staleness rule when the audit ended: stale past twice the ledger's cadence (an hour's if it names none). A stale digest is verified data the page, the element and `liveledger verify` fail as STALE. */ freshness: { stale: boolean; ageSeconds: number | null; staleAfterSeconds: number | null }; /** `audit` with `resume`: where it continued from, or why the point was discarded. */ resumed?: { from: number; signedTime?: number } | { discarded: string } | null; /** What a later `audit` can continue from (`resume`): keep it with the ledger's address. */ resumePoint?: string | null }
+export interface AuditResult { verified: true; trust: "pinned" | "metadata"; keys: VerifierKey[]; checkpoint: CheckpointResult; stats: Record<string, number>; lastTime?: string; cadenceSeconds?: number; /** The witness quorum the checkpoint met (null: the ledger requires none). */ witnesses: WitnessReport | null; /** Where event signatures were checked (ledger level): "wasm", "webcrypto" or "webcrypto-workers:N". */ signatureEngine?: string; /** The core's staleness rule when the audit ended: stale past twice the ledger's cadence (an hour's if it names none). A stale digest is verified data the page, the element and `liveledger verify` fail as STALE. */ freshness: { stale: boolean; ageSeconds: number | null; staleAfterSeconds: number | null }; /** `audit` with `resume`: where it continued from, or why the point was discarded. */ resumed?: { from: number } | { discarded: string } | null; /** What a later `audit` can continue from (`resume`): keep it with the ledger's address. */ resumePoint?: string | null }
 export interface FollowOptions extends LedgerOptions { intervalMs?: number; onDigest?: (d: AuditResult) => void; onAlarm?: (e: LedgerError) => void }
 export interface EntryResult { index: number; entry: string; event?: any; leafHash: string; proof: string[]; checkpoint: CheckpointResult; receipt: string; requests: number; bytes: number }
 export interface HistoryOptions extends LedgerOptions { /** Check only the newest `limit` archived digests (default 100). */ limit?: number }
@@ -353,7 +353,8 @@ pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
 /// that continues from that kept point. The point is checked by the core
 /// (`Auditor::resume`) and its checkpoint proved consistent with `cp` (FORK or ROLLBACK
 /// with the evidence, as `since`); then only the new entries are read. A point that does
-/// not hold is discarded and said so (`{discarded}`); one that does, `{from, signedTime}`.
+/// not hold is discarded and said so (`{discarded}`); one that does, `{from}`. A rollback
+/// (or another tree of the kept size) is the `ROLLBACK` or `FORK` error.
 async fn start_audit(
     f: &Fetcher,
     t: &Trust,
@@ -369,12 +370,11 @@ async fn start_audit(
     let r =
         ResumePoint::parse(&text).and_then(|p| Auditor::resume(&p, t, cp, t.level, check_tiles));
     match r {
+        // A rollback (or another tree of the kept size) is an alarm, not a point to drop.
+        Err(ResumeError::Inconsistent(inc)) => Err(inconsistency_error(&inc)),
         Ok((a, kept)) => {
             prove_consistency(f, &mut Consistency::new(cp.size()), &kept, cp).await?;
-            let resumed = obj!(
-                "from": kept.size(),
-                "signedTime": liveledger_core::freshness::signed_time(&kept, t.time_key.as_ref()),
-            );
+            let resumed = obj!("from": kept.size());
             Ok((a, resumed))
         }
         Err(e) => Ok((

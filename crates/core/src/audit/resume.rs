@@ -76,15 +76,12 @@ pub enum ResumeError {
     /// Its chain state does not verify (governance events, last hash).
     #[error("its chain state does not verify: {0}")]
     Chain(String),
-    /// The newer checkpoint is older than the kept one (a rollback: the caller's
-    /// consistency check says so with evidence).
-    #[error("the checkpoint of size {newer} is older than the one kept, of size {kept}")]
-    Older {
-        /// The kept size.
-        kept: u64,
-        /// The newer checkpoint's size.
-        newer: u64,
-    },
+    /// Today's checkpoint is not consistent with the kept one at a size no larger than
+    /// it (a rollback, or another tree of the same size), with both checkpoints as
+    /// evidence: an alarm, never a point to discard. (A larger newer checkpoint is proved
+    /// with the log's tiles by the caller; a fork then also fails the resumed audit.)
+    #[error(transparent)]
+    Inconsistent(Box<super::Inconsistency>),
 }
 
 /// What a finished audit keeps for a later one (see the module doc).
@@ -266,11 +263,8 @@ impl Auditor {
             .open_past_checkpoint(&point.checkpoint)
             .map_err(ResumeError::Checkpoint)?;
         let size = kept.size();
-        if newer.size() < size {
-            return Err(ResumeError::Older {
-                kept: size,
-                newer: newer.size(),
-            });
+        if newer.size() <= size {
+            super::check_consistency(&kept, newer, &[]).map_err(ResumeError::Inconsistent)?;
         }
         // The partial hash tiles a tree of this size has, lowest level first.
         let paths: Vec<TilePath> = tiles::partial_tiles(size)
