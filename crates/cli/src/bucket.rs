@@ -29,7 +29,8 @@
 //! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` (default `us-east-1`).
 //! Azure (`az://`): `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY` (or the other
 //! credentials it reads), `AZURE_STORAGE_USE_EMULATOR=true` for Azurite. GCS (`gs://`):
-//! `GOOGLE_SERVICE_ACCOUNT` (a key file) or the other credentials it reads. Every one
+//! `GOOGLE_SERVICE_ACCOUNT` (a key file) or the other credentials it reads, and
+//! `GOOGLE_BASE_URL` for an emulator (plain `http://` allowed there). Every one
 //! makes the same create-only puts and conditional lease renewals (`If-None-Match`,
 //! `If-Match`, or GCS's generation match).
 //!
@@ -138,7 +139,7 @@ impl Bucket {
             "gs" => GoogleCloudStorageBuilder::from_env()
                 .with_bucket_name(bucket)
                 .with_retry(retry)
-                .with_client_options(client)
+                .with_client_options(client.with_allow_http(gcs_is_http()))
                 .build()
                 .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
             _ => {
@@ -517,6 +518,11 @@ fn azure_is_http() -> bool {
             .iter()
             .filter_map(|k| std::env::var(k).ok())
             .any(|u| u.starts_with("http://"))
+}
+
+/// Plain HTTP for GCS only to an `http://` base URL (an emulator's).
+fn gcs_is_http() -> bool {
+    std::env::var("GOOGLE_BASE_URL").is_ok_and(|u| u.starts_with("http://"))
 }
 
 fn unix_now() -> u64 {

@@ -709,3 +709,78 @@ impl Azurite {
             .unwrap()
     }
 }
+
+// --- Google Cloud Storage ---------------------------------------------------------------
+//
+// No GCS server that keeps GCS's rules runs on this machine: PyPI's gcp-storage-emulator
+// answers object_store's XML API with GET and PUT only (no HEAD, no DELETE, no
+// `x-goog-if-generation-match`), and fake-gcs-server (Go, from GitHub) ignores the
+// generation match too. What is ours to get right is the configuration: `gs://` with an
+// emulator's `GOOGLE_BASE_URL` speaks plain HTTP to it, at the object's path. The listener
+// below records the first request and refuses it, as a bucket without access would.
+
+#[test]
+fn a_gs_store_speaks_to_its_base_url_and_names_the_object_it_was_refused() {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    l.set_nonblocking(true).unwrap();
+    let seen = std::thread::spawn(move || {
+        // Bounded: a client that never connects is a failure, not a hang.
+        let t = Instant::now();
+        let s = loop {
+            match l.accept() {
+                Ok((s, _)) => break s,
+                Err(_) if t.elapsed() < Duration::from_secs(30) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => return vec![format!("no request came: {e}")],
+            }
+        };
+        s.set_nonblocking(false).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            head.push(line.trim_end().to_owned());
+        }
+        let body = "access denied";
+        let _ = write!(
+            &s,
+            "HTTP/1.1 403 Forbidden\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        head
+    });
+    let dir = tmp().join("ledger");
+    let o = ll(
+        &[
+            "init",
+            dir.to_str().unwrap(),
+            "--origin",
+            "gcs.example/ledger",
+            "--store",
+            "gs://ledgers/payments/eu",
+        ],
+        None,
+        &[
+            ("GOOGLE_BASE_URL", &base),
+            ("GOOGLE_SKIP_SIGNATURE", "true"),
+        ],
+    );
+    let head = seen.join().unwrap();
+    assert_eq!(
+        head.first().map(String::as_str),
+        Some("HEAD /ledgers/payments%2Feu%2Fcheckpoint HTTP/1.1"),
+        "{head:?}"
+    );
+    assert_ne!(code(&o), 0);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("gs://ledgers/payments/eu/checkpoint"), "{err}");
+    // A refused init leaves no key directory behind to refuse the next one.
+    assert!(!dir.exists());
+}
