@@ -1,6 +1,7 @@
-//! The event explorer and the state view, over the events the audit verified.
+//! The event explorer and the state view, over the events the audit verified (the
+//! [`Window`] the page keeps: typed rows and their indexes, kept as events arrive).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use liveledger_core::event::{self, Payload, Replay, UnverifiedEvent};
@@ -9,37 +10,14 @@ use liveledger_core::jcs;
 use serde_json::Value;
 
 use crate::model;
+use crate::window::{Field, Filter, Row, Window};
 
 /// Events kept for the explorer (the audit itself keeps none).
 pub const MAX_EVENTS: usize = 20_000;
 const PAGE: usize = 200;
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(x) => x.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// One row's summary of its payload.
-fn summary(e: &Value) -> String {
-    if let Some(c) = e.get("commitment") {
-        return format!(
-            "private (commitment {}…)",
-            &s(c).chars().take(12).collect::<String>()
-        );
-    }
-    let b = e.get("body").map(|b| b.to_string()).unwrap_or_default();
-    if b.chars().count() > 80 {
-        format!("{}…", b.chars().take(80).collect::<String>())
-    } else {
-        b
-    }
-}
-
 #[component]
-pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -> impl IntoView {
+pub fn Explorer(window: ReadSignal<Window>) -> impl IntoView {
     let (query, set_query) = signal(String::new());
     let (kind, set_kind) = signal(String::new());
     let (source, set_source) = signal(String::new());
@@ -48,43 +26,18 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
     let (from, set_from) = signal(String::new());
     let (until, set_until) = signal(String::new());
 
-    let distinct = move |field: &'static str| {
-        events.with(|es| {
-            let set: std::collections::BTreeSet<String> =
-                es.iter().map(|e| s(&e["event"][field])).collect();
-            set.into_iter().collect::<Vec<String>>()
-        })
-    };
-    // Each event's time in seconds, parsed once per change of the window (the filter,
-    // the timeline and the placeholders all read it), by position.
-    let times = Memo::new(move |_| {
-        events.with(|es| {
-            es.iter()
-                .map(|e| e["event"]["time"].as_str().and_then(model::event_seconds))
-                .collect::<Vec<Option<f64>>>()
-        })
-    });
+    // The options of a select: a memo, so they are drawn again only when they change.
+    let distinct = move |f: Field| Memo::new(move |_| window.with(|w| w.distinct(f)));
     // The filters' matches, as positions in the window, newest first: the memos hold
     // indices, and only the rows shown are copied out of the window.
     let base = Memo::new(move |_| {
-        let (q, k, so, a) = (
-            query.get().to_lowercase(),
-            kind.get(),
-            source.get(),
-            author.get(),
-        );
-        events.with(|es| {
-            (0..es.len())
-                .rev()
-                .filter(|&i| {
-                    let ev = &es[i]["event"];
-                    (k.is_empty() || s(&ev["kind"]) == k)
-                        && (so.is_empty() || s(&ev["source"]) == so)
-                        && (a.is_empty() || s(&ev["author"]) == a)
-                        && (q.is_empty() || ev.to_string().to_lowercase().contains(&q))
-                })
-                .collect::<Vec<usize>>()
-        })
+        let f = Filter {
+            query: query.get(),
+            kind: kind.get(),
+            source: source.get(),
+            author: author.get(),
+        };
+        window.with(|w| w.matching(&f))
     });
     // The time filter (UTC bounds, inclusive), and what is wrong with a bound typed.
     let bounds = Memo::new(move |_| {
@@ -100,10 +53,10 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
             return base.get();
         }
         base.with(|ix| {
-            times.with(|ts| {
+            window.with(|w| {
                 ix.iter()
                     .copied()
-                    .filter(|&i| match ts.get(i).copied().flatten() {
+                    .filter(|&i| match w.rows()[i].secs {
                         Some(t) => lo.is_none_or(|lo| t >= lo) && hi.is_none_or(|hi| t <= hi),
                         None => false,
                     })
@@ -113,18 +66,13 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
     });
     // The timeline: the other filters' matches over time; a bar sets the time filter.
     let bars = Memo::new(move |_| {
-        let picked: Vec<f64> = base.with(|ix| {
-            times.with(|ts| {
-                ix.iter()
-                    .filter_map(|&i| ts.get(i).copied().flatten())
-                    .collect()
-            })
-        });
+        let picked: Vec<f64> =
+            base.with(|ix| window.with(|w| ix.iter().filter_map(|&i| w.rows()[i].secs).collect()));
         model::timeline(&picked, 48)
     });
     // The fields' placeholders: this ledger's own time range, not a fixed example.
     let placeholders = Memo::new(move |_| {
-        let all: Vec<f64> = times.with(|ts| ts.iter().copied().flatten().collect());
+        let all: Vec<f64> = window.with(|w| w.rows().iter().filter_map(|r| r.secs).collect());
         model::time_placeholders(&all)
             .unwrap_or_else(|| ("YYYY-MM-DDTHH:MM".into(), "YYYY-MM-DDTHH:MM".into()))
     });
@@ -132,26 +80,24 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
         let (lo, hi) = bounds.get();
         lo.err().or(hi.err())
     };
-    // Corrections, both ways: which events correct a given one.
-    let corrected_by = Memo::new(move |_| {
-        let mut m: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        events.with(|es| {
-            for e in es {
-                if let (Some(t), Some(by)) =
-                    (e["event"]["corrects"]["seq"].as_u64(), e["seq"].as_u64())
-                {
-                    m.entry(t).or_default().push(by);
-                }
-            }
-        });
-        m
-    });
-    let select = |field: &'static str, label: &'static str, set: WriteSignal<String>| {
+    // The rows shown: at most a page, each drawn once and kept while it stays shown.
+    let shown = move || {
+        matching.with(|ix| {
+            window.with(|w| {
+                ix.iter()
+                    .take(PAGE)
+                    .map(|&i| (w.rows()[i].clone(), w.is_corrected(i)))
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let select = move |field: Field, label: &'static str, set: WriteSignal<String>| {
+        let options = distinct(field);
         view! {
             <label>{label}" "
                 <select on:change=move |e| set.set(event_target_value(&e))>
                     <option value="">"all"</option>
-                    {move || distinct(field).into_iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
+                    {move || options.get().into_iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
                 </select>
             </label>
         }
@@ -161,9 +107,9 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
             <h2 id="explorer-h">"Events"</h2>
             <div class="filters">
                 <label>"Search "<input id="explorer-search" type="search" prop:value=query on:input=move |e| set_query.set(event_target_value(&e)) /></label>
-                {select("kind", "Kind", set_kind)}
-                {select("source", "Source", set_source)}
-                {select("author", "Author", set_author)}
+                {select(Field::Kind, "Kind", set_kind)}
+                {select(Field::Source, "Source", set_source)}
+                {select(Field::Author, "Author", set_author)}
             </div>
             <div class="filters">
                 <label>"From (UTC) "<input id="explorer-from" placeholder=move || placeholders.get().0 prop:value=from on:input=move |e| set_from.set(event_target_value(&e)) /></label>
@@ -199,70 +145,61 @@ pub fn Explorer(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -
             }}</p>
             <p class="muted" id="explorer-count">{move || {
                 let n = matching.with(Vec::len);
-                let extra = if dropped.get() > 0 { format!(" (the explorer holds the latest {MAX_EVENTS}; all were verified)") } else { String::new() };
+                let extra = if window.with(Window::dropped) > 0 { format!(" (the explorer holds the latest {MAX_EVENTS}; all were verified)") } else { String::new() };
                 format!("{n} matching events, newest first{}{extra}", if n > PAGE { format!(", showing {PAGE}") } else { String::new() })
             }}</p>
             <div class="table-wrap">
                 <table id="explorer-table">
                     <thead><tr><th>"#"</th><th>"Time"</th><th>"Kind"</th><th>"Source"</th><th>"Author"</th><th>"Key"</th><th>"Payload"</th></tr></thead>
                     <tbody>
-                        {move || matching.with(|ix| events.with(|es| ix.iter().take(PAGE).filter_map(|&i| es.get(i).cloned()).collect::<Vec<Value>>())).into_iter().map(|e| {
-                            let seq = e["seq"].as_u64().unwrap_or(0);
-                            let ev = &e["event"];
-                            let corrected = corrected_by.with(|m| m.contains_key(&seq));
-                            view! {
-                                <tr class:corrected=corrected>
-                                    <td><button class="link" on:click=move |_| set_selected.set(Some(seq))>{seq}</button></td>
-                                    <td>{s(&ev["time"])}</td>
-                                    <td>{s(&ev["kind"])}</td>
-                                    <td>{s(&ev["source"])}</td>
-                                    <td>{s(&ev["author"])}</td>
-                                    <td>{s(&ev["key"])}</td>
-                                    <td>{summary(ev)}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
+                        <For each=shown key=|(r, c)| (r.seq, *c) let((r, corrected))>
+                            <tr class:corrected=corrected>
+                                <td><button class="link" on:click={ let seq = r.seq; move |_| set_selected.set(Some(seq)) }>{r.seq}</button></td>
+                                <td>{r.time.clone()}</td>
+                                <td>{r.kind.clone()}</td>
+                                <td>{r.source.clone()}</td>
+                                <td>{r.author.clone()}</td>
+                                <td>{r.key.clone()}</td>
+                                <td>{r.summary.clone()}</td>
+                            </tr>
+                        </For>
                     </tbody>
                 </table>
             </div>
-            {move || selected.get().and_then(|seq| events.with(|es| es.iter().find(|e| e["seq"].as_u64() == Some(seq)).cloned()))
-                .map(|e| view! { <Detail e=e corrected_by=corrected_by.get() select=set_selected /> })}
+            {move || selected.get().and_then(|seq| window.with(|w| w.get(seq).map(|r| (r.clone(), w.corrected_by(seq)))))
+                .map(|(r, by)| view! { <Detail r=r by=by select=set_selected /> })}
         </section>
-        <State events=events dropped=dropped />
+        <State window=window />
     }
 }
 
 #[component]
-fn Detail(
-    e: Value,
-    corrected_by: BTreeMap<u64, Vec<u64>>,
-    select: WriteSignal<Option<u64>>,
-) -> impl IntoView {
-    let seq = e["seq"].as_u64().unwrap_or(0);
-    let ev = e["event"].clone();
-    let corrects = ev["corrects"]["seq"].as_u64().map(|t| {
-        let mode = s(&ev["corrects"]["mode"]);
+fn Detail(r: Arc<Row>, by: Vec<u64>, select: WriteSignal<Option<u64>>) -> impl IntoView {
+    let corrects = r.corrects.clone().map(|(t, mode)| {
         view! { <p>{format!("Corrects ({mode}) event ")}<button class="link" on:click=move |_| select.set(Some(t))>{t}</button></p> }
     });
-    let by = corrected_by.get(&seq).cloned().unwrap_or_default();
     let by_view = (!by.is_empty()).then(|| view! {
         <p>"Corrected by event(s) "{by.into_iter().map(|b| view! { <button class="link" on:click=move |_| select.set(Some(b))>{b}</button>" " }).collect_view()}</p>
     });
-    let commitment = ev.get("commitment").map(s);
+    // The event as it was signed, laid out to read.
+    let pretty = jcs::parse(r.text.as_bytes())
+        .ok()
+        .and_then(|v: Value| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| r.text.clone());
     view! {
         <div class="detail-panel" id="event-detail">
-            <h3>{format!("Event {seq}")}</h3>
+            <h3>{format!("Event {}", r.seq)}</h3>
             <dl>
-                <dt>"Signature"</dt><dd class="ok">{format!("✔ verified: signed by {}", s(&ev["author"]))}</dd>
-                <dt>"Source"</dt><dd>{s(&ev["source"])}</dd>
-                <dt>"Time"</dt><dd>{s(&ev["time"])}</dd>
-                <dt>"Hash"</dt><dd><code>{s(&e["leafHash"])}</code></dd>
-                <dt>"Previous"</dt><dd><code>{s(&ev["prev"])}</code></dd>
+                <dt>"Signature"</dt><dd class="ok">{format!("✔ verified: signed by {}", r.author)}</dd>
+                <dt>"Source"</dt><dd>{r.source.clone()}</dd>
+                <dt>"Time"</dt><dd>{r.time.clone()}</dd>
+                <dt>"Hash"</dt><dd><code>{r.leaf_hash.clone()}</code></dd>
+                <dt>"Previous"</dt><dd><code>{r.prev.clone()}</code></dd>
             </dl>
             {corrects}
             {by_view}
-            {commitment.map(|c| view! { <Reveal commitment=c /> })}
-            <pre>{serde_json::to_string_pretty(&ev).unwrap_or_default()}</pre>
+            {r.commitment.clone().map(|c| view! { <Reveal commitment=c /> })}
+            <pre>{pretty}</pre>
         </div>
     }
 }
@@ -310,26 +247,22 @@ fn Reveal(commitment: String) -> impl IntoView {
 /// events new since the last time are applied (events arrive in log order and leave the
 /// window from the front, so the new ones are its last `total - applied`).
 #[component]
-fn State(events: ReadSignal<VecDeque<Value>>, dropped: ReadSignal<u64>) -> impl IntoView {
+fn State(window: ReadSignal<Window>) -> impl IntoView {
     let replay = StoredValue::new(Replay::new());
     let applied = StoredValue::new(0u64);
     let state = Memo::new(move |_| {
-        let total = dropped.get() + events.with(|es| es.len() as u64);
-        events.with(|es| {
-            let new = usize::try_from(total.saturating_sub(applied.get_value())).unwrap_or(0);
-            replay.update_value(|r| {
+        window.with(|w| {
+            let new = usize::try_from(w.total().saturating_sub(applied.get_value())).unwrap_or(0);
+            replay.update_value(|rp| {
                 // The new events are the window's last `new`.
-                for e in es.range(es.len().saturating_sub(new)..) {
-                    let Ok(bytes) = liveledger_core::jcs::to_canonical(&e["event"]) else {
-                        continue;
-                    };
-                    if let Ok(ev) = UnverifiedEvent::parse(bytes.as_bytes()) {
-                        r.apply_event(&ev);
+                for r in w.rows().range(w.len().saturating_sub(new)..) {
+                    if let Ok(ev) = UnverifiedEvent::parse(r.text.as_bytes()) {
+                        rp.apply_event(&ev);
                     }
                 }
             });
+            applied.set_value(w.total());
         });
-        applied.set_value(total);
         replay.with_value(|r| r.state_page(PAGE))
     });
     view! {

@@ -8,6 +8,7 @@
 pub mod explorer;
 pub mod history;
 pub mod model;
+pub mod window;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -144,8 +145,7 @@ pub fn App() -> impl IntoView {
     let (trust, set_trust) = signal(String::new());
     let (first_size, set_first_size) = signal(None::<u64>);
     let (tick, set_tick) = signal(0u32);
-    let (events, set_events) = signal(std::collections::VecDeque::<Value>::new());
-    let (dropped, set_dropped) = signal(0u64);
+    let (events, set_events) = signal(window::Window::new(explorer::MAX_EVENTS));
     // The keys the audit verified with, once it has: the history is checked with them.
     let (verified_keys, set_verified_keys) = signal(None::<Vec<String>>);
     let started = now_secs();
@@ -232,7 +232,7 @@ pub fn App() -> impl IntoView {
             }
             // Events and progress are drawn in batches, a few times a second (see
             // model::Batch); a verdict draws what is waiting first.
-            let batch = Rc::new(RefCell::new(model::Batch::default()));
+            let batch = Rc::new(RefCell::new(model::Batch::<window::Row>::default()));
             let flush: Rc<dyn Fn(bool)> = {
                 let batch = batch.clone();
                 Rc::new(move |force: bool| {
@@ -246,10 +246,7 @@ pub fn App() -> impl IntoView {
                     };
                     if !evs.is_empty() {
                         set_events.update(|w| {
-                            let gone = model::extend_window(w, evs, explorer::MAX_EVENTS);
-                            if gone > 0 {
-                                set_dropped.update(|d| *d += gone);
-                            }
+                            w.extend(evs);
                         });
                     }
                     if let Some((pr, segment)) = prog {
@@ -279,7 +276,9 @@ pub fn App() -> impl IntoView {
             let on_event = {
                 let (batch, flush) = (batch.clone(), flush.clone());
                 Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-                    batch.borrow_mut().push_event(json(&e));
+                    if let Some(r) = window::Row::from_json(&json(&e)) {
+                        batch.borrow_mut().push_event(r);
+                    }
                     flush(false);
                 })
             };
@@ -541,13 +540,14 @@ pub fn App() -> impl IntoView {
                 <p class="muted">{move || progress.get().describe()}</p>
                 <p class="muted" id="engine">{move || digest.get()["signatureEngine"].as_str().map(model::engine_words).unwrap_or_default()}</p>
                 <div class="heatmap" role="img" aria-label=move || model::heatmap_label(&cells.get())>
-                    {move || cells.get().into_iter().enumerate().map(|(i, c)| view! {
+                    // Keyed by segment and state: a draw changes only the cells that changed.
+                    <For each=move || cells.get().into_iter().enumerate() key=|ic| *ic let((i, c))>
                         <span class=format!("cell {}", c.class()) title=format!("segment {i}: {}", c.word())></span>
-                    }).collect_view()}
+                    </For>
                 </div>
                 <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
             </section>
-            <explorer::Explorer events=events dropped=dropped />
+            <explorer::Explorer window=events />
             <OneEvent url=url.clone() keys=verified_keys />
             <Receipt />
             <section class="card" aria-labelledby="live-h">

@@ -97,18 +97,30 @@ pub const DRAW_EVERY_SECONDS: f64 = 0.25;
 /// See [`DRAW_EVERY_SECONDS`].
 pub const EVENTS_EVERY_SECONDS: f64 = 1.0;
 
-/// What arrived since the page last drew.
-#[derive(Debug, Default)]
-pub struct Batch {
-    events: Vec<Value>,
+/// What arrived since the page last drew: events (the page's are
+/// [`Row`](crate::window::Row)s) and the newest progress.
+#[derive(Debug)]
+pub struct Batch<E> {
+    events: Vec<E>,
     progress: Option<(Progress, u64)>,
     last_draw: f64,
     last_events: f64,
 }
 
-impl Batch {
+impl<E> Default for Batch<E> {
+    fn default() -> Self {
+        Batch {
+            events: Vec::new(),
+            progress: None,
+            last_draw: 0.0,
+            last_events: 0.0,
+        }
+    }
+}
+
+impl<E> Batch<E> {
     /// A verified event, to draw with the next batch.
-    pub fn push_event(&mut self, e: Value) {
+    pub fn push_event(&mut self, e: E) {
         self.events.push(e);
     }
 
@@ -125,7 +137,7 @@ impl Batch {
 
     /// What to draw now: the newest progress, and the events waiting if they are due (or
     /// `all`, when a verdict is drawn).
-    pub fn take(&mut self, now: f64, all: bool) -> (Vec<Value>, Option<(Progress, u64)>) {
+    pub fn take(&mut self, now: f64, all: bool) -> (Vec<E>, Option<(Progress, u64)>) {
         self.last_draw = now;
         let events = if all || now - self.last_events >= EVENTS_EVERY_SECONDS {
             self.last_events = now;
@@ -135,19 +147,6 @@ impl Batch {
         };
         (events, self.progress.take())
     }
-}
-
-/// Adds a batch of events to the explorer's window, keeping the newest `max`; returns how
-/// many old ones left it.
-pub fn extend_window(
-    window: &mut std::collections::VecDeque<Value>,
-    batch: Vec<Value>,
-    max: usize,
-) -> u64 {
-    window.extend(batch);
-    let over = window.len().saturating_sub(max);
-    window.drain(..over);
-    over as u64
 }
 
 /// Where the event signatures were checked, in words, from an audit result's
@@ -163,7 +162,7 @@ pub fn engine_words(engine: &str) -> String {
 }
 
 /// One segment (entry bundle) of the heat-map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cell {
     Pending,
     Verified,

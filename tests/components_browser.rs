@@ -6,6 +6,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use leptos::prelude::*;
 use liveledger_web::explorer::Explorer;
 use liveledger_web::history::HistoryView;
+use liveledger_web::window::{Row, Window};
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -57,20 +58,20 @@ async fn type_into(root: &HtmlElement, sel: &str, value: &str) {
 }
 
 /// Ten verified events a minute apart from 2026-01-01T00:00:00Z; event 3 amends event 1.
-fn events() -> std::collections::VecDeque<Value> {
-    (0..10u64)
-        .map(|i| {
-            let mut ev = json!({
-                "kind": if i % 2 == 0 { "payment" } else { "custody.transfer" },
-                "source": "erp", "author": "alice+0000", "key": format!("k{i}"),
-                "time": format!("2026-01-01T00:{:02}:00Z", i), "body": {"n": i},
-            });
-            if i == 3 {
-                ev["corrects"] = json!({"seq": 1, "mode": "amend"});
-            }
-            json!({"seq": i, "leafHash": format!("{i:064x}"), "event": ev})
-        })
-        .collect()
+fn events() -> Window {
+    let mut w = Window::new(100);
+    w.extend((0..10u64).map(|i| {
+        let mut ev = json!({
+            "kind": if i % 2 == 0 { "payment" } else { "custody.transfer" },
+            "source": "erp", "author": "alice+0000", "key": format!("k{i}"),
+            "time": format!("2026-01-01T00:{:02}:00Z", i), "body": {"n": i},
+        });
+        if i == 3 {
+            ev["corrects"] = json!({"seq": 1, "mode": "amend"});
+        }
+        Row::from_json(&json!({"seq": i, "leafHash": format!("{i:064x}"), "event": ev})).unwrap()
+    }));
+    w
 }
 
 fn count(root: &HtmlElement) -> u64 {
@@ -86,11 +87,7 @@ fn count(root: &HtmlElement) -> u64 {
 async fn the_explorer_filters_by_time_and_the_timeline_sets_the_filter() {
     let el = host();
     let (evs, _set) = signal(events());
-    let (dropped, _) = signal(0u64);
-    let _mounted = leptos::mount::mount_to(
-        el.clone(),
-        move || view! { <Explorer events=evs dropped=dropped /> },
-    );
+    let _mounted = leptos::mount::mount_to(el.clone(), move || view! { <Explorer window=evs /> });
     tick().await;
     assert_eq!(count(&el), 10);
     // Newest first; the amended event is marked.
@@ -161,11 +158,7 @@ async fn the_explorer_filters_by_time_and_the_timeline_sets_the_filter() {
 async fn the_explorer_shows_corrections_both_ways() {
     let el = host();
     let (evs, _) = signal(events());
-    let (dropped, _) = signal(0u64);
-    let _mounted = leptos::mount::mount_to(
-        el.clone(),
-        move || view! { <Explorer events=evs dropped=dropped /> },
-    );
+    let _mounted = leptos::mount::mount_to(el.clone(), move || view! { <Explorer window=evs /> });
     tick().await;
     type_into(&el, "#explorer-search", "amend").await;
     assert_eq!(count(&el), 1);
@@ -231,7 +224,7 @@ async fn the_history_view_lists_digests_newest_first_and_marks_the_failure() {
 
 /// Signed events `seqs`, each with key `k<seq % 5>` (so later ones replace earlier values),
 /// as the audit hands them to the page.
-fn signed_events(seqs: std::ops::Range<u64>) -> std::collections::VecDeque<Value> {
+fn signed_events(seqs: std::ops::Range<u64>) -> Vec<Row> {
     use liveledger_core::event::{genesis_prev, EventDraft};
     use liveledger_core::note::SignerKey;
     use liveledger_core::time::Timestamp;
@@ -246,7 +239,7 @@ fn signed_events(seqs: std::ops::Range<u64>) -> std::collections::VecDeque<Value
         };
         let t = Timestamp::from_unix(1_790_000_000 + seq as i64, 0).unwrap();
         let bytes = d.sign(seq, t, genesis_prev("o"), &key).unwrap();
-        json!({"seq": seq, "leafHash": "00", "event": serde_json::from_slice::<Value>(&bytes).unwrap()})
+        Row::from_json(&json!({"seq": seq, "leafHash": "00", "event": serde_json::from_slice::<Value>(&bytes).unwrap()})).unwrap()
     })
     .collect()
 }
@@ -254,12 +247,11 @@ fn signed_events(seqs: std::ops::Range<u64>) -> std::collections::VecDeque<Value
 #[wasm_bindgen_test]
 async fn the_state_view_grows_by_the_new_events_and_keeps_those_that_left_the_window() {
     let el = host();
-    let (evs, set_evs) = signal(signed_events(0..8));
-    let (dropped, set_dropped) = signal(0u64);
-    let _mounted = leptos::mount::mount_to(
-        el.clone(),
-        move || view! { <Explorer events=evs dropped=dropped /> },
-    );
+    // A window of 8: the next events push the first ones out.
+    let mut w = Window::new(8);
+    w.extend(signed_events(0..8));
+    let (evs, set_evs) = signal(w);
+    let _mounted = leptos::mount::mount_to(el.clone(), move || view! { <Explorer window=evs /> });
     tick().await;
     assert!(
         text(&el, "#state-h ~ p").starts_with("5 keys"),
@@ -267,10 +259,9 @@ async fn the_state_view_grows_by_the_new_events_and_keeps_those_that_left_the_wi
         text(&el, "#state-h ~ p")
     );
     assert!(text(&el, "#state-table").contains("{\"n\":7}"));
-    // The window moves on: events 0..8 left it, 8..10 are new. The state still holds the
-    // keys only the old events set (k0..k4 from 0..8), and the new values of k3 and k4.
-    set_dropped.set(8);
-    set_evs.set(signed_events(8..10));
+    // The window moves on: events 0 and 1 left it, 8 and 9 are new. The state still holds
+    // the keys only the old events set (k0..k4 from 0..8), and the new values of k3 and k4.
+    set_evs.update(|w| assert_eq!(w.extend(signed_events(8..10)), 2));
     tick().await;
     let table = text(&el, "#state-table");
     assert!(text(&el, "#state-h ~ p").starts_with("5 keys"), "{table}");

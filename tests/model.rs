@@ -1,6 +1,7 @@
 //! The page's logic, in Node (and in Chromium via model_browser.rs).
 
 use liveledger_web::model::{self, Cell, Freshness, Progress};
+use liveledger_web::window::{Field, Filter, Row, Window};
 use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -131,14 +132,14 @@ fn progress_shows_a_rate_only_when_it_means_something() {
 #[wasm_bindgen_test]
 fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
     let mut b = model::Batch::default();
-    let mut window = std::collections::VecDeque::new();
+    let mut window = Window::new(20_000);
     let (mut draws, mut event_draws) = (0, 0);
     let mut drawn = 0u64;
     // 10,000 events over 2.5 s, a progress callback every 256: at most 11 draws and 3
     // handovers of events to the explorer, not 10,000, and every event drawn once, in order.
     for i in 0..10_000u64 {
         let now = i as f64 * 0.00025;
-        b.push_event(json!({"seq": i}));
+        b.push_event(row(i, "payment", "erp", "alice", None));
         if i % 256 == 255 {
             let p = Progress::from_json(&json!({"entries": i + 1, "size": 10_000}), now);
             b.set_progress(p, i / 256);
@@ -150,7 +151,7 @@ fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
                 event_draws += 1;
             }
             drawn += evs.len() as u64;
-            model::extend_window(&mut window, evs, 20_000);
+            window.extend(evs);
             if let Some((p, segment)) = prog {
                 // The newest progress only: its segment covers every one before it.
                 assert_eq!(segment, (p.entries - 1) / 256);
@@ -160,31 +161,168 @@ fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
     // The verdict draws everything waiting.
     let (rest, _) = b.take(2.6, true);
     drawn += rest.len() as u64;
-    model::extend_window(&mut window, rest, 20_000);
+    window.extend(rest);
     assert!(draws <= 11, "{draws} draws");
     assert!(event_draws <= 3, "{event_draws} handovers of events");
     assert_eq!(drawn, 10_000);
-    assert!(window.iter().enumerate().all(|(i, e)| e["seq"] == i as u64));
+    assert!(window
+        .rows()
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r.seq == i as u64));
     // Nothing waiting: the next take is empty, and not due right after a draw.
     assert!(b.take(3.0, true).0.is_empty());
     assert!(!b.due(3.1));
     assert!(b.due(3.25));
 }
 
+/// A verified event as the verifier hands it to the page.
+fn row(seq: u64, kind: &str, source: &str, author: &str, corrects: Option<u64>) -> Row {
+    let mut ev = json!({
+        "kind": kind, "source": source, "author": author, "key": format!("k{}", seq % 7),
+        "time": format!("2026-01-01T00:00:{:02}Z", seq % 60), "body": {"n": seq, "note": "Zoë's"},
+    });
+    if let Some(t) = corrects {
+        ev["corrects"] = json!({"seq": t, "mode": "amend"});
+    }
+    Row::from_json(&json!({"seq": seq, "leafHash": format!("{seq:064x}"), "event": ev})).unwrap()
+}
+
 #[wasm_bindgen_test]
-fn the_explorer_window_keeps_the_newest_events() {
-    let mut w: std::collections::VecDeque<serde_json::Value> = (0..5).map(|i| json!(i)).collect();
+fn an_event_is_typed_once_from_the_verifiers_value() {
+    let r = row(3, "payment", "erp", "alice", Some(1));
     assert_eq!(
-        model::extend_window(&mut w, (5..8).map(|i| json!(i)).collect(), 6),
-        2
+        (r.seq, r.kind.as_str(), r.key.as_str(), r.corrects.clone()),
+        (3, "payment", "k3", Some((1, "amend".to_owned())))
     );
+    assert_eq!(r.secs, model::event_seconds("2026-01-01T00:00:03Z"));
+    assert_eq!(r.summary, r#"{"n":3,"note":"Zoë's"}"#);
+    // The text is the event's canonical JSON (what was signed).
+    assert!(
+        r.text.starts_with(r#"{"author":"alice","body":"#),
+        "{}",
+        r.text
+    );
+    // A private payload shows its commitment; a long one is cut at 80 characters.
+    let private =
+        Row::from_json(&json!({"seq": 1, "event": {"commitment": "ab".repeat(32)}})).unwrap();
+    assert_eq!(private.summary, "private (commitment abababababab…)");
+    let long = Row::from_json(&json!({"seq": 1, "event": {"body": "é".repeat(100)}})).unwrap();
+    assert_eq!(long.summary.chars().count(), 81);
+    // Not an event: no row.
+    assert_eq!(Row::from_json(&json!({"seq": 1})), None);
+    assert_eq!(Row::from_json(&json!({"event": {}})), None);
+}
+
+/// The window's indexes from scratch: what `extend` must keep as events come and go.
+fn rebuilt(w: &Window) -> Window {
+    let mut fresh = Window::new(usize::MAX);
+    fresh.extend(w.rows().iter().map(|r| (**r).clone()));
+    fresh
+}
+
+#[wasm_bindgen_test]
+fn the_window_keeps_the_newest_events_and_its_indexes_as_they_come_and_go() {
+    let kinds = ["payment", "custody.transfer", "refund"];
+    let mut w = Window::new(50);
+    let mut next = 0u64;
+    // Batches of every size from 0 to 30; some events correct one a few back (held or
+    // already gone), so corrections leave the window from both ends.
+    for n in 0..31u64 {
+        let batch: Vec<Row> = (next..next + n)
+            .map(|s| {
+                let c = (s % 5 == 4).then(|| s.saturating_sub(3 + s % 40));
+                row(
+                    s,
+                    kinds[(s % 3) as usize],
+                    ["erp", "pos"][(s % 2) as usize],
+                    &format!("a{}", s % 11),
+                    c,
+                )
+            })
+            .collect();
+        next += n;
+        let before = w.total();
+        let gone = w.extend(batch);
+        assert_eq!(w.total(), before + n);
+        assert_eq!(w.len() as u64, next.min(50));
+        assert_eq!(
+            gone,
+            (before + n).saturating_sub(50) - before.saturating_sub(50)
+        );
+        let fresh = rebuilt(&w);
+        for f in [Field::Kind, Field::Source, Field::Author] {
+            assert_eq!(w.distinct(f), fresh.distinct(f), "{f:?} after {next}");
+        }
+        for s in next.saturating_sub(60)..next {
+            assert_eq!(
+                w.corrected_by(s),
+                fresh.corrected_by(s),
+                "event {s} after {next}"
+            );
+        }
+    }
+    // Every event by an author of its own: the values that left are let go (the index is
+    // rebuilt from the rows held), and the authors offered are those held.
+    let mut u = Window::new(10);
+    for s in 0..100u64 {
+        u.extend([row(s, "payment", "erp", &format!("only-{s:03}"), None)]);
+        assert_eq!(
+            u.distinct(Field::Author),
+            rebuilt(&u).distinct(Field::Author)
+        );
+    }
     assert_eq!(
-        w,
-        (2..8)
-            .map(|i| json!(i))
-            .collect::<std::collections::VecDeque<_>>()
+        u.distinct(Field::Author).first().map(String::as_str),
+        Some("only-090")
     );
-    assert_eq!(model::extend_window(&mut w, vec![], 6), 0);
+    // The oldest held is the 50th newest; an event out of order is not added.
+    assert_eq!(w.rows().front().map(|r| r.seq), Some(next - 50));
+    assert_eq!(w.extend([row(3, "payment", "erp", "a", None)]), 0);
+    assert_eq!(w.total(), next);
+    assert_eq!(w.get(next - 1).map(|r| r.seq), Some(next - 1));
+    assert_eq!(w.get(next - 51), None);
+}
+
+#[wasm_bindgen_test]
+fn the_filters_match_typed_fields_and_search_ignores_case() {
+    let mut w = Window::new(100);
+    w.extend((0..10).map(|s| {
+        row(
+            s,
+            ["payment", "refund"][(s % 2) as usize],
+            "erp",
+            "alice",
+            None,
+        )
+    }));
+    let m = |f: Filter| w.matching(&f);
+    assert_eq!(m(Filter::default()), (0..10).rev().collect::<Vec<usize>>());
+    let refunds = Filter {
+        kind: "refund".into(),
+        ..Filter::default()
+    };
+    assert_eq!(m(refunds), vec![9, 7, 5, 3, 1]);
+    // Search is over the event's JSON, ASCII letters in either case, other characters
+    // as typed.
+    let q = |s: &str| Filter {
+        query: s.into(),
+        ..Filter::default()
+    };
+    assert_eq!(m(q("REFUND")).len(), 5);
+    assert_eq!(m(q("\"n\":7")), vec![7]);
+    assert_eq!(m(q("zOë'S")).len(), 10);
+    assert!(m(q("ZOË")).is_empty());
+    assert!(m(q("bob")).is_empty());
+    // Each ASCII letter folds both ways; the characters beside them in ASCII do not.
+    for (upper, lower) in ('A'..='Z').zip('a'..='z') {
+        let r = Row::from_json(&json!({"seq": 0, "event": {"k": lower.to_string()}})).unwrap();
+        assert!(q(&upper.to_string()).matches(&r), "{upper}");
+        let r = Row::from_json(&json!({"seq": 0, "event": {"k": upper.to_string()}})).unwrap();
+        assert!(q(&lower.to_string()).matches(&r), "{lower}");
+    }
+    let r = Row::from_json(&json!({"seq": 0, "event": {"k": "@^"}})).unwrap();
+    assert!(!q("`").matches(&r) && !q("~").matches(&r));
 }
 
 #[wasm_bindgen_test]
