@@ -89,13 +89,15 @@ pub fn time_placeholders(times: &[f64]) -> Option<(String, String)> {
 }
 
 /// The page draws an audit's progress at most this often (four times a second), and
-/// hands new events to the explorer at most once a second (each time, the explorer's
-/// views are recomputed over the events it holds): events and progress that arrive in
-/// between wait in a [`Batch`]. Drawing on every event recomputed the explorer over
-/// every event held, for each event: 20x slower than the module's own audit at 100k.
+/// hands new events to the explorer as often: events and progress that arrive in between
+/// wait in a [`Batch`]. Drawing on every event recomputed the explorer over every event
+/// held, for each event: 20x slower than the module's own audit at 100k. Handing events
+/// over once a second made each handover one long task (130-150 ms at 100k: a second's
+/// events typed into the window and replayed into the state at once); a quarter of a
+/// second's is a quarter of that, and the explorer's views cost what arrived.
 pub const DRAW_EVERY_SECONDS: f64 = 0.25;
 /// See [`DRAW_EVERY_SECONDS`].
-pub const EVENTS_EVERY_SECONDS: f64 = 1.0;
+pub const EVENTS_EVERY_SECONDS: f64 = 0.25;
 
 /// What arrived since the page last drew: events (the page's are
 /// [`Row`](crate::window::Row)s) and the newest progress.

@@ -141,7 +141,13 @@ impl Filter {
 
 fn count_in(distinct: &mut [BTreeMap<String, usize>; 3], r: &Row) {
     for (m, f) in distinct.iter_mut().zip(FIELDS) {
-        *m.entry(r.field(f).to_owned()).or_default() += 1;
+        // A value already known costs no allocation.
+        match m.get_mut(r.field(f)) {
+            Some(n) => *n += 1,
+            None => {
+                m.insert(r.field(f).to_owned(), 1);
+            }
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 // on a signed ledger of N events, two rounds. The module's time is `audit()` with an
 // `onEvent` callback on a bare page (the engine alone); the page's is from navigation
 // to its "Verified" verdict (page load and the app's start included). Long tasks
-// (main-thread tasks over 50 ms) are counted with the Long Tasks API. Then the return
+// (main-thread tasks over 50 ms) are counted with the Long Tasks API, and those over
+// 100 ms; the Wasm memory of each (it never shrinks, so its size at the end is its peak). Then the return
 // visit: 1,000 new events appended, the page opened again in the same browser profile
 // (its kept resume point: only the new entries are read), to its "Verified" verdict.
 // usage: node bench-page.mjs BIN APPDIR SITEDIR N [REFERENCE_APPDIR]
@@ -37,17 +38,19 @@ for (let round = 0; round < 2; round++) {
   await page.goto(`${site}/index.html`);
   const mod = await page.evaluate(async (url) => {
     const m = await import("./liveledger_wasm.js");
-    await m.default();
+    const wasm = await m.default();
     let events = 0;
     const t0 = performance.now();
     await m.audit(url + "/", { onEvent: () => events++ });
-    return { seconds: (performance.now() - t0) / 1000, events };
+    // Wasm memory never shrinks: its size after the audit is its peak.
+    return { seconds: (performance.now() - t0) / 1000, events, wasmBytes: wasm.memory.buffer.byteLength };
   }, ledger);
   await ctx.close();
   const timePage = async (base, again) => {
     const ctx = await browser.newContext();
     await ctx.addInitScript(() => {
       window.__long = [];
+      addEventListener("TrunkApplicationStarted", (e) => { window.__wasm = e.detail.wasm; });
       new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); }).observe({ type: "longtask", buffered: true });
     });
     const page = await ctx.newPage();
@@ -55,7 +58,7 @@ for (let round = 0; round < 2; round++) {
     await page.goto(`${base}/index.html?log=${encodeURIComponent(ledger + "/")}`);
     await page.waitForSelector(".banner.ok", { timeout: 3600000 });
     const seconds = (Date.now() - t0) / 1000;
-    const long = await page.evaluate(() => ({ count: window.__long.length, max: Math.max(0, ...window.__long), heapBytes: performance.memory?.usedJSHeapSize }));
+    const long = await page.evaluate(() => ({ count: window.__long.length, over100: window.__long.filter((d) => d > 100).length, max: Math.max(0, ...window.__long), heapBytes: performance.memory?.usedJSHeapSize, wasmBytes: window.__wasm?.memory?.buffer.byteLength }));
     await page.close();
     let ret = null;
     if (again) {
@@ -70,9 +73,9 @@ for (let round = 0; round < 2; round++) {
       ret = { seconds: (Date.now() - t1) / 1000, bundles };
     }
     await ctx.close();
-    return { seconds, ratio: seconds / mod.seconds, longTasks: long.count, longestTaskMs: long.max, heapBytes: long.heapBytes, returnVisit: ret };
+    return { seconds, ratio: seconds / mod.seconds, longTasks: long.count, longOver100: long.over100, longestTaskMs: long.max, heapBytes: long.heapBytes, wasmBytes: long.wasmBytes, returnVisit: ret };
   };
-  const row = { round, events: mod.events, module: mod.seconds, page: await timePage(app, true) };
+  const row = { round, events: mod.events, module: mod.seconds, moduleWasmBytes: mod.wasmBytes, page: await timePage(app, true) };
   if (ref) row.reference = await timePage(ref);
   console.log(JSON.stringify(row));
 }

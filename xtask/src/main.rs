@@ -489,8 +489,8 @@ fn bench_page(args: &[String]) -> Result {
         ));
     }
     let mut table = String::from(
-        "| round | events | module `audit()` | the page | page ÷ module | long tasks (longest) | JS heap after | return visit, 1,000 new events |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| round | events | module `audit()` (Wasm memory) | the page | page ÷ module | long tasks > 50 ms, > 100 ms (longest) | JS heap after | Wasm memory | return visit, 1,000 new events |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
@@ -499,12 +499,14 @@ fn bench_page(args: &[String]) -> Result {
         let cell = |p: &serde_json::Value| {
             let back = &p["returnVisit"];
             format!(
-                "{:.2} s | **{:.2}×** | {} ({:.0} ms) | {:.1} MB | {}",
+                "{:.2} s | **{:.2}×** | {}, {} ({:.0} ms) | {:.1} MB | {:.1} MB | {}",
                 p["seconds"].as_f64().unwrap_or(0.0),
                 p["ratio"].as_f64().unwrap_or(0.0),
                 p["longTasks"],
+                p["longOver100"],
                 p["longestTaskMs"].as_f64().unwrap_or(0.0),
                 p["heapBytes"].as_f64().unwrap_or(0.0) / 1e6,
+                p["wasmBytes"].as_f64().unwrap_or(0.0) / 1e6,
                 if back.is_null() {
                     String::new()
                 } else {
@@ -518,9 +520,10 @@ fn bench_page(args: &[String]) -> Result {
         };
         let m = v["module"].as_f64().unwrap_or(0.0);
         table += &format!(
-            "| {} | {} | {m:.2} s | {} |\n",
+            "| {} | {} | {m:.2} s ({:.1} MB) | {} |\n",
             v["round"],
             v["events"],
+            v["moduleWasmBytes"].as_f64().unwrap_or(0.0) / 1e6,
             cell(&v["page"])
         );
         if !v["reference"].is_null() {
