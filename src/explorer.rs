@@ -265,6 +265,8 @@ fn State(window: ReadSignal<Window>) -> impl IntoView {
         });
         replay.with_value(|r| r.state_page(PAGE))
     });
+    // The rows apart from the count: the table is drawn again only when its rows change.
+    let rows = Memo::new(move |_| state.with(|s| s.1.clone()));
     view! {
         <section class="card" aria-labelledby="state-h">
             <h2 id="state-h">"State"</h2>
@@ -273,7 +275,7 @@ fn State(window: ReadSignal<Window>) -> impl IntoView {
                 <table id="state-table">
                     <thead><tr><th>"Key"</th><th>"Value"</th><th>"From event"</th></tr></thead>
                     <tbody>
-                        {move || state.get().1.into_iter().map(|(k, (seq, p))| {
+                        {move || rows.get().into_iter().map(|(k, (seq, p))| {
                             let v = match p {
                                 Payload::Body(b) => b.to_string(),
                                 Payload::Commitment(c) => format!("private (commitment {}…)", &c.to_hex()[..12]),

@@ -1281,6 +1281,9 @@ impl ChainVerifier {
 pub struct Replay {
     entries: BTreeMap<u64, ReplayEntry>,
     corrections: BTreeMap<u64, Vec<u64>>,
+    /// Each key with a value, and the event it comes from (its latest not voided), kept
+    /// as events apply: reading the state never walks every event.
+    latest: BTreeMap<String, u64>,
 }
 
 /// One keyed event as the replay sees it.
@@ -1313,15 +1316,34 @@ impl Replay {
     pub fn apply_event(&mut self, e: &UnverifiedEvent) {
         if let Some(c) = e.correction {
             self.corrections.entry(c.seq).or_default().push(e.seq);
-            if let Some(t) = self.entries.get_mut(&c.seq) {
-                match c.mode {
-                    CorrectionMode::Void => t.voided = true,
-                    CorrectionMode::Amend => t.payload = e.payload.clone(),
+            let Some(t) = self.entries.get_mut(&c.seq) else {
+                return;
+            };
+            match c.mode {
+                CorrectionMode::Amend => t.payload = e.payload.clone(),
+                CorrectionMode::Void => {
+                    t.voided = true;
+                    let key = t.key.clone();
+                    // The key's value falls back to its latest event still standing (a
+                    // walk back, only when the event voided was the one it came from).
+                    if self.latest.get(&key) == Some(&c.seq) {
+                        let back = self
+                            .entries
+                            .range(..c.seq)
+                            .rev()
+                            .find(|(_, x)| x.key == key && !x.voided)
+                            .map(|(s, _)| *s);
+                        match back {
+                            Some(s) => self.latest.insert(key, s),
+                            None => self.latest.remove(&key),
+                        };
+                    }
                 }
             }
             return;
         }
         if let Some(k) = &e.key {
+            self.latest.insert(k.clone(), e.seq);
             self.entries.insert(
                 e.seq,
                 ReplayEntry {
@@ -1345,34 +1367,23 @@ impl Replay {
 
     /// Every key's current value and the event it comes from.
     pub fn state(&self) -> BTreeMap<String, (u64, Payload)> {
-        let mut out = BTreeMap::new();
-        for (seq, e) in &self.entries {
-            if !e.voided {
-                out.insert(e.key.clone(), (*seq, e.payload.clone()));
-            }
-        }
-        // Keys whose every event is voided have no value.
-        out
+        let (_, rows) = self.state_page(usize::MAX);
+        rows.into_iter().collect()
     }
 
     /// The number of keys with a value, and the first `limit` of them (in key order) with
     /// their values: [`Replay::state`] for a view that shows a page of it, without copying
-    /// every value.
+    /// every value. Costs the page, not the ledger.
     pub fn state_page(&self, limit: usize) -> (usize, Vec<StateRow>) {
-        let mut latest: BTreeMap<&str, u64> = BTreeMap::new();
-        for (seq, e) in &self.entries {
-            if !e.voided {
-                latest.insert(&e.key, *seq);
-            }
-        }
-        let page = latest
+        let page = self
+            .latest
             .iter()
             .take(limit)
             .filter_map(|(k, seq)| {
                 let e = self.entries.get(seq)?;
-                Some(((*k).to_owned(), (*seq, e.payload.clone())))
+                Some((k.clone(), (*seq, e.payload.clone())))
             })
             .collect();
-        (latest.len(), page)
+        (self.latest.len(), page)
     }
 }

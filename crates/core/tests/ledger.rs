@@ -411,6 +411,49 @@ fn replay_applies_amendments_and_voids_and_links_corrections() {
 }
 
 both! {
+fn the_replays_state_is_kept_as_events_apply_and_matches_a_walk_over_every_event() {
+    // Keys a, b, c set, amended and voided in a shuffled order (voids of a key's latest
+    // event, of older ones, twice, of every event of a key); after each event the kept
+    // state equals the state walked from every event's corrected entry.
+    let mut l = Ledger::new();
+    let bob = Ledger::bob();
+    let mut r = Replay::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let genesis = UnverifiedEvent::parse(&l.entries[0]).unwrap();
+    r.apply_event(&genesis);
+    for _ in 0..120 {
+        let seq = l.entries.len() as u64;
+        let d = match rnd(4) {
+            0 | 1 => EventDraft { key: Some(["a", "b", "c"][rnd(3) as usize].into()), body: Some(json!({"v": seq})), ..draft("set") },
+            m => EventDraft {
+                body: Some(json!({"amended": seq})),
+                correction: Some(Correction { seq: 1 + rnd(seq - 1).min(seq - 2), mode: if m == 2 { CorrectionMode::Amend } else { CorrectionMode::Void } }),
+                ..draft("correction")
+            },
+        };
+        let b = l.append_draft(&d, &bob);
+        r.apply_event(&UnverifiedEvent::parse(&b).unwrap());
+        let mut walked = std::collections::BTreeMap::new();
+        for s in 0..=seq {
+            if let Some(e) = r.entry(s).filter(|e| !e.voided) {
+                walked.insert(e.key.clone(), (s, e.payload.clone()));
+            }
+        }
+        assert_eq!(r.state(), walked, "after event {seq}");
+        let (n, page) = r.state_page(2);
+        assert_eq!(n, walked.len());
+        assert_eq!(page, walked.into_iter().take(2).collect::<Vec<_>>());
+    }
+}
+}
+
+both! {
 fn events_must_be_canonical_and_well_typed() {
     let (c0, l) = chain_after_genesis();
     let good = String::from_utf8(draft("x").sign(1, t(5), leaf_hash(&l.entries[0]), &Ledger::bob()).unwrap()).unwrap();
