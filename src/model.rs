@@ -91,10 +91,10 @@ pub fn time_placeholders(times: &[f64]) -> Option<(String, String)> {
 /// The page draws an audit's progress at most this often (four times a second), and
 /// hands new events to the explorer as often: events and progress that arrive in between
 /// wait in a [`Batch`]. Drawing on every event recomputed the explorer over every event
-/// held, for each event: 20x slower than the module's own audit at 100k. Handing events
-/// over once a second made each handover one long task (130-150 ms at 100k: a second's
-/// events typed into the window and replayed into the state at once); a quarter of a
-/// second's is a quarter of that, and the explorer's views cost what arrived.
+/// held, for each event: 20x slower than the module's own audit at 100k. With the
+/// explorer's views costing what arrived (`window`, `Replay`'s kept state), a handover
+/// every half second still left tasks of 84-101 ms at 100k (the events that arrived
+/// typed into the window and replayed at once); a quarter of a second's stays under.
 pub const DRAW_EVERY_SECONDS: f64 = 0.25;
 /// See [`DRAW_EVERY_SECONDS`].
 pub const EVENTS_EVERY_SECONDS: f64 = 0.25;
