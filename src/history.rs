@@ -1,15 +1,15 @@
 //! The digest history: every archived digest, checked for its signature and for
-//! consistency with the one before it (`verifyHistory` of liveledger-wasm).
+//! consistency with the one before it (`verify_history` of liveledger-wasm).
 
-use js_sys::Reflect;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::Value;
+use liveledger_core::verdict::Code;
+use liveledger_wasm::{HistoryResult, LedgerError, Options};
 
 use crate::model;
 
 /// Archived digests checked by default (the newest).
-pub const LIMIT: u32 = 100;
+pub const LIMIT: usize = 100;
 
 /// Runs the history check once `keys` (the keys the page's audit verified with) are
 /// known, and again on request. A failure is also raised as the page's alarm.
@@ -17,9 +17,9 @@ pub const LIMIT: u32 = 100;
 pub fn History(
     url: String,
     keys: ReadSignal<Option<Vec<String>>>,
-    on_alarm: Callback<Value>,
+    on_alarm: Callback<LedgerError>,
 ) -> impl IntoView {
-    let (result, set_result) = signal(None::<Result<Value, String>>);
+    let (result, set_result) = signal(None::<Result<HistoryResult, String>>);
     let (running, set_running) = signal(false);
     let url = StoredValue::new(url);
     let run = move || {
@@ -28,32 +28,34 @@ pub fn History(
         };
         set_running.set(true);
         spawn_local(async move {
-            let opts = crate::verifier_options(&k);
-            let _ = Reflect::set(&opts, &"limit".into(), &LIMIT.into());
-            let r = liveledger_wasm::verify_history(url.get_value(), opts.into()).await;
-            let r = r.map(|v| crate::json(&v)).map_err(|e| {
-                let code = Reflect::get(&e, &"code".into())
-                    .ok()
-                    .and_then(|c| c.as_string())
-                    .unwrap_or_default();
-                if code == "NOT_FOUND" {
+            let r = match crate::verifier_options(&k) {
+                Ok(opts) => {
+                    let opts = Options {
+                        limit: LIMIT,
+                        ..opts
+                    };
+                    liveledger_wasm::verify_history(&url.get_value(), &opts).await
+                }
+                Err(e) => Err(e),
+            };
+            let r = r.map_err(|e| {
+                if e.code == Code::NotFound {
                     "This ledger publishes no digest archive (digests/index.txt).".to_owned()
                 } else {
-                    let m = Reflect::get(&e, &"message".into())
-                        .ok()
-                        .and_then(|c| c.as_string())
-                        .unwrap_or_default();
-                    format!("The archive could not be checked: {m}")
+                    format!("The archive could not be checked: {}", e.message)
                 }
             });
-            if let Ok(v) = &r {
-                if v["verified"] == Value::Bool(false) {
-                    // The alarm is the core's (`verdict::history_alarm`): a fork, a
-                    // rollback, or a damaged archive.
-                    let mut f = v["failure"].clone();
-                    f["code"] = f["alarm"].clone();
-                    on_alarm.run(f);
-                }
+            if let Ok(HistoryResult {
+                failure: Some(f), ..
+            }) = &r
+            {
+                // The alarm is the core's (`verdict::history_alarm`): a fork, a
+                // rollback, or a damaged archive.
+                on_alarm.run(LedgerError {
+                    code: Code::parse(f.alarm).unwrap_or(Code::BadArchive),
+                    message: f.message.clone(),
+                    evidence: Some(f.evidence.clone()),
+                });
             }
             set_result.set(Some(r));
             set_running.set(false);
@@ -86,8 +88,8 @@ pub fn History(
 
 /// A `verifyHistory` result as a summary and a table, newest first.
 #[component]
-pub fn HistoryView(result: Value) -> impl IntoView {
-    let ok = result["verified"] == Value::Bool(true);
+pub fn HistoryView(result: HistoryResult) -> impl IntoView {
+    let ok = result.verified;
     let rows = model::history_rows(&result);
     view! {
         <p id="history-summary" class=if ok { "result ok" } else { "result alarm" }>{model::history_summary(&result)}</p>

@@ -13,23 +13,13 @@ pub mod window;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Object, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use liveledger_core::jcs;
 use liveledger_core::verdict::{self, Code};
+use liveledger_wasm::{AuditResult, EntryResult, LedgerError, Options};
 use model::{Cell, Freshness, Progress};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-
-/// A JS value as JSON (results of the verifier are plain objects).
-pub(crate) fn json(v: &JsValue) -> Value {
-    js_sys::JSON::stringify(v)
-        .ok()
-        .and_then(|s| s.as_string())
-        .and_then(|s| jcs::parse(s.as_bytes()).ok())
-        .unwrap_or(Value::Null)
-}
 
 fn now_secs() -> f64 {
     js_sys::Date::now() / 1000.0
@@ -67,33 +57,26 @@ fn param(name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Options for the verifier module: `{keys}` when there are trusted keys (otherwise the
-/// ledger's metadata is trusted on first use), and `?policy=` (a tlog-policy's text) when
-/// the link pins a witness policy instead of the metadata's.
-pub(crate) fn verifier_options(keys: &[String]) -> Object {
-    let opts = Object::new();
-    if !keys.is_empty() {
-        let arr: js_sys::Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
-        let _ = Reflect::set(&opts, &"keys".into(), &arr);
-    }
-    if let Some(p) = param("policy") {
-        let _ = Reflect::set(&opts, &"policy".into(), &JsValue::from_str(&p));
-    }
-    opts
+/// Options for the verifier: the trusted keys, if any (otherwise the ledger's metadata is
+/// trusted on first use), and `?policy=` (a tlog-policy's text) when the link pins a
+/// witness policy instead of the metadata's (`BAD_INPUT` if it does not parse).
+pub(crate) fn verifier_options(keys: &[String]) -> Result<Options, LedgerError> {
+    Ok(Options {
+        keys: keys.to_vec(),
+        policy: param("policy")
+            .map(|p| liveledger_wasm::parse_policy(&p))
+            .transpose()?,
+        ..Options::default()
+    })
 }
 
-/// A `LedgerError`'s code.
-fn code_of(e: &JsValue) -> Option<String> {
-    Reflect::get(e, &"code".into())
-        .ok()
-        .and_then(|c| c.as_string())
-}
-
-fn message_of(e: &JsValue) -> String {
-    Reflect::get(e, &"message".into())
-        .ok()
-        .and_then(|c| c.as_string())
-        .unwrap_or_default()
+/// An error as the evidence file holds it: `{code, message, evidence}`.
+fn error_json(e: &LedgerError) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("code".into(), e.code.as_str().into());
+    m.insert("message".into(), e.message.clone().into());
+    m.insert("evidence".into(), e.evidence.clone().unwrap_or(Value::Null));
+    Value::Object(m)
 }
 
 fn forget_memory(key: &str) {
@@ -139,7 +122,7 @@ enum Verdict {
 pub fn App() -> impl IntoView {
     let (url, key) = target();
     let (verdict, set_verdict) = signal(Verdict::Pending);
-    let (digest, set_digest) = signal(Value::Null);
+    let (digest, set_digest) = signal(None::<AuditResult>);
     let (progress, set_progress) = signal(Progress::default());
     let (cells, set_cells) = signal(Vec::<Cell>::new());
     let (trust, set_trust) = signal(String::new());
@@ -177,24 +160,21 @@ pub fn App() -> impl IntoView {
     let pinned_here = key.is_none() && remembered_key.is_some();
     let key = key.or(remembered_key);
     let key_memory_store = StoredValue::new(key_memory.clone());
-    let alarm = move |v: &Value| {
+    let alarm = move |e: &LedgerError| {
         // A key remembered from a first visit that no longer verifies the ledger: the
         // core's rule says what that is (`verdict::with_remembered_keys`).
-        let mut v = v.clone();
-        if let Some(c) = v["code"].as_str().and_then(Code::parse) {
-            v["code"] = verdict::with_remembered_keys(c, pinned_here)
-                .as_str()
-                .into();
-        }
-        let v = &v;
-        let segment = v["evidence"]["segment"].as_u64();
+        let e = LedgerError {
+            code: verdict::with_remembered_keys(e.code, pinned_here),
+            ..e.clone()
+        };
+        let segment = e.evidence.as_ref().and_then(|v| v["segment"].as_u64());
         if let Some(s) = segment {
             set_cells.update(|c| model::mark_failed(c, s));
         }
         set_verdict.set(Verdict::Alarm {
-            code: v["code"].as_str().unwrap_or("ERROR").to_owned(),
-            message: v["message"].as_str().unwrap_or("").to_owned(),
-            evidence: evidence_url(v),
+            code: e.code.as_str().to_owned(),
+            message: e.message.clone(),
+            evidence: evidence_url(&error_json(&e)),
             segment,
         });
     };
@@ -225,11 +205,12 @@ pub fn App() -> impl IntoView {
         let url = url.clone();
         let memory_key = memory_key.clone();
         spawn_local(async move {
-            let opts = verifier_options(key.as_slice());
-            let _ = Reflect::set(&opts, &"intervalMs".into(), &3000.into());
-            if let Some(r) = &kept_resume {
-                let _ = Reflect::set(&opts, &"resume".into(), &r.into());
-            }
+            let mut opts = match verifier_options(key.as_slice()) {
+                Ok(o) => o,
+                Err(e) => return alarm(&e),
+            };
+            opts.interval_ms = 3000.0;
+            opts.resume = kept_resume;
             // Events and progress are drawn in batches, a few times a second (see
             // model::Batch); a verdict draws what is waiting first.
             let batch = Rc::new(RefCell::new(model::Batch::<window::Row>::default()));
@@ -262,36 +243,28 @@ pub fn App() -> impl IntoView {
                     }
                 })
             };
-            let on_progress = {
+            opts.on_progress = Some({
                 let (batch, flush) = (batch.clone(), flush.clone());
-                Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
-                    let p = json(&p);
-                    let pr = Progress::from_json(&p, now_secs() - started);
-                    batch
-                        .borrow_mut()
-                        .set_progress(pr, p["segment"].as_u64().unwrap_or(0));
+                Box::new(move |p: &liveledger_wasm::Progress| {
+                    let pr = Progress::from_module(p, now_secs() - started);
+                    batch.borrow_mut().set_progress(pr, p.segment);
                     flush(false);
                 })
-            };
-            let on_event = {
+            });
+            opts.on_event = Some({
                 let (batch, flush) = (batch.clone(), flush.clone());
-                Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-                    if let Some(r) = window::Row::from_json(&json(&e)) {
-                        batch.borrow_mut().push_event(r);
-                    }
+                Box::new(move |e| {
+                    batch.borrow_mut().push_event(window::Row::from_event(e));
                     flush(false);
                 })
-            };
-            let _ = Reflect::set(&opts, &"onEvent".into(), on_event.as_ref());
-            on_event.forget();
+            });
             let mk = memory_key.clone();
             let rk = resume_key.clone();
             let km = key_memory.clone();
             let flush_digest = flush.clone();
-            let on_digest = Closure::<dyn FnMut(JsValue)>::new(move |d: JsValue| {
+            opts.on_digest = Some(Box::new(move |d: &AuditResult| {
                 flush_digest(true);
-                let d = json(&d);
-                let size = d["checkpoint"]["size"].as_u64().unwrap_or(0);
+                let size = d.checkpoint.size;
                 // Across visits: the module proved this digest extends the one remembered
                 // (`since`); say so once, then remember this one.
                 // (An audit continued from a kept point says the same, and more; a notice
@@ -299,23 +272,27 @@ pub fn App() -> impl IntoView {
                 let remembered = since_used.get_value();
                 since_used.set_value(None);
                 let signed = remembered.as_ref().and_then(|r| r.signed_time);
-                if let Some(words) = model::resumed_words(&d["resumed"], size, signed) {
+                if let Some(words) = model::resumed_words(d.resumed.as_ref(), size, signed) {
                     set_memory_note.update(|n| {
                         *n = Some(match n.take() {
                             Some(notice) => format!("{notice} {words}"),
                             None => words,
                         })
                     });
-                    set_resumed_from.set(d["resumed"]["from"].as_u64());
+                    if let Some(liveledger_wasm::Resumed::From(from)) = d.resumed {
+                        set_resumed_from.set(Some(from));
+                    }
                 } else if let Some(r) = remembered {
                     set_memory_note.set(Some(model::since_words(&r, size)));
                 }
                 if let Some(s) = storage() {
-                    let _ = s.set_item(&mk, &d["checkpoint"].to_string());
-                    if let Some(p) = d["resumePoint"].as_str() {
+                    if let Ok(cp) = serde_json::to_string(&d.checkpoint) {
+                        let _ = s.set_item(&mk, &cp);
+                    }
+                    if let Some(p) = &d.resume_point {
                         let _ = s.set_item(&rk, p);
                     }
-                    if let Some(k) = d["keys"][0].as_str() {
+                    if let Some(k) = d.keys.first() {
                         if s.get_item(&km).ok().flatten().is_none() {
                             let _ = s.set_item(&km, k);
                         }
@@ -325,59 +302,35 @@ pub fn App() -> impl IntoView {
                     f.get_or_insert(size);
                 });
                 if verified_keys.get_untracked().is_none() {
-                    let ks = d["keys"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|k| k.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    set_verified_keys.set(Some(ks));
+                    set_verified_keys.set(Some(d.keys.clone()));
                 }
-                set_trust.set(d["trust"].as_str().unwrap_or("").to_owned());
+                set_trust.set(d.trust.to_owned());
                 set_cells.update(|c| model::all_verified(c, size));
                 // New events from live following count as verified; the rate stays the
                 // full audit's.
                 set_progress.update(|p| p.finish(size, now_secs() - started));
-                set_digest.set(d);
+                set_digest.set(Some(d.clone()));
                 if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {
                     set_verdict.set(Verdict::Verified);
                 }
-            });
+            }));
             let flush_alarm = flush.clone();
-            let on_alarm = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            opts.on_alarm = Some(Box::new(move |e: &LedgerError| {
                 flush_alarm(true);
-                let v = serde_json::json!({
-                    "code": Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()),
-                    "message": Reflect::get(&e, &"message".into()).ok().and_then(|c| c.as_string()),
-                    "evidence": json(&Reflect::get(&e, &"evidence".into()).unwrap_or(JsValue::NULL)),
-                });
-                alarm(&v);
-            });
-            let _ = Reflect::set(&opts, &"onProgress".into(), on_progress.as_ref());
-            let _ = Reflect::set(&opts, &"onDigest".into(), on_digest.as_ref());
-            let _ = Reflect::set(&opts, &"onAlarm".into(), on_alarm.as_ref());
-            // The page lives as long as the callbacks do.
-            on_progress.forget();
-            on_digest.forget();
-            on_alarm.forget();
-            let mut since = remembered.map(|r| r.note);
+                alarm(e);
+            }));
+            opts.since = remembered.map(|r| r.note);
             let result = loop {
-                let _ = match &since {
-                    Some(n) => Reflect::set(&opts, &"since".into(), &n.into()),
-                    None => Reflect::delete_property(&opts, &"since".into()),
-                };
-                match liveledger_wasm::follow(url.clone(), opts.clone().into()).await {
+                match liveledger_wasm::follow(&url, &opts).await {
                     // A remembered checkpoint of another ledger or key: discarded, with a
                     // notice, never trusted; then the visit is checked as a first one.
-                    Err(e) if since.is_some() && code_of(&e).as_deref() == Some("BAD_SINCE") => {
+                    Err(e) if opts.since.is_some() && e.code == Code::BadSince => {
                         forget_memory(&memory_key);
-                        since = None;
+                        opts.since = None;
                         since_used.set_value(None);
                         set_memory_note.set(Some(format!(
                             "The checkpoint this browser remembered for this address does not belong to this ledger or its key ({}); it was discarded, and this visit is checked as a first one.",
-                            message_of(&e)
+                            e.message
                         )));
                     }
                     r => break r,
@@ -385,21 +338,15 @@ pub fn App() -> impl IntoView {
             };
             flush(true);
             if let Err(e) = result {
-                let code = code_of(&e);
                 if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {
-                    let v = serde_json::json!({
-                        "code": code,
-                        "message": message_of(&e),
-                        "evidence": json(&Reflect::get(&e, &"evidence".into()).unwrap_or(JsValue::NULL)),
-                    });
-                    alarm(&v);
+                    alarm(&e);
                 }
             }
         });
     }
 
     let forget_key = move || forget_and_reload(&key_memory_store.get_value());
-    let size = move || digest.get()["checkpoint"]["size"].as_u64();
+    let size = move || digest.with(|d| d.as_ref().map(|d| d.checkpoint.size));
     // What the digest card shows before (or instead of) a verified digest.
     let none = move || {
         if matches!(verdict.get(), Verdict::Alarm { .. }) {
@@ -409,16 +356,17 @@ pub fn App() -> impl IntoView {
         }
     };
     let stale_evidence = move || {
-        let d = digest.get();
-        let signed = d["checkpoint"]["signedTime"].as_f64()?;
-        let limit = model::stale_after(d["cadenceSeconds"].as_f64(), max_age.get());
+        let d = digest.get()?;
+        let signed = d.checkpoint.signed_time? as f64;
+        let cadence = d.cadence_seconds.map(|c| c as f64);
+        let limit = model::stale_after(cadence, max_age.get());
         let age = now_secs() - signed;
-        let stale = model::freshness(Some(age), d["cadenceSeconds"].as_f64(), max_age.get());
+        let stale = model::freshness(Some(age), cadence, max_age.get());
         matches!(stale, Freshness::Stale(_)).then(|| {
             serde_json::json!({
                 "code": "STALE",
                 "message": format!("the newest digest was signed {} s ago; stale after {} s", age as u64, limit as u64),
-                "evidence": {"checkpoint": d["checkpoint"]["note"], "signedTime": signed, "checkedAt": now_secs().floor(), "staleAfterSeconds": limit},
+                "evidence": {"checkpoint": d.checkpoint.note, "signedTime": signed, "checkedAt": now_secs().floor(), "staleAfterSeconds": limit},
             })
         })
     };
@@ -449,7 +397,7 @@ pub fn App() -> impl IntoView {
         .into_any(),
         Verdict::Verified => view! {
             <section class="banner ok" role="status" aria-live="polite"
-                data-level=move || digest.get()["level"].as_str().unwrap_or_default().to_owned()>
+                data-level=move || digest.with(|d| d.as_ref().map(|d| d.level).unwrap_or_default())>
                 <span class="icon" aria-hidden="true">"✔"</span>
                 <div>
                     <h1>"Verified"</h1>
@@ -478,10 +426,16 @@ pub fn App() -> impl IntoView {
 
     let fresh = move || {
         tick.get();
-        let d = digest.get();
-        let signed = d["checkpoint"]["signedTime"].as_f64();
-        let cadence = d["cadenceSeconds"].as_f64();
-        model::freshness(signed.map(|t| now_secs() - t), cadence, max_age.get())
+        let (signed, cadence) = digest.with(|d| {
+            d.as_ref().map_or((None, None), |d| {
+                (d.checkpoint.signed_time, d.cadence_seconds)
+            })
+        });
+        model::freshness(
+            signed.map(|t| now_secs() - t as f64),
+            cadence.map(|c| c as f64),
+            max_age.get(),
+        )
     };
 
     view! {
@@ -494,13 +448,12 @@ pub fn App() -> impl IntoView {
             <section class="card" aria-labelledby="digest-h">
                 <h2 id="digest-h">"Signed digest"</h2>
                 <dl>
-                    <dt>"Ledger"</dt><dd><code>{move || digest.get()["checkpoint"]["origin"].as_str().unwrap_or(none()).to_owned()}</code></dd>
+                    <dt>"Ledger"</dt><dd><code>{move || digest.with(|d| d.as_ref().map_or(none().to_owned(), |d| d.checkpoint.origin.clone()))}</code></dd>
                     <dt>"Events"</dt><dd id="size">{move || size().map_or(none().to_owned(), |s| s.to_string())}</dd>
-                    <dt>"Root"</dt><dd><code>{move || digest.get()["checkpoint"]["root"].as_str().unwrap_or(none()).to_owned()}</code></dd>
-                    <dt>"Signed by"</dt><dd>{move || model::signers(&digest.get()["checkpoint"])}</dd>
+                    <dt>"Root"</dt><dd><code>{move || digest.with(|d| d.as_ref().map_or(none().to_owned(), |d| d.checkpoint.root.clone()))}</code></dd>
+                    <dt>"Signed by"</dt><dd>{move || digest.with(|d| model::signers(d.as_ref().map(|d| &d.checkpoint)))}</dd>
                     <dt>"Witnesses"</dt><dd id="witnesses">{move || {
-                        let d = digest.get();
-                        if d.is_null() { "…".to_owned() } else { model::witness_words(&d["witnesses"]) }
+                        digest.with(|d| d.as_ref().map_or("…".to_owned(), |d| model::witness_words(d.witnesses.as_ref())))
                     }}</dd>
                     <dt>"Age"</dt>
                     <dd>{move || match fresh() {
@@ -538,7 +491,7 @@ pub fn App() -> impl IntoView {
                 <h2 id="audit-h">"Full audit"</h2>
                 <progress max=move || progress.get().size.max(1) value=move || progress.get().entries></progress>
                 <p class="muted">{move || progress.get().describe()}</p>
-                <p class="muted" id="engine">{move || digest.get()["signatureEngine"].as_str().map(model::engine_words).unwrap_or_default()}</p>
+                <p class="muted" id="engine">{move || digest.with(|d| d.as_ref().and_then(|d| d.signature_engine.as_deref()).map(model::engine_words).unwrap_or_default())}</p>
                 <div class="heatmap" role="img" aria-label=move || model::heatmap_label(&cells.get())>
                     // Keyed by segment and state: a draw changes only the cells that changed.
                     <For each=move || cells.get().into_iter().enumerate() key=|ic| *ic let((i, c))>
@@ -558,7 +511,7 @@ pub fn App() -> impl IntoView {
                     _ => "Waiting for the first verified digest.".to_owned(),
                 }}</p>
             </section>
-            <history::History url=url.clone() keys=verified_keys on_alarm=Callback::new(move |v: Value| alarm(&v)) />
+            <history::History url=url.clone() keys=verified_keys on_alarm=Callback::new(move |e: LedgerError| alarm(&e)) />
         </main>
     }
 }
@@ -567,7 +520,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn OneEvent(url: String, keys: ReadSignal<Option<Vec<String>>>) -> impl IntoView {
     let (seq, set_seq) = signal(String::new());
-    let (result, set_result) = signal(None::<Result<Value, String>>);
+    let (result, set_result) = signal(None::<Result<EntryResult, String>>);
     let url = StoredValue::new(url);
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -579,13 +532,11 @@ fn OneEvent(url: String, keys: ReadSignal<Option<Vec<String>>>) -> impl IntoView
         // The keys the page's audit verified with: the same trust, and no metadata fetch.
         let opts = verifier_options(&keys.get_untracked().unwrap_or_default());
         spawn_local(async move {
-            let r = liveledger_wasm::verify_entry(url.get_value(), n as f64, opts.into()).await;
-            set_result.set(Some(r.map(|v| json(&v)).map_err(|e| {
-                Reflect::get(&e, &"message".into())
-                    .ok()
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_default()
-            })));
+            let r = match opts {
+                Ok(opts) => liveledger_wasm::verify_entry(&url.get_value(), n, &opts).await,
+                Err(e) => Err(e),
+            };
+            set_result.set(Some(r.map_err(|e| e.message)));
         });
     };
     view! {
@@ -598,13 +549,13 @@ fn OneEvent(url: String, keys: ReadSignal<Option<Vec<String>>>) -> impl IntoView
             </form>
             {move || result.get().map(|r| match r {
                 Ok(v) => {
-                    let receipt = v["receipt"].as_str().unwrap_or("").to_owned();
+                    let receipt = v.receipt.clone();
                     let href = evidence_text_url(&receipt);
                     view! {
                         <div id="one-result" class="result ok">
                             <p>{format!("✔ Event {} is in the signed ledger of {} events ({} requests, {} bytes).",
-                                v["index"], v["checkpoint"]["size"], v["requests"], v["bytes"])}</p>
-                            <pre>{serde_json::to_string_pretty(&v["event"]).unwrap_or_default()}</pre>
+                                v.index, v.checkpoint.size, v.requests, v.bytes)}</p>
+                            <pre>{serde_json::to_string_pretty(&v.event).unwrap_or_default()}</pre>
                             {href.map(|h| view! { <a href=h download="event.tlog-proof">"Download the receipt"</a> })}
                             <textarea id="one-receipt" readonly aria-label="receipt" prop:value=receipt></textarea>
                         </div>
@@ -621,22 +572,12 @@ fn OneEvent(url: String, keys: ReadSignal<Option<Vec<String>>>) -> impl IntoView
 fn Receipt() -> impl IntoView {
     let (text, set_text) = signal(String::new());
     let (key, set_key) = signal(String::new());
-    let (result, set_result) = signal(None::<Result<Value, String>>);
+    let (result, set_result) = signal(None::<Result<EntryResult, String>>);
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let keys = vec![key.get_untracked().trim().to_owned()];
-        let r = liveledger_wasm::verify_receipt(&text.get_untracked(), keys, None);
-        set_result.set(Some(r.map(|v| json(&v)).map_err(|e| {
-            let code = Reflect::get(&e, &"code".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .unwrap_or_default();
-            let msg = Reflect::get(&e, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .unwrap_or_default();
-            format!("{code}: {msg}")
-        })));
+        let keys = [key.get_untracked().trim().to_owned()];
+        let r = liveledger_wasm::verify_receipt(&text.get_untracked(), &keys, None);
+        set_result.set(Some(r.map_err(|e| e.to_string())));
     };
     view! {
         <section class="card" aria-labelledby="receipt-h">
@@ -666,7 +607,7 @@ fn Receipt() -> impl IntoView {
             </form>
             {move || result.get().map(|r| match r {
                 Ok(v) => view! { <p id="receipt-result" class="result ok">{format!("✔ Entry {} is in the ledger {} at size {}, signed by its key.",
-                    v["index"], v["checkpoint"]["origin"].as_str().unwrap_or(""), v["checkpoint"]["size"])}</p> }.into_any(),
+                    v.index, v.checkpoint.origin, v.checkpoint.size)}</p> }.into_any(),
                 Err(m) => view! { <p id="receipt-result" class="result alarm">{format!("⚠ {m}")}</p> }.into_any(),
             })}
         </section>

@@ -1,7 +1,7 @@
 //! The page's pure logic: progress, the segment heat-map, freshness, alarms in words.
 //! No DOM here, so it is tested in Node as well as in Chromium.
 
-use serde_json::Value;
+use liveledger_wasm::{CheckpointResult, HistoryResult, Resumed, WitnessReport};
 
 /// Audit progress.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -23,19 +23,15 @@ pub struct Progress {
 pub const MIN_RATE_SECONDS: f64 = 1.0;
 
 impl Progress {
-    /// From the verifier's `onProgress`: its `verified` count (entries read can run a few
-    /// segments ahead of their signatures' verdicts), else `entries`.
-    pub fn from_json(p: &Value, seconds: f64) -> Progress {
-        let verified = p["verified"]
-            .as_u64()
-            .or(p["entries"].as_u64())
-            .unwrap_or(0);
+    /// From the verifier's `on_progress`: its `verified` count (entries read can run a few
+    /// segments ahead of their signatures' verdicts).
+    pub fn from_module(p: &liveledger_wasm::Progress, seconds: f64) -> Progress {
         Progress {
-            entries: verified,
-            size: p["size"].as_u64().unwrap_or(0),
-            bytes: p["bytes"].as_u64().unwrap_or(0),
+            entries: p.verified,
+            size: p.size,
+            bytes: p.bytes,
             seconds,
-            audited: verified,
+            audited: p.verified,
             done: false,
         }
     }
@@ -271,28 +267,27 @@ pub fn freshness(
     }
 }
 
-/// The witnesses line of the digest card: who cosigned, when, and the quorum.
-pub fn witness_words(w: &Value) -> String {
-    let Some(list) = w["list"].as_array() else {
+/// The witnesses line of the digest card: who cosigned, when, and the quorum (`None`:
+/// the ledger requires no witnesses).
+pub fn witness_words(w: Option<&WitnessReport>) -> String {
+    let Some(w) = w else {
         return "none required by this ledger".into();
     };
-    let cosigned = list.iter().filter(|x| x["cosigned"] == true).count();
-    let each: Vec<String> = list
+    let cosigned = w.list.iter().filter(|x| x.cosigned).count();
+    let each: Vec<String> = w
+        .list
         .iter()
-        .map(|x| {
-            let name = x["name"].as_str().unwrap_or("?");
-            match (x["cosigned"].as_bool(), x["time"].as_f64()) {
-                (Some(true), Some(t)) => format!("{name} ✓ {}", utc(t)),
-                (Some(true), None) => format!("{name} ✓"),
-                _ => format!("{name} —"),
-            }
+        .map(|x| match (x.cosigned, x.time) {
+            (true, Some(t)) => format!("{} ✓ {}", x.name, utc(t as f64)),
+            (true, None) => format!("{} ✓", x.name),
+            _ => format!("{} —", x.name),
         })
         .collect();
     let mut words = format!(
         "witnessed by {cosigned} of {} (quorum {}{}): {}",
-        list.len(),
-        w["rule"].as_str().unwrap_or("?"),
-        if w["source"] == "pinned" {
+        w.list.len(),
+        w.rule,
+        if w.source == "pinned" {
             ", pinned"
         } else {
             ", from the ledger's metadata"
@@ -300,17 +295,13 @@ pub fn witness_words(w: &Value) -> String {
         each.join(", ")
     );
     // What each witness holds now (the split-view check): proved consistent, or why not.
-    let views: Vec<String> = w["views"]
-        .as_array()
-        .into_iter()
+    let views: Vec<String> = w
+        .views
+        .iter()
         .flatten()
         .map(|v| {
-            let name = v["name"].as_str().unwrap_or("?");
-            match (
-                v["consistent"].as_bool(),
-                v["size"].as_u64(),
-                v["note"].as_str(),
-            ) {
+            let name = &v.name;
+            match (v.consistent, v.size, v.note.as_deref()) {
                 (Some(true), Some(n), None) => format!("{name} holds {n}, consistent"),
                 (Some(true), Some(_), Some(note)) => format!("{name} {note}, consistent"),
                 (_, _, Some(note)) => format!("{name} {note}"),
@@ -324,17 +315,16 @@ pub fn witness_words(w: &Value) -> String {
     words
 }
 
-pub fn signers(checkpoint: &Value) -> String {
-    let Some(sigs) = checkpoint["signatures"].as_array() else {
+/// Who signed the digest (`None`: nothing verified yet).
+pub fn signers(checkpoint: Option<&CheckpointResult>) -> String {
+    let Some(cp) = checkpoint else {
         return "…".into();
     };
-    sigs.iter()
-        .map(|s| {
-            let k = s["key"].as_str().unwrap_or("?");
-            match s["kind"].as_str() {
-                Some("cosignature") => format!("{k} (cosignature)"),
-                _ => format!("{k} (log)"),
-            }
+    cp.signatures
+        .iter()
+        .map(|s| match s.kind {
+            "cosignature" => format!("{} (cosignature)", s.key),
+            _ => format!("{} (log)", s.key),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -419,13 +409,19 @@ pub fn since_words(r: &Remembered, now_size: u64) -> String {
 /// of an audit result; `signed`: the kept digest's signed time, as this browser remembers
 /// it): where it continued from, and what was verified now; or why the
 /// kept point was not used. `None` when the audit started from zero with nothing kept.
-pub fn resumed_words(resumed: &Value, now_size: u64, signed: Option<f64>) -> Option<String> {
-    if let Some(why) = resumed["discarded"].as_str() {
-        return Some(format!(
-            "What this browser kept to continue its audit of this ledger could not be used ({why}); it was discarded, and every event was verified again."
-        ));
-    }
-    let from = resumed["from"].as_u64()?;
+pub fn resumed_words(
+    resumed: Option<&Resumed>,
+    now_size: u64,
+    signed: Option<f64>,
+) -> Option<String> {
+    let from = match resumed? {
+        Resumed::Discarded(why) => {
+            return Some(format!(
+                "What this browser kept to continue its audit of this ledger could not be used ({why}); it was discarded, and every event was verified again."
+            ))
+        }
+        Resumed::From(from) => *from,
+    };
     let when = signed
         .map(|t| format!(" (its digest signed {})", utc(t)))
         .unwrap_or_default();
@@ -525,43 +521,35 @@ pub struct HistoryRow {
     pub ok: bool,
 }
 
-/// The rows of a `verifyHistory` result, newest first; a failure becomes a row after the
+/// The rows of a `verify_history` result, newest first; a failure becomes a row after the
 /// last digest proved (the digest the proof failed on).
-pub fn history_rows(r: &Value) -> Vec<HistoryRow> {
-    let mut rows: Vec<HistoryRow> = r["digests"]
-        .as_array()
-        .map(|ds| {
-            ds.iter()
-                .enumerate()
-                .map(|(i, d)| HistoryRow {
-                    size: d["size"].as_u64().unwrap_or(0),
-                    root: d["root"].as_str().unwrap_or("").to_owned(),
-                    signed: d["signedTime"].as_f64().map(utc).unwrap_or_default(),
-                    check: match d["extends"].as_u64() {
-                        Some(p) => format!("✔ signed; extends the digest of {p} events"),
-                        None if i == 0 => "✔ signed; oldest digest checked".to_owned(),
-                        None => "✔ signed".to_owned(),
-                    },
-                    ok: true,
-                })
-                .collect()
+pub fn history_rows(r: &HistoryResult) -> Vec<HistoryRow> {
+    let mut rows: Vec<HistoryRow> = r
+        .digests
+        .iter()
+        .enumerate()
+        .map(|(i, d)| HistoryRow {
+            size: d.size,
+            root: d.root.clone(),
+            signed: d.signed_time.map(|t| utc(t as f64)).unwrap_or_default(),
+            check: match d.extends {
+                Some(p) => format!("✔ signed; extends the digest of {p} events"),
+                None if i == 0 => "✔ signed; oldest digest checked".to_owned(),
+                None => "✔ signed".to_owned(),
+            },
+            ok: true,
         })
-        .unwrap_or_default();
-    if let Some(f) = r["failure"].as_object() {
-        let new = f
-            .get("evidence")
-            .and_then(|e| e["newCheckpoint"].as_str())
+        .collect();
+    if let Some(f) = &r.failure {
+        let new = f.evidence["newCheckpoint"]
+            .as_str()
             .and_then(|n| n.lines().nth(1))
             .and_then(|s| s.parse::<u64>().ok());
         rows.push(HistoryRow {
             size: new.unwrap_or(0),
             root: String::new(),
             signed: String::new(),
-            check: format!(
-                "⚠ {}: {}",
-                f.get("code").and_then(Value::as_str).unwrap_or("ERROR"),
-                f.get("message").and_then(Value::as_str).unwrap_or("")
-            ),
+            check: format!("⚠ {}: {}", f.code, f.message),
             ok: false,
         });
     }
@@ -570,22 +558,22 @@ pub fn history_rows(r: &Value) -> Vec<HistoryRow> {
 }
 
 /// One sentence on a `verifyHistory` result.
-pub fn history_summary(r: &Value) -> String {
-    let checked = r["digests"].as_array().map_or(0, Vec::len);
-    let total = r["total"].as_u64().unwrap_or(0);
+pub fn history_summary(r: &HistoryResult) -> String {
+    let checked = r.digests.len();
+    let total = r.total;
     let of = if (checked as u64) < total {
         format!("the newest {checked} of {total}")
     } else {
         format!("all {checked}")
     };
-    if r["verified"] == Value::Bool(true) {
+    if r.verified {
         format!("Checked {of} archived digests: each is signed by the log key, each extends the one before it, and the newest extends the current digest.")
     } else {
         format!(
             "The archive is not one consistent history: {}",
-            r["failure"]["message"]
-                .as_str()
-                .unwrap_or("a digest failed")
+            r.failure
+                .as_ref()
+                .map_or("a digest failed", |f| f.message.as_str())
         )
     }
 }

@@ -4,7 +4,8 @@
 //! Invariants:
 //! - Rows are in log order (strictly increasing `seq`); at most `max` are held, the oldest
 //!   leaving first. `dropped + len` is every event ever handed to the window.
-//! - Each event is read from its JSON once, into a [`Row`]; nothing later walks JSON.
+//! - Each event is read from the verified event once, into a [`Row`]; nothing later walks
+//!   JSON.
 //! - The distinct kinds, sources and authors and the corrections map are kept by
 //!   [`Window::extend`] (counted in, counted out), so no view recomputes them over every
 //!   event held: a draw costs what arrived, plus one pass of plain comparisons to filter.
@@ -12,7 +13,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use serde_json::Value;
+use liveledger_core::event::VerifiedEvent;
+use serde_json::{Map, Value};
 
 use crate::model;
 
@@ -49,11 +51,15 @@ fn text_of(v: &Value) -> String {
 }
 
 impl Row {
-    /// From the verifier's `onEvent` value (`{seq, leafHash, event}`); `None` when it has
-    /// no `seq` or no `event` object.
-    pub fn from_json(e: &Value) -> Option<Row> {
-        let ev = e.get("event").filter(|v| v.is_object())?;
-        let f = |k: &str| text_of(&ev[k]);
+    /// From an event the verifier verified (the module's `on_event`).
+    pub fn from_event(ev: &VerifiedEvent) -> Row {
+        let e = ev.event();
+        Row::new(e.seq, ev.leaf_hash().to_hex(), &e.object)
+    }
+
+    /// From an event's number, leaf hash (hex) and members.
+    pub fn new(seq: u64, leaf_hash: String, ev: &Map<String, Value>) -> Row {
+        let f = |k: &str| ev.get(k).map(text_of).unwrap_or_default();
         let commitment = ev.get("commitment").map(text_of);
         let summary = match &commitment {
             Some(c) => format!(
@@ -69,9 +75,15 @@ impl Row {
             }
         };
         let time = f("time");
-        Some(Row {
-            seq: e["seq"].as_u64()?,
-            leaf_hash: text_of(&e["leafHash"]),
+        let corrects = ev.get("corrects");
+        let text = {
+            let mut out = String::new();
+            let _ = liveledger_core::jcs::write_canonical_object(ev, &mut out);
+            out
+        };
+        Row {
+            seq,
+            leaf_hash,
             secs: model::event_seconds(&time),
             time,
             kind: f("kind"),
@@ -79,13 +91,13 @@ impl Row {
             author: f("author"),
             key: f("key"),
             prev: f("prev"),
-            corrects: ev["corrects"]["seq"]
-                .as_u64()
-                .map(|t| (t, text_of(&ev["corrects"]["mode"]))),
+            corrects: corrects
+                .and_then(|c| c["seq"].as_u64())
+                .map(|t| (t, corrects.map(|c| text_of(&c["mode"])).unwrap_or_default())),
             commitment,
             summary,
-            text: liveledger_core::jcs::to_canonical(ev).unwrap_or_default(),
-        })
+            text,
+        }
     }
 
     /// The row's value of a select filter's field.

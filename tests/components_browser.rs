@@ -69,7 +69,7 @@ fn events() -> Window {
         if i == 3 {
             ev["corrects"] = json!({"seq": 1, "mode": "amend"});
         }
-        Row::from_json(&json!({"seq": i, "leafHash": format!("{i:064x}"), "event": ev})).unwrap()
+        Row::new(i, format!("{i:064x}"), ev.as_object().unwrap())
     }));
     w
 }
@@ -180,14 +180,37 @@ async fn the_explorer_shows_corrections_both_ways() {
 #[wasm_bindgen_test]
 async fn the_history_view_lists_digests_newest_first_and_marks_the_failure() {
     let el = host();
-    let r = json!({
-        "verified": false, "total": 3,
-        "digests": [
-            {"size": 1, "root": "AAAA", "signedTime": 1767225600, "extends": null},
-            {"size": 31, "root": "BBBB", "signedTime": 1767225660, "extends": 1},
+    use liveledger_wasm::{CheckpointResult, HistoryDigest, HistoryFailure, HistoryResult};
+    let digest = |size: u64, root: &str, signed: u64, extends: Option<u64>| HistoryDigest {
+        size,
+        root: root.into(),
+        signed_time: Some(signed),
+        note: String::new(),
+        extends,
+    };
+    let r = HistoryResult {
+        verified: false,
+        checkpoint: CheckpointResult {
+            origin: "o".into(),
+            size: 33,
+            root: String::new(),
+            root_hex: String::new(),
+            signatures: Vec::new(),
+            signed_time: None,
+            note: String::new(),
+        },
+        total: 3,
+        digests: vec![
+            digest(1, "AAAA", 1767225600, None),
+            digest(31, "BBBB", 1767225660, Some(1)),
         ],
-        "failure": {"code": "FORK", "message": "proof leads to another root", "evidence": {"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}},
-    });
+        failure: Some(HistoryFailure {
+            code: "FORK",
+            alarm: "FORK",
+            message: "proof leads to another root".into(),
+            evidence: json!({"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}),
+        }),
+    };
     let _mounted = leptos::mount::mount_to(
         el.clone(),
         move || view! { <HistoryView result=r.clone() /> },
@@ -239,7 +262,8 @@ fn signed_events(seqs: std::ops::Range<u64>) -> Vec<Row> {
         };
         let t = Timestamp::from_unix(1_790_000_000 + seq as i64, 0).unwrap();
         let bytes = d.sign(seq, t, genesis_prev("o"), &key).unwrap();
-        Row::from_json(&json!({"seq": seq, "leafHash": "00", "event": serde_json::from_slice::<Value>(&bytes).unwrap()})).unwrap()
+        let ev = serde_json::from_slice::<Value>(&bytes).unwrap();
+        Row::new(seq, "00".into(), ev.as_object().unwrap())
     })
     .collect()
 }

@@ -1,5 +1,9 @@
 //! The page's logic, in Node (and in Chromium via model_browser.rs).
 
+use liveledger_wasm::{
+    CheckpointResult, HistoryDigest, HistoryFailure, HistoryResult, Resumed, ViewResult,
+    WitnessReport, WitnessRow,
+};
 use liveledger_web::model::{self, Cell, Freshness, Progress};
 use liveledger_web::window::{Field, Filter, Row, Window};
 use serde_json::json;
@@ -80,10 +84,7 @@ fn what_a_browser_remembers_is_read_strictly_and_said_in_words() {
 
 #[wasm_bindgen_test]
 fn progress_reads_the_verifier_callback() {
-    let p = Progress::from_json(
-        &json!({"entries": 512, "size": 1000, "bytes": 2_000_000, "segment": 1}),
-        2.0,
-    );
+    let p = Progress::from_module(&progress(512, 512, 1000, 2_000_000), 2.0);
     assert_eq!(p.rate(), Some(256.0));
     assert_eq!(
         p.describe(),
@@ -94,13 +95,13 @@ fn progress_reads_the_verifier_callback() {
 #[wasm_bindgen_test]
 fn progress_shows_a_rate_only_when_it_means_something() {
     // The first callback, before anything is verified: no "0 events/s".
-    let p = Progress::from_json(&json!({"entries": 0, "size": 369, "bytes": 0}), 0.01);
+    let p = Progress::from_module(&progress(0, 0, 369, 0), 0.01);
     assert_eq!(
         (p.rate(), p.describe().as_str()),
         (None, "0 of 369 events verified · 0.0 MB")
     );
     // A small ledger audited in a fifth of a second: how long it took, not a rate.
-    let mut p = Progress::from_json(&json!({"entries": 0, "size": 369, "bytes": 200_000}), 0.0);
+    let mut p = Progress::from_module(&progress(0, 0, 369, 200_000), 0.0);
     p.finish(369, 0.2);
     assert_eq!(p.rate(), None);
     assert_eq!(
@@ -114,10 +115,10 @@ fn progress_shows_a_rate_only_when_it_means_something() {
         "372 of 372 events verified · 0.2 MB · audited in 0.2 s"
     );
     // Half way after half a second: neither.
-    let p = Progress::from_json(&json!({"entries": 100, "size": 369, "bytes": 1}), 0.5);
+    let p = Progress::from_module(&progress(100, 100, 369, 1), 0.5);
     assert_eq!(p.describe(), "100 of 369 events verified · 0.0 MB");
     // From a second on, the rate.
-    let mut p = Progress::from_json(&json!({"entries": 300, "size": 369, "bytes": 1}), 1.5);
+    let mut p = Progress::from_module(&progress(300, 300, 369, 1), 1.5);
     assert_eq!(p.rate(), Some(200.0));
     p.finish(369, 1.845);
     assert_eq!(
@@ -141,7 +142,7 @@ fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
         let now = i as f64 * 0.00025;
         b.push_event(row(i, "payment", "erp", "alice", None));
         if i % 256 == 255 {
-            let p = Progress::from_json(&json!({"entries": i + 1, "size": 10_000}), now);
+            let p = Progress::from_module(&progress(i + 1, i + 1, 10_000, 0), now);
             b.set_progress(p, i / 256);
         }
         if b.due(now) {
@@ -179,6 +180,22 @@ fn events_and_progress_are_drawn_in_batches_a_few_times_a_second() {
     assert!(b.due(3.25));
 }
 
+/// The verifier's progress callback.
+fn progress(entries: u64, verified: u64, size: u64, bytes: u64) -> liveledger_wasm::Progress {
+    liveledger_wasm::Progress {
+        entries,
+        verified,
+        size,
+        bytes,
+        segment: 0,
+    }
+}
+
+/// A row from an event's members.
+fn event_row(seq: u64, ev: serde_json::Value) -> Row {
+    Row::new(seq, format!("{seq:064x}"), ev.as_object().unwrap())
+}
+
 /// A verified event as the verifier hands it to the page.
 fn row(seq: u64, kind: &str, source: &str, author: &str, corrects: Option<u64>) -> Row {
     let mut ev = json!({
@@ -188,7 +205,7 @@ fn row(seq: u64, kind: &str, source: &str, author: &str, corrects: Option<u64>) 
     if let Some(t) = corrects {
         ev["corrects"] = json!({"seq": t, "mode": "amend"});
     }
-    Row::from_json(&json!({"seq": seq, "leafHash": format!("{seq:064x}"), "event": ev})).unwrap()
+    event_row(seq, ev)
 }
 
 #[wasm_bindgen_test]
@@ -207,14 +224,10 @@ fn an_event_is_typed_once_from_the_verifiers_value() {
         r.text
     );
     // A private payload shows its commitment; a long one is cut at 80 characters.
-    let private =
-        Row::from_json(&json!({"seq": 1, "event": {"commitment": "ab".repeat(32)}})).unwrap();
+    let private = event_row(1, json!({"commitment": "ab".repeat(32)}));
     assert_eq!(private.summary, "private (commitment abababababab…)");
-    let long = Row::from_json(&json!({"seq": 1, "event": {"body": "é".repeat(100)}})).unwrap();
+    let long = event_row(1, json!({"body": "é".repeat(100)}));
     assert_eq!(long.summary.chars().count(), 81);
-    // Not an event: no row.
-    assert_eq!(Row::from_json(&json!({"seq": 1})), None);
-    assert_eq!(Row::from_json(&json!({"event": {}})), None);
 }
 
 /// The window's indexes from scratch: what `extend` must keep as events come and go.
@@ -319,12 +332,12 @@ fn the_filters_match_typed_fields_and_search_ignores_case() {
     assert!(m(q("bob")).is_empty());
     // Each ASCII letter folds both ways; the characters beside them in ASCII do not.
     for (upper, lower) in ('A'..='Z').zip('a'..='z') {
-        let r = Row::from_json(&json!({"seq": 0, "event": {"k": lower.to_string()}})).unwrap();
+        let r = event_row(0, json!({"k": lower.to_string()}));
         assert!(q(&upper.to_string()).matches(&r), "{upper}");
-        let r = Row::from_json(&json!({"seq": 0, "event": {"k": upper.to_string()}})).unwrap();
+        let r = event_row(0, json!({"k": upper.to_string()}));
         assert!(q(&lower.to_string()).matches(&r), "{lower}");
     }
-    let r = Row::from_json(&json!({"seq": 0, "event": {"k": "@^"}})).unwrap();
+    let r = event_row(0, json!({"k": "@^"}));
     assert!(!q("`").matches(&r) && !q("~").matches(&r));
 }
 
@@ -346,10 +359,7 @@ fn the_time_placeholders_come_from_the_ledgers_own_times() {
 #[wasm_bindgen_test]
 fn progress_counts_only_what_is_verified() {
     // Entries read run ahead of their signatures' verdicts: the page says verified.
-    let p = Progress::from_json(
-        &json!({"entries": 2048, "verified": 1024, "size": 4096, "bytes": 1, "segment": 7}),
-        4.0,
-    );
+    let p = Progress::from_module(&progress(2048, 1024, 4096, 1), 4.0);
     assert_eq!((p.entries, p.rate()), (1024, Some(256.0)));
 }
 
@@ -406,14 +416,25 @@ fn the_timeline_counts_every_event_once() {
 
 #[wasm_bindgen_test]
 fn history_rows_are_newest_first_and_end_at_the_failure() {
-    let r = json!({
-        "verified": false, "total": 5,
-        "digests": [
-            {"size": 1, "root": "r1", "signedTime": 60, "extends": null},
-            {"size": 31, "root": "r31", "signedTime": 120, "extends": 1},
-        ],
-        "failure": {"code": "FORK", "message": "not consistent", "evidence": {"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}},
-    });
+    let digest = |size: u64, signed: u64, extends: Option<u64>| HistoryDigest {
+        size,
+        root: format!("r{size}"),
+        signed_time: Some(signed),
+        note: String::new(),
+        extends,
+    };
+    let r = HistoryResult {
+        verified: false,
+        checkpoint: checkpoint(),
+        total: 5,
+        digests: vec![digest(1, 60, None), digest(31, 120, Some(1))],
+        failure: Some(HistoryFailure {
+            code: "FORK",
+            alarm: "FORK",
+            message: "not consistent".into(),
+            evidence: json!({"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}),
+        }),
+    };
     let rows = model::history_rows(&r);
     assert_eq!(
         rows.iter().map(|r| r.size).collect::<Vec<_>>(),
@@ -423,7 +444,13 @@ fn history_rows_are_newest_first_and_end_at_the_failure() {
     assert!(rows[1].ok && rows[1].check.contains("extends the digest of 1 events"));
     assert_eq!(rows[1].signed, "1970-01-01T00:02:00Z");
     assert!(model::history_summary(&r).contains("not consistent"));
-    let ok = json!({"verified": true, "total": 9, "digests": [{"size": 3, "extends": null}]});
+    let ok = HistoryResult {
+        verified: true,
+        total: 9,
+        digests: vec![digest(3, 0, None)],
+        failure: None,
+        checkpoint: checkpoint(),
+    };
     assert_eq!(
         model::history_summary(&ok),
         "Checked the newest 1 of 9 archived digests: each is signed by the log key, each extends the one before it, and the newest extends the current digest."
@@ -432,50 +459,83 @@ fn history_rows_are_newest_first_and_end_at_the_failure() {
 
 #[wasm_bindgen_test]
 fn the_digest_card_says_who_witnessed_and_the_quorum() {
-    assert_eq!(
-        model::witness_words(&serde_json::Value::Null),
-        "none required by this ledger"
-    );
-    let w = json!({
-        "rule": "2 of (W1, W2, W3)", "met": true, "source": "metadata",
-        "list": [
-            {"name": "W1", "key": "w1+1", "cosigned": true, "time": 86400},
-            {"name": "W2", "key": "w2+2", "cosigned": false, "time": null},
-            {"name": "W3", "key": "w3+3", "cosigned": true, "time": 86401},
+    assert_eq!(model::witness_words(None), "none required by this ledger");
+    let witness = |name: &str, cosigned: bool, time: Option<u64>| WitnessRow {
+        name: name.into(),
+        key: format!("{}+1", name.to_lowercase()),
+        cosigned,
+        time,
+    };
+    let w = WitnessReport {
+        rule: "2 of (W1, W2, W3)".into(),
+        met: true,
+        source: "metadata",
+        list: vec![
+            witness("W1", true, Some(86400)),
+            witness("W2", false, None),
+            witness("W3", true, Some(86401)),
         ],
-    });
+        views: None,
+    };
     assert_eq!(
-        model::witness_words(&w),
+        model::witness_words(Some(&w)),
         "witnessed by 2 of 3 (quorum 2 of (W1, W2, W3), from the ledger's metadata): W1 ✓ 1970-01-02T00:00:00Z, W2 —, W3 ✓ 1970-01-02T00:00:01Z"
     );
     // With what each witness holds now (the module's split-view check).
+    let view =
+        |name: &str, size: Option<u64>, consistent: Option<bool>, note: Option<&str>| ViewResult {
+            name: name.into(),
+            size,
+            consistent,
+            note: note.map(str::to_owned),
+        };
     let mut w = w;
-    w["views"] = json!([
-        {"name": "W1", "size": 26, "consistent": true, "note": null},
-        {"name": "W2", "size": null, "consistent": null, "note": "http://w2/…/checkpoint: connection refused"},
-        {"name": "W3", "size": 30, "consistent": true, "note": "holds size 30, newer than the 26 the log served"},
+    w.views = Some(vec![
+        view("W1", Some(26), Some(true), None),
+        view(
+            "W2",
+            None,
+            None,
+            Some("http://w2/…/checkpoint: connection refused"),
+        ),
+        view(
+            "W3",
+            Some(30),
+            Some(true),
+            Some("holds size 30, newer than the 26 the log served"),
+        ),
     ]);
     assert!(
-        model::witness_words(&w).ends_with(
+        model::witness_words(Some(&w)).ends_with(
             "; asked now: W1 holds 26, consistent; W2 http://w2/…/checkpoint: connection refused; W3 holds size 30, newer than the 26 the log served, consistent"
         ),
         "{}",
-        model::witness_words(&w)
+        model::witness_words(Some(&w))
     );
 }
 
 #[wasm_bindgen_test]
 fn an_audit_continued_from_a_kept_point_is_said_in_words() {
     assert_eq!(
-        model::resumed_words(&json!({"from": 301}), 321, Some(86400.0)).as_deref(),
+        model::resumed_words(Some(&Resumed::From(301)), 321, Some(86400.0)).as_deref(),
         Some("Verified up to 301 events on an earlier visit (its digest signed 1970-01-02T00:00:00Z); today's digest is proved to extend it, and the 20 new events were verified now.")
     );
     assert_eq!(
-        model::resumed_words(&json!({"discarded": "its tree edge does not recompute the root"}), 321, None).as_deref(),
+        model::resumed_words(Some(&Resumed::Discarded("its tree edge does not recompute the root".into())), 321, None).as_deref(),
         Some("What this browser kept to continue its audit of this ledger could not be used (its tree edge does not recompute the root); it was discarded, and every event was verified again.")
     );
-    assert_eq!(
-        model::resumed_words(&serde_json::Value::Null, 321, None),
-        None
-    );
+    assert_eq!(model::resumed_words(None, 321, None), None);
+}
+
+/// A checkpoint result for results that need one.
+fn checkpoint() -> CheckpointResult {
+    CheckpointResult {
+        origin: "o".into(),
+        size: 33,
+        root: String::new(),
+        root_hex: String::new(),
+        signatures: Vec::new(),
+        signed_time: None,
+        note: String::new(),
+    }
 }

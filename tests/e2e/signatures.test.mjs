@@ -65,7 +65,7 @@ test("in Node WebCrypto (no workers there) gives verify_strict's verdicts", asyn
   assert.deepEqual(verdicts, want);
   await assert.rejects(m.verifySignatures([{ key: "00", signature: "", message: "" }], {}), /key must be 32 bytes of hex, found "00"/);
   await assert.rejects(m.signatureEngine({ signatures: "gpu" }), /signatures must be "auto", "webcrypto" or "wasm", found "gpu"/);
-  await assert.rejects(m.signatureEngine({ signatures: 2 }), /found a value that is not a string/);
+  await assert.rejects(m.signatureEngine({ signatures: 2 }), /signatures must be a string, found 2/);
 });
 
 /** Flips `"source":"erp"` to `"erq"` in the `nth` payment of the 201-event ledger's

@@ -399,8 +399,13 @@ fn ensure_seaweedfs() -> Result {
 /// the audit from a kept resume point (#20: `audit::resume`, its checks and the chain's
 /// resumption in the browser): 156,087 bytes at the commit that set 156,100 (156,083 once a rollback
 /// against the kept point became the core's alarm and its signed time the page's own).
+/// Typed results and options (#16: the results Rust structs made JS by serde-wasm-bindgen,
+/// the options read once into a struct, errors a Rust type until the edge; 11.3 kB of it
+/// serde-wasm-bindgen's serializer and the structs' `Serialize` code): 167,432 bytes at
+/// the commit that set 167,450. The page dropped 10.9 kB at the same commit: it uses the
+/// Rust API and no longer links the JS module's exports (the `js` feature).
 const APP_BUDGET_GZ: usize = 300_000;
-const EMBED_BUDGET_GZ: usize = 156_100;
+const EMBED_BUDGET_GZ: usize = 167_450;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {
@@ -586,6 +591,8 @@ fn build_embed() -> Result<(usize, usize)> {
             "build",
             "-p",
             "liveledger-wasm",
+            "--features",
+            "js",
             "--target",
             "wasm32-unknown-unknown",
             "--profile",
@@ -795,6 +802,8 @@ fn test(args: &[String]) -> Result {
                     "liveledger-web",
                     "-p",
                     "liveledger-wasm",
+                    "--features",
+                    "liveledger-wasm/js",
                     "--target",
                     "wasm32-unknown-unknown",
                     "--all-targets",
@@ -912,10 +921,16 @@ fn warn_if_disk_low() {
 
 /// A package's wasm-bindgen tests: in Node, and in headless Chromium for the test files
 /// that ask for a browser.
+/// `package`'s tests in Node and headless Chromium; the JS module's (`liveledger-wasm`)
+/// with its exports (`js`), which they test.
 fn wasm_tests(package: &str) -> Result {
+    let mut args = vec!["test", "-p", package, "--target", "wasm32-unknown-unknown"];
+    if package == "liveledger-wasm" {
+        args.extend(["--features", "js"]);
+    }
     run(
         "cargo",
-        &["test", "-p", package, "--target", "wasm32-unknown-unknown"],
+        &args,
         &[
             (
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",

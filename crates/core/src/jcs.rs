@@ -53,7 +53,7 @@ pub fn write_canonical(v: &Value, out: &mut String) -> Result<(), JcsError> {
             }
             out.push(']');
         }
-        Value::Object(m) => write_object(m, out)?,
+        Value::Object(m) => write_canonical_object(m, out)?,
     }
     Ok(())
 }
@@ -65,7 +65,9 @@ pub fn to_canonical(v: &Value) -> Result<String, JcsError> {
     Ok(s)
 }
 
-fn write_object(m: &Map<String, Value>, out: &mut String) -> Result<(), JcsError> {
+/// Appends the canonical form of the object `m` (as [`write_canonical`] of `Value::Object(m)`,
+/// without the copy).
+pub fn write_canonical_object(m: &Map<String, Value>, out: &mut String) -> Result<(), JcsError> {
     let mut members: Vec<(&String, &Value)> = m.iter().collect();
     // Members are sorted here, whatever order the map iterates in: serde_json's `Map` is
     // a B-tree (byte order) by default, but insertion-ordered when any crate in a build
@@ -544,7 +546,7 @@ fn astral(s: &str) -> bool {
     s.bytes().any(|c| c >= 0xf0)
 }
 
-/// Whether `a` sorts before `b` by UTF-16 code units (see [`write_object`]).
+/// Whether `a` sorts before `b` by UTF-16 code units (see [`write_canonical_object`]).
 fn utf16_less(a: &str, b: &str) -> bool {
     a.encode_utf16().lt(b.encode_utf16())
 }

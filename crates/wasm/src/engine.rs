@@ -16,7 +16,6 @@
 //! `signatures: "wasm"` in the options forces `verify_strict` for everything, and
 //! `signatures: "webcrypto"` keeps WebCrypto on the page's thread (no workers).
 
-use liveledger_core::verdict::Code;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -129,29 +128,14 @@ impl Engine {
 
     /// The engine the options ask for (`signatures`): `"wasm"`; `"webcrypto"` (on this
     /// thread only); or (`"auto"`, the default) the fastest one that passes the self test.
-    pub(crate) async fn for_options(opts: &JsValue) -> Result<Rc<Engine>, JsValue> {
-        let asked = crate::opt_get(opts, "signatures");
-        let slot = match asked.as_ref().map(|v| v.as_string()) {
-            None => 0,
-            Some(Some(s)) if s == "auto" => 0,
-            Some(Some(s)) if s == "webcrypto" => 1,
-            Some(Some(s)) if s == "wasm" => return Ok(Engine::wasm()),
-            Some(found) => {
-                let found = found.map_or_else(
-                    || "a value that is not a string".into(),
-                    |s| format!("{s:?}"),
-                );
-                return Err(crate::error(
-                    Code::BadInput,
-                    &format!(
-                        "signatures must be \"auto\", \"webcrypto\" or \"wasm\", found {found}"
-                    ),
-                    None,
-                ));
-            }
+    pub(crate) async fn for_options(asked: crate::Signatures) -> Rc<Engine> {
+        let slot = match asked {
+            crate::Signatures::Auto => 0,
+            crate::Signatures::WebCrypto => 1,
+            crate::Signatures::Wasm => return Engine::wasm(),
         };
         if let Some(e) = CHOSEN.with(|c| c.borrow()[slot].clone()) {
-            return Ok(e);
+            return e;
         }
         let starting = STARTING.with(|s| {
             s.borrow_mut()[slot]
@@ -165,9 +149,9 @@ impl Engine {
                 .clone()
         });
         let _ = JsFuture::from(starting).await;
-        Ok(CHOSEN
+        CHOSEN
             .with(|c| c.borrow()[slot].clone())
-            .unwrap_or_else(Engine::wasm))
+            .unwrap_or_else(Engine::wasm)
     }
 
     /// `"wasm"`, `"webcrypto"` or `"webcrypto-workers:N"`.

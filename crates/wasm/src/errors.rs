@@ -1,20 +1,61 @@
-//! Errors as JS: `Error`s with the core's `code` (`liveledger_core::verdict`) and the
-//! evidence each core error carries (signed checkpoints, proofs, expected and found).
+//! Errors: [`LedgerError`], the core's `code` (`liveledger_core::verdict`) with a message
+//! and the evidence each core error carries (signed checkpoints, proofs, expected and
+//! found). It becomes a JS `Error` only at the edge (`From<LedgerError> for JsValue`).
 
 use super::*;
 
-/// A JS Error with a code and optional evidence.
-pub(crate) fn error(code: Code, message: &str, evidence: Option<Value>) -> JsValue {
-    let e = js_sys::Error::new(message);
-    let _ = Reflect::set(&e, &"code".into(), &code.as_str().into());
-    let _ = Reflect::set(&e, &"name".into(), &"LedgerError".into());
-    if let Some(ev) = evidence {
-        let _ = Reflect::set(&e, &"evidence".into(), &to_js(&ev));
-    }
-    e.into()
+/// Why a call did not verify, or could not: the core's code, a message for people, and
+/// the evidence where there is some (a JSON object: signed checkpoints, proofs, the path
+/// of the file, expected and found values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerError {
+    pub code: Code,
+    pub message: String,
+    pub evidence: Option<Value>,
 }
 
-pub(crate) fn checkpoint_error(e: CheckpointError) -> JsValue {
+impl LedgerError {
+    /// Adds `name: value` to the evidence (an object, made if there is none).
+    pub(crate) fn with_evidence(mut self, name: &str, value: Value) -> LedgerError {
+        let ev = self
+            .evidence
+            .get_or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = ev {
+            m.insert(name.to_owned(), value);
+        }
+        self
+    }
+}
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+/// The JS form: an `Error` named `LedgerError` with `code` and, where there is some,
+/// `evidence` (a plain object).
+impl From<LedgerError> for JsValue {
+    fn from(e: LedgerError) -> JsValue {
+        let js = js_sys::Error::new(&e.message);
+        let _ = Reflect::set(&js, &"code".into(), &e.code.as_str().into());
+        let _ = Reflect::set(&js, &"name".into(), &"LedgerError".into());
+        if let Some(ev) = &e.evidence {
+            let _ = Reflect::set(&js, &"evidence".into(), &to_js(&JsonValue(ev)));
+        }
+        js.into()
+    }
+}
+
+pub(crate) fn error(code: Code, message: &str, evidence: Option<Value>) -> LedgerError {
+    LedgerError {
+        code,
+        message: message.to_owned(),
+        evidence,
+    }
+}
+
+pub(crate) fn checkpoint_error(e: CheckpointError) -> LedgerError {
     let evidence = match &e {
         CheckpointError::WrongOrigin { expected, found } => {
             Some(obj!("expected": expected.as_str(), "found": found.as_str()))
@@ -25,7 +66,7 @@ pub(crate) fn checkpoint_error(e: CheckpointError) -> JsValue {
 }
 
 /// A [`TrustError`] as a `LedgerError`; `what` names the document in the message.
-pub(crate) fn trust_error(e: TrustError, what: &str) -> JsValue {
+pub(crate) fn trust_error(e: TrustError, what: &str) -> LedgerError {
     // The code is the core's; this adds only the message and the evidence.
     let code = verdict::trust_code(&e);
     let message = match &e {
@@ -52,7 +93,7 @@ pub(crate) fn trust_error(e: TrustError, what: &str) -> JsValue {
     error(code, &message, evidence)
 }
 
-pub(crate) fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> JsValue {
+pub(crate) fn inconsistency_error(inc: &liveledger_core::audit::Inconsistency) -> LedgerError {
     let code = verdict::inconsistency_code(inc);
     error(code, &inc.to_string(), Some(inconsistency_evidence(inc)))
 }
@@ -66,7 +107,7 @@ pub(crate) fn inconsistency_evidence(inc: &liveledger_core::audit::Inconsistency
     )
 }
 
-pub(crate) fn consistency_error(e: ConsistencyError) -> JsValue {
+pub(crate) fn consistency_error(e: ConsistencyError) -> LedgerError {
     match e {
         ConsistencyError::Inconsistent(inc) => inconsistency_error(&inc),
         ConsistencyError::BadTile { path, .. } => error(
@@ -79,7 +120,7 @@ pub(crate) fn consistency_error(e: ConsistencyError) -> JsValue {
 }
 
 /// A failed inclusion proof as a `LedgerError`, with its evidence.
-pub(crate) fn inclusion_error(e: &InclusionError) -> JsValue {
+pub(crate) fn inclusion_error(e: &InclusionError) -> LedgerError {
     let evidence = match e {
         InclusionError::NotIncluded {
             index,
@@ -101,11 +142,11 @@ pub(crate) fn inclusion_error(e: &InclusionError) -> JsValue {
 /// Why a consistency proof did not pass: a tile could not be fetched (the network, or a
 /// publisher mid-upload: no verdict), or the log's own verdict (FORK, ROLLBACK, TAMPERED).
 pub(crate) enum Unproved {
-    Fetch(JsValue),
-    Verdict(JsValue),
+    Fetch(LedgerError),
+    Verdict(LedgerError),
 }
 
-pub(crate) fn failure_error(r: &AuditReport) -> JsValue {
+pub(crate) fn failure_error(r: &AuditReport) -> LedgerError {
     let Some(f) = r.failure.as_ref() else {
         return error(Code::Tampered, "the audit failed", None);
     };
@@ -123,10 +164,9 @@ pub(crate) fn failure_error(r: &AuditReport) -> JsValue {
     )
 }
 
-/// A digest history's failure as `{code, alarm, message, evidence}`: the core's codes,
-/// its message, the file it is about, and for a fork or rollback both signed digests and
-/// the proof.
-pub(crate) fn history_failure(e: &HistoryError) -> Value {
+/// A digest history's failure: the core's codes, its message, the file it is about, and
+/// for a fork or rollback both signed digests and the proof.
+pub(crate) fn history_failure(e: &HistoryError) -> HistoryFailure {
     let mut evidence = match e {
         HistoryError::Consistency { source, .. } => match &**source {
             ConsistencyError::Inconsistent(inc) => inconsistency_evidence(inc),
@@ -135,25 +175,16 @@ pub(crate) fn history_failure(e: &HistoryError) -> Value {
         _ => Value::Object(Map::new()),
     };
     evidence["path"] = e.path().into();
-    obj!(
-        "code": verdict::history_code(e).as_str(),
-        "alarm": verdict::history_alarm(e).as_str(),
-        "message": e.to_string(),
-        "evidence": evidence,
-    )
+    HistoryFailure {
+        code: verdict::history_code(e).as_str(),
+        alarm: verdict::history_alarm(e).as_str(),
+        message: e.to_string(),
+        evidence,
+    }
 }
 
-/// A JS error's message.
-pub(crate) fn js_message(e: &JsValue) -> String {
-    Reflect::get(e, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| e.as_string())
-        .unwrap_or_default()
-}
-
-impl From<Unproved> for JsValue {
-    fn from(u: Unproved) -> JsValue {
+impl From<Unproved> for LedgerError {
+    fn from(u: Unproved) -> LedgerError {
         match u {
             Unproved::Fetch(e) | Unproved::Verdict(e) => e,
         }

@@ -17,11 +17,7 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    pub(crate) fn new(url: &str, opts: &JsValue) -> Fetcher {
-        let timeout_ms = opt_get(opts, "timeoutMs")
-            .and_then(|v| v.as_f64())
-            .filter(|t| *t > 0.0)
-            .unwrap_or(FETCH_TIMEOUT_MS);
+    pub(crate) fn new(url: &str, timeout_ms: f64) -> Fetcher {
         Fetcher {
             base: url.trim_end_matches('/').to_owned(),
             timeout_ms,
@@ -59,7 +55,11 @@ impl Fetcher {
         (request, Deadline(timer))
     }
 
-    pub(crate) async fn get(&self, path: &str, no_store: bool) -> Result<Option<Vec<u8>>, JsValue> {
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        no_store: bool,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
         let url = format!("{}/{path}", self.base);
         let mut last = JsValue::NULL;
         let mut early = {
@@ -99,9 +99,16 @@ impl Fetcher {
                 }
                 continue;
             }
-            let ab = Reflect::get(&resp, &"arrayBuffer".into())?
-                .dyn_into::<Function>()?
-                .call0(&resp)?;
+            let body = Reflect::get(&resp, &"arrayBuffer".into())
+                .and_then(|f| f.dyn_into::<Function>())
+                .and_then(|f| f.call0(&resp));
+            let ab = match body {
+                Ok(ab) => ab,
+                Err(e) => {
+                    last = e; // not a fetch Response: nothing to retry
+                    break;
+                }
+            };
             let buf = match JsFuture::from(Promise::from(ab)).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -140,7 +147,7 @@ impl Fetcher {
         }
     }
 
-    pub(crate) async fn require(&self, path: &str, no_store: bool) -> Result<Vec<u8>, JsValue> {
+    pub(crate) async fn require(&self, path: &str, no_store: bool) -> Result<Vec<u8>, LedgerError> {
         self.get(path, no_store).await?.ok_or_else(|| {
             error(
                 Code::NotFound,
@@ -178,12 +185,6 @@ pub(crate) async fn sleep(ms: f64) {
 pub(crate) const FETCH_TIMEOUT_MS: f64 = 30_000.0;
 
 /// A failure to fetch (the network, or a file not there yet), not a verdict on the ledger.
-pub(crate) fn is_network_error(e: &JsValue) -> bool {
-    matches!(
-        Reflect::get(e, &"code".into())
-            .ok()
-            .and_then(|c| c.as_string())
-            .as_deref(),
-        Some("FETCH_FAILED" | "NOT_FOUND")
-    )
+pub(crate) fn is_network_error(e: &LedgerError) -> bool {
+    matches!(e.code, Code::FetchFailed | Code::NotFound)
 }

@@ -34,14 +34,14 @@ fn the_typescript_error_codes_are_the_cores() {
         .map(|c| c.as_str())
         .collect();
     assert_eq!(codes, core);
-    let src = include_str!("../src/lib.rs");
+    let src = include_str!("../src/js.rs");
     assert!(src.contains("export interface LedgerError extends Error { code: LedgerErrorCode;"));
     assert!(src.contains("const CODES: &str = liveledger_core::verdict::Code::TYPESCRIPT;"));
 }
 
 #[wasm_bindgen_test]
 fn verify_checkpoint_returns_a_plain_object() {
-    let r = liveledger_wasm::verify_checkpoint(CP15, vec![KEY.trim().into()], None).unwrap();
+    let r = liveledger_wasm::js::verify_checkpoint(CP15, vec![KEY.trim().into()], None).unwrap();
     assert_eq!(get(&r, "size").as_f64(), Some(15.0));
     assert_eq!(
         get(&r, "origin").as_string().unwrap(),
@@ -49,7 +49,7 @@ fn verify_checkpoint_returns_a_plain_object() {
     );
     let sigs = js_sys::Array::from(&get(&r, "signatures"));
     assert_eq!(sigs.length(), 1);
-    let r = liveledger_wasm::verify_checkpoint(
+    let r = liveledger_wasm::js::verify_checkpoint(
         SUMDB,
         vec![SUMDB_KEY.trim().into()],
         Some("go.sum database tree".into()),
@@ -58,28 +58,92 @@ fn verify_checkpoint_returns_a_plain_object() {
     assert_eq!(get(&r, "size").as_f64(), Some(6476701.0));
 }
 
+/// Options are read once, strictly: a value of the wrong type is BAD_INPUT naming the
+/// option, what it must be and what was found, never silently a default.
+#[wasm_bindgen_test]
+fn options_of_the_wrong_type_are_refused_saying_what_was_found() {
+    let cases: [(&str, JsValue, &str); 8] = [
+        (
+            "checkTiles",
+            "yes".into(),
+            r#"checkTiles must be true or false, found "yes""#,
+        ),
+        (
+            "keys",
+            "k".into(),
+            r#"keys must be an array of verifier key strings, found "k""#,
+        ),
+        (
+            "level",
+            "tiles".into(),
+            r#"level must be "ledger" or "log", found "tiles""#,
+        ),
+        (
+            "timeoutMs",
+            "30s".into(),
+            r#"timeoutMs must be a number, found "30s""#,
+        ),
+        ("onEvent", 3.into(), "onEvent must be a function, found 3"),
+        (
+            "policy",
+            1.into(),
+            "policy must be the text of a C2SP tlog-policy file, found 1",
+        ),
+        ("policy", "quorum W\n".into(), "policy: "),
+        (
+            "since",
+            js_sys::Object::new().into(),
+            "since must be a string, found {}",
+        ),
+    ];
+    for (name, value, want) in cases {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &name.into(), &value).unwrap();
+        let e = match liveledger_wasm::Options::from_js(&o) {
+            Ok(_) => panic!("{name}: accepted"),
+            Err(e) => e,
+        };
+        assert_eq!(e.code.as_str(), "BAD_INPUT", "{name}");
+        assert!(e.message.starts_with(want), "{name}: {}", e.message);
+    }
+    // Null and undefined members are absent ones; an absent object is the defaults.
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"keys".into(), &JsValue::NULL).unwrap();
+    Reflect::set(&o, &"limit".into(), &JsValue::UNDEFINED).unwrap();
+    let d = liveledger_wasm::Options::from_js(&o).unwrap();
+    assert!(d.keys.is_empty() && d.check_tiles && d.witness_check && d.limit == 100);
+    assert!(liveledger_wasm::Options::from_js(&JsValue::UNDEFINED).is_ok());
+}
+
 #[wasm_bindgen_test]
 fn errors_have_stable_codes() {
     let bad_sig = CP15.replace("M9e0", "M9e1");
     assert_eq!(
         code(
-            liveledger_wasm::verify_checkpoint(&bad_sig, vec![KEY.trim().into()], None)
+            liveledger_wasm::js::verify_checkpoint(&bad_sig, vec![KEY.trim().into()], None)
                 .unwrap_err()
         ),
         "BAD_SIGNATURE"
     );
     assert_eq!(
         code(
-            liveledger_wasm::verify_checkpoint(CP15, vec![KEY.trim().into()], Some("other".into()))
-                .unwrap_err()
+            liveledger_wasm::js::verify_checkpoint(
+                CP15,
+                vec![KEY.trim().into()],
+                Some("other".into())
+            )
+            .unwrap_err()
         ),
         "WRONG_ORIGIN"
     );
     assert_eq!(
-        code(liveledger_wasm::verify_checkpoint(CP15, vec!["not a key".into()], None).unwrap_err()),
+        code(
+            liveledger_wasm::js::verify_checkpoint(CP15, vec!["not a key".into()], None)
+                .unwrap_err()
+        ),
         "BAD_INPUT"
     );
-    let e = liveledger_wasm::verify_checkpoint(
+    let e = liveledger_wasm::js::verify_checkpoint(
         CP15,
         vec![SUMDB_KEY.trim().into()],
         Some("example.com/log/testdata".into()),
@@ -97,16 +161,20 @@ fn receipts_verify_offline() {
     // Entry 0 ("one") of tessera's log at size 1: the proof is empty.
     let cp1 = include_str!("../../core/tests/vectors/tessera-log/checkpoint.1");
     let receipt = format!("c2sp.org/tlog-proof@v1\nextra b25l\nindex 0\n\n{cp1}");
-    let r = liveledger_wasm::verify_receipt(&receipt, vec![KEY.trim().into()], None).unwrap();
+    let r = liveledger_wasm::js::verify_receipt(&receipt, vec![KEY.trim().into()], None).unwrap();
     assert_eq!(get(&r, "entry").as_string().unwrap(), "one");
     let forged = receipt.replace("extra b25l", "extra dHdv");
     assert_eq!(
-        code(liveledger_wasm::verify_receipt(&forged, vec![KEY.trim().into()], None).unwrap_err()),
+        code(
+            liveledger_wasm::js::verify_receipt(&forged, vec![KEY.trim().into()], None)
+                .unwrap_err()
+        ),
         "INCLUSION_FAILED"
     );
     assert_eq!(
         code(
-            liveledger_wasm::verify_receipt("nonsense", vec![KEY.trim().into()], None).unwrap_err()
+            liveledger_wasm::js::verify_receipt("nonsense", vec![KEY.trim().into()], None)
+                .unwrap_err()
         ),
         "BAD_INPUT"
     );
@@ -251,7 +319,7 @@ fn opts(l: &Ledger, extra: &[(&str, JsValue)]) -> JsValue {
 async fn audit_verifies_a_served_log_and_names_a_tampered_segment() {
     let base = "http://audit.test/ledger";
     let l = served(base, 300);
-    let r = liveledger_wasm::audit(base.into(), opts(&l, &[]))
+    let r = liveledger_wasm::js::audit(base.into(), opts(&l, &[]))
         .await
         .unwrap();
     assert_eq!(get(&r, "verified"), JsValue::TRUE);
@@ -265,7 +333,7 @@ async fn audit_verifies_a_served_log_and_names_a_tampered_segment() {
     let at = b.len() - 7;
     b[at] ^= 1;
     serve(bad, &files);
-    let e = liveledger_wasm::audit(bad.into(), opts(&l, &[]))
+    let e = liveledger_wasm::js::audit(bad.into(), opts(&l, &[]))
         .await
         .unwrap_err();
     assert_eq!(code(e.clone()), "TAMPERED");
@@ -275,7 +343,9 @@ async fn audit_verifies_a_served_log_and_names_a_tampered_segment() {
         .verifier()
         .to_string();
     let o = opts(&l, &[("keys", js_sys::Array::of1(&other.into()).into())]);
-    let e = liveledger_wasm::audit(base.into(), o).await.unwrap_err();
+    let e = liveledger_wasm::js::audit(base.into(), o)
+        .await
+        .unwrap_err();
     assert_eq!(code(e), "BAD_SIGNATURE");
 }
 
@@ -284,7 +354,7 @@ async fn verify_entry_proves_entries_and_refuses_a_lying_tile() {
     let base = "http://entry.test/ledger";
     let l = served(base, 300);
     for i in [0u64, 1, 137, 255, 256, 300] {
-        let r = liveledger_wasm::verify_entry(base.into(), i as f64, opts(&l, &[]))
+        let r = liveledger_wasm::js::verify_entry(base.into(), i as f64, opts(&l, &[]))
             .await
             .unwrap_or_else(|e| panic!("entry {i}: {:?}", e));
         assert_eq!(get(&r, "index").as_f64(), Some(i as f64));
@@ -299,7 +369,7 @@ async fn verify_entry_proves_entries_and_refuses_a_lying_tile() {
             .unwrap()
             .contains("c2sp.org/tlog-proof@v1"));
     }
-    let e = liveledger_wasm::verify_entry(base.into(), 301.0, opts(&l, &[]))
+    let e = liveledger_wasm::js::verify_entry(base.into(), 301.0, opts(&l, &[]))
         .await
         .unwrap_err();
     assert_eq!(code(e), "BAD_INPUT");
@@ -309,7 +379,7 @@ async fn verify_entry_proves_entries_and_refuses_a_lying_tile() {
     let tile = tile_at(301, 1, 0).unwrap().to_string();
     files.get_mut(&tile).expect("the level-1 tile is published")[0] ^= 1;
     serve(bad, &files);
-    let e = liveledger_wasm::verify_entry(bad.into(), 300.0, opts(&l, &[]))
+    let e = liveledger_wasm::js::verify_entry(bad.into(), 300.0, opts(&l, &[]))
         .await
         .unwrap_err();
     assert!(
@@ -322,7 +392,7 @@ async fn verify_entry_proves_entries_and_refuses_a_lying_tile() {
 async fn verify_history_checks_the_archive_and_names_a_planted_digest() {
     let base = "http://history.test/ledger";
     let l = served(base, 60);
-    let r = liveledger_wasm::verify_history(base.into(), opts(&l, &[]))
+    let r = liveledger_wasm::js::verify_history(base.into(), opts(&l, &[]))
         .await
         .unwrap();
     assert_eq!(
@@ -356,7 +426,7 @@ async fn verify_history_checks_the_archive_and_names_a_planted_digest() {
     }
     files.insert("digests/35".into(), other.checkpoints[&36].clone());
     serve(bad, &files);
-    let r = liveledger_wasm::verify_history(bad.into(), opts(&l, &[]))
+    let r = liveledger_wasm::js::verify_history(bad.into(), opts(&l, &[]))
         .await
         .unwrap();
     assert_eq!(get(&r, "verified"), JsValue::FALSE);
@@ -379,7 +449,7 @@ async fn verify_history_checks_the_archive_and_names_a_planted_digest() {
     files.insert("digests/36".into(), other.checkpoints[&36].clone());
     let bad = "http://history.test/forked";
     serve(bad, &files);
-    let r = liveledger_wasm::verify_history(bad.into(), opts(&l, &[]))
+    let r = liveledger_wasm::js::verify_history(bad.into(), opts(&l, &[]))
         .await
         .unwrap();
     let f = get(&r, "failure");
@@ -399,7 +469,7 @@ async fn verify_history_checks_the_archive_and_names_a_planted_digest() {
         .unwrap()
         .contains("\n31\n"));
     // No archive: NOT_FOUND, a rejection.
-    let e = liveledger_wasm::verify_history("http://history.test/none".into(), opts(&l, &[]))
+    let e = liveledger_wasm::js::verify_history("http://history.test/none".into(), opts(&l, &[]))
         .await
         .unwrap_err();
     assert_eq!(code(e), "NOT_FOUND");
@@ -435,7 +505,8 @@ async fn follow_verifies_each_new_digest_and_ends_on_a_rollback() {
             ("onAlarm", push(&alarms)),
         ],
     );
-    let running = wasm_bindgen_futures::future_to_promise(liveledger_wasm::follow(base.into(), o));
+    let running =
+        wasm_bindgen_futures::future_to_promise(liveledger_wasm::js::follow(base.into(), o));
     let size_of = |d: JsValue| get(&get(&d, "checkpoint"), "size").as_f64();
     let wait = |n: u32| {
         let digests = digests.clone();
@@ -479,7 +550,7 @@ async fn follow_verifies_each_new_digest_and_ends_on_a_rollback() {
 async fn audit_resumes_from_its_kept_point_and_discards_one_that_does_not_hold() {
     let base = "http://resume.test/ledger";
     let mut l = served(base, 300);
-    let first = liveledger_wasm::audit(base.into(), opts(&l, &[]))
+    let first = liveledger_wasm::js::audit(base.into(), opts(&l, &[]))
         .await
         .unwrap();
     let point = get(&first, "resumePoint")
@@ -492,9 +563,10 @@ async fn audit_resumes_from_its_kept_point_and_discards_one_that_does_not_hold()
     }
     l.publish();
     serve(base, &l.files);
-    let again = liveledger_wasm::audit(base.into(), opts(&l, &[("resume", point.clone().into())]))
-        .await
-        .unwrap();
+    let again =
+        liveledger_wasm::js::audit(base.into(), opts(&l, &[("resume", point.clone().into())]))
+            .await
+            .unwrap();
     assert_eq!(get(&again, "verified"), JsValue::TRUE);
     assert_eq!(get(&get(&again, "resumed"), "from").as_f64(), Some(301.0));
     assert_eq!(get(&get(&again, "stats"), "entries").as_f64(), Some(20.0));
@@ -507,7 +579,7 @@ async fn audit_resumes_from_its_kept_point_and_discards_one_that_does_not_hold()
     let mut edge = point.clone().into_bytes();
     edge[at] = if edge[at] == b'A' { b'B' } else { b'A' };
     for bad in ["{}".to_owned(), String::from_utf8(edge).unwrap()] {
-        let r = liveledger_wasm::audit(base.into(), opts(&l, &[("resume", bad.into())]))
+        let r = liveledger_wasm::js::audit(base.into(), opts(&l, &[("resume", bad.into())]))
             .await
             .unwrap();
         assert!(get(&get(&r, "resumed"), "discarded").as_string().is_some());
@@ -518,7 +590,7 @@ async fn audit_resumes_from_its_kept_point_and_discards_one_that_does_not_hold()
     let fork = Ledger::grown(330, Some(200));
     let forked = "http://resume.test/forked";
     serve(forked, &fork.files);
-    let e = liveledger_wasm::audit(forked.into(), opts(&l, &[("resume", point.into())]))
+    let e = liveledger_wasm::js::audit(forked.into(), opts(&l, &[("resume", point.into())]))
         .await
         .unwrap_err();
     assert_eq!(code(e.clone()), "FORK");
