@@ -190,15 +190,7 @@ async fn the_history_view_lists_digests_newest_first_and_marks_the_failure() {
     };
     let r = HistoryResult {
         verified: false,
-        checkpoint: CheckpointResult {
-            origin: "o".into(),
-            size: 33,
-            root: String::new(),
-            root_hex: String::new(),
-            signatures: Vec::new(),
-            signed_time: None,
-            note: String::new(),
-        },
+        checkpoint: CheckpointResult::default(),
         total: 3,
         digests: vec![
             digest(1, "AAAA", 1767225600, None),

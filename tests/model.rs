@@ -425,7 +425,7 @@ fn history_rows_are_newest_first_and_end_at_the_failure() {
     };
     let r = HistoryResult {
         verified: false,
-        checkpoint: checkpoint(),
+        checkpoint: CheckpointResult::default(),
         total: 5,
         digests: vec![digest(1, 60, None), digest(31, 120, Some(1))],
         failure: Some(HistoryFailure {
@@ -449,7 +449,7 @@ fn history_rows_are_newest_first_and_end_at_the_failure() {
         total: 9,
         digests: vec![digest(3, 0, None)],
         failure: None,
-        checkpoint: checkpoint(),
+        checkpoint: CheckpointResult::default(),
     };
     assert_eq!(
         model::history_summary(&ok),
@@ -525,17 +525,4 @@ fn an_audit_continued_from_a_kept_point_is_said_in_words() {
         Some("What this browser kept to continue its audit of this ledger could not be used (its tree edge does not recompute the root); it was discarded, and every event was verified again.")
     );
     assert_eq!(model::resumed_words(None, 321, None), None);
-}
-
-/// A checkpoint result for results that need one.
-fn checkpoint() -> CheckpointResult {
-    CheckpointResult {
-        origin: "o".into(),
-        size: 33,
-        root: String::new(),
-        root_hex: String::new(),
-        signatures: Vec::new(),
-        signed_time: None,
-        note: String::new(),
-    }
 }

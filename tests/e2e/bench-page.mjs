@@ -7,14 +7,17 @@
 // 100 ms; the Wasm memory of each (it never shrinks, so its size at the end is its peak). Then the return
 // visit: 1,000 new events appended, the page opened again in the same browser profile
 // (its kept resume point: only the new entries are read), to its "Verified" verdict.
-// usage: node bench-page.mjs BIN APPDIR SITEDIR N [REFERENCE_APPDIR]
+// With a reference module (an embed site of another build), its `audit()` is timed in the
+// same rounds, right after this build's.
+// usage: node bench-page.mjs BIN APPDIR SITEDIR N [REFERENCE_APPDIR|-] [REFERENCE_SITEDIR]
 // Prints one JSON object per line.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch } from "./helpers.mjs";
-const [bin, appDir, siteDir, nStr, refDir] = process.argv.slice(2);
+const [bin, appDir, siteDir, nStr, refArg, refSiteDir] = process.argv.slice(2);
+const refDir = refArg === "-" ? undefined : refArg;
 const n = Number(nStr);
 const dir = join(mkdtempSync(join(tmpdir(), "pb-")), "ledger");
 execFileSync(bin, ["init", dir, "--origin", "bench.example/ledger", "--cadence", "86400"]);
@@ -31,11 +34,12 @@ const [ledger, p1] = await serve(dir);
 const [app, p2] = await serve(appDir);
 const [site, p3] = await serve(siteDir);
 const [ref, p4] = refDir ? await serve(refDir) : [null, null];
-const browser = await launch();
-for (let round = 0; round < 2; round++) {
-  let ctx = await browser.newContext();
-  let page = await ctx.newPage();
-  await page.goto(`${site}/index.html`);
+const [refSite, p5] = refSiteDir ? await serve(refSiteDir) : [null, null];
+// The module's signed audit on a bare page of `base`, in a fresh context.
+const timeModule = async (base) => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${base}/index.html`);
   const mod = await page.evaluate(async (url) => {
     const m = await import("./liveledger_wasm.js");
     const wasm = await m.default();
@@ -46,6 +50,12 @@ for (let round = 0; round < 2; round++) {
     return { seconds: (performance.now() - t0) / 1000, events, wasmBytes: wasm.memory.buffer.byteLength };
   }, ledger);
   await ctx.close();
+  return mod;
+};
+const browser = await launch();
+for (let round = 0; round < 2; round++) {
+  const mod = await timeModule(site);
+  const refMod = refSite ? await timeModule(refSite) : null;
   const timePage = async (base, again) => {
     const ctx = await browser.newContext();
     await ctx.addInitScript(() => {
@@ -75,9 +85,9 @@ for (let round = 0; round < 2; round++) {
     await ctx.close();
     return { seconds, ratio: seconds / mod.seconds, longTasks: long.count, longOver100: long.over100, longestTaskMs: long.max, heapBytes: long.heapBytes, wasmBytes: long.wasmBytes, returnVisit: ret };
   };
-  const row = { round, events: mod.events, module: mod.seconds, moduleWasmBytes: mod.wasmBytes, page: await timePage(app, true) };
+  const row = { round, events: mod.events, module: mod.seconds, moduleWasmBytes: mod.wasmBytes, referenceModule: refMod?.seconds, page: await timePage(app, true) };
   if (ref) row.reference = await timePage(ref);
   console.log(JSON.stringify(row));
 }
 await browser.close();
-for (const p of [p1, p2, p3, p4]) p?.kill();
+for (const p of [p1, p2, p3, p4, p5]) p?.kill();

@@ -53,8 +53,9 @@ fn main() {
                                events, the publisher, one-event fetches (at 16M entries too with --16m)\n  \
                  bench-scale [--10m]  `liveledger verify` from disk on 1M (and 10M) opaque entries and\n  \
                                signed events, one thread and one per core: throughput and peak memory\n  \
-                 bench-page [N] [--reference DIST]  the page's full audit of N signed events (default\n  \
-                               100000) against the module's own in one Chromium, and another build's page\n  \
+                 bench-page [N] [--reference DIST] [--reference-embed SITE]  the page's full audit of N\n  \
+                               signed events (default 100000) against the module's own in one Chromium,\n  \
+                               and another build's page and module (target/embed/site of that build)\n  \
                  bench-serve [--reference REV] [--seconds S]  `liveledger serve` under load against\n  \
                                another commit's server (default c2457b7, the hand-written one)\n  \
                  bench-witness what a 2-of-3 witness quorum costs the publisher (appends/s)\n  \
@@ -443,22 +444,30 @@ fn build_app() -> Result<usize> {
     Ok(gz)
 }
 
-/// `cargo xtask bench-page [N] [--reference DIST]`: the page's full audit of a signed
-/// ledger of N events (default 100,000) against the module's own audit in the same
-/// Chromium, two rounds, with the page's long tasks; `--reference` times another build of
-/// the app (a `dist/` built from another commit) in the same run. Results to
+/// `cargo xtask bench-page [N] [--reference DIST] [--reference-embed SITE]`: the page's
+/// full audit of a signed ledger of N events (default 100,000) against the module's own
+/// audit in the same Chromium, two rounds, with the page's long tasks; `--reference` times
+/// another build of the app (a `dist/` built from another commit) in the same run, and
+/// `--reference-embed` another build's module (its `target/embed/site`). Results to
 /// docs/BENCHMARKS.md.
 fn bench_page(args: &[String]) -> Result {
     let mut n = "100000".to_owned();
     let mut reference = None;
+    let mut reference_embed = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--reference" => reference = Some(it.next().ok_or("--reference needs a directory")?),
+            "--reference-embed" => {
+                reference_embed = Some(
+                    it.next()
+                        .ok_or("--reference-embed needs an embed site directory")?,
+                )
+            }
             x if x.parse::<u64>().is_ok() => n = x.to_owned(),
             x => {
                 return Err(format!(
-                    "bench-page: {x:?} is neither N nor --reference DIST"
+                    "bench-page: {x:?} is neither N, --reference DIST nor --reference-embed SITE"
                 ))
             }
         }
@@ -479,7 +488,8 @@ fn bench_page(args: &[String]) -> Result {
         "target/embed/site",
         &n,
     ];
-    if let Some(r) = reference {
+    a.push(reference.map_or("-", String::as_str));
+    if let Some(r) = reference_embed {
         a.push(r);
     }
     eprintln!("\n$ node {}", a.join(" "));
@@ -531,6 +541,13 @@ fn bench_page(args: &[String]) -> Result {
             v["moduleWasmBytes"].as_f64().unwrap_or(0.0) / 1e6,
             cell(&v["page"])
         );
+        if let Some(m) = v["referenceModule"].as_f64() {
+            table += &format!(
+                "| {} (reference module) | | {m:.2} s ({:.2}× this build's) | |\n",
+                v["round"],
+                m / v["module"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
         if !v["reference"].is_null() {
             table += &format!(
                 "| {} (reference build) | | | {} |\n",
@@ -551,6 +568,9 @@ fn bench_page(args: &[String]) -> Result {
             reference
                 .map(|r| format!(" --reference {r}"))
                 .unwrap_or_default()
+                + &reference_embed
+                    .map(|r| format!(" --reference-embed {r}"))
+                    .unwrap_or_default()
         ),
     )
 }

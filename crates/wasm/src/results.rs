@@ -68,7 +68,7 @@ fn json_object<S: Serializer>(v: &Option<Map<String, Value>>, s: S) -> Result<S:
 }
 
 /// A verified checkpoint (`CheckpointResult`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckpointResult {
     pub origin: String,
