@@ -52,7 +52,7 @@ pub fn History(
                 // The alarm is the core's (`verdict::history_alarm`): a fork, a
                 // rollback, or a damaged archive.
                 on_alarm.run(LedgerError {
-                    code: Code::parse(f.alarm).unwrap_or(Code::BadArchive),
+                    code: f.alarm,
                     message: f.message.clone(),
                     evidence: Some(f.evidence.clone()),
                 });

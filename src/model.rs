@@ -549,7 +549,7 @@ pub fn history_rows(r: &HistoryResult) -> Vec<HistoryRow> {
             size: new.unwrap_or(0),
             root: String::new(),
             signed: String::new(),
-            check: format!("⚠ {}: {}", f.code, f.message),
+            check: format!("⚠ {}: {}", f.code.as_str(), f.message),
             ok: false,
         });
     }

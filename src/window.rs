@@ -75,7 +75,6 @@ impl Row {
             }
         };
         let time = f("time");
-        let corrects = ev.get("corrects");
         let text = {
             let mut out = String::new();
             let _ = liveledger_core::jcs::write_canonical_object(ev, &mut out);
@@ -91,9 +90,9 @@ impl Row {
             author: f("author"),
             key: f("key"),
             prev: f("prev"),
-            corrects: corrects
-                .and_then(|c| c["seq"].as_u64())
-                .map(|t| (t, corrects.map(|c| text_of(&c["mode"])).unwrap_or_default())),
+            corrects: ev
+                .get("corrects")
+                .and_then(|c| Some((c["seq"].as_u64()?, text_of(&c["mode"])))),
             commitment,
             summary,
             text,

@@ -4,6 +4,7 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use leptos::prelude::*;
+use liveledger_core::verdict::Code;
 use liveledger_web::explorer::Explorer;
 use liveledger_web::history::HistoryView;
 use liveledger_web::window::{Row, Window};
@@ -197,8 +198,8 @@ async fn the_history_view_lists_digests_newest_first_and_marks_the_failure() {
             digest(31, "BBBB", 1767225660, Some(1)),
         ],
         failure: Some(HistoryFailure {
-            code: "FORK",
-            alarm: "FORK",
+            code: Code::Fork,
+            alarm: Code::Fork,
             message: "proof leads to another root".into(),
             evidence: json!({"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}),
         }),

@@ -1,5 +1,6 @@
 //! The page's logic, in Node (and in Chromium via model_browser.rs).
 
+use liveledger_core::verdict::Code;
 use liveledger_wasm::{
     CheckpointResult, HistoryDigest, HistoryFailure, HistoryResult, Resumed, ViewResult,
     WitnessReport, WitnessRow,
@@ -429,8 +430,8 @@ fn history_rows_are_newest_first_and_end_at_the_failure() {
         total: 5,
         digests: vec![digest(1, 60, None), digest(31, 120, Some(1))],
         failure: Some(HistoryFailure {
-            code: "FORK",
-            alarm: "FORK",
+            code: Code::Fork,
+            alarm: Code::Fork,
             message: "not consistent".into(),
             evidence: json!({"oldCheckpoint": "o\n31\nx\n", "newCheckpoint": "o\n33\ny\n"}),
         }),

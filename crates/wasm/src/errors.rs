@@ -176,8 +176,8 @@ pub(crate) fn history_failure(e: &HistoryError) -> HistoryFailure {
     };
     evidence["path"] = e.path().into();
     HistoryFailure {
-        code: verdict::history_code(e).as_str(),
-        alarm: verdict::history_alarm(e).as_str(),
+        code: verdict::history_code(e),
+        alarm: verdict::history_alarm(e),
         message: e.to_string(),
         evidence,
     }

@@ -56,6 +56,11 @@ impl Serialize for JsonObject<'_> {
 /// `Number.MAX_SAFE_INTEGER`.
 const MAX_SAFE: u64 = (1 << 53) - 1;
 
+/// A code as the module's `LedgerErrorCode` names it.
+fn code_str<S: Serializer>(c: &Code, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.as_str())
+}
+
 fn json_value<S: Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
     JsonValue(v).serialize(s)
 }
@@ -405,9 +410,11 @@ pub struct HistoryDigest {
 /// The first problem of a digest history: the core's code and the alarm it raises.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HistoryFailure {
-    pub code: &'static str,
+    #[serde(serialize_with = "code_str")]
+    pub code: Code,
     /// `"FORK"`, `"ROLLBACK"` or `"BAD_ARCHIVE"`.
-    pub alarm: &'static str,
+    #[serde(serialize_with = "code_str")]
+    pub alarm: Code,
     pub message: String,
     /// For a fork or rollback both signed digests and the proof; `path` names the file.
     #[serde(serialize_with = "json_value")]
