@@ -1,23 +1,64 @@
 //! The event explorer and the state view, over the events the audit verified (the
 //! [`Window`] the page keeps: typed rows and their indexes, kept as events arrive).
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use liveledger_core::event::{self, Payload, Replay, UnverifiedEvent};
 use liveledger_core::hash::Hash;
 use liveledger_core::jcs;
 use serde_json::Value;
 
+use crate::database::Db;
+use crate::index::{Plan, SEGMENT};
 use crate::model;
 use crate::window::{Field, Filter, Row, Window};
+
+/// What a search of the browser's index found before the window's first event.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Older {
+    /// The newest matches, at most a page.
+    rows: Vec<Arc<Row>>,
+    /// How many matched (so far, until `done`).
+    count: u64,
+    done: bool,
+    /// The search read events before this one.
+    below: u64,
+}
 
 /// Events kept for the explorer (the audit itself keeps none).
 pub const MAX_EVENTS: usize = 20_000;
 const PAGE: usize = 200;
 
+/// The browser's index of the ledger, as the explorer reads it.
+#[derive(Clone, Copy)]
+pub struct IndexView {
+    /// The index's database, once open.
+    pub db: StoredValue<Option<Rc<Db>>, LocalStorage>,
+    /// Events `0..covered` are in the index, verified (by this visit or, proved consistent
+    /// with this visit's digest, by an earlier one).
+    pub covered: ReadSignal<u64>,
+    /// What the page has to say about the index (it could not be opened, was discarded…).
+    pub note: ReadSignal<Option<String>>,
+}
+
+/// The explorer over the window of the newest events and, given an index, over every
+/// event before them.
 #[component]
-pub fn Explorer(window: ReadSignal<Window>) -> impl IntoView {
+pub fn Explorer(
+    window: ReadSignal<Window>,
+    #[prop(optional)] index: Option<IndexView>,
+) -> impl IntoView {
+    let db = StoredValue::new_local(None::<Rc<Db>>);
+    let (no_cover, _) = signal(0u64);
+    let (no_note, _) = signal(None::<String>);
+    let IndexView { db, covered, note } = index.unwrap_or(IndexView {
+        db,
+        covered: no_cover,
+        note: no_note,
+    });
     let (query, set_query) = signal(String::new());
     let (kind, set_kind) = signal(String::new());
     let (source, set_source) = signal(String::new());
@@ -80,17 +121,116 @@ pub fn Explorer(window: ReadSignal<Window>) -> impl IntoView {
         let (lo, hi) = bounds.get();
         lo.err().or(hi.err())
     };
-    // The rows shown: at most a page, each drawn once and kept while it stays shown.
+    // The events before the window's first: searched in the browser's index, one segment
+    // at a time (each step a short task), again whenever the filters change or the index
+    // grows (at each digest). A search that a newer one replaced stops.
+    let (older, set_older) = signal(Older::default());
+    let generation = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let f = Filter {
+            query: query.get(),
+            kind: kind.get(),
+            source: source.get(),
+            author: author.get(),
+        };
+        let (lo, hi) = bounds.get();
+        let time = (lo.ok().flatten(), hi.ok().flatten());
+        let front = window.with_untracked(|w| w.rows().front().map_or(u64::MAX, |r| r.seq));
+        let below = covered.get().min(front);
+        generation.update_value(|g| *g += 1);
+        let g = generation.get_value();
+        let everything = f == Filter::default() && time == (None, None);
+        let Some(db) = db.get_value().filter(|_| below > 0) else {
+            set_older.set(Older {
+                done: true,
+                ..Older::default()
+            });
+            return;
+        };
+        set_older.set(Older {
+            below,
+            ..Older::default()
+        });
+        spawn_local(async move {
+            let mut out = Older {
+                below,
+                ..Older::default()
+            };
+            let chosen = db
+                .choose(&Plan::new(&f, time), below)
+                .await
+                .unwrap_or_default();
+            for (i, n) in chosen.into_iter().enumerate() {
+                if generation.get_value() != g {
+                    return;
+                }
+                let Ok(Some(seg)) = db.segment(n).await else {
+                    continue;
+                };
+                let found = seg.matching(&f, time, below);
+                out.count += found.len() as u64;
+                let had = out.rows.len();
+                out.rows
+                    .extend(found.into_iter().take(PAGE - had).map(Arc::new));
+                if everything && out.rows.len() >= PAGE {
+                    // Every event matches: the count is known, a page is all there is to read.
+                    out.count = below;
+                    break;
+                }
+                if (had < PAGE && out.rows.len() == PAGE) || i % 64 == 63 {
+                    set_older.set(out.clone());
+                }
+            }
+            if generation.get_value() == g {
+                out.done = true;
+                set_older.set(out);
+            }
+        });
+    });
+    // The rows shown: at most a page, each drawn once and kept while it stays shown: the
+    // window's matches, then the index's (before the window's first event).
     let shown = move || {
-        matching.with(|ix| {
+        let mut rows = matching.with(|ix| {
             window.with(|w| {
                 ix.iter()
                     .take(PAGE)
                     .map(|&i| (w.rows()[i].clone(), w.is_corrected(i)))
                     .collect::<Vec<_>>()
             })
-        })
+        });
+        let front = window.with(|w| w.rows().front().map_or(u64::MAX, |r| r.seq));
+        older.with(|o| {
+            let room = PAGE.saturating_sub(rows.len());
+            rows.extend(
+                o.rows
+                    .iter()
+                    .filter(|r| r.seq < front)
+                    .take(room)
+                    .map(|r| (r.clone(), false)),
+            );
+        });
+        rows
     };
+    // An event picked that neither the window nor the search holds (a correction's link):
+    // read from the index.
+    let (fetched, set_fetched) = signal(None::<Arc<Row>>);
+    Effect::new(move |_| {
+        let Some(seq) = selected.get() else { return };
+        let held = window.with_untracked(|w| w.get(seq).is_some())
+            || older.with_untracked(|o| o.rows.iter().any(|r| r.seq == seq));
+        if held || fetched.with_untracked(|f| f.as_ref().is_some_and(|r| r.seq == seq)) {
+            return;
+        }
+        let Some(db) = db.get_value() else { return };
+        if seq >= covered.get_untracked() {
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(Some(seg)) = db.segment(seq / SEGMENT).await {
+                set_fetched.set(seg.row(seq).map(Arc::new));
+            }
+        });
+    });
     let select = move |field: Field, label: &'static str, set: WriteSignal<String>| {
         let options = distinct(field);
         view! {
@@ -143,11 +283,21 @@ pub fn Explorer(window: ReadSignal<Window>) -> impl IntoView {
                 (Some(a), Some(b)) => format!("{} — {}", model::utc(a), model::utc_ceil(b)),
                 _ => String::new(),
             }}</p>
-            <p class="muted" id="explorer-count">{move || {
-                let n = matching.with(Vec::len);
-                let extra = if window.with(Window::dropped) > 0 { format!(" (the explorer holds the latest {MAX_EVENTS}; all were verified)") } else { String::new() };
-                format!("{n} matching events, newest first{}{extra}", if n > PAGE { format!(", showing {PAGE}") } else { String::new() })
+            <p class="muted" id="explorer-count" data-done=move || older.with(|o| o.done).to_string()>{move || {
+                let (count, done, below) = older.with(|o| (o.count, o.done, o.below));
+                let n = matching.with(Vec::len) as u64 + count;
+                let extra = if !done {
+                    " (searching this browser's index of the older events…)".to_owned()
+                } else if below > 0 {
+                    format!(" (events before {below} from this browser's index of the ledger)")
+                } else if window.with(Window::dropped) > 0 {
+                    format!(" (the explorer holds the latest {MAX_EVENTS}; all were verified)")
+                } else {
+                    String::new()
+                };
+                format!("{n} matching events, newest first{}{extra}", if n > PAGE as u64 { format!(", showing {PAGE}") } else { String::new() })
             }}</p>
+            {move || note.get().map(|m| view! { <p class="muted" id="index-note">{m}</p> })}
             <div class="table-wrap">
                 <table id="explorer-table">
                     <thead><tr><th>"#"</th><th>"Time"</th><th>"Kind"</th><th>"Source"</th><th>"Author"</th><th>"Key"</th><th>"Payload"</th></tr></thead>
@@ -166,7 +316,11 @@ pub fn Explorer(window: ReadSignal<Window>) -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            {move || selected.get().and_then(|seq| window.with(|w| w.get(seq).map(|r| (r.clone(), w.corrected_by(seq)))))
+            {move || selected.get().and_then(|seq| {
+                window.with(|w| w.get(seq).map(|r| (r.clone(), w.corrected_by(seq))))
+                    .or_else(|| older.with(|o| o.rows.iter().find(|r| r.seq == seq).cloned()).map(|r| (r, Vec::new())))
+                    .or_else(|| fetched.get().filter(|r| r.seq == seq).map(|r| (r, Vec::new())))
+            })
                 .map(|(r, by)| view! { <Detail r=r by=by select=set_selected /> })}
         </section>
         <State window=window />

@@ -5,8 +5,10 @@
 //! signatures, every event, every tile and the root, then each new digest's consistency.
 //! This module is the page; `model` holds its pure logic (tested in Node and Chromium).
 
+pub mod database;
 pub mod explorer;
 pub mod history;
+pub mod index;
 pub mod model;
 pub mod window;
 
@@ -106,6 +108,63 @@ fn evidence_url(v: &Value) -> Option<String> {
     web_sys::Url::create_object_url_with_blob(&blob).ok()
 }
 
+/// A digest's part of a write to the index: the first segment past the verified size (it
+/// and those after it are dropped), and what the index then holds.
+type AtDigest = Option<(u64, database::Info)>;
+
+/// The page's side of the index: rows made into segments as they are verified, writes
+/// waiting for the database to open, and what the database held when it opened.
+#[derive(Default)]
+struct Indexing {
+    indexer: index::Indexer,
+    pending: Vec<(Vec<index::Segment>, AtDigest)>,
+    /// What the index said of itself when opened, if it was kept (a resumed visit).
+    kept: Option<database::Info>,
+    failed: bool,
+}
+
+impl Indexing {
+    /// What the index holds once this digest's events are written: everything up to
+    /// `size` if this visit indexed every event from the first, or from where the kept
+    /// index of the same ledger and key ends; otherwise only the kept part before this
+    /// visit's first event (or nothing, for an index of another ledger or key).
+    /// Also says, once, when the kept index was of another ledger or key (and so is not
+    /// searched until a full audit builds it again).
+    fn digest(&mut self, origin: &str, key: &str, size: u64) -> (database::Info, Option<String>) {
+        let other = self
+            .kept
+            .as_ref()
+            .filter(|i| i.origin != origin || i.key != key)
+            .map(|i| format!("The index this browser kept for this address belongs to another ledger or key ({}); it is not searched. Verify every event again to build it anew.", i.origin));
+        let kept = self
+            .kept
+            .as_ref()
+            .filter(|i| i.origin == origin && i.key == key)
+            .map(|i| i.covered);
+        let ix = &self.indexer;
+        let complete = !ix.gap
+            && match ix.first {
+                Some(0) => true,
+                Some(f) => kept.is_some_and(|c| c >= f),
+                None => kept.is_some_and(|c| c >= size),
+            };
+        let covered = if complete {
+            size
+        } else {
+            kept.unwrap_or(0)
+                .min(ix.first.unwrap_or(u64::MAX))
+                .min(size)
+        };
+        let info = database::Info {
+            origin: origin.to_owned(),
+            key: key.to_owned(),
+            covered,
+        };
+        self.kept = Some(info.clone());
+        (info, other)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum Verdict {
     Pending,
@@ -201,6 +260,86 @@ pub fn App() -> impl IntoView {
     let kept_resume = storage().and_then(|s| s.get_item(&resume_key).ok().flatten());
     let (resumed_from, set_resumed_from) = signal(None::<u64>);
     let resume_store = StoredValue::new(resume_key.clone());
+
+    // The explorer's index over the whole ledger, in this browser's database: written as
+    // events are verified; searched for events only after this visit's digest proves what
+    // it holds (see `index` and `database`).
+    let db = StoredValue::new_local(None::<Rc<database::Db>>);
+    let (covered, set_covered) = signal(0u64);
+    let (index_note, set_index_note) = signal(None::<String>);
+    let indexing = Rc::new(RefCell::new(Indexing::default()));
+    let index_write: Rc<dyn Fn(Vec<index::Segment>, AtDigest)> = {
+        let indexing = indexing.clone();
+        Rc::new(move |segments, done| {
+            let mut st = indexing.borrow_mut();
+            if st.failed {
+                return;
+            }
+            let Some(d) = db.get_value() else {
+                st.pending.push((segments, done));
+                return;
+            };
+            let indexing = indexing.clone();
+            spawn_local(async move {
+                let (drop_from, info) = done.map_or((None, None), |(f, i)| (Some(f), Some(i)));
+                let covered = info.as_ref().map(|i| i.covered);
+                match d.write(segments, drop_from, info).await {
+                    Ok(()) => {
+                        if let Some(c) = covered {
+                            set_covered.set(c);
+                        }
+                    }
+                    Err(e) => {
+                        indexing.borrow_mut().failed = true;
+                        db.set_value(None);
+                        set_covered.set(0);
+                        set_index_note.set(Some(format!("This browser's database did not keep the index ({e}): the explorer searches only the events this page holds.")));
+                    }
+                }
+            });
+        })
+    };
+    {
+        let url = url.clone();
+        let indexing = indexing.clone();
+        let index_write = index_write.clone();
+        let full_audit = kept_resume.is_none();
+        spawn_local(async move {
+            let d = match database::Db::open(&url).await {
+                Ok(d) => d,
+                Err(e) => {
+                    indexing.borrow_mut().failed = true;
+                    set_index_note.set(Some(format!(
+                        "{e}: the explorer searches only the events this page holds."
+                    )));
+                    return;
+                }
+            };
+            let mut kept = match d.info().await {
+                Ok(i) => i,
+                Err(why) => {
+                    set_index_note.set(Some(format!("The index this browser kept of this ledger could not be read ({why}); it was discarded.")));
+                    None
+                }
+            };
+            // A full audit builds the index again from its first event.
+            if full_audit || kept.is_none() {
+                kept = None;
+                if let Err(e) = d.clear().await {
+                    set_index_note.set(Some(e));
+                }
+            }
+            let pending = {
+                let mut st = indexing.borrow_mut();
+                st.kept = kept;
+                std::mem::take(&mut st.pending)
+            };
+            db.set_value(Some(Rc::new(d)));
+            for (segments, done) in pending {
+                index_write(segments, done);
+            }
+        });
+    }
     {
         let url = url.clone();
         let memory_key = memory_key.clone();
@@ -216,6 +355,7 @@ pub fn App() -> impl IntoView {
             let batch = Rc::new(RefCell::new(model::Batch::<window::Row>::default()));
             let flush: Rc<dyn Fn(bool)> = {
                 let batch = batch.clone();
+                let (indexing, index_write) = (indexing.clone(), index_write.clone());
                 Rc::new(move |force: bool| {
                     let now = now_secs();
                     let (evs, prog) = {
@@ -226,6 +366,16 @@ pub fn App() -> impl IntoView {
                         b.take(now, force)
                     };
                     if !evs.is_empty() {
+                        let full = {
+                            let mut st = indexing.borrow_mut();
+                            for r in &evs {
+                                st.indexer.push(r);
+                            }
+                            st.indexer.take_full()
+                        };
+                        if !full.is_empty() {
+                            index_write(full, None);
+                        }
                         set_events.update(|w| {
                             w.extend(evs);
                         });
@@ -262,9 +412,27 @@ pub fn App() -> impl IntoView {
             let rk = resume_key.clone();
             let km = key_memory.clone();
             let flush_digest = flush.clone();
+            let (indexing, index_write) = (indexing.clone(), index_write.clone());
             opts.on_digest = Some(Box::new(move |d: &AuditResult| {
                 flush_digest(true);
                 let size = d.checkpoint.size;
+                // The index up to this digest: what the audit verified (and, resumed, the
+                // events before it that an earlier visit indexed, now proved part of it).
+                {
+                    let mut st = indexing.borrow_mut();
+                    let (info, other) = st.digest(
+                        &d.checkpoint.origin,
+                        d.keys.first().map_or("", |k| k.as_str()),
+                        size,
+                    );
+                    if other.is_some() {
+                        set_index_note.set(other);
+                    }
+                    let mut segments = st.indexer.take_full();
+                    segments.extend(st.indexer.partial());
+                    drop(st);
+                    index_write(segments, Some((size.div_ceil(index::SEGMENT), info)));
+                }
                 // Across visits: the module proved this digest extends the one remembered
                 // (`since`); say so once, then remember this one.
                 // (An audit continued from a kept point says the same, and more; a notice
@@ -500,7 +668,7 @@ pub fn App() -> impl IntoView {
                 </div>
                 <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
             </section>
-            <explorer::Explorer window=events />
+            <explorer::Explorer window=events index=explorer::IndexView { db, covered, note: index_note } />
             <OneEvent url=url.clone() keys=verified_keys />
             <Receipt />
             <section class="card" aria-labelledby="live-h">

@@ -141,6 +141,11 @@ fn contains_folded(hay: &str, needle: &str) -> bool {
 }
 
 impl Filter {
+    /// Whether an event's canonical JSON holds the query (the one test that needs no row).
+    pub fn matches_text(&self, text: &str) -> bool {
+        contains_folded(text, &self.query)
+    }
+
     pub fn matches(&self, r: &Row) -> bool {
         let is = |want: &str, have: &str| want.is_empty() || want == have;
         is(&self.kind, &r.kind)

@@ -290,3 +290,220 @@ async fn the_state_view_grows_by_the_new_events_and_keeps_those_that_left_the_wi
     }
     el.remove();
 }
+
+/// `n` verified events, three kinds, one a minute.
+fn ledger_rows(seqs: std::ops::Range<u64>) -> Vec<Row> {
+    seqs.map(|seq| {
+        let kind = ["payment", "custody.transfer", "note"][seq as usize % 3];
+        let ev = json!({
+            "kind": kind, "source": "erp", "author": "alice", "key": format!("k{}", seq % 11),
+            "time": format!("2026-01-01T{:02}:{:02}:00Z", seq / 60 % 24, seq % 60), "body": {"n": seq},
+        });
+        Row::new(seq, format!("{seq:064x}"), ev.as_object().unwrap())
+    })
+    .collect()
+}
+
+/// A database of its own for each test (the name is the ledger's address).
+fn unique_url(what: &str) -> String {
+    format!("https://test.invalid/{what}/{}/", js_sys::Math::random())
+}
+
+#[wasm_bindgen_test]
+async fn the_browsers_index_is_rebuilt_identically_from_the_same_ledger() {
+    use liveledger_web::database::{Db, Info};
+    use liveledger_web::index::{Indexer, Plan};
+    let rows = ledger_rows(0..700);
+    // The same events, in other batches and with a digest halfway: the same records.
+    let mut dumps = Vec::new();
+    for (i, batch) in [1usize, 300].into_iter().enumerate() {
+        let db = Db::open(&unique_url(&format!("rebuild{i}"))).await.unwrap();
+        assert_eq!(db.info().await.unwrap(), None);
+        let mut ix = Indexer::default();
+        for chunk in rows.chunks(batch) {
+            for r in chunk {
+                ix.push(r);
+            }
+            db.write(ix.take_full(), None, None).await.unwrap();
+            if chunk.last().unwrap().seq == 399 {
+                db.write(ix.partial().into_iter().collect(), None, None)
+                    .await
+                    .unwrap();
+            }
+        }
+        let info = Info {
+            origin: "o".into(),
+            key: "k".into(),
+            covered: 700,
+        };
+        db.write(
+            ix.partial().into_iter().collect(),
+            Some(3),
+            Some(info.clone()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(db.info().await.unwrap(), Some(info));
+        dumps.push(db.dump().await.unwrap());
+    }
+    assert_eq!(dumps[0], dumps[1]);
+    assert_eq!(dumps[0].len(), 3);
+    let back: Vec<Row> = dumps[0]
+        .iter()
+        .flat_map(|s| s.rows())
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(back, rows);
+
+    // A resumed visit's part of segment 2 (from 700 on) continues the stored one; segments
+    // past the verified size go.
+    let db = Db::open(&unique_url("resume")).await.unwrap();
+    let more = ledger_rows(0..1000);
+    let mut ix = Indexer::default();
+    more[..700].iter().for_each(|r| ix.push(r));
+    let mut first = ix.take_full();
+    first.extend(ix.partial());
+    db.write(first, None, None).await.unwrap();
+    let mut ix = Indexer::default();
+    more[700..].iter().for_each(|r| ix.push(r));
+    let mut later = ix.take_full();
+    later.extend(ix.partial());
+    db.write(later, Some(4), None).await.unwrap();
+    let back: Vec<Row> = db
+        .dump()
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|s| s.rows())
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(back, more);
+    db.write(Vec::new(), Some(2), None).await.unwrap();
+    assert_eq!(
+        db.dump().await.unwrap().len(),
+        2,
+        "segments from 2 on dropped"
+    );
+
+    // The lookups choose the segments that can match, newest first, before the bound.
+    let f = liveledger_web::window::Filter {
+        kind: "note".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        db.choose(&Plan::new(&f, (None, None)), 512).await.unwrap(),
+        [1, 0]
+    );
+    assert_eq!(
+        db.choose(&Plan::new(&f, (None, None)), 300).await.unwrap(),
+        [1, 0]
+    );
+    assert_eq!(
+        db.choose(&Plan::new(&f, (None, None)), 256).await.unwrap(),
+        [0]
+    );
+    let t = rows[300].secs;
+    assert_eq!(
+        db.choose(&Plan::new(&Default::default(), (t, t)), 512)
+            .await
+            .unwrap(),
+        [1]
+    );
+    let none = liveledger_web::window::Filter {
+        kind: "nothing".into(),
+        ..Default::default()
+    };
+    assert!(db
+        .choose(&Plan::new(&none, (None, None)), 512)
+        .await
+        .unwrap()
+        .is_empty());
+    db.clear().await.unwrap();
+    assert!(db.dump().await.unwrap().is_empty() && db.info().await.unwrap().is_none());
+}
+
+/// Waits for the explorer's search of the index to finish.
+async fn settled(el: &HtmlElement) {
+    for _ in 0..200 {
+        tick().await;
+        if el
+            .query_selector("#explorer-count[data-done=true]")
+            .unwrap()
+            .is_some()
+        {
+            return;
+        }
+    }
+    panic!("the search did not finish: {}", text(el, "#explorer-count"));
+}
+
+#[wasm_bindgen_test]
+async fn the_explorer_searches_the_whole_ledger_through_the_browsers_index() {
+    use liveledger_web::database::Db;
+    use liveledger_web::explorer::IndexView;
+    use liveledger_web::index::Indexer;
+    use std::rc::Rc;
+    let rows = ledger_rows(0..700);
+    let db = Db::open(&unique_url("explorer")).await.unwrap();
+    let mut ix = Indexer::default();
+    rows.iter().for_each(|r| ix.push(r));
+    let mut segs = ix.take_full();
+    segs.extend(ix.partial());
+    db.write(segs, None, None).await.unwrap();
+    // The page holds only the newest 30 events; the index has all 700.
+    let mut w = Window::new(30);
+    w.extend(rows.clone());
+    let (evs, _) = signal(w);
+    let (covered, set_covered) = signal(0u64);
+    let (note, _) = signal(None::<String>);
+    let store = StoredValue::new_local(Some(Rc::new(db)));
+    let index = IndexView {
+        db: store,
+        covered,
+        note,
+    };
+    let el = host();
+    let _mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <Explorer window=evs index=index /> },
+    );
+    tick().await;
+    // Until a digest proves what the index holds, only the window is searched.
+    assert_eq!(count(&el), 30);
+    set_covered.set(700);
+    settled(&el).await;
+    assert_eq!(count(&el), 700, "{}", text(&el, "#explorer-count"));
+    assert!(text(&el, "#explorer-count").contains("events before 670"));
+    assert_eq!(all(&el, "#explorer-table tbody tr").len(), 200);
+    // A kind: the window's 10 notes, then the index's 223 before them (newest first).
+    let select: web_sys::HtmlSelectElement = el
+        .query_selector("select")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    select.set_value("note");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    select
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap())
+        .unwrap();
+    settled(&el).await;
+    let want = rows.iter().filter(|r| r.kind == "note").count() as u64;
+    assert_eq!(count(&el), want);
+    let shown = all(&el, "#explorer-table tbody tr");
+    let first_old = shown[10].text_content().unwrap();
+    assert!(first_old.starts_with("668"), "{first_old}");
+    // A search: one event, found in the index; opening it shows it.
+    type_into(&el, "#explorer-search", "\"n\":101}").await;
+    settled(&el).await;
+    assert_eq!(count(&el), 1);
+    let b: HtmlElement = el
+        .query_selector("#explorer-table tbody button")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    b.click();
+    tick().await;
+    assert!(text(&el, "#event-detail").contains("Event 101"));
+    el.remove();
+}

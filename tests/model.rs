@@ -5,6 +5,7 @@ use liveledger_wasm::{
     CheckpointResult, HistoryDigest, HistoryFailure, HistoryResult, Resumed, ViewResult,
     WitnessReport, WitnessRow,
 };
+use liveledger_web::index::{Indexer, Plan, Segment};
 use liveledger_web::model::{self, Cell, Freshness, Progress};
 use liveledger_web::window::{Field, Filter, Row, Window};
 use serde_json::json;
@@ -526,4 +527,191 @@ fn an_audit_continued_from_a_kept_point_is_said_in_words() {
         Some("What this browser kept to continue its audit of this ledger could not be used (its tree edge does not recompute the root); it was discarded, and every event was verified again.")
     );
     assert_eq!(model::resumed_words(None, 321, None), None);
+}
+
+/// The index's rows: `n` events with 3 kinds, 2 sources and one time per minute.
+fn indexed_rows(seqs: std::ops::Range<u64>) -> Vec<Row> {
+    seqs.map(|seq| {
+        let kind = ["payment", "custody.transfer", "note"][seq as usize % 3];
+        event_row(
+            seq,
+            json!({
+                "kind": kind,
+                "source": if seq % 2 == 0 { "erp" } else { "vault" },
+                "author": "alice", "key": format!("k{}", seq % 11),
+                "time": format!("2026-01-01T{:02}:{:02}:00Z", seq / 60 % 24, seq % 60),
+                "body": {"n": seq, "note": "Zoë's \"line\"\nbreak"},
+            }),
+        )
+    })
+    .collect()
+}
+
+fn segments_of(rows: &[Row], batch: usize) -> Vec<Segment> {
+    let mut ix = Indexer::default();
+    let mut out = Vec::new();
+    for chunk in rows.chunks(batch) {
+        for r in chunk {
+            ix.push(r);
+        }
+        out.extend(ix.take_full());
+    }
+    out.extend(ix.partial());
+    out
+}
+
+#[wasm_bindgen_test]
+fn the_index_reads_back_every_row_it_was_given_whatever_the_batches() {
+    let rows = indexed_rows(0..700);
+    let one = segments_of(&rows, 1);
+    // 700 events: segments 0 and 1 full, segment 2 holds 512..700.
+    assert_eq!(
+        one.iter()
+            .map(|s| (s.n, s.first, s.count))
+            .collect::<Vec<_>>(),
+        [(0, 0, 256), (1, 256, 256), (2, 512, 188)]
+    );
+    for batch in [7, 256, 300, 700] {
+        assert_eq!(segments_of(&rows, batch), one, "batches of {batch}");
+    }
+    // The writer checked by the reader: the rows come back as they went in.
+    let back: Vec<Row> = one
+        .iter()
+        .flat_map(|s| s.rows())
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(back, rows);
+    assert_eq!(one[1].row(300), Some(rows[300].clone()));
+    assert_eq!(one[1].row(600), None);
+    assert_eq!(
+        one[0].kinds.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["custody.transfer", "note", "payment"]
+    );
+    assert_eq!(one[0].keys.len(), 11);
+    assert_eq!(one[0].tmin, rows[0].secs);
+    assert_eq!(one[0].tmax, rows[255].secs);
+}
+
+#[wasm_bindgen_test]
+fn a_segment_refuses_what_is_not_its_next_event_and_continues_only_itself() {
+    let rows = indexed_rows(0..300);
+    let mut s = Segment::starting(10);
+    assert!(!s.push(&rows[9]), "not the first event it starts at");
+    assert!(s.push(&rows[10]) && s.push(&rows[11]));
+    assert!(!s.push(&rows[13]), "a gap");
+    assert!(!s.push(&rows[11]), "again");
+    let mut bad = rows[12].clone();
+    bad.leaf_hash = "00".into();
+    assert!(!s.push(&bad), "a leaf hash that is not 32 bytes of hex");
+    // Another segment's event is refused even when it is next.
+    let mut last = Segment::starting(250);
+    for r in &rows[250..256] {
+        assert!(last.push(r));
+    }
+    assert!(last.is_full() && !last.push(&rows[256]));
+
+    // A later visit's part of segment 0 (from event 12 on) continues what was kept.
+    let mut kept = Segment::starting(0);
+    for r in &rows[..12] {
+        kept.push(r);
+    }
+    let mut later = Segment::starting(12);
+    for r in &rows[12..40] {
+        later.push(r);
+    }
+    let mut whole = Segment::starting(0);
+    for r in &rows[..40] {
+        whole.push(r);
+    }
+    let mut k = kept.clone();
+    assert!(k.extend_with(&later));
+    assert_eq!(k, whole);
+    // What it already holds changes nothing; a part after a gap is refused, unchanged.
+    assert!(k.extend_with(&later) && k == whole);
+    let mut after_gap = Segment::starting(20);
+    for r in &rows[20..30] {
+        after_gap.push(r);
+    }
+    let mut k = kept.clone();
+    assert!(!k.extend_with(&after_gap));
+    assert_eq!(k, kept);
+}
+
+#[wasm_bindgen_test]
+fn a_segment_finds_its_matches_newest_first_before_the_bound() {
+    let rows = indexed_rows(0..256);
+    let seg = segments_of(&rows, 256).remove(0);
+    let f = Filter {
+        kind: "payment".into(),
+        ..Filter::default()
+    };
+    let found: Vec<u64> = seg
+        .matching(&f, (None, None), 30)
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(found, [27, 24, 21, 18, 15, 12, 9, 6, 3, 0]);
+    // The query is searched in the canonical JSON, ASCII letters in either case.
+    let q = Filter {
+        query: "\"N\":42,".into(),
+        ..Filter::default()
+    };
+    assert_eq!(seg.matching(&q, (None, None), 256).len(), 1);
+    // Time bounds are inclusive; an event without a time is outside any bound.
+    let (lo, hi) = (rows[100].secs, rows[102].secs);
+    let found: Vec<u64> = seg
+        .matching(&Filter::default(), (lo, hi), 256)
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(found, [102, 101, 100]);
+    // Each filter's rows are exactly the window's over the same events.
+    let mut w = Window::new(1000);
+    w.extend(rows.clone());
+    for f in [
+        f,
+        q,
+        Filter {
+            source: "vault".into(),
+            query: "zoË".into(),
+            ..Filter::default()
+        },
+    ] {
+        let want: Vec<u64> = w
+            .matching(&f)
+            .into_iter()
+            .map(|i| w.rows()[i].seq)
+            .collect();
+        let got: Vec<u64> = seg
+            .matching(&f, (None, None), 256)
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(got, want, "{f:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_search_reads_only_the_segments_every_lookup_chose() {
+    let f = Filter {
+        kind: "payment".into(),
+        source: "erp".into(),
+        ..Filter::default()
+    };
+    let plan = Plan::new(&f, (Some(5.0), None));
+    assert_eq!(
+        plan.equal,
+        [
+            ("kinds", "payment".to_owned()),
+            ("sources", "erp".to_owned())
+        ]
+    );
+    assert_eq!((plan.tmax_from, plan.tmin_until), (Some(5.0), None));
+    assert_eq!(
+        Plan::choose(&[vec![1, 2, 3, 7], vec![3, 7, 9], vec![0, 3, 7]], &[]),
+        [7, 3]
+    );
+    // No lookup (a text search alone): every segment, newest first.
+    assert_eq!(Plan::choose(&[], &[0, 1, 2]), [2, 1, 0]);
+    assert_eq!(Plan::new(&Filter::default(), (None, None)), Plan::default());
 }

@@ -149,6 +149,17 @@ test("a return visit reads only the new entries, says so, and offers to verify e
   assert.equal(await page.textContent("#size"), "621");
   assert.deepEqual(seen, ["002.p/109"], "only the bundle with the new entries");
   assert.match(await page.textContent("#memory-note"), /Verified up to 601 events on an earlier visit .*the 20 new events were verified now/);
+  // The explorer searches every event, the earlier visit's too, in this browser's index.
+  const count = (re) => page.waitForFunction((src) => {
+    const c = document.querySelector("#explorer-count");
+    return c.dataset.done === "true" && new RegExp(src).test(c.textContent);
+  }, re.source, { timeout: 30000 });
+  await count(/^621 matching events.*events before 601 from this browser's index/);
+  await page.fill("#explorer-search", 'inv/a17"');
+  await count(/^1 matching event/);
+  assert.match(await page.textContent("#explorer-table tbody"), /inv\/a17/);
+  await page.click("#explorer-table tbody button");
+  assert.match(await page.textContent("#event-detail"), /^Event 18Signature/);
   // "Verify every event again": the kept point is dropped and the page audits from zero.
   const again = bundles(page);
   again.length = 0;
@@ -166,6 +177,23 @@ test("a return visit reads only the new entries, says so, and offers to verify e
   const damaged = await visit(context, ledger);
   assert.match(await damaged.textContent(".banner.ok h1"), /Verified/);
   assert.match(await damaged.textContent("#memory-note"), /kept to continue its audit .*could not be used \(its tree edge does not recompute/);
+  // An index this browser kept for another ledger is not searched, and is said so.
+  await damaged.evaluate(async () => {
+    const name = (await indexedDB.databases()).map((d) => d.name).find((n) => n.startsWith("liveledger:"));
+    const db = await new Promise((ok, no) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = no; });
+    await new Promise((ok, no) => {
+      const tx = db.transaction("info", "readwrite");
+      tx.objectStore("info").put({ origin: "other.example/ledger", key: "x", covered: 621 }, "ledger");
+      tx.oncomplete = ok; tx.onerror = no;
+    });
+    db.close();
+  });
+  append(dir, 1, "c"); // 622
+  const other = await visit(context, ledger);
+  await other.waitForSelector("#index-note");
+  assert.match(await other.textContent("#index-note"), /belongs to another ledger or key \(other\.example\/ledger\); it is not searched/);
+  await other.waitForFunction(() => document.querySelector("#explorer-count").dataset.done === "true");
+  assert.match(await other.textContent("#explorer-count"), /^1 matching event/);
   await context.close();
 });
 

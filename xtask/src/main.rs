@@ -405,7 +405,13 @@ fn ensure_seaweedfs() -> Result {
 /// serde-wasm-bindgen's serializer and the structs' `Serialize` code): 167,432 bytes at
 /// the commit that set 167,450. The page dropped 10.9 kB at the same commit: it uses the
 /// Rust API and no longer links the JS module's exports (the `js` feature).
-const APP_BUDGET_GZ: usize = 300_000;
+///
+/// The app's budget was 300 kB until the explorer searched the whole ledger (#20): the
+/// browser's own database holds every verified event by segment (the `idb` crate over
+/// IndexedDB, its futures on tokio's oneshot; the segment codec, the lookups and the
+/// search, a step per segment), +30.5 kB gzip: 316,059 bytes at the commit that set
+/// 320,000.
+const APP_BUDGET_GZ: usize = 320_000;
 const EMBED_BUDGET_GZ: usize = 167_450;
 
 /// Fails when `gz` is over `budget`, saying by how much.
