@@ -323,7 +323,7 @@ pub fn Explorer(
             })
                 .map(|(r, by)| view! { <Detail r=r by=by select=set_selected /> })}
         </section>
-        <State window=window />
+        <State window=window index=IndexView { db, covered, note } />
     }
 }
 
@@ -398,42 +398,128 @@ fn Reveal(commitment: String) -> impl IntoView {
 
 /// The state: a replay of every verified event, corrections applied (liveledger-core's
 /// Replay), computed incrementally: each time the explorer's window grows, only the
-/// events new since the last time are applied (events arrive in log order and leave the
-/// window from the front, so the new ones are its last `total - applied`).
+/// events after the last one applied are (events arrive in log order and leave the window
+/// from the front, long after they arrived). Events before the window's first (a return
+/// visit's, which an earlier visit verified) are read from the browser's index, in order,
+/// a segment a step, once this visit's digest proves the index; so are the events whose
+/// payload the replay wants back after a void (it holds no other payload).
 #[component]
-fn State(window: ReadSignal<Window>) -> impl IntoView {
+fn State(window: ReadSignal<Window>, index: IndexView) -> impl IntoView {
+    let IndexView { db, covered, .. } = index;
     let replay = StoredValue::new(Replay::new());
-    let applied = StoredValue::new(0u64);
+    // The next event the replay expects, whether the index is being read for the events
+    // before the window, and a tick when what was read from it is in.
+    let next = StoredValue::new(0u64);
+    let reading = StoredValue::new(false);
+    let (read, set_read) = signal(0u32);
+    let apply_text = move |text: &str| {
+        if let Ok(ev) = UnverifiedEvent::parse(text.as_bytes()) {
+            replay.update_value(|rp| rp.apply_event(&ev));
+        }
+    };
     let state = Memo::new(move |_| {
+        read.get();
+        let covered = covered.get();
         window.with(|w| {
-            let new = usize::try_from(w.total().saturating_sub(applied.get_value())).unwrap_or(0);
-            replay.update_value(|rp| {
-                // The new events are the window's last `new`.
-                for r in w.rows().range(w.len().saturating_sub(new)..) {
-                    if let Ok(ev) = UnverifiedEvent::parse(r.text.as_bytes()) {
-                        rp.apply_event(&ev);
+            let front = w.rows().front().map_or(u64::MAX, |r| r.seq);
+            if front > next.get_value() && !w.is_empty() {
+                // Events before the window: from the index, once it holds them all.
+                let Some(d) = db
+                    .get_value()
+                    .filter(|_| covered >= front && !reading.get_value())
+                else {
+                    return;
+                };
+                reading.set_value(true);
+                let from = next.get_value();
+                spawn_local(async move {
+                    for n in from / SEGMENT..front.div_ceil(SEGMENT) {
+                        let Ok(Some(seg)) = d.segment(n).await else {
+                            break;
+                        };
+                        for line in seg.lines.split('\n').enumerate().filter_map(|(i, l)| {
+                            let seq = seg.first + i as u64;
+                            (seq == next.get_value() && seq < front).then_some(l)
+                        }) {
+                            apply_text(line);
+                            next.update_value(|n| *n += 1);
+                        }
+                    }
+                    reading.set_value(false);
+                    set_read.update(|r| *r += 1);
+                });
+                return;
+            }
+            if reading.get_value() {
+                return;
+            }
+            let start = w.rows().partition_point(|r| r.seq < next.get_value());
+            for r in w.rows().range(start..) {
+                if r.seq == next.get_value() {
+                    apply_text(&r.text);
+                    next.set_value(r.seq + 1);
+                }
+            }
+        });
+        // The payloads a void brought back: from the window if held, else the index.
+        let wanted: Vec<u64> = replay.with_value(|r| r.wanted().collect());
+        let mut from_index = Vec::new();
+        for s in wanted {
+            match window.with(|w| w.get(s).map(|r| r.text.clone())) {
+                Some(t) => {
+                    if let Ok(ev) = UnverifiedEvent::parse(t.as_bytes()) {
+                        replay.update_value(|rp| rp.supply(&ev));
                     }
                 }
+                None if s < covered => from_index.push(s),
+                None => {}
+            }
+        }
+        if let (false, Some(d)) = (from_index.is_empty(), db.get_value()) {
+            spawn_local(async move {
+                for s in from_index {
+                    if let Ok(Some(row)) = d
+                        .segment(s / SEGMENT)
+                        .await
+                        .map(|g| g.and_then(|g| g.row(s)))
+                    {
+                        if let Ok(ev) = UnverifiedEvent::parse(row.text.as_bytes()) {
+                            replay.update_value(|rp| rp.supply(&ev));
+                        }
+                    }
+                }
+                set_read.update(|r| *r += 1);
             });
-            applied.set_value(w.total());
-        });
-        replay.with_value(|r| r.state_page(PAGE))
+        }
+        replay.with_value(|r| (r.state_page(PAGE), next.get_value()))
     });
     // The rows apart from the count: the table is drawn again only when its rows change.
-    let rows = Memo::new(move |_| state.with(|s| s.1.clone()));
+    let rows = Memo::new(move |_| state.with(|s| s.0 .1.clone()));
     view! {
         <section class="card" aria-labelledby="state-h">
             <h2 id="state-h">"State"</h2>
-            <p class="muted">{move || format!("{} keys: the latest value of each, corrections applied.", state.with(|s| s.0))}</p>
+            <p class="muted">{move || {
+                let ((n, _), upto) = state.get();
+                let front = window.with(|w| w.rows().front().map_or(0, |r| r.seq));
+                let behind = if upto < front && db.with_value(Option::is_none) {
+                    format!(" Events before {front} are not held by this page and this browser has no index of them: the keys they set are not shown.")
+                } else if upto < front {
+                    format!(" Events before {front} are being read from this browser's index ({upto} so far).")
+                } else {
+                    String::new()
+                };
+                format!("{n} keys: the latest value of each, corrections applied.{behind}")
+            }}</p>
             <div class="table-wrap">
                 <table id="state-table">
                     <thead><tr><th>"Key"</th><th>"Value"</th><th>"From event"</th></tr></thead>
                     <tbody>
                         {move || rows.get().into_iter().map(|(k, (seq, p))| {
                             let v = match p {
-                                Payload::Body(b) => b.to_string(),
-                                Payload::Commitment(c) => format!("private (commitment {}…)", &c.to_hex()[..12]),
-                                Payload::None => "—".into(),
+                                Some(Payload::Body(b)) => b.to_string(),
+                                Some(Payload::Commitment(c)) => format!("private (commitment {}…)", &c.to_hex()[..12]),
+                                Some(Payload::None) => "—".into(),
+                                None => format!("(reading event {seq} again)"),
                             };
                             view! { <tr><td>{k}</td><td><code>{v}</code></td><td>{seq}</td></tr> }
                         }).collect_view()}

@@ -507,3 +507,120 @@ async fn the_explorer_searches_the_whole_ledger_through_the_browsers_index() {
     assert!(text(&el, "#event-detail").contains("Event 101"));
     el.remove();
 }
+
+/// Signed events: `0..n` set keys `k<seq % 11>`; then one void each of `voids`.
+fn signed_ledger(n: u64, voids: &[u64]) -> Vec<Row> {
+    use liveledger_core::event::{genesis_prev, Correction, CorrectionMode, EventDraft};
+    use liveledger_core::note::SignerKey;
+    use liveledger_core::time::Timestamp;
+    let key = SignerKey::from_seed("bob@example.org", 1, [3; 32]).unwrap();
+    let drafts = (0..n)
+        .map(|seq| EventDraft {
+            kind: "payment".into(),
+            source: "erp".into(),
+            key: Some(format!("k{}", seq % 11)),
+            body: Some(json!({"n": seq})),
+            ..Default::default()
+        })
+        .chain(voids.iter().map(|&t| EventDraft {
+            kind: "correction".into(),
+            source: "erp".into(),
+            correction: Some(Correction {
+                seq: t,
+                mode: CorrectionMode::Void,
+            }),
+            ..Default::default()
+        }));
+    drafts
+        .enumerate()
+        .map(|(seq, d)| {
+            let seq = seq as u64;
+            let t = Timestamp::from_unix(1_790_000_000 + seq as i64, 0).unwrap();
+            let bytes = d.sign(seq, t, genesis_prev("o"), &key).unwrap();
+            let ev = serde_json::from_slice::<Value>(&bytes).unwrap();
+            Row::new(seq, format!("{seq:064x}"), ev.as_object().unwrap())
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_state_reads_the_events_before_the_window_and_a_voids_fallback_from_the_index() {
+    use liveledger_web::database::Db;
+    use liveledger_web::explorer::IndexView;
+    use liveledger_web::index::Indexer;
+    use std::rc::Rc;
+    // 700 events in the index; the page holds 670..700 (a return visit's, say). Then three
+    // voids take k0 back from 693 to 682, 671 and 660, which only the index holds.
+    let rows = signed_ledger(700, &[693, 682, 671]);
+    let db = Db::open(&unique_url("state")).await.unwrap();
+    let mut ix = Indexer::default();
+    rows[..700].iter().for_each(|r| ix.push(r));
+    let mut segs = ix.take_full();
+    segs.extend(ix.partial());
+    db.write(segs, None, None).await.unwrap();
+    let mut w = Window::new(30);
+    w.extend(rows[670..700].iter().cloned());
+    let (evs, set_evs) = signal(w);
+    let (covered, set_covered) = signal(0u64);
+    let (note, _) = signal(None::<String>);
+    let index = IndexView {
+        db: StoredValue::new_local(Some(Rc::new(db))),
+        covered,
+        note,
+    };
+    let el = host();
+    let _mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <Explorer window=evs index=index /> },
+    );
+    tick().await;
+    // Until the index is proved, the events before the window are not read.
+    assert!(
+        text(&el, "#state-h ~ p").starts_with("0 keys"),
+        "{}",
+        text(&el, "#state-h ~ p")
+    );
+    set_covered.set(700);
+    let until = |want: &'static str| {
+        let el = el.clone();
+        async move {
+            for _ in 0..200 {
+                tick().await;
+                if text(&el, "#state-table").contains(want)
+                    && !text(&el, "#state-h ~ p").contains("being read")
+                {
+                    return;
+                }
+            }
+            panic!(
+                "no {want}: {} {}",
+                text(&el, "#state-h ~ p"),
+                text(&el, "#state-table")
+            );
+        }
+    };
+    until("{\"n\":693}").await;
+    assert!(
+        text(&el, "#state-h ~ p").starts_with("11 keys"),
+        "{}",
+        text(&el, "#state-h ~ p")
+    );
+    let table = text(&el, "#state-table");
+    for n in 689..700 {
+        assert!(
+            table.contains(&format!("{{\"n\":{n}}}")),
+            "value {n} missing: {table}"
+        );
+    }
+    set_evs.update(|w| {
+        w.extend(rows[700..].iter().cloned());
+    });
+    until("{\"n\":660}").await;
+    let table = text(&el, "#state-table");
+    assert!(
+        !table.contains("{\"n\":693}") && !table.contains("reading event"),
+        "{table}"
+    );
+    assert!(text(&el, "#state-h ~ p").starts_with("11 keys"));
+    el.remove();
+}

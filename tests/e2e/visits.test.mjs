@@ -155,6 +155,8 @@ test("a return visit reads only the new entries, says so, and offers to verify e
     return c.dataset.done === "true" && new RegExp(src).test(c.textContent);
   }, re.source, { timeout: 30000 });
   await count(/^621 matching events.*events before 601 from this browser's index/);
+  // The state too: the keys the earlier visit's events set, read from the index.
+  await page.waitForFunction(() => /^620 keys/.test(document.querySelector("#state-h ~ p").textContent), null, { timeout: 30000 });
   await page.fill("#explorer-search", 'inv/a17"');
   await count(/^1 matching event/);
   assert.match(await page.textContent("#explorer-table tbody"), /inv\/a17/);

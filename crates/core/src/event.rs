@@ -24,7 +24,7 @@
 //! Invariant: [`UnverifiedEvent`] is only syntax; an event is a fact only once a
 //! [`ChainVerifier`] has checked its place in the chain, its author and its signature.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::b64;
 use serde_json::{Map, Value};
@@ -1277,28 +1277,68 @@ impl ChainVerifier {
 /// Each event with a `key` sets that key's value to its payload. An `amend` correction
 /// replaces the corrected event's payload; a `void` correction removes the corrected
 /// event. A key's value is the payload of its latest event that is not voided.
+///
+/// What it holds, so that a million events cost little more than the state itself:
+/// - each key once, and its value (canonical JSON text, not a parsed tree);
+/// - every keyed event's number and key number (12 bytes an event), the events voided and
+///   the payloads amendments set; and no other payload.
+///
+/// So when a void takes a key's value back to an earlier event, that event's payload may
+/// not be held: the key's value is then wanted (`None` in [`Replay::state_page`]) until
+/// the caller hands that event back with [`Replay::supply`] ([`Replay::wanted`] lists
+/// them). Every event it needs was verified and is the caller's to fetch again.
 #[derive(Clone, Debug, Default)]
 pub struct Replay {
-    entries: BTreeMap<u64, ReplayEntry>,
+    /// Each key ever set, and its number.
+    ids: BTreeMap<Box<str>, u32>,
+    /// By key number: the event the key's value comes from, and the value if held.
+    standing: Vec<Option<(u64, Option<Stored>)>>,
+    /// Every keyed event in log order, with its key's number.
+    keyed: Vec<(u64, u32)>,
+    voided: BTreeSet<u64>,
+    /// The payload each amended event has now (its latest amendment's).
+    amended: BTreeMap<u64, Stored>,
     corrections: BTreeMap<u64, Vec<u64>>,
-    /// Each key with a value, and the event it comes from (its latest not voided), kept
-    /// as events apply: reading the state never walks every event.
-    latest: BTreeMap<String, u64>,
+    /// Keys with a value, and the events whose payload is wanted.
+    with_value: usize,
+    wanted: BTreeSet<u64>,
 }
 
-/// One keyed event as the replay sees it.
+/// A payload as the replay keeps it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ReplayEntry {
-    /// The state key.
-    pub key: String,
-    /// The payload, after amendments.
-    pub payload: Payload,
-    /// Whether a correction voided it.
-    pub voided: bool,
+enum Stored {
+    None,
+    /// Canonical JSON.
+    Body(Box<str>),
+    Commitment(Hash),
 }
 
-/// A key of the state, with the event its value comes from and the value.
-pub type StateRow = (String, (u64, Payload));
+impl Stored {
+    fn of(p: &Payload) -> Stored {
+        match p {
+            Payload::None => Stored::None,
+            // A payload that was verified as canonical JSON writes back as such.
+            Payload::Body(v) => jcs::to_canonical(v)
+                .map(|t| Stored::Body(t.into()))
+                .unwrap_or(Stored::None),
+            Payload::Commitment(h) => Stored::Commitment(*h),
+        }
+    }
+
+    fn payload(&self) -> Payload {
+        match self {
+            Stored::None => Payload::None,
+            Stored::Body(t) => jcs::parse(t.as_bytes())
+                .map(Payload::Body)
+                .unwrap_or(Payload::None),
+            Stored::Commitment(h) => Payload::Commitment(*h),
+        }
+    }
+}
+
+/// A key of the state, with the event its value comes from and the value (`None` while
+/// the replay wants that event back: see [`Replay::wanted`]).
+pub type StateRow = (String, (u64, Option<Payload>));
 
 impl Replay {
     /// An empty state.
@@ -1311,47 +1351,101 @@ impl Replay {
         self.apply_event(ev.event());
     }
 
+    /// The key number of keyed event `seq`.
+    fn key_of(&self, seq: u64) -> Option<u32> {
+        let i = self.keyed.binary_search_by_key(&seq, |(s, _)| *s).ok()?;
+        Some(self.keyed[i].1)
+    }
+
     /// Applies an event that the caller verified by other means (for example one handed
     /// over by an audit that already checked it). Events must come in log order.
     pub fn apply_event(&mut self, e: &UnverifiedEvent) {
         if let Some(c) = e.correction {
             self.corrections.entry(c.seq).or_default().push(e.seq);
-            let Some(t) = self.entries.get_mut(&c.seq) else {
+            let Some(id) = self.key_of(c.seq) else {
                 return;
             };
+            let slot = &mut self.standing[id as usize];
             match c.mode {
-                CorrectionMode::Amend => t.payload = e.payload.clone(),
+                CorrectionMode::Amend => {
+                    let p = Stored::of(&e.payload);
+                    if let Some((s, v)) = slot {
+                        if *s == c.seq {
+                            *v = Some(p.clone());
+                            self.wanted.remove(&c.seq);
+                        }
+                    }
+                    self.amended.insert(c.seq, p);
+                }
                 CorrectionMode::Void => {
-                    t.voided = true;
-                    let key = t.key.clone();
+                    if !self.voided.insert(c.seq) || slot.as_ref().map(|(s, _)| *s) != Some(c.seq) {
+                        return;
+                    }
+                    self.wanted.remove(&c.seq);
                     // The key's value falls back to its latest event still standing (a
                     // walk back, only when the event voided was the one it came from).
-                    if self.latest.get(&key) == Some(&c.seq) {
-                        let back = self
-                            .entries
-                            .range(..c.seq)
-                            .rev()
-                            .find(|(_, x)| x.key == key && !x.voided)
-                            .map(|(s, _)| *s);
-                        match back {
-                            Some(s) => self.latest.insert(key, s),
-                            None => self.latest.remove(&key),
-                        };
+                    let back = self.keyed[..self.keyed.partition_point(|(s, _)| *s < c.seq)]
+                        .iter()
+                        .rev()
+                        .find(|(s, k)| *k == id && !self.voided.contains(s))
+                        .map(|(s, _)| *s);
+                    self.standing[id as usize] = back.map(|s| {
+                        let v = self.amended.get(&s).cloned();
+                        if v.is_none() {
+                            self.wanted.insert(s);
+                        }
+                        (s, v)
+                    });
+                    if back.is_none() {
+                        self.with_value -= 1;
                     }
                 }
             }
             return;
         }
         if let Some(k) = &e.key {
-            self.latest.insert(k.clone(), e.seq);
-            self.entries.insert(
-                e.seq,
-                ReplayEntry {
-                    key: k.clone(),
-                    payload: e.payload.clone(),
-                    voided: false,
-                },
-            );
+            let id = match self.ids.get(k.as_str()) {
+                Some(id) => *id,
+                None => {
+                    let id = self.standing.len() as u32;
+                    self.ids.insert(k.as_str().into(), id);
+                    self.standing.push(None);
+                    id
+                }
+            };
+            let slot = &mut self.standing[id as usize];
+            match slot.replace((e.seq, Some(Stored::of(&e.payload)))) {
+                Some((before, None)) => {
+                    self.wanted.remove(&before);
+                }
+                Some(_) => {}
+                None => self.with_value += 1,
+            }
+            self.keyed.push((e.seq, id));
+        }
+    }
+
+    /// The events whose payload the state needs back (see [`Replay::supply`]).
+    pub fn wanted(&self) -> impl Iterator<Item = u64> + '_ {
+        self.wanted.iter().copied()
+    }
+
+    /// Hands back an event the replay wants (verified, as every event it applied was); any
+    /// other event changes nothing.
+    pub fn supply(&mut self, e: &UnverifiedEvent) {
+        if !self.wanted.remove(&e.seq) {
+            return;
+        }
+        let Some(id) = self.key_of(e.seq) else { return };
+        let value = self
+            .amended
+            .get(&e.seq)
+            .cloned()
+            .unwrap_or_else(|| Stored::of(&e.payload));
+        if let Some((s, v)) = &mut self.standing[id as usize] {
+            if *s == e.seq {
+                *v = Some(value);
+            }
         }
     }
 
@@ -1360,30 +1454,31 @@ impl Replay {
         self.corrections.get(&seq).map_or(&[], Vec::as_slice)
     }
 
-    /// The keyed event `seq` as corrected.
-    pub fn entry(&self, seq: u64) -> Option<&ReplayEntry> {
-        self.entries.get(&seq)
+    /// Whether keyed event `seq` was voided.
+    pub fn is_voided(&self, seq: u64) -> bool {
+        self.voided.contains(&seq)
     }
 
     /// Every key's current value and the event it comes from.
-    pub fn state(&self) -> BTreeMap<String, (u64, Payload)> {
+    pub fn state(&self) -> BTreeMap<String, (u64, Option<Payload>)> {
         let (_, rows) = self.state_page(usize::MAX);
         rows.into_iter().collect()
     }
 
     /// The number of keys with a value, and the first `limit` of them (in key order) with
     /// their values: [`Replay::state`] for a view that shows a page of it, without copying
-    /// every value. Costs the page, not the ledger.
+    /// every value. Costs the page (and a step over each key without a value), not the
+    /// ledger.
     pub fn state_page(&self, limit: usize) -> (usize, Vec<StateRow>) {
         let page = self
-            .latest
+            .ids
             .iter()
-            .take(limit)
-            .filter_map(|(k, seq)| {
-                let e = self.entries.get(seq)?;
-                Some((k.clone(), (*seq, e.payload.clone())))
+            .filter_map(|(k, id)| {
+                let (seq, v) = self.standing[*id as usize].as_ref()?;
+                Some((k.to_string(), (*seq, v.as_ref().map(Stored::payload))))
             })
+            .take(limit)
             .collect();
-        (self.latest.len(), page)
+        (self.with_value, page)
     }
 }

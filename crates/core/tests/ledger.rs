@@ -388,8 +388,8 @@ fn replay_applies_amendments_and_voids_and_links_corrections() {
         r.apply(&ev);
     }
     let s = r.state();
-    assert_eq!(s["acct/1"], (2, Payload::Body(json!({"balance": 25}))));
-    assert_eq!(s["acct/2"], (4, Payload::Commitment(c)));
+    assert_eq!(s["acct/1"], (2, Some(Payload::Body(json!({"balance": 25})))));
+    assert_eq!(s["acct/2"], (4, Some(Payload::Commitment(c))));
     assert!(event::opens(&c, &salt, &secret));
     assert!(!event::opens(&c, &[6; 32], &secret));
     assert!(!event::opens(&c, &salt, &json!({"iban": "DE00 1235"})));
@@ -398,7 +398,16 @@ fn replay_applies_amendments_and_voids_and_links_corrections() {
     let void = EventDraft { correction: Some(Correction { seq: 2, mode: CorrectionMode::Void }), ..draft("correction") };
     let b = l.append_draft(&void, &bob);
     r.apply(&chain.check(&b, leaf_hash(&b)).unwrap());
-    assert_eq!(r.state()["acct/1"], (1, Payload::Body(json!({"balance": 10}))));
+    // The replay holds no payload but the values and amendments: it wants event 1 back,
+    // and shows its value once given it.
+    assert_eq!(r.state()["acct/1"], (1, None));
+    assert_eq!(r.wanted().collect::<Vec<_>>(), [1]);
+    r.supply(&UnverifiedEvent::parse(&l.entries[2]).unwrap());
+    assert_eq!(r.wanted().collect::<Vec<_>>(), [1], "another event changes nothing");
+    r.supply(&UnverifiedEvent::parse(&l.entries[1]).unwrap());
+    assert_eq!(r.wanted().count(), 0);
+    assert_eq!(r.state()["acct/1"], (1, Some(Payload::Body(json!({"balance": 10})))));
+    assert!(r.is_voided(2) && !r.is_voided(1));
     assert_eq!(r.corrections_of(2), &[3, 5]);
     // A page of the state is the state's first keys, and the count is all of them.
     let all: Vec<_> = r.state().into_iter().collect();
@@ -413,8 +422,9 @@ fn replay_applies_amendments_and_voids_and_links_corrections() {
 both! {
 fn the_replays_state_is_kept_as_events_apply_and_matches_a_walk_over_every_event() {
     // Keys a, b, c set, amended and voided in a shuffled order (voids of a key's latest
-    // event, of older ones, twice, of every event of a key); after each event the kept
-    // state equals the state walked from every event's corrected entry.
+    // event, of older ones, twice, of every event of a key); after each event, and each
+    // event the replay wants handed back, the kept state equals the state walked from
+    // every event (this test's own plain replay, which keeps everything).
     let mut l = Ledger::new();
     let bob = Ledger::bob();
     let mut r = Replay::new();
@@ -427,29 +437,62 @@ fn the_replays_state_is_kept_as_events_apply_and_matches_a_walk_over_every_event
     };
     let genesis = UnverifiedEvent::parse(&l.entries[0]).unwrap();
     r.apply_event(&genesis);
-    for _ in 0..120 {
+    // seq -> (key, payload after amendments, voided)
+    let mut plain: std::collections::BTreeMap<u64, (String, Payload, bool)> = Default::default();
+    let mut wanted_at_some_point = 0;
+    for _ in 0..400 {
         let seq = l.entries.len() as u64;
-        let d = match rnd(4) {
+        // Half the corrections aim at one of the last few events (a key's latest, often).
+        let target = match seq {
+            ..=1 => 0,
+            _ if rnd(2) == 0 => seq - 1 - rnd(6).min(seq - 2),
+            _ => 1 + rnd(seq - 1).min(seq - 2),
+        };
+        let d = match if target == 0 { 0 } else { rnd(4) } {
             0 | 1 => EventDraft { key: Some(["a", "b", "c"][rnd(3) as usize].into()), body: Some(json!({"v": seq})), ..draft("set") },
             m => EventDraft {
                 body: Some(json!({"amended": seq})),
-                correction: Some(Correction { seq: 1 + rnd(seq - 1).min(seq - 2), mode: if m == 2 { CorrectionMode::Amend } else { CorrectionMode::Void } }),
+                correction: Some(Correction { seq: target, mode: if m == 2 { CorrectionMode::Amend } else { CorrectionMode::Void } }),
                 ..draft("correction")
             },
         };
         let b = l.append_draft(&d, &bob);
-        r.apply_event(&UnverifiedEvent::parse(&b).unwrap());
-        let mut walked = std::collections::BTreeMap::new();
-        for s in 0..=seq {
-            if let Some(e) = r.entry(s).filter(|e| !e.voided) {
-                walked.insert(e.key.clone(), (s, e.payload.clone()));
+        let e = UnverifiedEvent::parse(&b).unwrap();
+        match (&e.correction, &e.key) {
+            (Some(c), _) => {
+                if let Some(t) = plain.get_mut(&c.seq) {
+                    match c.mode {
+                        CorrectionMode::Amend => t.1 = e.payload.clone(),
+                        CorrectionMode::Void => t.2 = true,
+                    }
+                }
             }
+            (None, Some(k)) => {
+                plain.insert(seq, (k.clone(), e.payload.clone(), false));
+            }
+            _ => {}
+        }
+        r.apply_event(&e);
+        let mut walked = std::collections::BTreeMap::new();
+        for (s, (k, p, voided)) in &plain {
+            if !voided {
+                walked.insert(k.clone(), (*s, Some(p.clone())));
+            }
+        }
+        // What it wants is exactly the keys' values it does not hold.
+        let wanted: Vec<u64> = r.wanted().collect();
+        let missing: Vec<u64> = r.state().values().filter(|(_, v)| v.is_none()).map(|(s, _)| *s).collect();
+        assert_eq!(wanted, missing, "after event {seq}");
+        wanted_at_some_point += wanted.len();
+        for w in wanted {
+            r.supply(&UnverifiedEvent::parse(&l.entries[w as usize]).unwrap());
         }
         assert_eq!(r.state(), walked, "after event {seq}");
         let (n, page) = r.state_page(2);
         assert_eq!(n, walked.len());
         assert_eq!(page, walked.into_iter().take(2).collect::<Vec<_>>());
     }
+    assert!(wanted_at_some_point > 10, "the walk brought values back {wanted_at_some_point} times");
 }
 }
 
