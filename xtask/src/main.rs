@@ -28,7 +28,7 @@ fn main() {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("bench-ref") => bench_ref(&args[1..]),
-        Some("bench-wasm") => bench_wasm::run(&args[1..]),
+        Some("bench-wasm") => bench_wasm_and_page(&args[1..]),
         Some("bench-scale") => bench_scale::run(&args[1..]),
         Some("bench-page") => bench_page(&args[1..]),
         Some("bench-serve") => bench_serve::run(&args[1..]),
@@ -49,8 +49,10 @@ fn main() {
                  app           build the browser verifier (Trunk, release) into dist/\n  \
                  bench         criterion benchmarks of liveledger-core\n  \
                  bench-ref [N...] `liveledger verify` vs Go's x/mod/sumdb/tlog on N-entry logs (default 1000000)\n  \
-                 bench-wasm [N] [--16m]  the JS module's audit in Node and Chromium against native, signed\n  \
-                               events, the publisher, one-event fetches (at 16M entries too with --16m)\n  \
+                 bench-wasm [N] [--16m] [--pages N,N]  the JS module's audit in Node and Chromium against\n  \
+                               native, signed events, the publisher, one-event fetches (at 16M entries too\n  \
+                               with --16m); then the page itself against the module (bench-page) at each\n  \
+                               of --pages signed events (default 100000,1000000)\n  \
                  bench-scale [--10m]  `liveledger verify` from disk on 1M (and 10M) opaque entries and\n  \
                                signed events, one thread and one per core: throughput and peak memory\n  \
                  bench-page [N] [--reference DIST] [--reference-embed SITE]  the page's full audit of N\n  \
@@ -450,6 +452,32 @@ fn build_app() -> Result<usize> {
     Ok(gz)
 }
 
+/// `cargo xtask bench-wasm [N] [--16m] [--pages N,N]`: the module's benchmarks
+/// (`bench_wasm`), then the page itself at each size of `--pages` (default 100,000 and
+/// 1,000,000 signed events): bench-page's rounds, the page against the module in the same
+/// Chromium, the return visit and peak memory, each size in its own section.
+fn bench_wasm_and_page(args: &[String]) -> Result {
+    let mut pages = vec!["100000".to_owned(), "1000000".to_owned()];
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--pages" {
+            let list = it.next().ok_or("--pages needs sizes, such as 100000,1000000")?;
+            pages = list.split(',').map(str::to_owned).collect();
+            if let Some(bad) = pages.iter().find(|p| p.parse::<u64>().is_err()) {
+                return Err(format!("--pages: {bad:?} is not a number of events"));
+            }
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    bench_wasm::run(&rest)?;
+    for n in pages {
+        bench_page(&[n])?;
+    }
+    Ok(())
+}
+
 /// `cargo xtask bench-page [N] [--reference DIST] [--reference-embed SITE]`: the page's
 /// full audit of a signed ledger of N events (default 100,000) against the module's own
 /// audit in the same Chromium, two rounds, with the page's long tasks; `--reference` times
@@ -563,8 +591,14 @@ fn bench_page(args: &[String]) -> Result {
         }
     }
     eprintln!("\n{table}");
+    // Each size its own section (100,000 keeps the name it always had).
+    let name = if n == "100000" {
+        "bench-page".to_owned()
+    } else {
+        format!("bench-page-{n}")
+    };
     write_section(
-        "bench-page",
+        &name,
         &format!(
             "Last run: `cargo xtask bench-page {n}{}`. One Chromium, a fresh context per audit \
              (nothing cached). The module: `audit()` with an `onEvent` callback on a bare page. \
