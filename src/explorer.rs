@@ -46,10 +46,46 @@ pub struct IndexView {
 
 /// The explorer over the window of the newest events and, given an index, over every
 /// event before them.
+/// The state's replay, shared with the page so that the audit can apply each verified
+/// event as it is handed over (no second parse of its text): `next` is the next event it
+/// expects; an event out of that order is left to the state view, which applies it from
+/// the window after what comes before it.
+#[derive(Clone, Copy)]
+pub struct StateFeed {
+    pub replay: StoredValue<Replay, LocalStorage>,
+    pub next: StoredValue<u64, LocalStorage>,
+}
+
+impl StateFeed {
+    pub fn new() -> StateFeed {
+        StateFeed {
+            replay: StoredValue::new_local(Replay::new()),
+            next: StoredValue::new_local(0),
+        }
+    }
+
+    /// Applies a verified event if it is the next one expected; false if not.
+    pub fn apply(&self, ev: &event::VerifiedEvent) -> bool {
+        if ev.event().seq != self.next.get_value() {
+            return false;
+        }
+        self.replay.update_value(|r| r.apply(ev));
+        self.next.set_value(ev.event().seq + 1);
+        true
+    }
+}
+
+impl Default for StateFeed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[component]
 pub fn Explorer(
     window: ReadSignal<Window>,
     #[prop(optional)] index: Option<IndexView>,
+    #[prop(optional)] feed: Option<StateFeed>,
 ) -> impl IntoView {
     let db = StoredValue::new_local(None::<Rc<Db>>);
     let (no_cover, _) = signal(0u64);
@@ -323,7 +359,7 @@ pub fn Explorer(
             })
                 .map(|(r, by)| view! { <Detail r=r by=by select=set_selected /> })}
         </section>
-        <State window=window index=IndexView { db, covered, note } />
+        <State window=window index=IndexView { db, covered, note } feed=feed.unwrap_or_default() />
     }
 }
 
@@ -404,12 +440,12 @@ fn Reveal(commitment: String) -> impl IntoView {
 /// a segment a step, once this visit's digest proves the index; so are the events whose
 /// payload the replay wants back after a void (it holds no other payload).
 #[component]
-fn State(window: ReadSignal<Window>, index: IndexView) -> impl IntoView {
+fn State(window: ReadSignal<Window>, index: IndexView, feed: StateFeed) -> impl IntoView {
     let IndexView { db, covered, .. } = index;
-    let replay = StoredValue::new(Replay::new());
-    // The next event the replay expects, whether the index is being read for the events
-    // before the window, and a tick when what was read from it is in.
-    let next = StoredValue::new(0u64);
+    // The replay and the next event it expects (the audit may have applied the window's
+    // events already); whether the index is being read for the events before the window,
+    // and a tick when what was read from it is in.
+    let StateFeed { replay, next } = feed;
     let reading = StoredValue::new(false);
     let (read, set_read) = signal(0u32);
     let apply_text = move |text: &str| {

@@ -265,6 +265,7 @@ pub fn App() -> impl IntoView {
     // events are verified; searched for events only after this visit's digest proves what
     // it holds (see `index` and `database`).
     let db = StoredValue::new_local(None::<Rc<database::Db>>);
+    let feed = explorer::StateFeed::new();
     let (covered, set_covered) = signal(0u64);
     let (index_note, set_index_note) = signal(None::<String>);
     let indexing = Rc::new(RefCell::new(Indexing::default()));
@@ -404,6 +405,8 @@ pub fn App() -> impl IntoView {
             opts.on_event = Some({
                 let (batch, flush) = (batch.clone(), flush.clone());
                 Box::new(move |e| {
+                    // The state applies the event as verified, if it is the next it expects.
+                    feed.apply(e);
                     batch.borrow_mut().push_event(window::Row::from_event(e));
                     flush(false);
                 })
@@ -668,7 +671,7 @@ pub fn App() -> impl IntoView {
                 </div>
                 <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
             </section>
-            <explorer::Explorer window=events index=explorer::IndexView { db, covered, note: index_note } />
+            <explorer::Explorer window=events index=explorer::IndexView { db, covered, note: index_note } feed=feed />
             <OneEvent url=url.clone() keys=verified_keys />
             <Receipt />
             <section class="card" aria-labelledby="live-h">

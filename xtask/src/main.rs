@@ -462,7 +462,9 @@ fn bench_wasm_and_page(args: &[String]) -> Result {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--pages" {
-            let list = it.next().ok_or("--pages needs sizes, such as 100000,1000000")?;
+            let list = it
+                .next()
+                .ok_or("--pages needs sizes, such as 100000,1000000")?;
             pages = list.split(',').map(str::to_owned).collect();
             if let Some(bad) = pages.iter().find(|p| p.parse::<u64>().is_err()) {
                 return Err(format!("--pages: {bad:?} is not a number of events"));
