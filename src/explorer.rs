@@ -530,7 +530,24 @@ fn State(window: ReadSignal<Window>, index: IndexView, feed: StateFeed) -> impl 
         replay.with_value(|r| (r.state_page(PAGE), next.get_value()))
     });
     // The rows apart from the count: the table is drawn again only when its rows change.
-    let rows = Memo::new(move |_| state.with(|s| s.0 .1.clone()));
+    let rows = Memo::new(move |_| {
+        state.with(|s| {
+            s.0 .1
+                .iter()
+                .map(|(k, (seq, p))| {
+                    let v = match p {
+                        Some(Payload::Body(b)) => b.to_string(),
+                        Some(Payload::Commitment(c)) => {
+                            format!("private (commitment {}…)", &c.to_hex()[..12])
+                        }
+                        Some(Payload::None) => "—".into(),
+                        None => format!("(reading event {seq} again)"),
+                    };
+                    (k.clone(), *seq, v)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <section class="card" aria-labelledby="state-h">
             <h2 id="state-h">"State"</h2>
@@ -550,15 +567,10 @@ fn State(window: ReadSignal<Window>, index: IndexView, feed: StateFeed) -> impl 
                 <table id="state-table">
                     <thead><tr><th>"Key"</th><th>"Value"</th><th>"From event"</th></tr></thead>
                     <tbody>
-                        {move || rows.get().into_iter().map(|(k, (seq, p))| {
-                            let v = match p {
-                                Some(Payload::Body(b)) => b.to_string(),
-                                Some(Payload::Commitment(c)) => format!("private (commitment {}…)", &c.to_hex()[..12]),
-                                Some(Payload::None) => "—".into(),
-                                None => format!("(reading event {seq} again)"),
-                            };
-                            view! { <tr><td>{k}</td><td><code>{v}</code></td><td>{seq}</td></tr> }
-                        }).collect_view()}
+                        // Keyed by what a row shows: a draw changes only the rows that changed.
+                        <For each=move || rows.get() key=|row| row.clone() let((k, seq, v))>
+                            <tr><td>{k}</td><td><code>{v}</code></td><td>{seq}</td></tr>
+                        </For>
                     </tbody>
                 </table>
             </div>

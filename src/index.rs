@@ -115,53 +115,49 @@ impl Segment {
         true
     }
 
-    /// The rows held, in log order; a line that does not read back is an error naming it.
-    pub fn rows(&self) -> impl Iterator<Item = Result<Row, String>> + '_ {
-        self.lines
-            .split('\n')
-            .filter(|_| self.count > 0)
-            .enumerate()
-            .map(move |(i, line)| {
-                let seq = self.first + i as u64;
-                let hash = self
-                    .hashes
-                    .get(i * 64..i * 64 + 64)
-                    .ok_or_else(|| format!("event {seq}: no leaf hash stored"))?;
-                match liveledger_core::jcs::parse(line.as_bytes()) {
-                    Ok(Value::Object(m)) => Ok(Row::new(seq, hash.to_owned(), &m)),
-                    Ok(_) => Err(format!(
-                        "event {seq}: stored as something other than an object"
-                    )),
-                    Err(e) => Err(format!("event {seq}: {e}")),
-                }
-            })
+    /// The lines held, one per event, in log order.
+    fn lines(&self) -> impl Iterator<Item = &str> + '_ {
+        self.lines.split('\n').filter(|_| self.count > 0)
     }
 
-    /// The row of event `seq`, if held.
+    /// The row of the `i`th event held, read from its line; an error names what does not
+    /// read back.
+    fn read(&self, i: usize, line: &str) -> Result<Row, String> {
+        let seq = self.first + i as u64;
+        let hash = self
+            .hashes
+            .get(i * 64..i * 64 + 64)
+            .ok_or_else(|| format!("event {seq}: no leaf hash stored"))?;
+        match liveledger_core::jcs::parse(line.as_bytes()) {
+            Ok(Value::Object(m)) => Ok(Row::new(seq, hash.to_owned(), &m)),
+            Ok(_) => Err(format!(
+                "event {seq}: stored as something other than an object"
+            )),
+            Err(e) => Err(format!("event {seq}: {e}")),
+        }
+    }
+
+    /// The rows held, in log order (each line read once).
+    pub fn rows(&self) -> impl Iterator<Item = Result<Row, String>> + '_ {
+        self.lines().enumerate().map(|(i, l)| self.read(i, l))
+    }
+
+    /// The row of event `seq`, if held (only its line is read).
     pub fn row(&self, seq: u64) -> Option<Row> {
         let i = usize::try_from(seq.checked_sub(self.first)?).ok()?;
-        if i >= self.count as usize {
-            return None;
-        }
-        self.rows().nth(i)?.ok()
+        let line = self.lines().nth(i)?;
+        self.read(i, line).ok()
     }
 
     /// The rows held before event `below` that pass `f` and the time bounds, newest first.
     /// The query is tried on each line as stored before the line is read (it searches the
     /// same canonical JSON), so a search reads back only what it may show.
     pub fn matching(&self, f: &Filter, time: (Option<f64>, Option<f64>), below: u64) -> Vec<Row> {
-        let quick = Filter {
-            query: f.query.clone(),
-            ..Filter::default()
-        };
         let mut out: Vec<Row> = self
-            .lines
-            .split('\n')
-            .filter(|_| self.count > 0)
+            .lines()
             .enumerate()
-            .filter(|(i, _)| self.first + (*i as u64) < below)
-            .filter(|(_, line)| quick.matches_text(line))
-            .filter_map(|(i, _)| self.row(self.first + i as u64))
+            .filter(|(i, line)| self.first + (*i as u64) < below && f.matches_text(line))
+            .filter_map(|(i, line)| self.read(i, line).ok())
             .filter(|r| f.matches(r) && in_time(r, time))
             .collect();
         out.reverse();

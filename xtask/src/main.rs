@@ -412,8 +412,9 @@ fn ensure_seaweedfs() -> Result {
 /// browser's own database holds every verified event by segment (the `idb` crate over
 /// IndexedDB, its futures on tokio's oneshot; the segment codec, the lookups and the
 /// search, a step per segment), +30.5 kB gzip: 316,059 bytes at the commit that set
-/// 320,000.
-const APP_BUDGET_GZ: usize = 320_000;
+/// 320,000. The state read from the index on a return visit, fed by the audit, and its
+/// table keyed (#20): 320,352 bytes at the commit that set 321,000.
+const APP_BUDGET_GZ: usize = 321_000;
 const EMBED_BUDGET_GZ: usize = 167_450;
 
 /// Fails when `gz` is over `budget`, saying by how much.
