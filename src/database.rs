@@ -288,14 +288,19 @@ impl Db {
         commit(tx).await
     }
 
-    /// Segment `n`, if stored.
-    pub async fn segment(&self, n: u64) -> Result<Option<Segment>, String> {
-        let what = "could not read the index";
+    /// The segments' store, in a read-only transaction of its own.
+    fn read_segments(&self, what: &str) -> Result<idb::ObjectStore, String> {
         let tx = self
             .db
             .transaction(&[SEGMENTS], TransactionMode::ReadOnly)
             .map_err(err(what))?;
-        let store = tx.object_store(SEGMENTS).map_err(err(what))?;
+        tx.object_store(SEGMENTS).map_err(err(what))
+    }
+
+    /// Segment `n`, if stored.
+    pub async fn segment(&self, n: u64) -> Result<Option<Segment>, String> {
+        let what = "could not read the index";
+        let store = self.read_segments(what)?;
         let v = store
             .get(JsValue::from(n as f64))
             .map_err(err(what))?
@@ -308,11 +313,7 @@ impl Db {
     /// `below`.
     pub async fn choose(&self, plan: &Plan, below: u64) -> Result<Vec<u64>, String> {
         let what = "could not search the index";
-        let tx = self
-            .db
-            .transaction(&[SEGMENTS], TransactionMode::ReadOnly)
-            .map_err(err(what))?;
-        let store = tx.object_store(SEGMENTS).map_err(err(what))?;
+        let store = self.read_segments(what)?;
         let keys = |v: Vec<JsValue>| -> Vec<u64> {
             v.iter()
                 .filter_map(JsValue::as_f64)
@@ -371,11 +372,7 @@ impl Db {
     /// Every stored segment, in order (what a test compares between two builds).
     pub async fn dump(&self) -> Result<Vec<Segment>, String> {
         let what = "could not read the index";
-        let tx = self
-            .db
-            .transaction(&[SEGMENTS], TransactionMode::ReadOnly)
-            .map_err(err(what))?;
-        let store = tx.object_store(SEGMENTS).map_err(err(what))?;
+        let store = self.read_segments(what)?;
         let mut out = Vec::new();
         let cursor = store
             .open_cursor(None, Some(CursorDirection::Next))
