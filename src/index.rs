@@ -211,8 +211,12 @@ impl Plan {
     pub fn choose(lookups: &[Vec<u64>], all: &[u64]) -> Vec<u64> {
         // (Sets built by insertion and filtered, not collected and retained: the page
         // carries no sort or tree removal for this.)
+        let (first, rest) = match lookups.split_first() {
+            Some((first, rest)) => (first.as_slice(), rest),
+            None => (all, &[][..]),
+        };
         let mut others = Vec::new();
-        for l in lookups.iter().skip(1) {
+        for l in rest {
             let mut set = BTreeSet::new();
             for n in l {
                 set.insert(*n);
@@ -220,7 +224,7 @@ impl Plan {
             others.push(set);
         }
         let mut chosen = BTreeSet::new();
-        for n in lookups.first().map_or(all, Vec::as_slice) {
+        for n in first {
             if others.iter().all(|o| o.contains(n)) {
                 chosen.insert(*n);
             }

@@ -422,6 +422,20 @@ async fn the_browsers_index_is_rebuilt_identically_from_the_same_ledger() {
     assert!(db.dump().await.unwrap().is_empty() && db.info().await.unwrap().is_none());
 }
 
+/// The explorer's view of the browser's index `db`, not yet proved by a digest (nothing
+/// covered), and the setter a digest would use.
+fn unproved_index(
+    db: liveledger_web::database::Db,
+) -> (liveledger_web::explorer::IndexView, WriteSignal<u64>) {
+    let (covered, set_covered) = signal(0u64);
+    let (note, _) = signal(None::<String>);
+    let db = StoredValue::new_local(Some(std::rc::Rc::new(db)));
+    (
+        liveledger_web::explorer::IndexView { db, covered, note },
+        set_covered,
+    )
+}
+
 /// Waits for the explorer's search of the index to finish.
 async fn settled(el: &HtmlElement) {
     for _ in 0..200 {
@@ -440,9 +454,7 @@ async fn settled(el: &HtmlElement) {
 #[wasm_bindgen_test]
 async fn the_explorer_searches_the_whole_ledger_through_the_browsers_index() {
     use liveledger_web::database::Db;
-    use liveledger_web::explorer::IndexView;
     use liveledger_web::index::Indexer;
-    use std::rc::Rc;
     let rows = ledger_rows(0..700);
     let db = Db::open(&unique_url("explorer")).await.unwrap();
     let mut ix = Indexer::default();
@@ -454,14 +466,7 @@ async fn the_explorer_searches_the_whole_ledger_through_the_browsers_index() {
     let mut w = Window::new(30);
     w.extend(rows.clone());
     let (evs, _) = signal(w);
-    let (covered, set_covered) = signal(0u64);
-    let (note, _) = signal(None::<String>);
-    let store = StoredValue::new_local(Some(Rc::new(db)));
-    let index = IndexView {
-        db: store,
-        covered,
-        note,
-    };
+    let (index, set_covered) = unproved_index(db);
     let el = host();
     let _mounted = leptos::mount::mount_to(
         el.clone(),
@@ -546,9 +551,7 @@ fn signed_ledger(n: u64, voids: &[u64]) -> Vec<Row> {
 #[wasm_bindgen_test]
 async fn the_state_reads_the_events_before_the_window_and_a_voids_fallback_from_the_index() {
     use liveledger_web::database::Db;
-    use liveledger_web::explorer::IndexView;
     use liveledger_web::index::Indexer;
-    use std::rc::Rc;
     // 700 events in the index; the page holds 670..700 (a return visit's, say). Then three
     // voids take k0 back from 693 to 682, 671 and 660, which only the index holds.
     let rows = signed_ledger(700, &[693, 682, 671]);
@@ -561,13 +564,7 @@ async fn the_state_reads_the_events_before_the_window_and_a_voids_fallback_from_
     let mut w = Window::new(30);
     w.extend(rows[670..700].iter().cloned());
     let (evs, set_evs) = signal(w);
-    let (covered, set_covered) = signal(0u64);
-    let (note, _) = signal(None::<String>);
-    let index = IndexView {
-        db: StoredValue::new_local(Some(Rc::new(db))),
-        covered,
-        note,
-    };
+    let (index, set_covered) = unproved_index(db);
     let el = host();
     let _mounted = leptos::mount::mount_to(
         el.clone(),
