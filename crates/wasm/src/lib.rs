@@ -18,8 +18,13 @@
 //! page remembered) and `BAD_ARCHIVE` (`verdict::history_alarm`)); the TypeScript union
 //! `LedgerErrorCode` is generated from it (`Code::TYPESCRIPT`).
 
+// The JS module's allocator: talc is 2 kB gzip smaller than Rust's default (dlmalloc) and
+// as fast on the module's small heap (8 MB after a signed audit). Not the page's: on its
+// heap of 100+ MB of small, long-lived allocations (the explorer's rows, the state's
+// keys) talc's malloc searched its bins for 22 s of a 46 s audit of 300k events, against
+// 1 s for dlmalloc (a CPU profile; docs/BENCHMARKS.md), so it comes with `js` only.
 // SAFETY: the module runs on one thread: its Web Workers run JavaScript, not this Wasm.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 #[global_allocator]
 static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 
