@@ -128,8 +128,10 @@ impl Segment {
             .hashes
             .get(i * 64..i * 64 + 64)
             .ok_or_else(|| format!("event {seq}: no leaf hash stored"))?;
-        match liveledger_core::jcs::parse(line.as_bytes()) {
-            Ok(Value::Object(m)) => Ok(Row::new(seq, hash.to_owned(), &m)),
+        // Read as the audit read it: a line that is not canonical JSON does not read back.
+        match liveledger_core::jcs::parse_canonical(line.as_bytes()) {
+            // The line is the members' canonical JSON: it is the row's text.
+            Ok(Value::Object(m)) => Ok(Row::with_text(seq, hash.to_owned(), &m, line.to_owned())),
             Ok(_) => Err(format!(
                 "event {seq}: stored as something other than an object"
             )),

@@ -54,11 +54,24 @@ impl Row {
     /// From an event the verifier verified (the module's `on_event`).
     pub fn from_event(ev: &VerifiedEvent) -> Row {
         let e = ev.event();
-        Row::new(e.seq, ev.leaf_hash().to_hex(), &e.object)
+        Row::with_text(
+            e.seq,
+            ev.leaf_hash().to_hex(),
+            &e.object,
+            e.entry().to_owned(),
+        )
     }
 
     /// From an event's number, leaf hash (hex) and members.
     pub fn new(seq: u64, leaf_hash: String, ev: &Map<String, Value>) -> Row {
+        let mut text = String::new();
+        let _ = liveledger_core::jcs::write_canonical_object(ev, &mut text);
+        Row::with_text(seq, leaf_hash, ev, text)
+    }
+
+    /// [`Row::new`] given the members' canonical JSON (the entry they were read from), so
+    /// that it is not written again.
+    pub fn with_text(seq: u64, leaf_hash: String, ev: &Map<String, Value>, text: String) -> Row {
         let f = |k: &str| ev.get(k).map(text_of).unwrap_or_default();
         let commitment = ev.get("commitment").map(text_of);
         let summary = match &commitment {
@@ -75,11 +88,6 @@ impl Row {
             }
         };
         let time = f("time");
-        let text = {
-            let mut out = String::new();
-            let _ = liveledger_core::jcs::write_canonical_object(ev, &mut out);
-            out
-        };
         Row {
             seq,
             leaf_hash,

@@ -368,6 +368,8 @@ pub struct UnverifiedEvent {
     pub signature: [u8; 64],
     /// The whole object, unknown fields included.
     pub object: Map<String, Value>,
+    /// The entry it was parsed from: the object's canonical JSON.
+    entry: Box<str>,
 }
 
 impl UnverifiedEvent {
@@ -377,13 +379,22 @@ impl UnverifiedEvent {
             return Err(EventError::TooLarge(bytes.len()));
         }
         let v = jcs::parse_canonical(bytes).map_err(EventError::Json)?;
+        // Canonical JSON is UTF-8 text (the reader refuses anything else): kept as such.
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| EventError::Json(JcsError::Syntax(format!("not UTF-8: {e}"))))?;
         let Value::Object(object) = v else {
             return Err(EventError::NotObject);
         };
-        Self::from_object(object)
+        Self::from_object(object, text.into())
     }
 
-    fn from_object(object: Map<String, Value>) -> Result<Self, EventError> {
+    /// The entry this event was parsed from, as logged: the event's canonical JSON (what
+    /// its leaf hash covers), without writing it again.
+    pub fn entry(&self) -> &str {
+        &self.entry
+    }
+
+    fn from_object(object: Map<String, Value>, entry: Box<str>) -> Result<Self, EventError> {
         let m = &object;
         let version = get_u64(m, "v")?;
         if version != FORMAT_VERSION {
@@ -455,6 +466,7 @@ impl UnverifiedEvent {
             correction,
             signature,
             object,
+            entry,
         })
     }
 

@@ -458,6 +458,9 @@ fn the_replays_state_is_kept_as_events_apply_and_matches_a_walk_over_every_event
         };
         let b = l.append_draft(&d, &bob);
         let e = UnverifiedEvent::parse(&b).unwrap();
+        // The entry kept is the bytes parsed, and the object's canonical JSON.
+        assert_eq!(e.entry().as_bytes(), &b[..]);
+        assert_eq!(jcs::to_canonical(&serde_json::Value::Object(e.object.clone())).unwrap(), e.entry());
         match (&e.correction, &e.key) {
             (Some(c), _) => {
                 if let Some(t) = plain.get_mut(&c.seq) {
