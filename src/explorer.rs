@@ -99,6 +99,7 @@ pub fn Explorer(
     let (kind, set_kind) = signal(String::new());
     let (source, set_source) = signal(String::new());
     let (author, set_author) = signal(String::new());
+    let (key, set_key) = signal(String::new());
     let (selected, set_selected) = signal(None::<u64>);
     let (from, set_from) = signal(String::new());
     let (until, set_until) = signal(String::new());
@@ -113,6 +114,7 @@ pub fn Explorer(
             kind: kind.get(),
             source: source.get(),
             author: author.get(),
+            key: key.get(),
         };
         window.with(|w| w.matching(&f))
     });
@@ -168,6 +170,7 @@ pub fn Explorer(
             kind: kind.get(),
             source: source.get(),
             author: author.get(),
+            key: key.get(),
         };
         let (lo, hi) = bounds.get();
         let time = (lo.ok().flatten(), hi.ok().flatten());
@@ -286,6 +289,7 @@ pub fn Explorer(
                 {select(Field::Kind, "Kind", set_kind)}
                 {select(Field::Source, "Source", set_source)}
                 {select(Field::Author, "Author", set_author)}
+                <label>"Key "<input id="explorer-key" type="search" placeholder="exactly" prop:value=key on:input=move |e| set_key.set(event_target_value(&e)) /></label>
             </div>
             <div class="filters">
                 <label>"From (UTC) "<input id="explorer-from" placeholder=move || placeholders.get().0 prop:value=from on:input=move |e| set_from.set(event_target_value(&e)) /></label>
@@ -359,7 +363,7 @@ pub fn Explorer(
             })
                 .map(|(r, by)| view! { <Detail r=r by=by select=set_selected /> })}
         </section>
-        <State window=window index=IndexView { db, covered, note } feed=feed.unwrap_or_default() />
+        <State window=window index=IndexView { db, covered, note } feed=feed.unwrap_or_default() history=set_key />
     }
 }
 
@@ -440,7 +444,13 @@ fn Reveal(commitment: String) -> impl IntoView {
 /// a segment a step, once this visit's digest proves the index; so are the events whose
 /// payload the replay wants back after a void (it holds no other payload).
 #[component]
-fn State(window: ReadSignal<Window>, index: IndexView, feed: StateFeed) -> impl IntoView {
+fn State(
+    window: ReadSignal<Window>,
+    index: IndexView,
+    feed: StateFeed,
+    /// Shows a key's history in the explorer (its key filter).
+    history: WriteSignal<String>,
+) -> impl IntoView {
     let IndexView { db, covered, .. } = index;
     // The replay and the next event it expects (the audit may have applied the window's
     // events already); whether the index is being read for the events before the window,
@@ -569,7 +579,7 @@ fn State(window: ReadSignal<Window>, index: IndexView, feed: StateFeed) -> impl 
                     <tbody>
                         // Keyed by what a row shows: a draw changes only the rows that changed.
                         <For each=move || rows.get() key=|row| row.clone() let((k, seq, v))>
-                            <tr><td>{k}</td><td><code>{v}</code></td><td>{seq}</td></tr>
+                            <tr><td><button class="link" title="This key's history in the events above" on:click=move |_| history.set(k.clone())>{k.clone()}</button></td><td><code>{v}</code></td><td>{seq}</td></tr>
                         </For>
                     </tbody>
                 </table>

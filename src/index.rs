@@ -178,7 +178,7 @@ pub fn in_time(r: &Row, (lo, hi): (Option<f64>, Option<f64>)) -> bool {
 }
 
 /// Which of the database's indexes a search reads to choose its segments: each select
-/// filter set is one lookup (the segments holding that value); the time bounds are two
+/// filter set, and the key, is one lookup (the segments holding that value); the time bounds are two
 /// range lookups. No lookup at all means every segment (a text search alone).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
@@ -196,6 +196,7 @@ impl Plan {
             ("kinds", &f.kind),
             ("sources", &f.source),
             ("authors", &f.author),
+            ("keys", &f.key),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())

@@ -136,6 +136,8 @@ pub struct Filter {
     pub kind: String,
     pub source: String,
     pub author: String,
+    /// A state key, exactly as written: the events that carry it.
+    pub key: String,
 }
 
 /// `needle` in `hay`, ASCII letters in either case (other characters as they are).
@@ -159,6 +161,7 @@ impl Filter {
         is(&self.kind, &r.kind)
             && is(&self.source, &r.source)
             && is(&self.author, &r.author)
+            && is(&self.key, &r.key)
             && contains_folded(&r.text, &self.query)
     }
 }

@@ -288,6 +288,29 @@ async fn the_state_view_grows_by_the_new_events_and_keeps_those_that_left_the_wi
             "value {n} missing: {table}"
         );
     }
+    // A key's history: choosing it in the state shows its events in the explorer (the
+    // window's 2..10: k3 was set by events 3 and 8), and the key filter says which.
+    let k3 = all(&el, "#state-table button")
+        .into_iter()
+        .find(|b| b.text_content().as_deref() == Some("k3"))
+        .expect("k3 in the state");
+    k3.unchecked_ref::<HtmlElement>().click();
+    tick().await;
+    let key: HtmlInputElement = el
+        .query_selector("#explorer-key")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(key.value(), "k3");
+    let shown: Vec<String> = all(&el, "#explorer-table tbody tr")
+        .iter()
+        .map(|r| r.text_content().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(
+        shown[0].starts_with('8') && shown[1].starts_with('3'),
+        "{shown:?}"
+    );
     el.remove();
 }
 
@@ -409,6 +432,22 @@ async fn the_browsers_index_is_rebuilt_identically_from_the_same_ledger() {
             .unwrap(),
         [1]
     );
+    // A key is a lookup of its own (every segment holds k0..k10 here; none holds k11).
+    let k = |key: &str| liveledger_web::window::Filter {
+        key: key.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        db.choose(&Plan::new(&k("k3"), (None, None)), 512)
+            .await
+            .unwrap(),
+        [1, 0]
+    );
+    assert!(db
+        .choose(&Plan::new(&k("k11"), (None, None)), 512)
+        .await
+        .unwrap()
+        .is_empty());
     let none = liveledger_web::window::Filter {
         kind: "nothing".into(),
         ..Default::default()
@@ -498,6 +537,20 @@ async fn the_explorer_searches_the_whole_ledger_through_the_browsers_index() {
     let shown = all(&el, "#explorer-table tbody tr");
     let first_old = shown[10].text_content().unwrap();
     assert!(first_old.starts_with("668"), "{first_old}");
+    // A key, exactly: its events in the window and, through the index's keys, before it
+    // (k3: the notes among 3, 14, 25, … under 700; "k" alone matches no key).
+    type_into(&el, "#explorer-key", "k3").await;
+    settled(&el).await;
+    let want = rows
+        .iter()
+        .filter(|r| r.kind == "note" && r.key == "k3")
+        .count() as u64;
+    assert!(want > 10, "{want}");
+    assert_eq!(count(&el), want, "{}", text(&el, "#explorer-count"));
+    type_into(&el, "#explorer-key", "k").await;
+    settled(&el).await;
+    assert_eq!(count(&el), 0, "{}", text(&el, "#explorer-count"));
+    type_into(&el, "#explorer-key", "").await;
     // A search: one event, found in the index; opening it shows it.
     type_into(&el, "#explorer-search", "\"n\":101}").await;
     settled(&el).await;

@@ -322,6 +322,13 @@ fn the_filters_match_typed_fields_and_search_ignores_case() {
         ..Filter::default()
     };
     assert_eq!(m(refunds), vec![9, 7, 5, 3, 1]);
+    // A key is matched exactly (k1 is not k10, nor a prefix of anything).
+    let key = |k: &str| Filter {
+        key: k.into(),
+        ..Filter::default()
+    };
+    assert_eq!(m(key("k1")), vec![8, 1]);
+    assert!(m(key("k")).is_empty());
     // Search is over the event's JSON, ASCII letters in either case, other characters
     // as typed.
     let q = |s: &str| Filter {
@@ -677,6 +684,10 @@ fn a_segment_finds_its_matches_newest_first_before_the_bound() {
             query: "zoË".into(),
             ..Filter::default()
         },
+        Filter {
+            key: "k4".into(),
+            ..Filter::default()
+        },
     ] {
         let want: Vec<u64> = w
             .matching(&f)
@@ -697,6 +708,7 @@ fn a_search_reads_only_the_segments_every_lookup_chose() {
     let f = Filter {
         kind: "payment".into(),
         source: "erp".into(),
+        key: "inv/7".into(),
         ..Filter::default()
     };
     let plan = Plan::new(&f, (Some(5.0), None));
@@ -704,7 +716,8 @@ fn a_search_reads_only_the_segments_every_lookup_chose() {
         plan.equal,
         [
             ("kinds", "payment".to_owned()),
-            ("sources", "erp".to_owned())
+            ("sources", "erp".to_owned()),
+            ("keys", "inv/7".to_owned())
         ]
     );
     assert_eq!((plan.tmax_from, plan.tmin_until), (Some(5.0), None));
