@@ -413,8 +413,12 @@ fn ensure_seaweedfs() -> Result {
 /// IndexedDB, its futures on tokio's oneshot; the segment codec, the lookups and the
 /// search, a step per segment), +30.5 kB gzip: 316,059 bytes at the commit that set
 /// 320,000. The state read from the index on a return visit, fed by the audit, and its
-/// table keyed (#20): 320,352 bytes at the commit that set 321,000.
-const APP_BUDGET_GZ: usize = 321_000;
+/// table keyed (#20): 320,352 bytes at the commit that set 321,000. The page's own
+/// allocator (dlmalloc instead of the module's talc: 2x faster at 300k, #20; +70 B), rows
+/// that take the core's kept entry, and the key filter over the index's keys (#20):
+/// 322,082 bytes at the commit that set 322,500 (what the key filter and the entry cost,
+/// about 1.8 kB together, is not profiled yet).
+const APP_BUDGET_GZ: usize = 322_500;
 const EMBED_BUDGET_GZ: usize = 167_450;
 
 /// Fails when `gz` is over `budget`, saying by how much.
