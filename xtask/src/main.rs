@@ -419,7 +419,9 @@ fn ensure_seaweedfs() -> Result {
 /// 322,082 bytes at the commit that set 322,500 (what the key filter and the entry cost,
 /// about 1.8 kB together, is not profiled yet).
 const APP_BUDGET_GZ: usize = 322_500;
-const EMBED_BUDGET_GZ: usize = 167_450;
+/// Each event's entry kept by the core (`UnverifiedEvent::entry`, which the page's rows
+/// take instead of writing it again; #20): 167,657 bytes at the commit that set 167,700.
+const EMBED_BUDGET_GZ: usize = 167_700;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {
