@@ -178,8 +178,9 @@ pub fn in_time(r: &Row, (lo, hi): (Option<f64>, Option<f64>)) -> bool {
 }
 
 /// Which of the database's indexes a search reads to choose its segments: each select
-/// filter set, and the key, is one lookup (the segments holding that value); the time bounds are two
-/// range lookups. No lookup at all means every segment (a text search alone).
+/// filter set, and the key, is one lookup (the segments holding that value); the time
+/// bounds are two range lookups. No lookup at all means every segment (a text search
+/// alone).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     /// `(index, value)`: segments whose `index` holds `value`.
