@@ -1,6 +1,7 @@
 //! The event explorer and the state view, over the events the audit verified (the
 //! [`Window`] the page keeps: typed rows and their indexes, kept as events arrive).
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use liveledger_core::jcs;
 use serde_json::Value;
 
 use crate::database::Db;
-use crate::index::{Plan, SEGMENT};
+use crate::index::{Plan, Segment, SEGMENT};
 use crate::model;
 use crate::window::{Field, Filter, Row, Window};
 
@@ -436,13 +437,24 @@ fn Reveal(commitment: String) -> impl IntoView {
     }
 }
 
+/// A state value as the table shows it: the payload of the event `text` (canonical JSON).
+fn value_text(text: &str) -> String {
+    match UnverifiedEvent::parse(text.as_bytes()).map(|e| e.payload) {
+        Ok(Payload::Body(b)) => b.to_string(),
+        Ok(Payload::Commitment(c)) => format!("private (commitment {}…)", &c.to_hex()[..12]),
+        Ok(Payload::None) => "—".into(),
+        Err(e) => format!("(event does not parse: {e})"),
+    }
+}
+
 /// The state: a replay of every verified event, corrections applied (liveledger-core's
 /// Replay), computed incrementally: each time the explorer's window grows, only the
 /// events after the last one applied are (events arrive in log order and leave the window
 /// from the front, long after they arrived). Events before the window's first (a return
 /// visit's, which an earlier visit verified) are read from the browser's index, in order,
-/// a segment a step, once this visit's digest proves the index; so are the events whose
-/// payload the replay wants back after a void (it holds no other payload).
+/// a segment a step, once this visit's digest proves the index. The replay holds no
+/// payload: the values on the page are read from the events they come from (the window's
+/// or the index's), so what the view holds beyond the keys is a page.
 #[component]
 fn State(
     window: ReadSignal<Window>,
@@ -507,56 +519,72 @@ fn State(
                 }
             }
         });
-        // The payloads a void brought back: from the window if held, else the index.
-        let wanted: Vec<u64> = replay.with_value(|r| r.wanted().collect());
-        let mut from_index = Vec::new();
-        for s in wanted {
-            match window.with(|w| w.get(s).map(|r| r.text.clone())) {
-                Some(t) => {
-                    if let Ok(ev) = UnverifiedEvent::parse(t.as_bytes()) {
-                        replay.update_value(|rp| rp.supply(&ev));
+        replay.with_value(|r| (r.state_page(PAGE), next.get_value()))
+    });
+    // The values shown: the replay holds none, only the event each comes from. Each is
+    // read from the window if it holds the event, else from the index (a segment a step),
+    // and kept while its row is on the page: what is held is the page, not the state.
+    let values = StoredValue::new(Vec::<(u64, String)>::new());
+    let fetching = StoredValue::new(false);
+    // Events the index did not give back (not asked for again).
+    let unread = StoredValue::new(BTreeSet::<u64>::new());
+    let rows = Memo::new(move |_| {
+        read.get();
+        let covered = covered.get();
+        let page = state.with(|s| s.0 .1.clone());
+        let mut kept = Vec::with_capacity(page.len());
+        let mut from_index = BTreeSet::new();
+        let rows = page
+            .into_iter()
+            .map(|row| {
+                let from = row.value_from;
+                let v = values
+                    .with_value(|v| v.iter().find(|(s, _)| *s == from).map(|(_, t)| t.clone()))
+                    .or_else(|| window.with(|w| w.get(from).map(|r| value_text(&r.text))));
+                let shown = match &v {
+                    Some(v) => v.clone(),
+                    None if db.with_value(Option::is_none) => {
+                        format!("(event {from} is not held: this browser has no index)")
                     }
-                }
-                None if s < covered => from_index.push(s),
-                None => {}
-            }
-        }
-        if let (false, Some(d)) = (from_index.is_empty(), db.get_value()) {
-            spawn_local(async move {
-                for s in from_index {
-                    if let Ok(Some(row)) = d
-                        .segment(s / SEGMENT)
-                        .await
-                        .map(|g| g.and_then(|g| g.row(s)))
-                    {
-                        if let Ok(ev) = UnverifiedEvent::parse(row.text.as_bytes()) {
-                            replay.update_value(|rp| rp.supply(&ev));
+                    None if unread.with_value(|u| u.contains(&from)) => {
+                        format!("(event {from} could not be read from this browser's index)")
+                    }
+                    None => {
+                        if from < covered {
+                            from_index.insert(from);
                         }
+                        format!("(reading event {from})")
+                    }
+                };
+                if let Some(v) = v {
+                    kept.push((from, v));
+                }
+                (row.key, row.seq, shown)
+            })
+            .collect::<Vec<_>>();
+        values.set_value(kept);
+        if let (false, false, Some(d)) =
+            (from_index.is_empty(), fetching.get_value(), db.get_value())
+        {
+            fetching.set_value(true);
+            spawn_local(async move {
+                let mut seg = None;
+                for s in from_index {
+                    if seg.as_ref().map(|g: &Segment| g.first / SEGMENT) != Some(s / SEGMENT) {
+                        seg = d.segment(s / SEGMENT).await.ok().flatten();
+                    }
+                    match seg.as_ref().and_then(|g| g.row(s)) {
+                        Some(row) => values.update_value(|v| v.push((s, value_text(&row.text)))),
+                        None => unread.update_value(|u| {
+                            u.insert(s);
+                        }),
                     }
                 }
+                fetching.set_value(false);
                 set_read.update(|r| *r += 1);
             });
         }
-        replay.with_value(|r| (r.state_page(PAGE), next.get_value()))
-    });
-    // The rows apart from the count: the table is drawn again only when its rows change.
-    let rows = Memo::new(move |_| {
-        state.with(|s| {
-            s.0 .1
-                .iter()
-                .map(|(k, (seq, p))| {
-                    let v = match p {
-                        Some(Payload::Body(b)) => b.to_string(),
-                        Some(Payload::Commitment(c)) => {
-                            format!("private (commitment {}…)", &c.to_hex()[..12])
-                        }
-                        Some(Payload::None) => "—".into(),
-                        None => format!("(reading event {seq} again)"),
-                    };
-                    (k.clone(), *seq, v)
-                })
-                .collect::<Vec<_>>()
-        })
+        rows
     });
     view! {
         <section class="card" aria-labelledby="state-h">

@@ -314,6 +314,75 @@ async fn the_state_view_grows_by_the_new_events_and_keeps_those_that_left_the_wi
     el.remove();
 }
 
+#[wasm_bindgen_test]
+async fn the_state_view_reads_each_value_from_its_event_and_says_when_no_one_holds_it() {
+    use liveledger_core::event::{genesis_prev, Correction, CorrectionMode, EventDraft};
+    use liveledger_core::note::SignerKey;
+    use liveledger_core::time::Timestamp;
+    // The replay holds no payload: a value is read from the event it comes from, while
+    // the window holds it, and kept while its row is on the page. Event 0 sets key b;
+    // 1..=200 set a000..a199, a page of 200 keys before b; 201 voids 1, so b comes onto
+    // the page when event 0 has long left a window of 3 and there is no index.
+    let key = SignerKey::from_seed("bob@example.org", 1, [3; 32]).unwrap();
+    let row = |seq: u64| {
+        let d = match seq {
+            0 => EventDraft {
+                key: Some("b".into()),
+                body: Some(json!({"n": 0})),
+                ..EventDraft::default()
+            },
+            201 => EventDraft {
+                correction: Some(Correction {
+                    seq: 1,
+                    mode: CorrectionMode::Void,
+                }),
+                ..EventDraft::default()
+            },
+            _ => EventDraft {
+                key: Some(format!("a{:03}", seq - 1)),
+                body: Some(json!({"n": seq})),
+                ..EventDraft::default()
+            },
+        };
+        let d = EventDraft {
+            kind: "set".into(),
+            source: "erp".into(),
+            ..d
+        };
+        let t = Timestamp::from_unix(1_790_000_000 + seq as i64, 0).unwrap();
+        let bytes = d.sign(seq, t, genesis_prev("o"), &key).unwrap();
+        let ev = serde_json::from_slice::<Value>(&bytes).unwrap();
+        Row::new(seq, "00".into(), ev.as_object().unwrap())
+    };
+    let el = host();
+    let (evs, set_evs) = signal(Window::new(3));
+    let _mounted = leptos::mount::mount_to(el.clone(), move || view! { <Explorer window=evs /> });
+    for s in 0..=201 {
+        set_evs.update(|w| assert_eq!(w.extend([row(s)]), u64::from(s >= 3), "event {s}"));
+        tick().await;
+        if s == 200 {
+            let table = text(&el, "#state-table");
+            assert!(text(&el, "#state-h ~ p").starts_with("201 keys"), "{table}");
+            assert!(
+                table.contains("a199{\"n\":200}") && !table.contains("b{"),
+                "{table}"
+            );
+        }
+    }
+    let table = text(&el, "#state-table");
+    assert!(text(&el, "#state-h ~ p").starts_with("200 keys"), "{table}");
+    // a001's value was read while event 2 was in the window, and kept on the page.
+    assert!(
+        table.contains("a001{\"n\":2}") && !table.contains("a000"),
+        "{table}"
+    );
+    assert!(
+        table.contains("b(event 0 is not held: this browser has no index)0"),
+        "{table}"
+    );
+    el.remove();
+}
+
 /// `n` verified events, three kinds, one a minute.
 fn ledger_rows(seqs: std::ops::Range<u64>) -> Vec<Row> {
     seqs.map(|seq| {

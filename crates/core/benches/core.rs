@@ -4,7 +4,7 @@
 //!
 //! The audit benchmark also reports the auditor's peak heap: a counting allocator tracks
 //! bytes allocated while the audit runs, so the generated log held in memory as input is
-//! not counted.
+//! not counted. The same allocator reports what the state replay holds at a million keys.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +13,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use liveledger_core::audit::{Auditor, Level};
 use liveledger_core::checkpoint::VerifiedCheckpoint;
-use liveledger_core::event::{genesis_prev, ChainVerifier, EventDraft, UnverifiedEvent};
+use liveledger_core::event::{genesis_prev, ChainVerifier, EventDraft, Replay, UnverifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::merkle::Frontier;
 use liveledger_core::note::{Note, SignerKey};
@@ -233,5 +233,30 @@ fn event_benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(core, benches, event_benches);
+/// The state replay's heap at a million keyed events, each setting a key of its own (the
+/// worst case: the state has as many keys as the ledger has events), as the page's state
+/// view holds it. Reported, not timed.
+fn replay_memory(_: &mut Criterion) {
+    let one = UnverifiedEvent::parse(&signed_events(2)[1]).unwrap();
+    let events = (1..=N).map(|i| {
+        let mut e = one.clone();
+        e.seq = i;
+        e.key = Some(format!("invoice/{i}"));
+        e
+    });
+    let mut r = Replay::new();
+    let base = LIVE.load(Ordering::Relaxed);
+    for e in events {
+        r.apply_event(&e);
+    }
+    let held = LIVE.load(Ordering::Relaxed) - base;
+    eprintln!(
+        "state replay: {:.1} MB held for {N} keyed events of distinct keys, {:.0} bytes a key",
+        held as f64 / 1e6,
+        held as f64 / N as f64
+    );
+    assert_eq!(r.state_page(0).0 as u64, N);
+}
+
+criterion_group!(core, benches, event_benches, replay_memory);
 criterion_main!(core);

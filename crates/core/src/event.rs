@@ -1288,69 +1288,48 @@ impl ChainVerifier {
 ///
 /// Each event with a `key` sets that key's value to its payload. An `amend` correction
 /// replaces the corrected event's payload; a `void` correction removes the corrected
-/// event. A key's value is the payload of its latest event that is not voided.
+/// event. A key's value is the payload of its latest event that is not voided, as its
+/// latest amendment left it.
 ///
-/// What it holds, so that a million events cost little more than the state itself:
-/// - each key once, and its value (canonical JSON text, not a parsed tree);
+/// It holds no payload, so that a million events cost little more than their keys:
+/// - each key once, and by key the event its value comes from (8 bytes);
 /// - every keyed event's number and key number (12 bytes an event), the events voided and
-///   the payloads amendments set; and no other payload.
+///   each amended event's latest amendment.
 ///
-/// So when a void takes a key's value back to an earlier event, that event's payload may
-/// not be held: the key's value is then wanted (`None` in [`Replay::state_page`]) until
-/// the caller hands that event back with [`Replay::supply`] ([`Replay::wanted`] lists
-/// them). Every event it needs was verified and is the caller's to fetch again.
+/// A row of the state says which event's payload is the value ([`StateRow::value_from`]);
+/// every event the replay applied was verified, and the caller holds it (a page's window
+/// and index, a file) to read that payload from: only for the rows it shows.
 #[derive(Clone, Debug, Default)]
 pub struct Replay {
     /// Each key ever set, and its number.
     ids: BTreeMap<Box<str>, u32>,
-    /// By key number: the event the key's value comes from, and the value if held.
-    standing: Vec<Option<(u64, Option<Stored>)>>,
+    /// By key number: the event the key's value comes from ([`NO_VALUE`] after a void of
+    /// every event that set it).
+    standing: Vec<u64>,
     /// Every keyed event in log order, with its key's number.
     keyed: Vec<(u64, u32)>,
     voided: BTreeSet<u64>,
-    /// The payload each amended event has now (its latest amendment's).
-    amended: BTreeMap<u64, Stored>,
+    /// Each amended event's latest amendment.
+    amended: BTreeMap<u64, u64>,
     corrections: BTreeMap<u64, Vec<u64>>,
-    /// Keys with a value, and the events whose payload is wanted.
+    /// Keys with a value.
     with_value: usize,
-    wanted: BTreeSet<u64>,
 }
 
-/// A payload as the replay keeps it.
-#[derive(Clone, Debug, PartialEq)]
-enum Stored {
-    None,
-    /// Canonical JSON.
-    Body(Box<str>),
-    Commitment(Hash),
+/// A key with no value: every event that set it was voided.
+const NO_VALUE: u64 = u64::MAX;
+
+/// A key of the state, the event its value comes from (`seq`), and the event whose
+/// payload is the value (`value_from`: `seq`'s latest amendment, or `seq` itself).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StateRow {
+    /// The key.
+    pub key: String,
+    /// The event the key's value comes from: its latest keyed event not voided.
+    pub seq: u64,
+    /// The event whose payload is the value: `seq`'s latest amendment, or `seq`.
+    pub value_from: u64,
 }
-
-impl Stored {
-    fn of(p: &Payload) -> Stored {
-        match p {
-            Payload::None => Stored::None,
-            // A payload that was verified as canonical JSON writes back as such.
-            Payload::Body(v) => jcs::to_canonical(v)
-                .map(|t| Stored::Body(t.into()))
-                .unwrap_or(Stored::None),
-            Payload::Commitment(h) => Stored::Commitment(*h),
-        }
-    }
-
-    fn payload(&self) -> Payload {
-        match self {
-            Stored::None => Payload::None,
-            Stored::Body(t) => jcs::parse(t.as_bytes())
-                .map(Payload::Body)
-                .unwrap_or(Payload::None),
-            Stored::Commitment(h) => Payload::Commitment(*h),
-        }
-    }
-}
-
-/// A key of the state, with the event its value comes from and the value (`None` while
-/// the replay wants that event back: see [`Replay::wanted`]).
-pub type StateRow = (String, (u64, Option<Payload>));
 
 impl Replay {
     /// An empty state.
@@ -1377,38 +1356,23 @@ impl Replay {
             let Some(id) = self.key_of(c.seq) else {
                 return;
             };
-            let slot = &mut self.standing[id as usize];
             match c.mode {
                 CorrectionMode::Amend => {
-                    let p = Stored::of(&e.payload);
-                    if let Some((s, v)) = slot {
-                        if *s == c.seq {
-                            *v = Some(p.clone());
-                            self.wanted.remove(&c.seq);
-                        }
-                    }
-                    self.amended.insert(c.seq, p);
+                    self.amended.insert(c.seq, e.seq);
                 }
                 CorrectionMode::Void => {
-                    if !self.voided.insert(c.seq) || slot.as_ref().map(|(s, _)| *s) != Some(c.seq) {
+                    if !self.voided.insert(c.seq) || self.standing[id as usize] != c.seq {
                         return;
                     }
-                    self.wanted.remove(&c.seq);
                     // The key's value falls back to its latest event still standing (a
                     // walk back, only when the event voided was the one it came from).
                     let back = self.keyed[..self.keyed.partition_point(|(s, _)| *s < c.seq)]
                         .iter()
                         .rev()
                         .find(|(s, k)| *k == id && !self.voided.contains(s))
-                        .map(|(s, _)| *s);
-                    self.standing[id as usize] = back.map(|s| {
-                        let v = self.amended.get(&s).cloned();
-                        if v.is_none() {
-                            self.wanted.insert(s);
-                        }
-                        (s, v)
-                    });
-                    if back.is_none() {
+                        .map_or(NO_VALUE, |(s, _)| *s);
+                    self.standing[id as usize] = back;
+                    if back == NO_VALUE {
                         self.with_value -= 1;
                     }
                 }
@@ -1421,43 +1385,14 @@ impl Replay {
                 None => {
                     let id = self.standing.len() as u32;
                     self.ids.insert(k.as_str().into(), id);
-                    self.standing.push(None);
+                    self.standing.push(NO_VALUE);
                     id
                 }
             };
-            let slot = &mut self.standing[id as usize];
-            match slot.replace((e.seq, Some(Stored::of(&e.payload)))) {
-                Some((before, None)) => {
-                    self.wanted.remove(&before);
-                }
-                Some(_) => {}
-                None => self.with_value += 1,
+            if std::mem::replace(&mut self.standing[id as usize], e.seq) == NO_VALUE {
+                self.with_value += 1;
             }
             self.keyed.push((e.seq, id));
-        }
-    }
-
-    /// The events whose payload the state needs back (see [`Replay::supply`]).
-    pub fn wanted(&self) -> impl Iterator<Item = u64> + '_ {
-        self.wanted.iter().copied()
-    }
-
-    /// Hands back an event the replay wants (verified, as every event it applied was); any
-    /// other event changes nothing.
-    pub fn supply(&mut self, e: &UnverifiedEvent) {
-        if !self.wanted.remove(&e.seq) {
-            return;
-        }
-        let Some(id) = self.key_of(e.seq) else { return };
-        let value = self
-            .amended
-            .get(&e.seq)
-            .cloned()
-            .unwrap_or_else(|| Stored::of(&e.payload));
-        if let Some((s, v)) = &mut self.standing[id as usize] {
-            if *s == e.seq {
-                *v = Some(value);
-            }
         }
     }
 
@@ -1471,23 +1406,25 @@ impl Replay {
         self.voided.contains(&seq)
     }
 
-    /// Every key's current value and the event it comes from.
-    pub fn state(&self) -> BTreeMap<String, (u64, Option<Payload>)> {
-        let (_, rows) = self.state_page(usize::MAX);
-        rows.into_iter().collect()
+    /// Every key with a value, in key order.
+    pub fn state(&self) -> Vec<StateRow> {
+        self.state_page(usize::MAX).1
     }
 
-    /// The number of keys with a value, and the first `limit` of them (in key order) with
-    /// their values: [`Replay::state`] for a view that shows a page of it, without copying
-    /// every value. Costs the page (and a step over each key without a value), not the
-    /// ledger.
+    /// The number of keys with a value, and the first `limit` of them in key order: for a
+    /// view that shows a page of the state. Costs the page (and a step over each key
+    /// without a value), not the ledger.
     pub fn state_page(&self, limit: usize) -> (usize, Vec<StateRow>) {
         let page = self
             .ids
             .iter()
             .filter_map(|(k, id)| {
-                let (seq, v) = self.standing[*id as usize].as_ref()?;
-                Some((k.to_string(), (*seq, v.as_ref().map(Stored::payload))))
+                let seq = self.standing[*id as usize];
+                (seq != NO_VALUE).then(|| StateRow {
+                    key: k.to_string(),
+                    seq,
+                    value_from: self.amended.get(&seq).copied().unwrap_or(seq),
+                })
             })
             .take(limit)
             .collect();
