@@ -11,11 +11,11 @@
 // same rounds, right after this build's.
 // usage: node bench-page.mjs BIN APPDIR SITEDIR N [REFERENCE_APPDIR|-] [REFERENCE_SITEDIR]
 // Prints one JSON object per line.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launch } from "./helpers.mjs";
+import { launch, serve, stopServers } from "./helpers.mjs";
 const [bin, appDir, siteDir, nStr, refArg, refSiteDir] = process.argv.slice(2);
 const refDir = refArg === "-" ? undefined : refArg;
 const n = Number(nStr);
@@ -29,12 +29,11 @@ const appendEvents = (k) => {
 for (let done = 0; done < n; done += 10000) {
   appendEvents(Math.min(10000, n - done));
 }
-const serve = (d) => new Promise((ok) => { const p = spawn(bin, ["serve", d, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] }); p.stdout.once("data", (x) => ok([String(x).match(/http:\/\/\S+/)[0].replace(/\/$/, ""), p])); });
-const [ledger, p1] = await serve(dir);
-const [app, p2] = await serve(appDir);
-const [site, p3] = await serve(siteDir);
-const [ref, p4] = refDir ? await serve(refDir) : [null, null];
-const [refSite, p5] = refSiteDir ? await serve(refSiteDir) : [null, null];
+const ledger = await serve(dir, bin);
+const app = await serve(appDir, bin);
+const site = await serve(siteDir, bin);
+const ref = refDir ? await serve(refDir, bin) : null;
+const refSite = refSiteDir ? await serve(refSiteDir, bin) : null;
 // The module's signed audit on a bare page of `base`, in a fresh context.
 const timeModule = async (base) => {
   const ctx = await browser.newContext();
@@ -90,4 +89,4 @@ for (let round = 0; round < 2; round++) {
   console.log(JSON.stringify(row));
 }
 await browser.close();
-for (const p of [p1, p2, p3, p4, p5]) p?.kill();
+stopServers();

@@ -93,9 +93,10 @@ export async function splitView(a, b, origin) {
   await witness(`${a}.w1`, key, p1);
 }
 
-/** `liveledger serve DIR` on a free port; resolves with its base URL (no trailing slash). */
-export function serve(dir) {
-  const p = spawn(bin, ["serve", dir, "--addr", "127.0.0.1:0", "--no-access-log"], { stdio: ["ignore", "pipe", "inherit"] });
+/** `liveledger serve DIR` on a free port (the binary `using`, the tests' by default);
+ * resolves with its base URL (no trailing slash). `stopServers()` stops it. */
+export function serve(dir, using = bin) {
+  const p = spawn(using, ["serve", dir, "--addr", "127.0.0.1:0", "--no-access-log"], { stdio: ["ignore", "pipe", "inherit"] });
   procs.push(p);
   return new Promise((ok, fail) => {
     p.stdout.once("data", (d) => ok(String(d).match(/http:\/\/\S+/)[0].replace(/\/$/, "")));

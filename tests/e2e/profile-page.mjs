@@ -3,13 +3,11 @@
 // main thread's time, by self time and by total time. For Wasm names, build the app with
 // its name section kept (see docs/BENCHMARKS.md, "The page against its engine").
 // usage: node profile-page.mjs BIN APPDIR LEDGERDIR OUT.cpuprofile
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { launch } from "./helpers.mjs";
+import { launch, serve, stopServers } from "./helpers.mjs";
 const [bin, appDir, dir, out] = process.argv.slice(2);
-const serve = (d) => new Promise((ok) => { const p = spawn(bin, ["serve", d, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "ignore"] }); p.stdout.once("data", (x) => ok([String(x).match(/http:\/\/\S+/)[0].replace(/\/$/, ""), p])); });
-const [ledger, p1] = await serve(dir);
-const [app, p2] = await serve(appDir);
+const ledger = await serve(dir, bin);
+const app = await serve(appDir, bin);
 const browser = await launch();
 const ctx = await browser.newContext();
 const page = await ctx.newPage();
@@ -23,7 +21,7 @@ await page.waitForSelector(".banner.ok", { timeout: 3600000 });
 const took = (Date.now() - t0) / 1000;
 const { profile } = await cdp.send("Profiler.stop");
 await browser.close();
-p1.kill(); p2.kill();
+stopServers();
 writeFileSync(out, JSON.stringify(profile));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();

@@ -3,13 +3,11 @@
 // its time on (Layout, GC, script...). How session 16 found the page's long tasks (#20).
 // usage: node trace-page.mjs BIN APPDIR LEDGERDIR TRACE.json
 //   (a ledger: one bench-page made under /tmp/pb-*/ledger, or `liveledger init` + append)
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { launch } from "./helpers.mjs";
+import { launch, serve, stopServers } from "./helpers.mjs";
 const [bin, appDir, dir, out] = process.argv.slice(2);
-const serve = (d) => new Promise((ok) => { const p = spawn(bin, ["serve", d, "--addr", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"] }); p.stdout.once("data", (x) => ok([String(x).match(/http:\/\/\S+/)[0].replace(/\/$/, ""), p])); });
-const [ledger, p1] = await serve(dir);
-const [app, p2] = await serve(appDir);
+const ledger = await serve(dir, bin);
+const app = await serve(appDir, bin);
 const browser = await launch();
 const ctx = await browser.newContext();
 const page = await ctx.newPage();
@@ -18,7 +16,7 @@ await page.goto(`${app}/index.html?log=${encodeURIComponent(ledger + "/")}`);
 await page.waitForSelector(".banner.ok", { timeout: 3600000 });
 await browser.stopTracing();
 await browser.close();
-p1.kill(); p2.kill();
+stopServers();
 const t = JSON.parse(readFileSync(out, "utf8"));
 const evs = (t.traceEvents || t).filter((e) => e.ph === "X" && e.dur);
 const main = evs.filter((e) => e.name === "RunTask" && e.dur > 50000);
