@@ -664,12 +664,20 @@ pub fn App() -> impl IntoView {
                 <p class="muted">{move || progress.get().describe()}</p>
                 <p class="muted" id="engine">{move || digest.with(|d| d.as_ref().and_then(|d| d.signature_engine.as_deref()).map(model::engine_words).unwrap_or_default())}</p>
                 <div class="heatmap" role="img" aria-label=move || model::heatmap_label(&cells.get())>
-                    // Keyed by segment and state: a draw changes only the cells that changed.
-                    <For each=move || cells.get().into_iter().enumerate() key=|ic| *ic let((i, c))>
-                        <span class=format!("cell {}", c.class()) title=format!("segment {i}: {}", c.word())></span>
+                    // Keyed by place, state and what a cell stands for: a draw changes only
+                    // the cells that changed; at most model::MAX_CELLS of them.
+                    <For
+                        each=move || cells.with(|cs| {
+                            let per = model::segments_per_cell(cs.len());
+                            model::drawn_cells(cs, per).into_iter().enumerate().map(move |(i, c)| (i, c, per, cs.len())).collect::<Vec<_>>()
+                        })
+                        key=|k| *k
+                        let((i, c, per, segments))
+                    >
+                        <span class=format!("cell {}", c.class()) title=model::cell_title(i, per, segments, c)></span>
                     </For>
                 </div>
-                <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>" failed — one cell per segment of 256 events"</p>
+                <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>{move || cells.with(|cs| model::heatmap_legend(model::segments_per_cell(cs.len())))}</p>
             </section>
             <explorer::Explorer window=events index=explorer::IndexView { db, covered, note: index_note } feed=feed />
             <OneEvent url=url.clone() keys=verified_keys />

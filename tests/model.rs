@@ -29,6 +29,55 @@ fn the_heatmap_follows_the_audit_and_keeps_failures() {
     );
 }
 
+/// The drawn map: at most MAX_CELLS cells, as few segments a cell as fit, each cell's state
+/// read from the segments it stands for (any failed: failed; else any pending: pending),
+/// checked against each segment's own state for ledgers around the bound and at 1M/10M.
+#[wasm_bindgen_test]
+fn the_drawn_heatmap_is_bounded_and_each_cell_says_what_its_segments_say() {
+    use model::{drawn_cells, segments_per_cell, MAX_CELLS};
+    let sizes = [0, 1, 2, 511, 512, 513, 1023, 1024, 1025, 1537, 3907, 39063];
+    for n in sizes {
+        let per = segments_per_cell(n);
+        assert!(per >= 1);
+        assert!(per == 1 || n.div_ceil(per - 1) > MAX_CELLS, "{n} segments: {per} a cell is not the fewest");
+        for verified in [0, 1, n / 3, n.saturating_sub(1), n] {
+            for failed in [None, Some(0), Some(n / 2), Some(n.saturating_sub(1))] {
+                let mut segs = vec![Cell::Pending; n];
+                segs[..verified.min(n)].fill(Cell::Verified);
+                if let Some(f) = failed.filter(|f| *f < n) {
+                    segs[f] = Cell::Failed;
+                }
+                let drawn = drawn_cells(&segs, per);
+                assert!(drawn.len() <= MAX_CELLS, "{n} segments drew {} cells", drawn.len());
+                assert_eq!(drawn.len(), n.div_ceil(per));
+                let mut want = vec![Cell::Verified; drawn.len()];
+                for (j, s) in segs.iter().enumerate() {
+                    let w = &mut want[j / per];
+                    *w = match (*w, *s) {
+                        (Cell::Failed, _) | (_, Cell::Failed) => Cell::Failed,
+                        (Cell::Pending, _) | (_, Cell::Pending) => Cell::Pending,
+                        _ => Cell::Verified,
+                    };
+                }
+                assert_eq!(drawn, want, "{n} segments, {verified} verified, failed {failed:?}");
+            }
+        }
+    }
+    // Up to the bound, a cell a segment, as before.
+    assert_eq!(segments_per_cell(512), 1);
+    assert_eq!(model::cell_title(3, 1, 10, Cell::Pending), "segment 3: pending");
+    assert_eq!(model::heatmap_legend(1), " failed — one cell per segment of 256 events");
+    // A million events: 3,907 segments, 8 a cell, 489 cells; the last stands for 3.
+    let per = segments_per_cell(3907);
+    assert_eq!(per, 8);
+    assert_eq!(model::cell_title(0, per, 3907, Cell::Verified), "segments 0-7: verified");
+    assert_eq!(model::cell_title(488, per, 3907, Cell::Failed), "segments 3904-3906: failed");
+    assert_eq!(
+        model::heatmap_legend(per),
+        " failed — one cell per 8 segments of 256 events (2048 events)"
+    );
+}
+
 #[wasm_bindgen_test]
 fn freshness_is_judged_against_the_cadence() {
     assert_eq!(model::freshness(None, Some(10.0), None), Freshness::Unknown);
