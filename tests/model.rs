@@ -39,7 +39,10 @@ fn the_drawn_heatmap_is_bounded_and_each_cell_says_what_its_segments_say() {
     for n in sizes {
         let per = segments_per_cell(n);
         assert!(per >= 1);
-        assert!(per == 1 || n.div_ceil(per - 1) > MAX_CELLS, "{n} segments: {per} a cell is not the fewest");
+        assert!(
+            per == 1 || n.div_ceil(per - 1) > MAX_CELLS,
+            "{n} segments: {per} a cell is not the fewest"
+        );
         for verified in [0, 1, n / 3, n.saturating_sub(1), n] {
             for failed in [None, Some(0), Some(n / 2), Some(n.saturating_sub(1))] {
                 let mut segs = vec![Cell::Pending; n];
@@ -48,7 +51,11 @@ fn the_drawn_heatmap_is_bounded_and_each_cell_says_what_its_segments_say() {
                     segs[f] = Cell::Failed;
                 }
                 let drawn = drawn_cells(&segs, per);
-                assert!(drawn.len() <= MAX_CELLS, "{n} segments drew {} cells", drawn.len());
+                assert!(
+                    drawn.len() <= MAX_CELLS,
+                    "{n} segments drew {} cells",
+                    drawn.len()
+                );
                 assert_eq!(drawn.len(), n.div_ceil(per));
                 let mut want = vec![Cell::Verified; drawn.len()];
                 for (j, s) in segs.iter().enumerate() {
@@ -59,19 +66,34 @@ fn the_drawn_heatmap_is_bounded_and_each_cell_says_what_its_segments_say() {
                         _ => Cell::Verified,
                     };
                 }
-                assert_eq!(drawn, want, "{n} segments, {verified} verified, failed {failed:?}");
+                assert_eq!(
+                    drawn, want,
+                    "{n} segments, {verified} verified, failed {failed:?}"
+                );
             }
         }
     }
     // Up to the bound, a cell a segment, as before.
     assert_eq!(segments_per_cell(512), 1);
-    assert_eq!(model::cell_title(3, 1, 10, Cell::Pending), "segment 3: pending");
-    assert_eq!(model::heatmap_legend(1), " failed — one cell per segment of 256 events");
+    assert_eq!(
+        model::cell_title(3, 1, 10, Cell::Pending),
+        "segment 3: pending"
+    );
+    assert_eq!(
+        model::heatmap_legend(1),
+        " failed — one cell per segment of 256 events"
+    );
     // A million events: 3,907 segments, 8 a cell, 489 cells; the last stands for 3.
     let per = segments_per_cell(3907);
     assert_eq!(per, 8);
-    assert_eq!(model::cell_title(0, per, 3907, Cell::Verified), "segments 0-7: verified");
-    assert_eq!(model::cell_title(488, per, 3907, Cell::Failed), "segments 3904-3906: failed");
+    assert_eq!(
+        model::cell_title(0, per, 3907, Cell::Verified),
+        "segments 0-7: verified"
+    );
+    assert_eq!(
+        model::cell_title(488, per, 3907, Cell::Failed),
+        "segments 3904-3906: failed"
+    );
     assert_eq!(
         model::heatmap_legend(per),
         " failed — one cell per 8 segments of 256 events (2048 events)"
