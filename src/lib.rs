@@ -690,17 +690,14 @@ pub fn App() -> impl IntoView {
                 <p class="muted">{move || progress.get().describe()}</p>
                 <p class="muted" id="engine">{move || digest.with(|d| d.as_ref().and_then(|d| d.signature_engine.as_deref()).map(model::engine_words).unwrap_or_default())}</p>
                 <div class="heatmap" role="img" aria-label=move || model::heatmap_label(&cells.get())>
-                    // Keyed by place, state and what a cell stands for: a draw changes only
+                    // Keyed by what its title says (model::DrawnCell): a draw changes only
                     // the cells that changed; at most model::MAX_CELLS of them.
                     <For
-                        each=move || cells.with(|cs| {
-                            let per = model::segments_per_cell(cs.len());
-                            model::drawn_cells(cs, per).into_iter().enumerate().map(move |(i, c)| (i, c, per, cs.len())).collect::<Vec<_>>()
-                        })
+                        each=move || cells.with(|cs| model::heatmap_cells(cs))
                         key=|k| *k
-                        let((i, c, per, segments))
+                        let((i, c, per, span))
                     >
-                        <span class=format!("cell {}", c.class()) title=model::cell_title(i, per, segments, c)></span>
+                        <span class=format!("cell {}", c.class()) title=model::cell_title(i, per, span, c)></span>
                     </For>
                 </div>
                 <p class="legend muted"><span class="cell verified"></span>" verified "<span class="cell pending"></span>" pending "<span class="cell failed"></span>{move || cells.with(|cs| model::heatmap_legend(model::segments_per_cell(cs.len())))}</p>

@@ -253,14 +253,30 @@ pub fn drawn_cells(cells: &[Cell], per: usize) -> Vec<Cell> {
         .collect()
 }
 
-/// A drawn cell's title: `i` is its place in the map, `per` what [`segments_per_cell`] gave.
-pub fn cell_title(i: usize, per: usize, segments: usize, c: Cell) -> String {
+/// One drawn cell as the map keys it: its place, state, the segments a cell stands for,
+/// and how many of them this cell holds (`per`, or what is left for the last). Nothing
+/// else goes into its title, so a new segment changes the last cell's key alone and a
+/// keyed draw redraws that cell, not every cell.
+pub type DrawnCell = (usize, Cell, usize, usize);
+
+/// The heat map to draw for the segments' `cells`: [`drawn_cells`] keyed as [`DrawnCell`].
+pub fn heatmap_cells(cells: &[Cell]) -> Vec<DrawnCell> {
+    let per = segments_per_cell(cells.len());
+    drawn_cells(cells, per)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (i, c, per, per.min(cells.len() - i * per)))
+        .collect()
+}
+
+/// A drawn cell's title: `i` is its place in the map, `per` what [`segments_per_cell`]
+/// gave, `span` how many segments this cell holds (`per` but for the last).
+pub fn cell_title(i: usize, per: usize, span: usize, c: Cell) -> String {
     let first = i * per;
-    let last = (first + per).min(segments).saturating_sub(1);
-    if last <= first {
+    if span <= 1 {
         format!("segment {first}: {}", c.word())
     } else {
-        format!("segments {first}-{last}: {}", c.word())
+        format!("segments {first}-{}: {}", first + span - 1, c.word())
     }
 }
 

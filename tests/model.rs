@@ -76,7 +76,7 @@ fn the_drawn_heatmap_is_bounded_and_each_cell_says_what_its_segments_say() {
     // Up to the bound, a cell a segment, as before.
     assert_eq!(segments_per_cell(512), 1);
     assert_eq!(
-        model::cell_title(3, 1, 10, Cell::Pending),
+        model::cell_title(3, 1, 1, Cell::Pending),
         "segment 3: pending"
     );
     assert_eq!(
@@ -87,17 +87,36 @@ fn the_drawn_heatmap_is_bounded_and_each_cell_says_what_its_segments_say() {
     let per = segments_per_cell(3907);
     assert_eq!(per, 8);
     assert_eq!(
-        model::cell_title(0, per, 3907, Cell::Verified),
+        model::cell_title(0, per, 8, Cell::Verified),
         "segments 0-7: verified"
     );
     assert_eq!(
-        model::cell_title(488, per, 3907, Cell::Failed),
+        model::cell_title(488, per, 3, Cell::Failed),
         "segments 3904-3906: failed"
     );
     assert_eq!(
         model::heatmap_legend(per),
         " failed — one cell per 8 segments of 256 events (2048 events)"
     );
+    // Keyed as drawn: the last of 489 cells holds 3 segments; a 3,908th segment (live
+    // following) changes its key alone, so a keyed draw redraws one cell, not 489.
+    let mut segs = vec![Cell::Verified; 3907];
+    let before = model::heatmap_cells(&segs);
+    assert_eq!(before.len(), 489);
+    assert_eq!(before[0], (0, Cell::Verified, 8, 8));
+    assert_eq!(before[488], (488, Cell::Verified, 8, 3));
+    segs.push(Cell::Pending);
+    let after = model::heatmap_cells(&segs);
+    assert_eq!(after[..488], before[..488]);
+    assert_eq!(after[488], (488, Cell::Pending, 8, 4));
+    assert_eq!(
+        model::cell_title(488, 8, 4, Cell::Pending),
+        "segments 3904-3907: pending"
+    );
+    // Crossing a bound regroups every cell: 4,097 segments, 9 a cell.
+    segs.resize(4097, Cell::Verified);
+    assert_eq!(model::heatmap_cells(&segs)[0], (0, Cell::Verified, 9, 9));
+    assert!(model::heatmap_cells(&[]).is_empty());
 }
 
 #[wasm_bindgen_test]
