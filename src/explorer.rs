@@ -228,7 +228,9 @@ pub fn Explorer(
         });
     });
     // The rows shown: at most a page, each drawn once and kept while it stays shown: the
-    // window's matches, then the index's (before the window's first event).
+    // window's matches, then the index's (before the window's first event). Of them, the
+    // first `drawn` are in the table; more as its end is scrolled near (model::rows_to_draw).
+    let (drawn, set_drawn) = signal(model::ROWS_AT_FIRST);
     let shown = move || {
         let mut rows = matching.with(|ix| {
             window.with(|w| {
@@ -251,6 +253,7 @@ pub fn Explorer(
         });
         rows
     };
+    let more = move || set_drawn.update(|d| *d = model::more_rows(*d, PAGE));
     // An event picked that neither the window nor the search holds (a correction's link):
     // read from the index.
     let (fetched, set_fetched) = signal(None::<Arc<Row>>);
@@ -339,11 +342,19 @@ pub fn Explorer(
                 format!("{n} matching events, newest first{}{extra}", if n > PAGE as u64 { format!(", showing {PAGE}") } else { String::new() })
             }}</p>
             {move || note.get().map(|m| view! { <p class="muted" id="index-note">{m}</p> })}
-            <div class="table-wrap">
+            <div class="table-wrap" on:scroll=move |e| {
+                let el = event_target::<web_sys::Element>(&e);
+                let (top, view, content) = (el.scroll_top() as f64, el.client_height() as f64, el.scroll_height() as f64);
+                let d = drawn.get_untracked();
+                let next = model::rows_to_draw(d, PAGE, top, view, content);
+                if next != d {
+                    set_drawn.set(next);
+                }
+            }>
                 <table id="explorer-table">
                     <thead><tr><th>"#"</th><th>"Time"</th><th>"Kind"</th><th>"Source"</th><th>"Author"</th><th>"Key"</th><th>"Payload"</th></tr></thead>
                     <tbody>
-                        <For each=shown key=|(r, c)| (r.seq, *c) let((r, corrected))>
+                        <For each=move || { let mut rs = shown(); rs.truncate(drawn.get()); rs } key=|(r, c)| (r.seq, *c) let((r, corrected))>
                             <tr class:corrected=corrected>
                                 <td><button class="link" on:click={ let seq = r.seq; move |_| set_selected.set(Some(seq)) }>{r.seq}</button></td>
                                 <td>{r.time.clone()}</td>
@@ -357,6 +368,12 @@ pub fn Explorer(
                     </tbody>
                 </table>
             </div>
+            {move || {
+                let (n, d) = (shown().len(), drawn.get());
+                (n > d).then(|| view! {
+                    <button class="secondary" id="explorer-more" on:click=move |_| more()>{format!("Show more ({d} of {n} drawn)")}</button>
+                })
+            }}
             {move || selected.get().and_then(|seq| {
                 window.with(|w| w.get(seq).map(|r| (r.clone(), w.corrected_by(seq))))
                     .or_else(|| older.with(|o| o.rows.iter().find(|r| r.seq == seq).cloned()).map(|r| (r, Vec::new())))

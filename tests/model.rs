@@ -119,6 +119,28 @@ fn the_drawn_heatmap_is_bounded_and_each_cell_says_what_its_segments_say() {
     assert!(model::heatmap_cells(&[]).is_empty());
 }
 
+/// The event list draws 40 rows at first and 40 more each time its scroller's end comes
+/// within a view's height, or "Show more" is chosen; never past the page, never fewer.
+#[wasm_bindgen_test]
+fn the_event_list_draws_more_rows_only_as_its_end_is_scrolled_near() {
+    use model::{more_rows, rows_to_draw, ROWS_AT_FIRST};
+    assert_eq!(ROWS_AT_FIRST, 40);
+    // 40 rows of 30 px in a 448 px view: 1,200 px of content.
+    assert_eq!(rows_to_draw(40, 200, 0.0, 448.0, 1200.0), 40);
+    assert_eq!(rows_to_draw(40, 200, 303.0, 448.0, 1200.0), 40);
+    assert_eq!(rows_to_draw(40, 200, 304.0, 448.0, 1200.0), 80);
+    assert_eq!(rows_to_draw(40, 200, 752.0, 448.0, 1200.0), 80);
+    // Content shorter than two views (wrapped payloads aside, a short list): the next step.
+    assert_eq!(rows_to_draw(40, 200, 0.0, 448.0, 600.0), 80);
+    // Never past the page, never fewer than drawn.
+    assert_eq!(rows_to_draw(180, 200, 1e9, 448.0, 1200.0), 200);
+    assert_eq!(rows_to_draw(200, 200, 1e9, 448.0, 1200.0), 200);
+    assert_eq!(rows_to_draw(250, 200, 1e9, 448.0, 1200.0), 250);
+    assert_eq!(more_rows(40, 200), 80);
+    assert_eq!(more_rows(190, 200), 200);
+    assert_eq!(more_rows(usize::MAX, usize::MAX), usize::MAX);
+}
+
 #[wasm_bindgen_test]
 fn freshness_is_judged_against_the_cadence() {
     assert_eq!(model::freshness(None, Some(10.0), None), Freshness::Unknown);

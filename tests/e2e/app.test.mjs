@@ -98,6 +98,16 @@ test("the explorer lists, filters and explains verified events; the state view r
   await page.waitForSelector(".banner.ok", { timeout: 60000 });
   const size = Number(await page.textContent("#size"));
   assert.match(await page.textContent("#explorer-count"), new RegExp(`^${size} matching events`));
+  // The list draws its first 40 rows; 40 more each time "Show more" is chosen or its end
+  // is scrolled near.
+  const rows = (n) => page.waitForFunction((n) => document.querySelectorAll("#explorer-table tbody tr").length === n, n, { timeout: 10000 });
+  assert.ok(size > 120, `${size} events: the demo ledger fills more than three steps`);
+  await rows(40);
+  assert.equal(await page.textContent("#explorer-more"), `Show more (40 of ${Math.min(size, 200)} drawn)`);
+  await page.click("#explorer-more");
+  await rows(80);
+  await page.$eval("#explorer-table", (t) => t.parentElement.scrollTo(0, t.parentElement.scrollHeight));
+  await rows(120);
   // Filter by kind.
   await page.selectOption("select >> nth=0", "custody.transfer");
   const kinds = await page.$$eval("#explorer-table tbody tr td:nth-child(3)", (tds) => [...new Set(tds.map((t) => t.textContent))]);

@@ -425,7 +425,11 @@ fn ensure_seaweedfs() -> Result {
 /// to 512 cells (+1.0 kB: the drawn cells, their titles and legend) and the audit's draws
 /// in tasks of their own (+0.4 kB: a timeout), which took the page at 1M from 1.21-1.34x
 /// the module to 1.10-1.13x in one run (#20): 321,410 bytes at the commit that set 321,900.
-const APP_BUDGET_GZ: usize = 321_900;
+/// The event list drawing 40 of its 200 rows at first, more as it is scrolled or "Show
+/// more" chosen (+2.5 kB: the scroll handler, the button and the list's second view;
+/// layout at 100k halved, 0.52 s to 0.24 s in a Chromium trace; #20): 323,889 bytes at the
+/// commit that set 324,400.
+const APP_BUDGET_GZ: usize = 324_400;
 /// Each event's entry kept by the core (`UnverifiedEvent::entry`, which the page's rows
 /// take instead of writing it again; #20): 167,657 bytes at the commit that set 167,700.
 const EMBED_BUDGET_GZ: usize = 167_700;
