@@ -354,6 +354,22 @@ pub fn App() -> impl IntoView {
             // Events and progress are drawn in batches, a few times a second (see
             // model::Batch); a verdict draws what is waiting first.
             let batch = Rc::new(RefCell::new(model::Batch::<window::Row>::default()));
+            // The events indexed and not yet in the explorer's window: handed to it in a
+            // task after the one that indexed them (each about half of a handover's work,
+            // which at 1M was one task of 60-90 ms), or at once by a forced draw. Whoever
+            // hands over takes all, in order.
+            let to_window = Rc::new(RefCell::new(Vec::<window::Row>::new()));
+            let hand_over: Rc<dyn Fn()> = {
+                let to_window = to_window.clone();
+                Rc::new(move || {
+                    let evs = std::mem::take(&mut *to_window.borrow_mut());
+                    if !evs.is_empty() {
+                        set_events.update(|w| {
+                            w.extend(evs);
+                        });
+                    }
+                })
+            };
             let draw: Rc<dyn Fn(bool)> = {
                 let batch = batch.clone();
                 let (indexing, index_write) = (indexing.clone(), index_write.clone());
@@ -377,9 +393,20 @@ pub fn App() -> impl IntoView {
                         if !full.is_empty() {
                             index_write(full, None);
                         }
-                        set_events.update(|w| {
-                            w.extend(evs);
-                        });
+                        let first = {
+                            let mut q = to_window.borrow_mut();
+                            let first = q.is_empty();
+                            q.extend(evs);
+                            first
+                        };
+                        if force {
+                            hand_over();
+                        } else if first {
+                            let hand_over = hand_over.clone();
+                            set_timeout(move || hand_over(), std::time::Duration::ZERO);
+                        }
+                    } else if force {
+                        hand_over();
                     }
                     if let Some((pr, segment)) = prog {
                         set_cells.update(|c| model::advance(c, pr.size, segment));
