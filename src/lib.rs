@@ -345,6 +345,8 @@ pub fn App() -> impl IntoView {
         let url = url.clone();
         let memory_key = memory_key.clone();
         spawn_local(async move {
+            // The audit starts in a task of its own, not in the page's mount's.
+            liveledger_wasm::yield_to_the_page().await;
             let mut opts = match verifier_options(key.as_slice()) {
                 Ok(o) => o,
                 Err(e) => return alarm(&e),
