@@ -503,6 +503,27 @@ fn bench_wasm_and_page(args: &[String]) -> Result {
     Ok(())
 }
 
+/// When a page's tasks over 100 ms began and when its audit requested its first bundle,
+/// in seconds after navigation (bench-page.mjs): "; at 0.21 s, the audit from 0.43 s".
+fn when_long(p: &serde_json::Value) -> String {
+    let at: Vec<String> = p["longOver100At"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_f64())
+                .map(|t| format!("{t:.2}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if at.is_empty() {
+        return String::new();
+    }
+    let from = p["auditFrom"]
+        .as_f64()
+        .map_or(String::new(), |t| format!(", the audit from {t:.2} s"));
+    format!("; at {} s{from}", at.join(", "))
+}
+
 /// `cargo xtask bench-page [N] [--reference DIST] [--reference-embed SITE]`: the page's
 /// full audit of a signed ledger of N events (default 100,000) against the module's own
 /// audit in the same Chromium, two rounds, with the page's long tasks; `--reference` times
@@ -563,7 +584,7 @@ fn bench_page(args: &[String]) -> Result {
         ));
     }
     let mut table = String::from(
-        "| round | events | module `audit()` (Wasm memory) | the page | page ÷ module | long tasks > 50 ms, > 100 ms (longest) | JS heap after | Wasm memory | return visit, 1,000 new events |\n\
+        "| round | events | module `audit()` (Wasm memory) | the page | page ÷ module | long tasks > 50 ms, > 100 ms (longest; when those over 100 ms began, and the audit's first bundle) | JS heap after | Wasm memory | return visit, 1,000 new events |\n\
          |---|---|---|---|---|---|---|---|---|\n",
     );
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -573,12 +594,13 @@ fn bench_page(args: &[String]) -> Result {
         let cell = |p: &serde_json::Value| {
             let back = &p["returnVisit"];
             format!(
-                "{:.2} s | **{:.2}×** | {}, {} ({:.0} ms) | {:.1} MB | {:.1} MB | {}",
+                "{:.2} s | **{:.2}×** | {}, {} ({:.0} ms{}) | {:.1} MB | {:.1} MB | {}",
                 p["seconds"].as_f64().unwrap_or(0.0),
                 p["ratio"].as_f64().unwrap_or(0.0),
                 p["longTasks"],
                 p["longOver100"],
                 p["longestTaskMs"].as_f64().unwrap_or(0.0),
+                when_long(p),
                 p["heapBytes"].as_f64().unwrap_or(0.0) / 1e6,
                 p["wasmBytes"].as_f64().unwrap_or(0.0) / 1e6,
                 if back.is_null() {
@@ -1308,6 +1330,21 @@ mod tests {
         assert!(
             e.contains(&format!("100000 over its {APP_BUDGET_GZ}-byte budget")),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_pages_tasks_over_100_ms_are_said_with_when_they_began() {
+        let p = |v: &str| serde_json::from_str::<serde_json::Value>(v).unwrap();
+        assert_eq!(when_long(&p(r#"{"longOver100At":[],"auditFrom":0.4}"#)), "");
+        assert_eq!(when_long(&p(r#"{"auditFrom":0.4}"#)), "");
+        assert_eq!(
+            when_long(&p(r#"{"longOver100At":[0.214,12.5],"auditFrom":0.431}"#)),
+            "; at 0.21, 12.50 s, the audit from 0.43 s"
+        );
+        assert_eq!(
+            when_long(&p(r#"{"longOver100At":[3],"auditFrom":null}"#)),
+            "; at 3.00 s"
         );
     }
 }
