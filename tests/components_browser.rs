@@ -587,7 +587,19 @@ async fn the_explorer_searches_the_whole_ledger_through_the_browsers_index() {
     settled(&el).await;
     assert_eq!(count(&el), 700, "{}", text(&el, "#explorer-count"));
     assert!(text(&el, "#explorer-count").contains("events before 670"));
+    // The page's 200 rows drawn 40 at a time: each "Show more" draws 40 more.
+    for drawn in [40, 80, 120, 160] {
+        assert_eq!(all(&el, "#explorer-table tbody tr").len(), drawn);
+        let more: HtmlElement = el
+            .query_selector("#explorer-more")
+            .unwrap()
+            .expect("a Show more button while rows are left to draw")
+            .unchecked_into();
+        more.click();
+        tick().await;
+    }
     assert_eq!(all(&el, "#explorer-table tbody tr").len(), 200);
+    assert!(el.query_selector("#explorer-more").unwrap().is_none());
     // A kind: the window's 10 notes, then the index's 223 before them (newest first).
     let select: web_sys::HtmlSelectElement = el
         .query_selector("select")
