@@ -274,6 +274,22 @@ pub fn Explorer(
             }
         });
     });
+    // The event opened, wherever it is held, and the events in the window that correct it.
+    // Memos: the window grows every second on a live ledger, and the detail is drawn
+    // again only when what it shows changes.
+    let chosen = Memo::new(move |_| {
+        let seq = selected.get()?;
+        window
+            .with(|w| w.get(seq).cloned())
+            .or_else(|| older.with(|o| o.rows.iter().find(|r| r.seq == seq).cloned()))
+            .or_else(|| fetched.get().filter(|r| r.seq == seq))
+    });
+    let corrected_by = Memo::new(move |_| {
+        selected
+            .get()
+            .map(|seq| window.with(|w| w.corrected_by(seq)))
+            .unwrap_or_default()
+    });
     let select = move |field: Field, label: &'static str, set: WriteSignal<String>| {
         let options = distinct(field);
         view! {
@@ -374,25 +390,25 @@ pub fn Explorer(
                     <button class="secondary" id="explorer-more" on:click=move |_| more()>{format!("Show more ({d} of {n} drawn)")}</button>
                 })
             }}
-            {move || selected.get().and_then(|seq| {
-                window.with(|w| w.get(seq).map(|r| (r.clone(), w.corrected_by(seq))))
-                    .or_else(|| older.with(|o| o.rows.iter().find(|r| r.seq == seq).cloned()).map(|r| (r, Vec::new())))
-                    .or_else(|| fetched.get().filter(|r| r.seq == seq).map(|r| (r, Vec::new())))
-            })
-                .map(|(r, by)| view! { <Detail r=r by=by select=set_selected /> })}
+            {move || chosen.get().map(|r| view! { <Detail r=r by=corrected_by select=set_selected /> })}
         </section>
         <State window=window index=IndexView { db, covered, note } feed=feed.unwrap_or_default() history=set_key />
     }
 }
 
+/// One event, opened. `by` (the events that correct it) is a signal of its own: a
+/// correction arriving adds its link without drawing the rest again, so that what a
+/// visitor is typing into the reveal form stays.
 #[component]
-fn Detail(r: Arc<Row>, by: Vec<u64>, select: WriteSignal<Option<u64>>) -> impl IntoView {
+fn Detail(r: Arc<Row>, by: Memo<Vec<u64>>, select: WriteSignal<Option<u64>>) -> impl IntoView {
     let corrects = r.corrects.clone().map(|(t, mode)| {
         view! { <p>{format!("Corrects ({mode}) event ")}<button class="link" on:click=move |_| select.set(Some(t))>{t}</button></p> }
     });
-    let by_view = (!by.is_empty()).then(|| view! {
-        <p>"Corrected by event(s) "{by.into_iter().map(|b| view! { <button class="link" on:click=move |_| select.set(Some(b))>{b}</button>" " }).collect_view()}</p>
-    });
+    let by_view = move || {
+        by.with(|by| (!by.is_empty()).then(|| view! {
+        <p>"Corrected by event(s) "{by.iter().map(|&b| view! { <button class="link" on:click=move |_| select.set(Some(b))>{b}</button>" " }).collect_view()}</p>
+    }))
+    };
     // The event as it was signed, laid out to read.
     let pretty = jcs::parse(r.text.as_bytes())
         .ok()

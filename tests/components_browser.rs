@@ -179,6 +179,65 @@ async fn the_explorer_shows_corrections_both_ways() {
 }
 
 #[wasm_bindgen_test]
+async fn an_opened_event_keeps_what_the_visitor_types_while_the_ledger_grows() {
+    let el = host();
+    let mut w = events();
+    let private = json!({"kind": "kyc.record", "source": "crm", "author": "alice+0000", "key": "kyc",
+        "time": "2026-01-01T00:10:00Z", "commitment": "ab".repeat(32)});
+    w.extend([Row::new(
+        10,
+        format!("{:064x}", 10),
+        private.as_object().unwrap(),
+    )]);
+    let (evs, set_evs) = signal(w);
+    let _mounted = leptos::mount::mount_to(el.clone(), move || view! { <Explorer window=evs /> });
+    tick().await;
+    type_into(&el, "#explorer-search", "kyc.record").await;
+    all(&el, "#explorer-table tbody tr td button")[0].click();
+    tick().await;
+    type_into(&el, "#reveal-body", r#"{"name":"A. Person"}"#).await;
+    type_into(&el, "#reveal-salt", "00").await;
+    // The ledger grows: an unrelated event, then one that voids the opened event.
+    let next = |seq: u64, corrects: Option<u64>| {
+        let mut ev = json!({"kind": "payment", "source": "erp", "author": "alice+0000", "key": format!("k{seq}"),
+            "time": format!("2026-01-01T00:{seq:02}:00Z"), "body": {"n": seq}});
+        if let Some(t) = corrects {
+            ev["corrects"] = json!({"seq": t, "mode": "void"});
+        }
+        Row::new(seq, format!("{seq:064x}"), ev.as_object().unwrap())
+    };
+    set_evs.update(|w| {
+        w.extend([next(11, None)]);
+    });
+    tick().await;
+    set_evs.update(|w| {
+        w.extend([next(12, Some(10))]);
+    });
+    tick().await;
+    let value = |sel: &str| -> String {
+        let input: HtmlInputElement = el.query_selector(sel).unwrap().unwrap().unchecked_into();
+        input.value()
+    };
+    assert_eq!(value("#reveal-body"), r#"{"name":"A. Person"}"#);
+    assert_eq!(value("#reveal-salt"), "00");
+    // The correction's link appears in the detail that stayed.
+    assert!(
+        text(&el, "#event-detail").contains("Corrected by event(s) 12"),
+        "{}",
+        text(&el, "#event-detail")
+    );
+    // Checking reads what was typed: a salt of one byte is not a hash.
+    all(&el, ".reveal button")[0].click();
+    tick().await;
+    assert!(
+        text(&el, "#reveal-result").contains("the salt"),
+        "{}",
+        text(&el, "#reveal-result")
+    );
+    el.remove();
+}
+
+#[wasm_bindgen_test]
 async fn the_history_view_lists_digests_newest_first_and_marks_the_failure() {
     let el = host();
     use liveledger_wasm::{CheckpointResult, HistoryDigest, HistoryFailure, HistoryResult};
