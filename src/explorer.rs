@@ -406,8 +406,8 @@ fn Detail(r: Arc<Row>, by: Memo<Vec<u64>>, select: WriteSignal<Option<u64>>) -> 
     });
     let by_view = move || {
         by.with(|by| (!by.is_empty()).then(|| view! {
-        <p>"Corrected by event(s) "{by.iter().map(|&b| view! { <button class="link" on:click=move |_| select.set(Some(b))>{b}</button>" " }).collect_view()}</p>
-    }))
+            <p>"Corrected by event(s) "{by.iter().map(|&b| view! { <button class="link" on:click=move |_| select.set(Some(b))>{b}</button>" " }).collect_view()}</p>
+        }))
     };
     // The event as it was signed, laid out to read.
     let pretty = jcs::parse(r.text.as_bytes())
