@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::error::{CliError, Result};
-use crate::ledger::{self, InitOptions, Pending, Writer};
-use crate::server;
-use crate::store::Store;
+use liveledger_publisher::{self as ledger, InitOptions, Pending, Writer};
+use liveledger_server as server;
+use liveledger_store::Store;
+use liveledger_witness as witness;
+
+use crate::error::{Error, Result};
 
 pub const ORIGIN: &str = "demo.liveledger.example/ledger";
 
@@ -61,7 +63,7 @@ pub fn create(dir: &Path) -> Result<Store> {
         if d.exists() {
             let marker = store.keys.join("demo");
             if !marker.exists() {
-                return Err(CliError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "{} exists and is not a demo ledger; pick another --dir",
                     d.display()
                 )));
@@ -82,7 +84,7 @@ pub fn create(dir: &Path) -> Result<Store> {
             witness_threshold: 0,
         },
     )?;
-    crate::store::write_atomic(&store.keys.join("demo"), b"created by liveledger demo\n")?;
+    liveledger_store::write_atomic(&store.keys.join("demo"), b"created by liveledger demo\n")?;
     let mut w = Writer::open(&store)?;
     let alice = w.author(Some("alice@treasury.example"))?;
     w.add_author("bob@payments.example", "writer", &alice)?;
@@ -138,7 +140,7 @@ pub fn create(dir: &Path) -> Result<Store> {
 fn first_of_kind(w: &Writer, kind: &str) -> Result<u64> {
     (0..w.size())
         .find(|&s| w.event(s).is_ok_and(|e| e.kind == kind))
-        .ok_or_else(|| CliError::Corrupt("demo ledger has no payment".into()))
+        .ok_or_else(|| Error::Corrupt("demo ledger has no payment".into()))
 }
 
 /// Another history from the same log key, as whoever holds the key but not the
@@ -151,9 +153,9 @@ fn fork_aside(store: &Store) -> Result<Store> {
         for f in walk(from)? {
             let dest = to.join(f.strip_prefix(from).unwrap_or(&f));
             if let Some(p) = dest.parent() {
-                std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+                std::fs::create_dir_all(p).map_err(|x| Error::io(p, x))?;
             }
-            std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
+            std::fs::copy(&f, &dest).map_err(|x| Error::io(&f, x))?;
         }
     }
     let _ = std::fs::remove_file(fork.keys.join("lock"));
@@ -186,12 +188,12 @@ fn publish_fork(store: &Store, fork: &Store) -> Result<()> {
         }
         let dest = to.join(rel);
         if let Some(p) = dest.parent() {
-            std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+            std::fs::create_dir_all(p).map_err(|x| Error::io(p, x))?;
         }
-        std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
+        std::fs::copy(&f, &dest).map_err(|x| Error::io(&f, x))?;
     }
     let meta = store.read("metadata", 1 << 20)?;
-    crate::store::write_atomic(&to.join("metadata"), &meta)?;
+    liveledger_store::write_atomic(&to.join("metadata"), &meta)?;
     Ok(())
 }
 
@@ -212,20 +214,20 @@ fn tampered_copy(dir: &Path) -> Result<()> {
         }
         let dest = to.join(rel);
         if let Some(p) = dest.parent() {
-            std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+            std::fs::create_dir_all(p).map_err(|x| Error::io(p, x))?;
         }
-        std::fs::copy(&f, &dest).map_err(|x| CliError::io(&f, x))?;
+        std::fs::copy(&f, &dest).map_err(|x| Error::io(&f, x))?;
     }
-    let cp = std::fs::read_to_string(to.join("checkpoint")).map_err(|x| CliError::io(&to, x))?;
+    let cp = std::fs::read_to_string(to.join("checkpoint")).map_err(|x| Error::io(&to, x))?;
     let size = cp
         .lines()
         .nth(1)
         .and_then(liveledger_core::checkpoint::parse_decimal)
         .unwrap_or(0);
     let path = liveledger_core::tiles::bundle_at(size, 1)
-        .map_err(|_| CliError::Corrupt("the demo ledger has no segment 1".into()))?;
+        .map_err(|_| Error::Corrupt("the demo ledger has no segment 1".into()))?;
     let seg = to.join(path.to_string());
-    let mut b = std::fs::read(&seg).map_err(|x| CliError::io(&seg, x))?;
+    let mut b = std::fs::read(&seg).map_err(|x| Error::io(&seg, x))?;
     // Change one digit of an amount in the middle of the segment.
     let mid = b.len() / 2;
     if let Some(i) = b[mid..].iter().position(u8::is_ascii_digit) {
@@ -235,7 +237,7 @@ fn tampered_copy(dir: &Path) -> Result<()> {
             b[mid + i] + 1
         };
     }
-    crate::store::write_atomic(&seg, &b)
+    liveledger_store::write_atomic(&seg, &b)
 }
 
 /// Copies the built browser verifier (if any) into the published directory.
@@ -244,19 +246,16 @@ pub fn install_app(app: &Path, dir: &Path) -> Result<()> {
         let rel = e.strip_prefix(app).unwrap_or(&e);
         let to = dir.join(rel);
         if let Some(p) = to.parent() {
-            std::fs::create_dir_all(p).map_err(|x| CliError::io(p, x))?;
+            std::fs::create_dir_all(p).map_err(|x| Error::io(p, x))?;
         }
-        std::fs::copy(&e, &to).map_err(|x| CliError::io(&e, x))?;
+        std::fs::copy(&e, &to).map_err(|x| Error::io(&e, x))?;
     }
     Ok(())
 }
 
 fn walk(d: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(d)
-        .map_err(|x| CliError::io(d, x))?
-        .flatten()
-    {
+    for e in std::fs::read_dir(d).map_err(|x| Error::io(d, x))?.flatten() {
         let p = e.path();
         if p.is_dir() {
             out.extend(walk(&p)?)
@@ -279,19 +278,20 @@ fn start_witnesses(store: &Store) -> Result<Vec<(String, server::Running)>> {
     for i in 1..=3 {
         let wdir = store.dir.with_extension(format!("witness{i}"));
         let _ = std::fs::remove_dir_all(&wdir);
-        let keys = crate::witness::init(&wdir, &format!("witness{i}.demo.liveledger.example"))?;
+        let keys = witness::init(&wdir, &format!("witness{i}.demo.liveledger.example"))?;
         // The third witness is named by its ML-DSA-44 key: the page verifies both types.
         let vkey = if i == 3 { keys.mldsa } else { keys.ed25519 };
-        let witness = std::sync::Arc::new(crate::witness::Witness::open(&wdir, vec![log.clone()])?);
+        let witness = std::sync::Arc::new(witness::Witness::open(&wdir, vec![log.clone()])?);
         let running = server::start(server::Options {
             root: None,
-            routes: Some(crate::witness::router(witness.clone())),
+            routes: Some(witness::router(witness.clone())),
             addr: "127.0.0.1:0".into(),
             tls: None,
             access_log: server::AccessLog::Off,
             metrics_addr: None,
             api: None,
             limits: server::Limits::default(),
+            metrics_of: Vec::new(),
         })?;
         let url = running.urls[0].clone();
         let _ = witness.url.set(url.clone());
@@ -303,13 +303,11 @@ fn start_witnesses(store: &Store) -> Result<Vec<(String, server::Running)>> {
     w.republish()?;
     match &w.witnessed {
         Some(g) if g.met => Ok(urls),
-        Some(g) => Err(CliError::Io(format!(
+        Some(g) => Err(Error::Io(format!(
             "the demo's witnesses did not cosign: {}",
             g.summary().join("; ")
         ))),
-        None => Err(CliError::Corrupt(
-            "the demo's policy asks no witness".into(),
-        )),
+        None => Err(Error::Corrupt("the demo's policy asks no witness".into())),
     }
 }
 

@@ -1,17 +1,8 @@
 //! `liveledger`: create, append, correct, publish, verify, serve and demo Live Ledgers.
 
-mod bucket;
-mod cosign;
 mod demo;
 mod error;
-mod ingest;
-mod ledger;
-mod pages;
-mod server;
-mod store;
-mod tokens;
 mod verify;
-mod witness;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -21,9 +12,13 @@ use clap::{Parser, Subcommand};
 use liveledger_core::note::{SignerKey, VerifierKey};
 use serde_json::json;
 
-use crate::error::{CliError, Result};
-use crate::ledger::{InitOptions, Writer};
-use crate::store::Store;
+use liveledger_ingest as ingest;
+use liveledger_publisher::{self as ledger, InitOptions, Writer};
+use liveledger_server::{self as server, tokens};
+use liveledger_store::{self as store, Store};
+use liveledger_witness as witness;
+
+use crate::error::{Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -457,7 +452,7 @@ fn witnessed(w: &Writer) -> i32 {
 /// A duration flag: between 0.05 s and a day.
 fn seconds(v: f64, flag: &str) -> Result<Duration> {
     if !(0.05..=86_400.0).contains(&v) {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "{flag} must be between 0.05 and 86400 seconds, found {v}"
         )));
     }
@@ -470,12 +465,12 @@ fn read_input(file: Option<&PathBuf>) -> Result<String> {
         Some(f) => {
             let b = store::read_capped(f, 1 << 30)?;
             s = String::from_utf8(b)
-                .map_err(|_| CliError::Input(format!("{} is not UTF-8", f.display())))?;
+                .map_err(|_| Error::Input(format!("{} is not UTF-8", f.display())))?;
         }
         None => {
             std::io::stdin()
                 .read_to_string(&mut s)
-                .map_err(|e| CliError::Io(format!("stdin: {e}")))?;
+                .map_err(|e| Error::Io(format!("stdin: {e}")))?;
         }
     }
     Ok(s)
@@ -498,24 +493,24 @@ fn run(cli: Cli) -> Result<i32> {
             let mut store = Store::new(&dir, keys.as_deref())?;
             if let Some(url) = &bucket {
                 if store.bucket().is_some() || dir.join(store::STORE_FILE).exists() {
-                    return Err(CliError::Usage(format!(
+                    return Err(Error::Usage(format!(
                         "{} already names an object store; init never overwrites a ledger",
                         dir.display()
                     )));
                 }
                 store = store.with_bucket(url)?;
                 if store.has("checkpoint")? {
-                    return Err(CliError::Usage(format!(
+                    return Err(Error::Usage(format!(
                         "{url} already holds a ledger; init never overwrites one"
                     )));
                 }
                 if store.has("metadata")? {
-                    return Err(CliError::Usage(format!(
+                    return Err(Error::Usage(format!(
                         "{url} holds a metadata file but no checkpoint: an init that failed \
                          part way; delete what is under {url} to start again"
                     )));
                 }
-                std::fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir, e))?;
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                 store::write_atomic(
                     &dir.join(store::STORE_FILE),
                     store::store_file(url).as_bytes(),
@@ -525,14 +520,12 @@ fn run(cli: Cli) -> Result<i32> {
                 .map(|p| {
                     let s = store::read_capped(&p, 4096)?;
                     SignerKey::parse(String::from_utf8_lossy(&s).trim())
-                        .map_err(|e| CliError::Input(format!("{}: {e}", p.display())))
+                        .map_err(|e| Error::Input(format!("{}: {e}", p.display())))
                 })
                 .transpose()?;
             let witnesses = witnesses
                 .iter()
-                .map(|w| {
-                    VerifierKey::parse(w).map_err(|e| CliError::Usage(format!("--witness: {e}")))
-                })
+                .map(|w| VerifierKey::parse(w).map_err(|e| Error::Usage(format!("--witness: {e}"))))
                 .collect::<Result<Vec<_>>>()?;
             let had_keys = store.keys.exists();
             let made = ledger::init(
@@ -624,17 +617,13 @@ fn run(cli: Cli) -> Result<i32> {
             match (body, void) {
                 (Some(b), false) => {
                     v["body"] = serde_json::from_str(&b)
-                        .map_err(|e| CliError::Usage(format!("--body is not JSON: {e}")))?;
+                        .map_err(|e| Error::Usage(format!("--body is not JSON: {e}")))?;
                     if let Some(k) = &target.key {
                         v["key"] = json!(k);
                     }
                 }
                 (None, true) => {}
-                _ => {
-                    return Err(CliError::Usage(
-                        "pass --body JSON to amend, or --void".into(),
-                    ))
-                }
+                _ => return Err(Error::Usage("pass --body JSON to amend, or --void".into())),
             }
             if let Some(r) = reason {
                 v["reason"] = json!(r);
@@ -673,14 +662,14 @@ fn run(cli: Cli) -> Result<i32> {
             let store = Store::new(&dir, keys.as_deref())?;
             let text = store::read_capped(&file, liveledger_core::policy::MAX_POLICY as u64 + 1)?;
             let policy = liveledger_core::policy::Policy::parse(&text)
-                .map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
+                .map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
             let text = String::from_utf8(text)
-                .map_err(|_| CliError::Input(format!("{}: not UTF-8", file.display())))?;
+                .map_err(|_| Error::Input(format!("{}: not UTF-8", file.display())))?;
             let mut w = Writer::open(&store)?;
             if !policy.logs.is_empty()
                 && !policy.logs.iter().any(|(k, _)| w.meta.log_keys.contains(k))
             {
-                return Err(CliError::Input(format!(
+                return Err(Error::Input(format!(
                     "{}: its log lines do not name this ledger's key {}",
                     file.display(),
                     w.meta.log_keys[0]
@@ -706,7 +695,7 @@ fn run(cli: Cli) -> Result<i32> {
             let store = Store::new(&dir, keys.as_deref())?;
             let p = store.private(seq);
             let b = store::read_capped(&p, 1 << 20).map_err(|_| {
-                CliError::Usage(format!(
+                Error::Usage(format!(
                     "event {seq} has no private payload in {}",
                     store.keys.display()
                 ))
@@ -766,14 +755,14 @@ fn run(cli: Cli) -> Result<i32> {
             idle_timeout,
         } => {
             if !dir.is_dir() {
-                return Err(CliError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "{} is not a directory",
                     dir.display()
                 )));
             }
             // A ledger published to an object store is served from it.
             let bucket = match dir.join(store::STORE_FILE).exists() {
-                true => Store::new(&dir, keys.as_deref())?.bucket().cloned(),
+                true => Store::new(&dir, keys.as_deref())?.bucket(),
                 false => None,
             };
             if bucket.is_none() && !dir.join("checkpoint").exists() {
@@ -784,7 +773,7 @@ fn run(cli: Cli) -> Result<i32> {
             }
             let nonzero = |n: u32, flag: &str| {
                 std::num::NonZeroU32::new(n)
-                    .ok_or_else(|| CliError::Usage(format!("{flag} must be at least 1")))
+                    .ok_or_else(|| Error::Usage(format!("{flag} must be at least 1")))
             };
             let api = if api_addr.is_some() || api_on_static_port {
                 Some(server::api::ApiOptions {
@@ -798,7 +787,7 @@ fn run(cli: Cli) -> Result<i32> {
                 None
             };
             if max_connections == 0 || max_in_flight == 0 {
-                return Err(CliError::Usage(
+                return Err(Error::Usage(
                     "--max-connections and --max-in-flight must be at least 1".into(),
                 ));
             }
@@ -817,6 +806,7 @@ fn run(cli: Cli) -> Result<i32> {
                     idle_timeout: seconds(idle_timeout, "--idle-timeout")?,
                     ..server::Limits::default()
                 },
+                metrics_of: vec![],
             })?;
             print_listening(&format!("serving {}", dir.display()), &running);
             running.until_signalled();
@@ -845,9 +835,7 @@ fn run(cli: Cli) -> Result<i32> {
                     .iter()
                     .map(|k| {
                         VerifierKey::parse(k).map_err(|e| {
-                            CliError::Usage(format!(
-                                "--log {k:?}: expected a log's verifier key: {e}"
-                            ))
+                            Error::Usage(format!("--log {k:?}: expected a log's verifier key: {e}"))
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -862,6 +850,7 @@ fn run(cli: Cli) -> Result<i32> {
                     metrics_addr: http.metrics_addr.clone(),
                     api: None,
                     limits: server::Limits::default(),
+                    metrics_of: vec![witness::describe_metrics],
                 })?;
                 let _ = w.url.set(url.unwrap_or_else(|| running.urls[0].clone()));
                 print_listening(&format!("witness {vkey}"), &running);
@@ -928,11 +917,11 @@ fn run(cli: Cli) -> Result<i32> {
         } => {
             let store = Store::new(&dir, keys.as_deref())?;
             if batch == 0 {
-                return Err(CliError::Usage("--batch must be at least 1".into()));
+                return Err(Error::Usage("--batch must be at least 1".into()));
             }
             let _metrics = match &metrics_addr {
                 Some(a) => {
-                    let m = server::start_metrics(a)?;
+                    let m = server::start_metrics(a, vec![ingest::describe_metrics])?;
                     print_listening("ingest metrics", &m);
                     Some(m)
                 }
@@ -972,7 +961,7 @@ fn run(cli: Cli) -> Result<i32> {
             embed_addr,
         } => {
             if !(0.05..=3600.0).contains(&interval) {
-                return Err(CliError::Usage(
+                return Err(Error::Usage(
                     "--interval must be between 0.05 and 3600 seconds".into(),
                 ));
             }
@@ -990,29 +979,16 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// The text of docs/FORMAT.md's worked example `name` (what the CLI's unit tests check
-/// their writers against).
-#[cfg(test)]
-pub(crate) fn format_example(name: &str) -> String {
-    let doc = include_str!("../../../docs/FORMAT.md");
-    let start = doc
-        .find(&format!("<!-- example: {name} -->\n```text\n"))
-        .unwrap_or_else(|| panic!("docs/FORMAT.md has no example {name}"));
-    let body = &doc[start..];
-    let body = &body[body.find("```text\n").unwrap_or(0) + 8..];
-    body[..body.find("```").unwrap_or(body.len())].to_owned()
-}
-
 fn main() {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("liveledger: {e}");
-            if let Some(h) = e.hint() {
+            if let Some(h) = error::hint(&e) {
                 eprintln!("hint: {h}");
             }
-            std::process::exit(e.exit_code());
+            std::process::exit(error::exit_code(&e));
         }
     }
 }

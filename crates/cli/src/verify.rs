@@ -24,7 +24,9 @@ use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
 use liveledger_core::verdict::{self, Code};
 use serde_json::{json, Value};
 
-use crate::error::{CliError, Result};
+use liveledger_store::Bucket;
+
+use crate::error::{self, Error, Result};
 
 /// Where a log is read from.
 pub enum Source {
@@ -32,7 +34,7 @@ pub enum Source {
     Url(String),
     /// `s3://`, `az://` or `gs://BUCKET/PREFIX`, read with that cloud's credentials (a
     /// private bucket too).
-    Bucket(std::sync::Arc<crate::bucket::Bucket>),
+    Bucket(std::sync::Arc<Bucket>),
 }
 
 const MAX_SMALL: u64 = 1 << 20;
@@ -42,12 +44,12 @@ impl Source {
         Ok(if s.starts_with("http://") || s.starts_with("https://") {
             Source::Url(s.trim_end_matches('/').to_owned())
         } else if ["s3://", "az://", "gs://"].iter().any(|p| s.starts_with(p)) {
-            Source::Bucket(std::sync::Arc::new(crate::bucket::Bucket::open(s)?))
+            Source::Bucket(std::sync::Arc::new(Bucket::open(s)?))
         } else {
             let d = PathBuf::from(s);
             // A ledger directory whose tree is in an object store: read the bucket.
-            match d.join(crate::store::STORE_FILE).exists() {
-                true => match crate::store::Store::new(&d, None)?.bucket() {
+            match d.join(liveledger_store::STORE_FILE).exists() {
+                true => match liveledger_store::Store::new(&d, None)?.bucket() {
                     Some(b) => Source::Bucket(b.clone()),
                     None => Source::Dir(d),
                 },
@@ -75,7 +77,7 @@ impl Source {
             Source::Dir(d) => match File::open(d.join(path)) {
                 Ok(f) => Ok(Some(Box::new(f))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(CliError::io(&d.join(path), e)),
+                Err(e) => Err(Error::io(&d.join(path), e)),
             },
             Source::Bucket(b) => Ok(b.get(path, u64::MAX)?.map(|v| {
                 let r: Box<dyn Read> = Box::new(std::io::Cursor::new(v));
@@ -90,9 +92,9 @@ impl Source {
                         Ok(r) => return Ok(Some(Box::new(r.into_reader()))),
                         Err(ureq::Error::Status(404, _)) => return Ok(None),
                         Err(ureq::Error::Status(code, _)) if code < 500 || tries >= 3 => {
-                            return Err(CliError::Io(format!("{url}: HTTP {code}")))
+                            return Err(Error::Io(format!("{url}: HTTP {code}")))
                         }
-                        Err(e) if tries >= 3 => return Err(CliError::Io(format!("{url}: {e}"))),
+                        Err(e) if tries >= 3 => return Err(Error::Io(format!("{url}: {e}"))),
                         Err(_) => std::thread::sleep(Duration::from_millis(200 * tries)),
                     }
                 }
@@ -116,9 +118,9 @@ impl Source {
         let mut buf = Vec::new();
         r.take(cap + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| CliError::Io(format!("{}: {e}", self.describe(path))))?;
+            .map_err(|e| Error::Io(format!("{}: {e}", self.describe(path))))?;
         if buf.len() as u64 > cap {
-            return Err(CliError::Input(format!(
+            return Err(Error::Input(format!(
                 "{} is larger than {cap} bytes",
                 self.describe(path)
             )));
@@ -128,7 +130,7 @@ impl Source {
 
     fn require(&self, path: &str) -> Result<Vec<u8>> {
         self.read_small(path)?.ok_or_else(|| {
-            CliError::Refused(
+            Error::Refused(
                 Code::NotFound,
                 format!("{} does not exist", self.describe(path)),
             )
@@ -163,14 +165,14 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num
         .parse()
-        .map_err(|_| CliError::Usage(format!("duration {s:?} is not like 90s, 15m, 2h or 7d")))?;
+        .map_err(|_| Error::Usage(format!("duration {s:?} is not like 90s, 15m, 2h or 7d")))?;
     let mult = match unit {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86400,
         _ => {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "duration {s:?} has unit {unit:?}; use s, m, h or d"
             )))
         }
@@ -186,9 +188,9 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
         Err(e) if o.json => {
             println!(
                 "{}",
-                json!({"verified": false, "code": e.code().as_str(), "message": e.to_string()})
+                json!({"verified": false, "code": error::code(&e).as_str(), "message": e.to_string()})
             );
-            Ok(e.exit_code())
+            Ok(error::exit_code(&e))
         }
         r => r,
     }
@@ -199,9 +201,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     let mut notes: Vec<String> = Vec::new();
     let mut pinned: Vec<VerifierKey> = Vec::new();
     for k in &o.keys {
-        pinned.push(
-            VerifierKey::parse(k.trim()).map_err(|e| CliError::Usage(format!("--key: {e}")))?,
-        );
+        pinned.push(VerifierKey::parse(k.trim()).map_err(|e| Error::Usage(format!("--key: {e}")))?);
     }
     // Every trust rule is the core's: pinned keys or the metadata on first use, the time
     // key, the origin, the level, the witness quorum.
@@ -209,10 +209,10 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         None => None,
         Some(p) => {
             let text =
-                crate::store::read_capped(p, liveledger_core::policy::MAX_POLICY as u64 + 1)?;
+                liveledger_store::read_capped(p, liveledger_core::policy::MAX_POLICY as u64 + 1)?;
             Some(
                 liveledger_core::policy::Policy::parse(&text)
-                    .map_err(|e| CliError::Usage(format!("--policy {}: {e}", p.display())))?,
+                    .map_err(|e| Error::Usage(format!("--policy {}: {e}", p.display())))?,
             )
         }
     };
@@ -224,7 +224,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     };
     let metadata = src.read_small("metadata")?;
     let t = Trust::establish(&req, metadata.as_deref()).map_err(|e| match e {
-        TrustError::NoKey => CliError::Refused(
+        TrustError::NoKey => Error::Refused(
             Code::NoKey,
             format!(
                 "{} has no ledger metadata; pass the log's verifier key with --key",
@@ -232,9 +232,9 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             ),
         ),
         TrustError::Metadata(e) => {
-            CliError::Refused(Code::BadInput, format!("ledger metadata is malformed: {e}"))
+            Error::Refused(Code::BadInput, format!("ledger metadata is malformed: {e}"))
         }
-        e => CliError::Refused(verdict::trust_code(&e), e.to_string()),
+        e => Error::Refused(verdict::trust_code(&e), e.to_string()),
     })?;
     let trust = match t.source {
         KeySource::Pinned => "pinned",
@@ -251,7 +251,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     let cp_bytes = src.require("checkpoint")?;
     let cp = t
         .open_checkpoint(&cp_bytes)
-        .map_err(|e| CliError::Refused(verdict::trust_code(&e), e.to_string()))?;
+        .map_err(|e| Error::Refused(verdict::trust_code(&e), e.to_string()))?;
     let signed_time = liveledger_core::freshness::signed_time(&cp, t.time_key.as_ref());
     // Who witnessed it (the quorum itself was enforced by open_checkpoint).
     let witnesses = match &t.quorum {
@@ -283,9 +283,9 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
 
     let mut consistency = Value::Null;
     if let Some(path) = &o.since {
-        let old_bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+        let old_bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let old = t.open_past_checkpoint(&old_bytes).map_err(|e| {
-            CliError::Refused(Code::BadSince, format!("--since {}: {e}", path.display()))
+            Error::Refused(Code::BadSince, format!("--since {}: {e}", path.display()))
         })?;
         if let Err(e) = extends(&src, &old, &cp, "--since")? {
             return inconsistent(
@@ -349,14 +349,14 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
-        return Err(CliError::Usage("--threads must be at least 1".into()));
+        return Err(Error::Usage("--threads must be at least 1".into()));
     }
     // A resume point kept by an earlier run (`--keep FILE`): the core checks it, the log
     // must extend its checkpoint, and then only the new entries are read.
     let mut resumed = Value::Null;
     let mut start = None;
     if let Some(file) = o.keep.as_ref().filter(|f| f.exists()) {
-        let text = crate::store::read_capped(file, MAX_RESUME_POINT as u64 + 1)?;
+        let text = liveledger_store::read_capped(file, MAX_RESUME_POINT as u64 + 1)?;
         let point = std::str::from_utf8(&text)
             .map_err(|_| ResumeError::Malformed("not UTF-8".into()))
             .and_then(ResumePoint::parse);
@@ -397,7 +397,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     let a = start.unwrap_or_else(|| Auditor::new(&cp, level, true));
     let (report, point) = audit(&src, &cp, a, o.progress, threads)?;
     if let (Some(file), Some(p)) = (&o.keep, point) {
-        crate::store::write_atomic(file, p.encode().as_bytes())?;
+        liveledger_store::write_atomic(file, p.encode().as_bytes())?;
     }
     let history = o
         .history
@@ -465,9 +465,8 @@ fn extends(
     cp: &VerifiedCheckpoint,
     flag: &str,
 ) -> Result<std::result::Result<(), Box<liveledger_core::audit::Inconsistency>>> {
-    let refused = |e: ConsistencyError| {
-        CliError::Refused(verdict::consistency_code(&e), format!("{flag}: {e}"))
-    };
+    let refused =
+        |e: ConsistencyError| Error::Refused(verdict::consistency_code(&e), format!("{flag}: {e}"));
     let mut c = Consistency::new(cp.size());
     for p in c.needed(old.size(), cp.size()).map_err(refused)? {
         let b = src.require(&p.to_string())?;
@@ -499,7 +498,7 @@ fn history(
             liveledger_core::archive::MAX_DIGEST_INDEX as u64 + 1,
         )?
         .ok_or_else(|| {
-            CliError::Refused(
+            Error::Refused(
                 Code::NotFound,
                 format!(
                     "{} does not exist: the log publishes no digest archive",
@@ -525,7 +524,7 @@ fn history(
         std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
         let now = t
             .open_checkpoint(&src.require("checkpoint")?)
-            .map_err(|e| CliError::Refused(verdict::trust_code(&e), e.to_string()))?;
+            .map_err(|e| Error::Refused(verdict::trust_code(&e), e.to_string()))?;
         h = match History::new(&now, &index, limit) {
             Ok(h) => h,
             Err(e) => return Ok(damaged(&now, e)),
@@ -541,7 +540,7 @@ fn history(
             jobs.into_iter()
                 .map(|j| {
                     j.join()
-                        .unwrap_or_else(|_| Err(CliError::Io("a fetch thread panicked".into())))
+                        .unwrap_or_else(|_| Err(Error::Io("a fetch thread panicked".into())))
                 })
                 .collect()
         });
@@ -702,7 +701,7 @@ fn inconsistent(
         );
         return Ok(1);
     }
-    Err(CliError::Refused(
+    Err(Error::Refused(
         code,
         format!(
             "{message}\nevidence:\n--- {older}\n{}--- {newer}\n{}--- consistency proof\n{}",
@@ -721,7 +720,7 @@ fn prove(
     src: &Source,
     older: &VerifiedCheckpoint,
     newer: &VerifiedCheckpoint,
-) -> std::result::Result<std::result::Result<(), ConsistencyError>, CliError> {
+) -> std::result::Result<std::result::Result<(), ConsistencyError>, Error> {
     let mut c = Consistency::new(newer.size());
     let needed = match c.needed(older.size(), newer.size()) {
         Ok(n) => n,
@@ -843,8 +842,8 @@ fn audit(
     })
 }
 
-fn missing(src: &Source, path: &str, cp: &VerifiedCheckpoint) -> CliError {
-    CliError::Verification(format!(
+fn missing(src: &Source, path: &str, cp: &VerifiedCheckpoint) -> Error {
+    Error::Verification(format!(
         "{} is missing (the checkpoint of size {} requires it)",
         src.describe(path),
         cp.size()
@@ -862,7 +861,7 @@ fn audit_with(
     let started = Instant::now();
     let mut verdicts: VecDeque<Receiver<Vec<bool>>> = VecDeque::new();
     let mut next = 0;
-    let stopped = || CliError::Corrupt("a signature-checking thread stopped".into());
+    let stopped = || Error::Corrupt("a signature-checking thread stopped".into());
     let show = progress && std::io::stderr().is_terminal();
     let mut last = Instant::now();
     let mut buf = vec![0u8; 64 * 1024];
@@ -875,7 +874,7 @@ fn audit_with(
                     .paths
                     .iter()
                     .position(|q| *q == p)
-                    .ok_or_else(|| CliError::Io(format!("{name} was not planned")))?;
+                    .ok_or_else(|| Error::Io(format!("{name} was not planned")))?;
                 let bytes = pf.take(i)?.ok_or_else(|| missing(src, &name, cp))?;
                 if a.feed(&bytes).is_ok() {
                     let _ = a.finish_step();
@@ -888,7 +887,7 @@ fn audit_with(
                 loop {
                     let n = r
                         .read(&mut buf)
-                        .map_err(|e| CliError::Io(format!("{}: {e}", src.describe(&name))))?;
+                        .map_err(|e| Error::Io(format!("{}: {e}", src.describe(&name))))?;
                     if n == 0 {
                         break;
                     }

@@ -107,6 +107,30 @@ impl Published {
         }
     }
 
+    /// The `Content-Type` a server or an object store gives the file at `path`: the
+    /// ledger's own files by what they are, the rest (the app, digest pages) by extension.
+    pub fn content_type(path: &str) -> &'static str {
+        let kind = Published::classify(path);
+        if kind.is_note_text() {
+            return "text/plain; charset=utf-8";
+        }
+        if matches!(kind, Published::Tile(_)) {
+            return "application/octet-stream";
+        }
+        let name = path.rsplit('/').next().unwrap_or(path);
+        match name.rsplit_once('.').map(|(_, e)| e) {
+            Some("html") => "text/html; charset=utf-8",
+            Some("js" | "mjs") => "text/javascript; charset=utf-8",
+            Some("wasm") => "application/wasm",
+            Some("css") => "text/css; charset=utf-8",
+            Some("json") => "application/json",
+            Some("svg") => "image/svg+xml",
+            Some("png") => "image/png",
+            Some("ts" | "txt" | "md") => "text/plain; charset=utf-8",
+            _ => "application/octet-stream",
+        }
+    }
+
     /// Whether the file is text that a verifier reads as a signed note or index (served
     /// as `text/plain`), rather than bytes or a web asset.
     pub fn is_note_text(&self) -> bool {
@@ -136,6 +160,35 @@ impl Lifetime {
 mod tests {
     use super::*;
     use crate::tiles::{bundle_at, hash_tiles, partial_tiles};
+
+    #[test]
+    fn the_ledgers_files_have_their_types_and_the_rest_theirs_by_extension() {
+        assert_eq!(
+            Published::content_type("checkpoint"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            Published::content_type("digests/12"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            Published::content_type("digests/12.html"),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            Published::content_type("tile/0/000"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            Published::content_type("tile/entries/000.p/3"),
+            "application/octet-stream"
+        );
+        assert_eq!(Published::content_type("app_bg.wasm"), "application/wasm");
+        assert_eq!(
+            Published::content_type("liveledger.d.ts"),
+            "text/plain; charset=utf-8"
+        );
+    }
 
     #[test]
     fn every_path_a_publisher_writes_is_classified_by_what_it_is() {

@@ -44,11 +44,19 @@ use liveledger_core::note::{
 use liveledger_core::witness::{self, Held, Refusal};
 use serde_json::json;
 
-use crate::error::{CliError, Result};
-use crate::store;
+use liveledger_store::process::random_seed;
+use liveledger_store::{self as store, Error, Result};
 
 /// The outcome of each add-checkpoint request, by `outcome` (`cosigned` or a refusal).
 pub const REQUESTS: &str = "liveledger_witness_requests_total";
+
+/// Describes the witness's series to the process's recorder (`serve`'s `metrics_of`).
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        REQUESTS,
+        "witness add-checkpoint requests, by outcome (cosigned, or why refused)"
+    );
+}
 
 const MAX_EVIDENCE: usize = 1000;
 
@@ -63,15 +71,15 @@ pub struct Keys {
 /// Creates a witness directory; returns its verifier keys.
 pub fn init(wdir: &Path, name: &str) -> Result<Keys> {
     if wdir.join("witness.key").exists() {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "{} already holds a witness key; init never overwrites one",
             wdir.display()
         )));
     }
-    let key = SignerKey::from_seed(name, ALG_COSIGNATURE_V1, crate::ledger::random_seed()?)
-        .map_err(|e| CliError::Usage(format!("witness name {name:?}: {e}")))?;
-    let pq = SignerKey::from_seed(name, ALG_MLDSA44_SUBTREE, crate::ledger::random_seed()?)
-        .map_err(|e| CliError::Usage(format!("witness name {name:?}: {e}")))?;
+    let key = SignerKey::from_seed(name, ALG_COSIGNATURE_V1, random_seed()?)
+        .map_err(|e| Error::Usage(format!("witness name {name:?}: {e}")))?;
+    let pq = SignerKey::from_seed(name, ALG_MLDSA44_SUBTREE, random_seed()?)
+        .map_err(|e| Error::Usage(format!("witness name {name:?}: {e}")))?;
     for d in [wdir.to_path_buf(), wdir.join("logs"), wdir.join("evidence")] {
         store::create_private_dir(&d)?;
     }
@@ -97,9 +105,9 @@ pub fn init(wdir: &Path, name: &str) -> Result<Keys> {
 fn read_key(path: &Path, want: u8) -> Result<SignerKey> {
     let text = store::read_capped(path, 4096)?;
     let key = SignerKey::parse(String::from_utf8_lossy(&text).trim())
-        .map_err(|e| CliError::Corrupt(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::Corrupt(format!("{}: {e}", path.display())))?;
     if key.verifier().key_type() != want {
-        return Err(CliError::Corrupt(format!(
+        return Err(Error::Corrupt(format!(
             "{}: expected a key of type {want:#04x}, found {:#04x}",
             path.display(),
             key.verifier().key_type()
@@ -136,19 +144,19 @@ impl Witness {
     pub fn open(wdir: &Path, logs: Vec<VerifierKey>) -> Result<Witness> {
         let key_path = wdir.join("witness.key");
         if !key_path.exists() {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "{} is not a witness directory; create one with `liveledger witness init`",
                 wdir.display()
             )));
         }
         if logs.is_empty() {
-            return Err(CliError::Usage(
+            return Err(Error::Usage(
                 "a witness needs at least one --log VKEY to witness".into(),
             ));
         }
         for k in &logs {
             if k.key_type() != ALG_ED25519 {
-                return Err(CliError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "--log {k}: expected an Ed25519 log key (type 0x01), found type {:#04x}",
                     k.key_type()
                 )));
@@ -162,7 +170,7 @@ impl Witness {
             false => None,
         };
         if pq.as_ref().is_some_and(|p| p.name() != key.name()) {
-            return Err(CliError::Corrupt(format!(
+            return Err(Error::Corrupt(format!(
                 "{}: its name is not {:?}, the witness's",
                 pq_path.display(),
                 key.name()
@@ -210,7 +218,7 @@ impl Witness {
         let bytes = store::read_capped(&p, 1 << 20)?;
         witness::held_from_note(&bytes)
             .map(Some)
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", p.display())))
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", p.display())))
     }
 
     /// Keeps a refused submission that its log validly signed.

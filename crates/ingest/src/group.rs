@@ -29,7 +29,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Str
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::error::{CliError, Result};
+use liveledger_store::{Error, Result};
 
 /// The largest response read (a commit's answer is a few bytes per partition).
 const MAX_RESPONSE: usize = 16 << 20;
@@ -41,8 +41,8 @@ const FIND_COORDINATOR_MAX: i16 = 3;
 const OFFSET_COMMIT_MAX: i16 = 8;
 const OFFSET_FETCH_MAX: i16 = 7;
 
-fn kafka(what: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::Io(format!("kafka consumer group: {what}: {e}"))
+fn kafka(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Io(format!("kafka consumer group: {what}: {e}"))
 }
 
 /// One connection to a broker, with the versions it speaks.
@@ -171,7 +171,7 @@ impl Group {
     /// The group `group`, found through any of `brokers` when first used.
     pub fn new(brokers: &[String], group: &str) -> Result<Group> {
         if group.is_empty() {
-            return Err(CliError::Usage("--group: the group id is empty".into()));
+            return Err(Error::Usage("--group: the group id is empty".into()));
         }
         Ok(Group {
             group: group.to_owned(),

@@ -18,8 +18,7 @@ use liveledger_core::hash::Hash;
 use liveledger_core::note::Note;
 use liveledger_core::policy::{Policy, PolicyWitness};
 
-use crate::error::{CliError, Result};
-use crate::store::{self, Store};
+use liveledger_store::{self as store, Error, Result, Store};
 
 /// What one witness answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -289,7 +288,7 @@ pub fn gather(
             until = until.min(std::time::Instant::now() + QUORUM_GRACE);
         }
     }
-    let text = serde_json::to_vec(&sizes).map_err(|e| CliError::Io(e.to_string()))?;
+    let text = serde_json::to_vec(&sizes).map_err(|e| Error::Io(e.to_string()))?;
     store::write_atomic(&sizes_path(store), &text)?;
     let r = policy.evaluate(&cosigned(&answers));
     Ok(Gathered {

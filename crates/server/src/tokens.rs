@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use liveledger_core::hash::{sha256, Hash};
 use serde_json::{json, Value};
 
-use crate::error::{CliError, Result};
-use crate::store::{read_capped, Store};
+use liveledger_store::process::{now, random_seed};
+use liveledger_store::{read_capped, Error, Result, Store};
 
 /// One token's record (without the secret).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,11 +136,11 @@ impl Tokens {
     pub fn load(store: &Store) -> Result<Tokens> {
         let path = store.keys.join("tokens.json");
         let all = match read_capped(&path, 4 << 20) {
-            Err(CliError::Io(_)) if !path.exists() => Vec::new(),
+            Err(Error::Io(_)) if !path.exists() => Vec::new(),
             Err(e) => return Err(e),
             Ok(bytes) => {
                 let bad = |why: &str| {
-                    CliError::Corrupt(format!(
+                    Error::Corrupt(format!(
                         "{}: {why}; expected {{\"tokens\": [{{\"name\", \"sha256\", \"author\", \"kinds\", \"sources\", \"created\", \"revoked\"}}…]}}",
                         path.display()
                     ))
@@ -188,18 +188,18 @@ impl Tokens {
         sources: Vec<String>,
     ) -> Result<String> {
         if !valid_name(name) {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "token name {name:?}: expected 1 to 64 letters, digits, '-', '_', '.' or '@'"
             )));
         }
         if kinds.is_empty() || sources.is_empty() {
-            return Err(CliError::Usage(
+            return Err(Error::Usage(
                 "a token needs --kinds and --sources (a comma-separated list, or '*' for any)"
                     .into(),
             ));
         }
         if !store.author_key(author).exists() {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "no author key {author:?} in {} (add one with `liveledger add-author`)",
                 store.keys.display()
             )));
@@ -207,18 +207,18 @@ impl Tokens {
         let _lock = store.lock()?;
         let mut t = Tokens::load(store)?;
         if t.all.iter().any(|x| x.name == name) {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "a token named {name:?} exists (names are never reused, even after revocation)"
             )));
         }
-        let secret = format!("llt_{}", Hash(crate::ledger::random_seed()?).to_hex());
+        let secret = format!("llt_{}", Hash(random_seed()?).to_hex());
         t.all.push(Token {
             name: name.to_owned(),
             sha256: digest(&secret),
             author: author.to_owned(),
             kinds,
             sources,
-            created: crate::ledger::now().to_string(),
+            created: now().to_string(),
             revoked: None,
         });
         t.save(store)?;
@@ -230,10 +230,10 @@ impl Tokens {
         let _lock = store.lock()?;
         let mut t = Tokens::load(store)?;
         let Some(tok) = t.all.iter_mut().find(|x| x.name == name) else {
-            return Err(CliError::Usage(format!("no token named {name:?}")));
+            return Err(Error::Usage(format!("no token named {name:?}")));
         };
         if tok.revoked.is_none() {
-            tok.revoked = Some(crate::ledger::now().to_string());
+            tok.revoked = Some(now().to_string());
         }
         t.save(store)
     }

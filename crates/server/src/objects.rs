@@ -1,6 +1,6 @@
 //! `serve` for a ledger whose published tree is in an object store: each request for a
 //! published path is answered from the bucket, with the same content types and
-//! Cache-Control as files on disk (`files::content_type`, `core::layout`), the object's
+//! Cache-Control as files on disk (`core::layout`), the object's
 //! ETag, and 304 for a matching `If-None-Match`. GET and HEAD only; no ranges (a verifier
 //! never asks for one); hidden and `..` paths are 404, as on disk.
 
@@ -11,7 +11,8 @@ use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use axum::Router;
 use object_store::GetOptions;
 
-use crate::bucket::Bucket;
+use liveledger_core::layout::Published;
+use liveledger_store::Bucket;
 
 /// Serves `bucket`'s published tree.
 pub fn router(bucket: Arc<Bucket>) -> Router {
@@ -108,7 +109,7 @@ async fn answer(b: &Bucket, req: Request<Body>) -> Response<Body> {
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(super::files::content_type(&rel)),
+        HeaderValue::from_static(Published::content_type(&rel)),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if let Some(v) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {

@@ -9,26 +9,20 @@ impl Writer {
     /// resumes from the files on disk (checking they agree with the checkpoint).
     pub fn open(store: &Store) -> Result<Writer> {
         if !store.has("metadata")? {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "{} is not a ledger (no metadata); create one with `liveledger init`",
                 store.location()
             )));
         }
         let lock = store.lock()?;
-        let lease = match store.bucket() {
-            Some(b) => Some(LeaseGuard {
-                bucket: b.clone(),
-                lease: b.acquire(&store.keys)?,
-            }),
-            None => None,
-        };
+        let hold = store.hold()?;
         let log_key = read_key(&store.log_key())?;
         let raw_meta = store.read("metadata", 1 << 20)?;
         let note = Note::parse(&raw_meta)
             .and_then(|n| n.verify(&[log_key.verifier()]))
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
         let meta = Metadata::parse(note.text())
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
         let time_key = if meta.entries == Entries::Opaque {
             None
         } else {
@@ -43,7 +37,7 @@ impl Writer {
             chain: None,
             governance_seqs: Vec::new(),
             witnessed: None,
-            lease,
+            hold,
             _lock: lock,
         };
         w.load()?;
@@ -59,13 +53,10 @@ impl Writer {
         self.writer.size()
     }
 
-    /// Renews this writer's lease on its object store (none on disk): fails if another
-    /// writer took it.
+    /// Renews this writer's hold on its published tree (an object store's lease):
+    /// fails if another writer took it.
     pub(super) fn renew_lease(&mut self) -> Result<()> {
-        match self.lease.as_mut() {
-            Some(g) => g.bucket.renew(&mut g.lease),
-            None => Ok(()),
-        }
+        self.hold.renew()
     }
 
     /// The checkpoint to resume from: the latest the log signed (`latest`, when a
@@ -75,7 +66,7 @@ impl Writer {
             let Some(b) = b else { return Ok(None) };
             VerifiedCheckpoint::open(&b, &[self.log_key.verifier()], &self.meta.origin)
                 .map(Some)
-                .map_err(|e| CliError::Corrupt(format!("{at}: {e}")))
+                .map_err(|e| Error::Corrupt(format!("{at}: {e}")))
         };
         let published = open(
             self.store.get("checkpoint", 1 << 20)?,
@@ -123,14 +114,14 @@ impl Writer {
                 bundle = Some(b);
             } else {
                 let h =
-                    tiles::decode_hash_tile(p, &b).map_err(|e| CliError::Corrupt(e.to_string()))?;
+                    tiles::decode_hash_tile(p, &b).map_err(|e| Error::Corrupt(e.to_string()))?;
                 hashes.push((p, h));
             }
         }
         let w = LogWriter::resume(size, &hashes, bundle.as_deref())
-            .map_err(|e| CliError::Corrupt(e.to_string()))?;
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
         if w.root() != cp.root() {
-            return Err(CliError::Corrupt(format!(
+            return Err(Error::Corrupt(format!(
                 "the tiles in {} give root {}, but the checkpoint says {}",
                 self.store.location(),
                 w.root(),
@@ -147,10 +138,10 @@ impl Writer {
     /// Reads entry `i` of a log of `size` from disk.
     pub(super) fn entry(&self, size: u64, i: u64) -> Result<Vec<u8>> {
         let (p, pos) =
-            tiles::bundle_for_entry(size, i).map_err(|e| CliError::Corrupt(e.to_string()))?;
+            tiles::bundle_for_entry(size, i).map_err(|e| Error::Corrupt(e.to_string()))?;
         let b = self.read_tile(p)?;
         let entries = bundle::decode_bundle(&b, p.width())
-            .map_err(|e| CliError::Corrupt(format!("{p}: {e}")))?;
+            .map_err(|e| Error::Corrupt(format!("{p}: {e}")))?;
         Ok(entries[pos].to_vec())
     }
 
@@ -171,7 +162,7 @@ impl Writer {
                 .collect::<Result<_>>()?;
             let last = self.entry(size, size - 1)?;
             let last_ev =
-                UnverifiedEvent::parse(&last).map_err(|e| CliError::Corrupt(e.to_string()))?;
+                UnverifiedEvent::parse(&last).map_err(|e| Error::Corrupt(e.to_string()))?;
             let refs: Vec<&[u8]> = gov.iter().map(Vec::as_slice).collect();
             if let Ok(c) = ChainVerifier::resume(
                 &self.meta.origin,
@@ -189,14 +180,14 @@ impl Writer {
         let mut c = ChainVerifier::new(&self.meta.origin);
         self.governance_seqs.clear();
         for b in 0..tiles::bundle_count(size) {
-            let p = tiles::bundle_at(size, b).map_err(|e| CliError::Corrupt(e.to_string()))?;
+            let p = tiles::bundle_at(size, b).map_err(|e| Error::Corrupt(e.to_string()))?;
             let bytes = self.read_tile(p)?;
             for e in bundle::decode_bundle(&bytes, p.width())
-                .map_err(|e| CliError::Corrupt(format!("{p}: {e}")))?
+                .map_err(|e| Error::Corrupt(format!("{p}: {e}")))?
             {
                 let ev = c
                     .check(e, leaf_hash(e))
-                    .map_err(|e| CliError::Corrupt(format!("{p}: {e}")))?;
+                    .map_err(|e| Error::Corrupt(format!("{p}: {e}")))?;
                 if ev.event().is_governance() {
                     self.governance_seqs.push(ev.event().seq);
                 }
@@ -212,7 +203,7 @@ impl Writer {
             return Ok(false);
         };
         let Journal { base, entries } = Journal::parse(&j).ok_or_else(|| {
-            CliError::Corrupt(format!(
+            Error::Corrupt(format!(
                 "journal {} is malformed",
                 self.store.journal().display()
             ))
@@ -228,7 +219,7 @@ impl Writer {
         } else if size == base + entries.len() as u64 {
             self.finish(base)?;
         } else {
-            return Err(CliError::Corrupt(format!(
+            return Err(Error::Corrupt(format!(
                 "journal is for size {base} + {}, but the log has {size} entries",
                 entries.len()
             )));

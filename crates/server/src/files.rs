@@ -31,30 +31,6 @@ use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
 use tower_http::services::fs::{Backend, TokioBackend, TokioFile};
 use tower_http::services::ServeDir;
 
-/// The file types of a published directory. The ledger's own files by what they are
-/// (`liveledger_core::layout`); the rest by extension.
-pub fn content_type(rel: &str) -> &'static str {
-    let kind = Published::classify(rel);
-    if kind.is_note_text() {
-        return "text/plain; charset=utf-8";
-    }
-    if matches!(kind, Published::Tile(_)) {
-        return "application/octet-stream";
-    }
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    match name.rsplit_once('.').map(|(_, e)| e) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("json") => "application/json",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("ts" | "txt" | "md") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
 /// The path a request names, relative to the root, or `None` if it is not one this
 /// server serves: hidden segments, `..`, percent-encoding and backslashes are refused
 /// (a published ledger never needs them). A directory's `index.html` is ServeDir's.
@@ -375,7 +351,7 @@ pub fn describe(rel: &str, res: &mut Response<Body>) {
         if status != StatusCode::NOT_MODIFIED {
             h.insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(name)),
+                HeaderValue::from_static(Published::content_type(name)),
             );
         }
     } else {
@@ -423,20 +399,6 @@ mod tests {
         ] {
             assert_eq!(servable(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn the_ledgers_files_have_their_types_and_the_rest_theirs_by_extension() {
-        assert_eq!(content_type("checkpoint"), "text/plain; charset=utf-8");
-        assert_eq!(content_type("digests/12"), "text/plain; charset=utf-8");
-        assert_eq!(content_type("digests/12.html"), "text/html; charset=utf-8");
-        assert_eq!(content_type("tile/0/000"), "application/octet-stream");
-        assert_eq!(
-            content_type("tile/entries/000.p/3"),
-            "application/octet-stream"
-        );
-        assert_eq!(content_type("app_bg.wasm"), "application/wasm");
-        assert_eq!(content_type("liveledger.d.ts"), "text/plain; charset=utf-8");
     }
 
     #[test]

@@ -11,11 +11,11 @@ impl Writer {
         let cp = self.writer.checkpoint(&self.meta.origin, vec![]);
         let text = cp.to_text();
         let mut note =
-            Note::sign(&text, &[&self.log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
+            Note::sign(&text, &[&self.log_key], 0).map_err(|e| Error::Input(e.to_string()))?;
         if let Some(t) = &self.time_key {
             let secs = now().unix_seconds().max(0) as u64;
             note.add_signature(t, secs)
-                .map_err(|e| CliError::Input(e.to_string()))?;
+                .map_err(|e| Error::Input(e.to_string()))?;
         }
         let mut bytes = note.to_bytes();
         let size = self.size();
@@ -24,7 +24,7 @@ impl Writer {
             store::write_atomic(&self.store.latest(), &bytes)?;
             let st = self.store.clone();
             let proof = std::sync::Arc::new(move |old: u64| consistency_proof(&st, old, size));
-            let g = crate::cosign::gather(&self.store, policy, &bytes, size, proof)?;
+            let g = cosign::gather(&self.store, policy, &bytes, size, proof)?;
             let met = g.met;
             bytes.extend_from_slice(g.lines().as_bytes());
             self.witnessed = Some(g);
@@ -49,22 +49,22 @@ impl Writer {
         let raw = self.store.read("metadata", 1 << 20)?;
         let note = Note::parse(&raw)
             .and_then(|n| n.verify(&[self.log_key.verifier()]))
-            .map_err(|e| CliError::Corrupt(format!("{}: {e}", self.store.describe("metadata"))))?;
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", self.store.describe("metadata"))))?;
         let line = note.text().lines().nth(1).unwrap_or("");
         let mut v: Value =
-            serde_json::from_str(line).map_err(|e| CliError::Corrupt(format!("metadata: {e}")))?;
+            serde_json::from_str(line).map_err(|e| Error::Corrupt(format!("metadata: {e}")))?;
         let m = v
             .as_object_mut()
-            .ok_or_else(|| CliError::Corrupt("metadata is not a JSON object".into()))?;
+            .ok_or_else(|| Error::Corrupt("metadata is not a JSON object".into()))?;
         m.remove("witnesses");
         m.insert("policy".into(), Value::String(text.to_owned()));
         let text = format!(
             "{METADATA_HEADER}\n{}\n",
-            liveledger_core::jcs::to_canonical(&v).map_err(|e| CliError::Input(e.to_string()))?
+            liveledger_core::jcs::to_canonical(&v).map_err(|e| Error::Input(e.to_string()))?
         );
-        let meta = Metadata::parse(&text).map_err(|e| CliError::Input(e.to_string()))?;
+        let meta = Metadata::parse(&text).map_err(|e| Error::Input(e.to_string()))?;
         let signed =
-            Note::sign(&text, &[&self.log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
+            Note::sign(&text, &[&self.log_key], 0).map_err(|e| Error::Input(e.to_string()))?;
         self.store
             .put("metadata", &signed.to_bytes(), WriteKind::Atomic)?;
         self.meta = meta;
@@ -106,18 +106,18 @@ impl Writer {
         }
         let verified = Note::parse(&note_bytes)
             .and_then(|n| n.verify(&keys))
-            .map_err(|e| CliError::Corrupt(e.to_string()))?;
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
         let proof = if previous > 0 && previous < size {
             let mut ts = TileSet::new(size);
             for p in tiles::consistency_tiles(previous, size)
-                .map_err(|e| CliError::Corrupt(e.to_string()))?
+                .map_err(|e| Error::Corrupt(e.to_string()))?
             {
                 ts.insert(p, &self.read_tile(p)?)
-                    .map_err(|e| CliError::Corrupt(e.to_string()))?;
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
             }
             Some(
                 tiles::consistency_proof_from_tiles(&ts, previous, size)
-                    .map_err(|e| CliError::Corrupt(e.to_string()))?,
+                    .map_err(|e| Error::Corrupt(e.to_string()))?,
             )
         } else {
             None
@@ -164,7 +164,7 @@ pub(super) fn consistency_proof(store: &Store, old: u64, size: u64) -> Result<Ve
     if old == 0 || old == size {
         return Ok(Vec::new());
     }
-    let bad = |e: String| CliError::Corrupt(format!("consistency proof from {old} to {size}: {e}"));
+    let bad = |e: String| Error::Corrupt(format!("consistency proof from {old} to {size}: {e}"));
     let mut set = TileSet::new(size);
     for t in tiles::consistency_tiles_in(size, old, size).map_err(|e| bad(e.to_string()))? {
         let b = store.read(&t.to_string(), 64 * 1024 * 256)?;

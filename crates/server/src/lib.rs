@@ -24,6 +24,8 @@ pub mod api;
 pub mod files;
 pub mod objects;
 pub mod observe;
+pub mod scrape;
+pub mod tokens;
 
 use std::io;
 use std::net::SocketAddr;
@@ -49,7 +51,7 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::error::{CliError, Result};
+use liveledger_store::{Error, Result};
 
 /// The limits of the module docs.
 #[derive(Clone, Debug)]
@@ -96,6 +98,9 @@ pub struct Options {
     /// The append API, if enabled.
     pub api: Option<api::ApiOptions>,
     pub limits: Limits,
+    /// Each part's description of its own metric series (`witness::describe_metrics`,
+    /// …), given to the recorder when `/metrics` is served.
+    pub metrics_of: Vec<fn()>,
 }
 
 /// A listener bound, with what it serves.
@@ -108,9 +113,9 @@ struct Bound {
 /// Binds `addr` now (so that a taken port is an error before anything runs).
 fn bind(addr: &str) -> Result<std::net::TcpListener> {
     let l = std::net::TcpListener::bind(addr)
-        .map_err(|e| CliError::Io(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| Error::Io(format!("cannot listen on {addr}: {e}")))?;
     l.set_nonblocking(true)
-        .map_err(|e| CliError::Io(format!("{addr}: {e}")))?;
+        .map_err(|e| Error::Io(format!("{addr}: {e}")))?;
     Ok(l)
 }
 
@@ -122,20 +127,20 @@ fn local(l: &std::net::TcpListener) -> String {
 /// http/1.1.
 pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor> {
     use tokio_rustls::rustls;
-    let read = |p: &Path| std::fs::read(p).map_err(|e| CliError::io(p, e));
+    let read = |p: &Path| std::fs::read(p).map_err(|e| Error::io(p, e));
     let certs: Vec<_> = rustls_pemfile::certs(&mut &read(cert)?[..])
         .collect::<io::Result<_>>()
-        .map_err(|e| CliError::Input(format!("{}: {e}", cert.display())))?;
+        .map_err(|e| Error::Input(format!("{}: {e}", cert.display())))?;
     if certs.is_empty() {
-        return Err(CliError::Input(format!(
+        return Err(Error::Input(format!(
             "{}: expected a PEM certificate chain, found no CERTIFICATE block",
             cert.display()
         )));
     }
     let k = rustls_pemfile::private_key(&mut &read(key)?[..])
-        .map_err(|e| CliError::Input(format!("{}: {e}", key.display())))?
+        .map_err(|e| Error::Input(format!("{}: {e}", key.display())))?
         .ok_or_else(|| {
-            CliError::Input(format!(
+            Error::Input(format!(
                 "{}: expected a PEM private key, found none",
                 key.display()
             ))
@@ -143,10 +148,10 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| CliError::Input(format!("TLS: {e}")))?
+        .map_err(|e| Error::Input(format!("TLS: {e}")))?
         .with_no_client_auth()
         .with_single_cert(certs, k)
-        .map_err(|e| CliError::Input(format!("{} and {}: {e}", cert.display(), key.display())))?;
+        .map_err(|e| Error::Input(format!("{} and {}: {e}", cert.display(), key.display())))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
@@ -524,23 +529,6 @@ pub struct Running {
     done: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn signalled() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
-}
-
 impl Running {
     /// Stops accepting, lets in-flight requests finish (up to the grace period), and
     /// returns when every connection is closed.
@@ -558,7 +546,7 @@ impl Running {
             .enable_all()
             .build();
         if let Ok(rt) = rt {
-            rt.block_on(signalled());
+            rt.block_on(liveledger_store::process::signalled());
         }
         let _ = stop.send(true);
         eprintln!("liveledger: shutting down: finishing requests in flight");
@@ -618,7 +606,10 @@ pub fn start(o: Options) -> Result<Running> {
         urls.push(format!("http://{}/metrics", local(&tcp)));
         bound.push(Bound {
             tcp,
-            app: layered(metrics_router(o.root.clone()), shared.clone()),
+            app: layered(
+                scrape::router(o.root.clone(), &o.metrics_of),
+                shared.clone(),
+            ),
             tls: None,
         });
     }
@@ -629,7 +620,7 @@ pub fn start(o: Options) -> Result<Running> {
         .enable_all()
         .thread_name("serve")
         .build()
-        .map_err(|e| CliError::Io(format!("cannot start the server's runtime: {e}")))?;
+        .map_err(|e| Error::Io(format!("cannot start the server's runtime: {e}")))?;
     let done = std::thread::spawn(move || {
         rt.block_on(async move {
             let graceful = Arc::new(GracefulShutdown::new());
@@ -676,6 +667,7 @@ pub fn start_files(root: &Path, addr: &str) -> Result<String> {
         metrics_addr: None,
         api: None,
         limits: Limits::default(),
+        metrics_of: Vec::new(),
     })?;
     let url = r.urls[0].clone();
     std::mem::forget(r); // serves until the process exits
@@ -685,170 +677,20 @@ pub fn start_files(root: &Path, addr: &str) -> Result<String> {
         .to_owned())
 }
 
-/// Serves only `/metrics` on `addr`, with the process's recorder installed (for a command
-/// that serves nothing else: `ingest`).
-pub fn start_metrics(addr: &str) -> Result<Running> {
+/// Serves only `/metrics` on `addr`, with the process's recorder installed and the series
+/// `metrics_of` describes (for a command that serves nothing else: `ingest`).
+pub fn start_metrics(addr: &str, metrics_of: Vec<fn()>) -> Result<Running> {
     start(Options {
         root: None,
-        routes: Some(metrics_router(None)),
+        routes: Some(scrape::router(None, &metrics_of)),
         addr: addr.to_owned(),
         tls: None,
         access_log: AccessLog::Off,
         metrics_addr: None,
         api: None,
         limits: Limits::default(),
+        metrics_of,
     })
-}
-
-/// `/metrics`, rendered from the process's recorder (installed now), with the ledger
-/// gauges of `root`'s checkpoint read at each scrape.
-fn metrics_router(root: Option<PathBuf>) -> Router {
-    let handle = metrics_handle();
-    let render = move || {
-        let h = handle.clone();
-        let root = root.clone();
-        async move {
-            if let Some(root) = &root {
-                ledger_gauges(root);
-            }
-            let mut r = Response::new(Body::from(h.render()));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
-            r
-        }
-    };
-    Router::new().route("/metrics", axum::routing::get(render))
-}
-
-/// The process's metrics recorder (installed once).
-fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
-        std::sync::OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let b = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    metrics_exporter_prometheus::Matcher::Full(observe::DURATION.into()),
-                    &[
-                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                        5.0, 10.0,
-                    ],
-                )
-                .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new());
-            let recorder = b.build_recorder();
-            let handle = recorder.handle();
-            let _ = metrics::set_global_recorder(recorder);
-            describe_metrics();
-            // Histograms are drained into their buckets by upkeep.
-            let h = handle.clone();
-            std::thread::spawn(move || loop {
-                std::thread::sleep(Duration::from_secs(5));
-                h.run_upkeep();
-            });
-            handle
-        })
-        .clone()
-}
-
-/// The ledger's own gauges, read from its files when `/metrics` is scraped.
-pub const LEDGER_SIZE: &str = "liveledger_ledger_size";
-pub const CHECKPOINT_AGE: &str = "liveledger_checkpoint_age_seconds";
-pub const PUBLISH_SECONDS: &str = "liveledger_publish_duration_seconds";
-pub const APPENDED: &str = "liveledger_api_events_appended_total";
-pub const API_REFUSED: &str = "liveledger_api_requests_refused_total";
-
-fn describe_metrics() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_counter!(
-        observe::REQUESTS,
-        "HTTP requests answered, by route class and status"
-    );
-    describe_histogram!(
-        observe::DURATION,
-        Unit::Seconds,
-        "time from a request's arrival to the end of its response body, by route class"
-    );
-    describe_counter!(
-        observe::BYTES,
-        Unit::Bytes,
-        "response body bytes sent, by route class"
-    );
-    describe_counter!(observe::CONNECTIONS, "connections accepted");
-    describe_gauge!(observe::OPEN, "connections open");
-    describe_counter!(
-        observe::IDLE_CLOSED,
-        "connections closed for idling or for sending no request head in time"
-    );
-    describe_counter!(
-        observe::SHED,
-        "requests refused with 503 at the in-flight limit"
-    );
-    describe_gauge!(LEDGER_SIZE, "entries in the published checkpoint");
-    describe_counter!(
-        crate::ingest::EVENTS,
-        "events appended by `ingest`, by topic"
-    );
-    describe_counter!(
-        crate::ingest::DEAD,
-        "messages `ingest` sent to the dead letters, by topic and partition"
-    );
-    describe_gauge!(
-        crate::ingest::LAG,
-        "messages behind the partition's high watermark (newest offset minus appended), by topic and partition"
-    );
-    describe_histogram!(
-        crate::ingest::DELAY,
-        Unit::Seconds,
-        "from a message's timestamp to its event's published digest, by topic"
-    );
-    describe_gauge!(
-        CHECKPOINT_AGE,
-        Unit::Seconds,
-        "age of the published checkpoint's signed time"
-    );
-    describe_gauge!(
-        PUBLISH_SECONDS,
-        Unit::Seconds,
-        "duration of the last append and publish made through the API"
-    );
-    describe_counter!(APPENDED, "events appended through the API, by token");
-    describe_counter!(
-        crate::witness::REQUESTS,
-        "witness add-checkpoint requests, by outcome (cosigned, or why refused)"
-    );
-    describe_counter!(API_REFUSED, "append requests refused, by reason");
-}
-
-/// Sets the ledger gauges from the checkpoint on disk (signature checked with the
-/// metadata's keys, as a verifier on first use would; a checkpoint that does not open
-/// leaves them unset).
-fn ledger_gauges(root: &Path) {
-    use liveledger_core::trust::{Trust, TrustRequest};
-    let meta = std::fs::read(root.join("metadata")).ok();
-    let Ok(trust) = Trust::establish(&TrustRequest::default(), meta.as_deref()) else {
-        return;
-    };
-    let Ok(cp) = std::fs::read(root.join("checkpoint")) else {
-        return;
-    };
-    let Ok(cp) = trust.open_checkpoint(&cp) else {
-        return;
-    };
-    metrics::gauge!(LEDGER_SIZE).set(cp.size() as f64);
-    let signed = cp
-        .note()
-        .verified()
-        .iter()
-        .filter_map(|v| v.timestamp)
-        .max();
-    if let Some(t) = signed {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        metrics::gauge!(CHECKPOINT_AGE).set(now.saturating_sub(t) as f64);
-    }
 }
 
 /// Installs the access log (once per process).
@@ -863,7 +705,7 @@ fn set_access_log(to: &AccessLog) -> Result<()> {
                 .create(true)
                 .append(true)
                 .open(p)
-                .map_err(|e| CliError::io(p, e))?;
+                .map_err(|e| Error::io(p, e))?;
             builder.with_writer(std::sync::Mutex::new(f)).try_init()
         }
     };

@@ -49,8 +49,11 @@ use object_store::{
     PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 
-use crate::error::{CliError, Result};
-use crate::store::WriteKind;
+use liveledger_core::layout::Published;
+
+use crate::error::{Error, Result};
+use crate::process::{random_seed, unix_now};
+use crate::{Hold, Tree, WriteKind};
 
 /// How long a writer's lease lasts without renewal (`LIVELEDGER_LEASE_SECONDS` to change).
 pub const LEASE_SECONDS: u64 = 60;
@@ -102,7 +105,7 @@ impl Bucket {
     /// configured from the environment (see the module doc).
     pub fn open(url: &str) -> Result<Bucket> {
         let bad = |why: &str| {
-            CliError::Usage(format!(
+            Error::Usage(format!(
                 "--store {url:?}: {why}; expected s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]"
             ))
         };
@@ -155,13 +158,13 @@ impl Bucket {
                 b.build().map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
             }
         };
-        let store = built.map_err(|e| CliError::Usage(format!("--store {url}: {e}")))?;
+        let store = built.map_err(|e| Error::Usage(format!("--store {url}: {e}")))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .thread_name("liveledger-bucket")
             .build()
-            .map_err(|e| CliError::Io(format!("the object store's runtime: {e}")))?;
+            .map_err(|e| Error::Io(format!("the object store's runtime: {e}")))?;
         Ok(Bucket {
             url: format!(
                 "{scheme}://{bucket}{}{prefix}",
@@ -204,17 +207,17 @@ impl Bucket {
         let rt = self
             .rt
             .as_ref()
-            .ok_or_else(|| CliError::Io("the object store's runtime is shut down".into()))?;
+            .ok_or_else(|| Error::Io("the object store's runtime is shut down".into()))?;
         let (tx, rx) = std::sync::mpsc::channel();
         rt.spawn(async move {
             let _ = tx.send(f.await);
         });
         rx.recv()
-            .map_err(|_| CliError::Io(format!("{}: the request was dropped", self.url)))
+            .map_err(|_| Error::Io(format!("{}: the request was dropped", self.url)))
     }
 
-    fn io(&self, rel: &str, e: object_store::Error) -> CliError {
-        CliError::Io(format!("{}: {e}", self.describe(rel)))
+    fn io(&self, rel: &str, e: object_store::Error) -> Error {
+        Error::Io(format!("{}: {e}", self.describe(rel)))
     }
 
     /// Reads `rel`, at most `cap` bytes; `None` if it does not exist.
@@ -229,7 +232,7 @@ impl Bucket {
         })?;
         match r {
             Ok(Ok(b)) => Ok(Some(b)),
-            Ok(Err(size)) => Err(CliError::Input(format!(
+            Ok(Err(size)) => Err(Error::Input(format!(
                 "{} is {size} bytes, larger than {cap}",
                 self.describe(rel)
             ))),
@@ -332,13 +335,13 @@ impl Bucket {
             }
             out
         })?;
-        let mut failed: Option<(usize, CliError)> = None;
+        let mut failed: Option<(usize, Error)> = None;
         let mut done = 0;
         for (i, r) in results {
             done += 1;
             let e = match r {
                 Ok(Ok(())) => continue,
-                Ok(Err(())) => CliError::Corrupt(format!(
+                Ok(Err(())) => Error::Corrupt(format!(
                     "{} already exists with other content; full tiles, bundles and archived digests are never rewritten",
                     self.describe(&files[i].0)
                 )),
@@ -350,7 +353,7 @@ impl Bucket {
         }
         match failed {
             Some((_, e)) => Err(e),
-            None if done < files.len() => Err(CliError::Io(format!(
+            None if done < files.len() => Err(Error::Io(format!(
                 "{}: {} of {} uploads did not finish",
                 self.url,
                 files.len() - done,
@@ -371,7 +374,7 @@ impl Bucket {
             "{}-{}-{}",
             hostname(),
             std::process::id(),
-            liveledger_core::hash::sha256(&crate::ledger::random_seed()?).to_hex()[..12].to_owned()
+            liveledger_core::hash::sha256(&random_seed()?).to_hex()[..12].to_owned()
         );
         for _ in 0..3 {
             let current = self.get_lease()?;
@@ -382,7 +385,7 @@ impl Bucket {
                     let ours = held["host"].as_str() == Some(hostname().as_str())
                         && held["keys"].as_str() == Some(keys.as_str());
                     if held["expires"].as_u64().unwrap_or(0) > now && !ours {
-                        return Err(CliError::Busy(format!(
+                        return Err(Error::Busy(format!(
                             "another writer holds the lease on {} ({}, for {} s more); a lease lasts {} s unless renewed",
                             self.url,
                             held["holder"].as_str().unwrap_or("?"),
@@ -404,7 +407,7 @@ impl Bucket {
                 None => continue, // someone else moved first: look again
             }
         }
-        Err(CliError::Busy(format!(
+        Err(Error::Busy(format!(
             "the lease on {} keeps changing hands; another writer is active",
             self.url
         )))
@@ -417,7 +420,7 @@ impl Bucket {
                 lease.version = v;
                 Ok(())
             }
-            None => Err(CliError::Busy(format!(
+            None => Err(Error::Busy(format!(
                 "this writer lost its lease on {} (another writer took it after it expired); nothing more is published by it",
                 self.url
             ))),
@@ -477,6 +480,65 @@ impl Bucket {
     }
 }
 
+impl Tree for Bucket {
+    fn describe(&self, rel: &str) -> String {
+        Bucket::describe(self, rel)
+    }
+
+    fn location(&self) -> String {
+        self.url.clone()
+    }
+
+    fn put(&self, rel: &str, bytes: &[u8], kind: WriteKind) -> Result<()> {
+        Bucket::put(self, rel, bytes, kind)
+    }
+
+    fn put_many(&self, files: &[(String, Vec<u8>, WriteKind)]) -> Result<()> {
+        Bucket::put_many(self, files)
+    }
+
+    fn get(&self, rel: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+        Bucket::get(self, rel, cap)
+    }
+
+    fn has(&self, rel: &str) -> Result<bool> {
+        Bucket::has(self, rel)
+    }
+
+    fn list(&self, rel_dir: &str) -> Result<Vec<String>> {
+        Bucket::list(self, rel_dir)
+    }
+
+    fn hold(self: Arc<Self>, keys: &std::path::Path) -> Result<Box<dyn Hold>> {
+        Ok(Box::new(LeaseHold {
+            lease: self.acquire(keys)?,
+            bucket: self,
+        }))
+    }
+
+    fn bucket(self: Arc<Self>) -> Option<Arc<Bucket>> {
+        Some(self)
+    }
+}
+
+/// A writer's lease on a bucket, renewed before each checkpoint and let go on drop.
+struct LeaseHold {
+    bucket: Arc<Bucket>,
+    lease: Lease,
+}
+
+impl Hold for LeaseHold {
+    fn renew(&mut self) -> Result<()> {
+        self.bucket.renew(&mut self.lease)
+    }
+}
+
+impl Drop for LeaseHold {
+    fn drop(&mut self) {
+        self.bucket.release(&self.lease);
+    }
+}
+
 /// The lease object's text (docs/FORMAT.md, "The published tree in an object store").
 pub fn lease_body(holder: &str, host: &str, keys: &str, expires: u64) -> String {
     // Canonical JSON (members sorted by the writer itself, whatever serde_json's map).
@@ -490,16 +552,10 @@ pub fn lease_body(holder: &str, host: &str, keys: &str, expires: u64) -> String 
 /// An object's content type and Cache-Control, as `serve` would send them.
 fn attributes(rel: &str) -> Attributes {
     let mut a = Attributes::new();
-    a.insert(
-        Attribute::ContentType,
-        crate::server::files::content_type(rel).into(),
-    );
+    a.insert(Attribute::ContentType, Published::content_type(rel).into());
     a.insert(
         Attribute::CacheControl,
-        liveledger_core::layout::Published::classify(rel)
-            .lifetime()
-            .cache_control()
-            .into(),
+        Published::classify(rel).lifetime().cache_control().into(),
     );
     a
 }
@@ -525,12 +581,6 @@ fn gcs_is_http() -> bool {
     std::env::var("GOOGLE_BASE_URL").is_ok_and(|u| u.starts_with("http://"))
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -544,7 +594,7 @@ mod tests {
     #[test]
     fn the_store_file_and_the_lease_are_what_format_md_shows() {
         assert_eq!(
-            crate::store::store_file("s3://ledgers/payments"),
+            crate::store_file("s3://ledgers/payments"),
             crate::format_example("store-json")
         );
         assert_eq!(

@@ -1,4 +1,5 @@
-//! Writing a ledger: init, append (with the journal and recovery), correct, publish.
+//! The ledger writer, as a library: what `liveledger`'s commands, the append API,
+//! `ingest`, the demo, tests and benchmarks all call. Writing a ledger: init, append (with the journal and recovery), correct, publish.
 //!
 //! Write order for a batch, which is what makes `kill -9` at any instant safe:
 //! 1. check and sign every event of the batch in memory (a bad line appends nothing);
@@ -18,7 +19,6 @@
 //! the writer's state and its authors. Every file is written through `store`.
 
 use std::fs;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use liveledger_core::bundle;
 use liveledger_core::checkpoint::VerifiedCheckpoint;
@@ -27,46 +27,31 @@ use liveledger_core::hash::{leaf_hash, Hash};
 use liveledger_core::note::{self, Note, SignerKey, VerifierKey};
 use liveledger_core::sigcheck::{SignatureCheck, StrictVerifier};
 use liveledger_core::tiles::{self, TileKind, TilePath, TileSet};
-use liveledger_core::time::Timestamp;
 use liveledger_core::writer::LogWriter;
 use serde_json::{json, Value};
 
-use crate::error::{CliError, Result};
-use crate::pages;
-use crate::store::{self, read_capped, Store, WriteKind};
+use liveledger_store::process::{now, random_seed};
+use liveledger_store::{self as store, read_capped, Error, Hold, Result, Store, WriteKind};
 
 use liveledger_core::metadata::{Entries, Metadata, HEADER as METADATA_HEADER};
 
 mod append;
+pub mod cosign;
 mod init;
 mod journal;
 mod open;
+pub mod pages;
 use journal::{Journal, State};
 mod publish;
 pub use append::{parse_lines, pending};
 pub use init::init;
 const MAX_LINE: usize = 60_000;
 
-pub fn random_seed() -> Result<[u8; 32]> {
-    let mut s = [0u8; 32];
-    getrandom::fill(&mut s)
-        .map_err(|e| CliError::Io(format!("no randomness from the system: {e}")))?;
-    Ok(s)
-}
-
-pub fn now() -> Timestamp {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_unix(d.as_secs() as i64, d.subsec_millis() * 1_000_000)
-        .unwrap_or_else(|| Timestamp::from_unix(0, 0).expect("the epoch is a valid time"))
-}
-
 fn read_key(path: &std::path::Path) -> Result<SignerKey> {
     let s = read_capped(path, 4096)?;
     let s = String::from_utf8(s)
-        .map_err(|_| CliError::Input(format!("{} is not UTF-8", path.display())))?;
-    SignerKey::parse(s.trim()).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+        .map_err(|_| Error::Input(format!("{} is not UTF-8", path.display())))?;
+    SignerKey::parse(s.trim()).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
 }
 
 /// What `init` is asked for.
@@ -92,22 +77,11 @@ pub struct Writer {
     chain: Option<ChainVerifier>,
     governance_seqs: Vec<u64>,
     /// The witnesses' answers at the last publish (with a witness policy).
-    pub witnessed: Option<crate::cosign::Gathered>,
-    /// With an object store: this writer's lease on it (renewed before each checkpoint).
-    lease: Option<LeaseGuard>,
+    pub witnessed: Option<cosign::Gathered>,
+    /// The published tree's hold for this writer (an object store's lease), renewed
+    /// before each checkpoint.
+    hold: Box<dyn Hold>,
     _lock: fs::File,
-}
-
-/// A held lease on the object store, let go when the writer closes.
-struct LeaseGuard {
-    bucket: std::sync::Arc<crate::bucket::Bucket>,
-    lease: crate::bucket::Lease,
-}
-
-impl Drop for LeaseGuard {
-    fn drop(&mut self) {
-        self.bucket.release(&self.lease);
-    }
 }
 
 /// An event appended: durable, and in the published checkpoint.
@@ -133,7 +107,7 @@ impl Writer {
         if let Some(n) = name {
             let p = self.store.author_key(n);
             if !p.exists() {
-                return Err(CliError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "no author key {n:?} in {}",
                     self.store.authors_dir().display()
                 )));
@@ -141,7 +115,7 @@ impl Writer {
             return read_key(&p);
         }
         let mut names: Vec<_> = fs::read_dir(self.store.authors_dir())
-            .map_err(|e| CliError::io(&self.store.authors_dir(), e))?
+            .map_err(|e| Error::io(&self.store.authors_dir(), e))?
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "key"))
@@ -161,7 +135,7 @@ impl Writer {
                 return Ok(k);
             }
         }
-        Err(CliError::Usage(
+        Err(Error::Usage(
             "no admin author key found; pass --author NAME".into(),
         ))
     }
@@ -169,10 +143,10 @@ impl Writer {
     /// Adds an author key (creating it) with a `ledger.key.add` event.
     pub fn add_author(&mut self, name: &str, role: &str, admin: &SignerKey) -> Result<VerifierKey> {
         let k = SignerKey::from_seed(name, note::ALG_ED25519, random_seed()?)
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(|e| Error::Usage(e.to_string()))?;
         let p = self.store.author_key(name);
         if p.exists() {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "author key {} exists already",
                 p.display()
             )));
@@ -199,12 +173,12 @@ impl Writer {
     /// Reads event `seq` of the current log.
     pub fn event(&self, seq: u64) -> Result<UnverifiedEvent> {
         if seq >= self.size() {
-            return Err(CliError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "event {seq} does not exist; the ledger has {} events",
                 self.size()
             )));
         }
         let b = self.entry(self.size(), seq)?;
-        UnverifiedEvent::parse(&b).map_err(|e| CliError::Corrupt(e.to_string()))
+        UnverifiedEvent::parse(&b).map_err(|e| Error::Corrupt(e.to_string()))
     }
 }

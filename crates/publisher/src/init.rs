@@ -4,24 +4,24 @@ use super::*;
 
 pub fn init(store: &Store, o: InitOptions) -> Result<()> {
     if store.has("checkpoint")? || store.log_key().exists() {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "{} already holds a ledger (or {} a key); init never overwrites one",
             store.location(),
             store.keys.display()
         )));
     }
     if o.origin.is_empty() || o.origin.contains(char::is_whitespace) || o.origin.contains('+') {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "origin {:?} must be non-empty, without spaces or '+'",
             o.origin
         )));
     }
     store.create_key_dir()?;
-    fs::create_dir_all(&store.dir).map_err(|e| CliError::io(&store.dir, e))?;
+    fs::create_dir_all(&store.dir).map_err(|e| Error::io(&store.dir, e))?;
     let log_key = match o.log_key {
         Some(k) => k,
         None => SignerKey::from_seed(&o.origin, note::ALG_ED25519, random_seed()?)
-            .map_err(|e| CliError::Usage(e.to_string()))?,
+            .map_err(|e| Error::Usage(e.to_string()))?,
     };
     store.write_secret(&store.log_key(), log_key.to_secret_string().as_bytes())?;
     let mut meta = json!({
@@ -43,12 +43,12 @@ pub fn init(store: &Store, o: InitOptions) -> Result<()> {
             note::ALG_COSIGNATURE_V1,
             random_seed()?,
         )
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(|e| Error::Usage(e.to_string()))?;
         store.write_secret(&store.time_key(), time_key.to_secret_string().as_bytes())?;
         meta["time_key"] = json!(time_key.verifier().to_string());
         meta["entries"] = json!("liveledger/event/v1");
         let a = SignerKey::from_seed(&o.author, note::ALG_ED25519, random_seed()?)
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(|e| Error::Usage(e.to_string()))?;
         store.write_secret(
             &store.author_key(&o.author),
             a.to_secret_string().as_bytes(),
@@ -58,9 +58,9 @@ pub fn init(store: &Store, o: InitOptions) -> Result<()> {
     }
     let text = format!(
         "{METADATA_HEADER}\n{}\n",
-        liveledger_core::jcs::to_canonical(&meta).map_err(|e| CliError::Input(e.to_string()))?
+        liveledger_core::jcs::to_canonical(&meta).map_err(|e| Error::Input(e.to_string()))?
     );
-    let note = Note::sign(&text, &[&log_key], 0).map_err(|e| CliError::Input(e.to_string()))?;
+    let note = Note::sign(&text, &[&log_key], 0).map_err(|e| Error::Input(e.to_string()))?;
     store.put("metadata", &note.to_bytes(), WriteKind::Atomic)?;
     // The empty log's checkpoint, then (for a ledger) the genesis event.
     let mut w = Writer::open(store)?;

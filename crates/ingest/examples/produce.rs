@@ -2,7 +2,7 @@
 //! `cargo xtask bench-stream`):
 //!
 //! ```sh
-//! cargo run --release -p liveledger-cli --example produce -- 127.0.0.1:9092 payments 50000
+//! cargo run --release -p liveledger-ingest --example produce -- 127.0.0.1:9092 payments 50000
 //! ```
 //!
 //! Partition 0, in batches of 1,000 (the topic must exist); each value is one `append`

@@ -33,10 +33,11 @@ use governor::{Quota, RateLimiter};
 use http_body_util::BodyExt;
 use serde_json::json;
 
-use super::observe::TokenName;
-use crate::error::{CliError, Result};
-use crate::ledger::{self, Writer};
-use crate::store::Store;
+use liveledger_publisher::{self as ledger, Writer};
+use liveledger_store::{Error, Result, Store};
+
+use crate::observe::TokenName;
+use crate::scrape::{API_REFUSED, APPENDED, PUBLISH_SECONDS};
 use crate::tokens::{OutOfScope, Tokens};
 
 /// How the API is served.
@@ -69,7 +70,7 @@ struct Api {
 /// The API's routes.
 pub fn router(o: &ApiOptions) -> Result<Router> {
     if !o.store.has("metadata")? {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "{} is not a ledger; the append API needs one (liveledger init)",
             o.store.location()
         )));
@@ -123,9 +124,9 @@ fn bearer(h: &HeaderMap) -> Option<&str> {
 }
 
 /// A batch refused by `append`'s rules (400 `bad_event`, naming the line at fault).
-fn bad_event(e: &CliError) -> Response<Body> {
+fn bad_event(e: &Error) -> Response<Body> {
     let msg = e.to_string();
-    metrics::counter!(super::API_REFUSED, "reason" => "bad_event").increment(1);
+    metrics::counter!(API_REFUSED, "reason" => "bad_event").increment(1);
     let line = line_of(&msg);
     error(StatusCode::BAD_REQUEST, "bad_event", msg, line)
 }
@@ -139,7 +140,7 @@ impl Api {
     async fn append(&self, req: Request<Body>) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let refused = |status, code: &'static str, msg: String| {
-            metrics::counter!(super::API_REFUSED, "reason" => code).increment(1);
+            metrics::counter!(API_REFUSED, "reason" => code).increment(1);
             error(status, code, msg, None)
         };
         // Who: a live token, read from the key directory now.
@@ -274,7 +275,7 @@ impl Api {
                         token.sources.join(", ")
                     ),
                 };
-                metrics::counter!(super::API_REFUSED, "reason" => "out_of_scope").increment(1);
+                metrics::counter!(API_REFUSED, "reason" => "out_of_scope").increment(1);
                 return named(error(
                     StatusCode::FORBIDDEN,
                     "out_of_scope",
@@ -292,18 +293,18 @@ impl Api {
             let mut w = Writer::open(&store)?;
             let a = w.author(Some(&author))?;
             let appended = w.append(batch, &a)?;
-            Ok::<_, CliError>((appended, w.size()))
+            Ok::<_, Error>((appended, w.size()))
         })
         .await;
         let (appended, size) = match done {
             Ok(Ok(x)) => x,
-            Ok(Err(CliError::Busy(m))) => {
+            Ok(Err(Error::Busy(m))) => {
                 let mut r = refused(StatusCode::SERVICE_UNAVAILABLE, "busy", m);
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return named(r);
             }
-            Ok(Err(e @ (CliError::Input(_) | CliError::Usage(_)))) => return named(bad_event(&e)),
+            Ok(Err(e @ (Error::Input(_) | Error::Usage(_)))) => return named(bad_event(&e)),
             Ok(Err(e)) => {
                 return named(refused(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -319,9 +320,8 @@ impl Api {
                 ))
             }
         };
-        metrics::gauge!(super::PUBLISH_SECONDS).set(started.elapsed().as_secs_f64());
-        metrics::counter!(super::APPENDED, "token" => token.name.clone())
-            .increment(appended.len() as u64);
+        metrics::gauge!(PUBLISH_SECONDS).set(started.elapsed().as_secs_f64());
+        metrics::counter!(APPENDED, "token" => token.name.clone()).increment(appended.len() as u64);
         let events: Vec<_> = appended
             .iter()
             .map(|a| json!({"seq": a.seq, "leaf_hash": a.leaf.to_hex()}))

@@ -37,9 +37,8 @@ use rskafka::client::ClientBuilder;
 use rskafka::record::{Record, RecordAndOffset};
 use serde_json::{json, Value};
 
-use crate::error::{CliError, Result};
-use crate::ledger::{self, Pending, Writer};
-use crate::store::{self, Store};
+use liveledger_publisher::{self as ledger, Pending, Writer};
+use liveledger_store::{self as store, Error, Result, Store};
 
 mod group;
 pub use group::Group;
@@ -54,6 +53,29 @@ pub const LAG: &str = "liveledger_ingest_lag_messages";
 pub const COMMIT_ERRORS: &str = "liveledger_ingest_group_commit_errors_total";
 /// From a message's timestamp to its event's published digest.
 pub const DELAY: &str = "liveledger_ingest_event_to_digest_seconds";
+
+/// Describes ingest's series to the process's recorder (`start_metrics`'s `metrics_of`).
+pub fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(EVENTS, "events appended by `ingest`, by topic");
+    describe_counter!(
+        DEAD,
+        "messages `ingest` sent to the dead letters, by topic and partition"
+    );
+    describe_gauge!(
+        LAG,
+        "messages behind the partition's high watermark (newest offset minus appended), by topic and partition"
+    );
+    describe_counter!(
+        COMMIT_ERRORS,
+        "offset commits to the consumer group that failed (each retried with the next batch)"
+    );
+    describe_histogram!(
+        DELAY,
+        Unit::Seconds,
+        "from a message's timestamp to its event's published digest, by topic"
+    );
+}
 
 /// Where invalid messages go.
 pub enum DeadLetters {
@@ -94,8 +116,8 @@ fn load_offsets(store: &Store) -> Result<Offsets> {
         return Ok(Offsets::default());
     }
     let b = store::read_capped(&p, 1 << 20)?;
-    let v: Value = serde_json::from_slice(&b)
-        .map_err(|e| CliError::Corrupt(format!("{}: {e}", p.display())))?;
+    let v: Value =
+        serde_json::from_slice(&b).map_err(|e| Error::Corrupt(format!("{}: {e}", p.display())))?;
     let mut o = Offsets {
         size: v["size"].as_u64().unwrap_or(0),
         ..Default::default()
@@ -221,7 +243,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError::Io(format!("runtime: {e}")))
+        .map_err(|e| Error::Io(format!("runtime: {e}")))
 }
 
 /// Runs the ingestion until SIGTERM or Ctrl-C (or `max_batches`); returns how many events
@@ -233,7 +255,7 @@ pub fn run(store: &Store, o: Options) -> Result<u64> {
 
 async fn run_async(store: &Store, o: Options) -> Result<u64> {
     let kafka = |e: rskafka::client::error::Error| {
-        CliError::Io(format!("kafka ({}): {e}", o.brokers.join(",")))
+        Error::Io(format!("kafka ({}): {e}", o.brokers.join(",")))
     };
     let client = ClientBuilder::new(o.brokers.clone())
         .build()
@@ -245,7 +267,7 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
         .find(|t| t.name == o.topic)
         .map(|t| t.partitions.iter().copied().collect())
         .ok_or_else(|| {
-            CliError::Usage(format!(
+            Error::Usage(format!(
                 "topic {:?} does not exist on {}",
                 o.topic,
                 o.brokers.join(",")
@@ -264,7 +286,7 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
             client
                 .partition_client(t.clone(), 0, UnknownTopicHandling::Error)
                 .await
-                .map_err(|e| CliError::Usage(format!("dead-letter topic {t:?}: {e}")))?,
+                .map_err(|e| Error::Usage(format!("dead-letter topic {t:?}: {e}")))?,
         ),
         DeadLetters::File(_) => None,
     };
@@ -327,7 +349,7 @@ async fn run_async(store: &Store, o: Options) -> Result<u64> {
     {
         let stop = stop.clone();
         tokio::spawn(async move {
-            crate::server::signalled().await;
+            liveledger_store::process::signalled().await;
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
         });
     }
@@ -501,14 +523,14 @@ fn append(
             metrics::counter!(EVENTS, "topic" => o.topic.clone()).increment(n);
             Ok((n, Vec::new()))
         }
-        Err(CliError::Input(_)) => {
+        Err(Error::Input(_)) => {
             let mut ok = 0;
             let mut refused = Vec::new();
             for i in idx {
-                let p = pending(&o.topic, &msgs[i], o.source.as_deref()).map_err(CliError::Input);
+                let p = pending(&o.topic, &msgs[i], o.source.as_deref()).map_err(Error::Input);
                 match p.and_then(|p| w.append(vec![p], &author)) {
                     Ok(_) => ok += 1,
-                    Err(CliError::Input(why)) => {
+                    Err(Error::Input(why)) => {
                         refused.push((i, why.trim_start_matches("line 1: ").to_owned()))
                     }
                     Err(e) => return Err(e),
@@ -545,7 +567,7 @@ async fn write_dead_letters(
                 .collect();
             c.produce(records, Compression::NoCompression)
                 .await
-                .map_err(|e| CliError::Io(format!("dead-letter topic {t}: {e}")))?;
+                .map_err(|e| Error::Io(format!("dead-letter topic {t}: {e}")))?;
         }
         (DeadLetters::File(path), _) => {
             let path = path.clone();
@@ -558,14 +580,14 @@ async fn write_dead_letters(
                     .create(true)
                     .append(true)
                     .open(&path)
-                    .map_err(|e| CliError::io(&path, e))?;
+                    .map_err(|e| Error::io(&path, e))?;
                 f.write_all(text.as_bytes())
                     .and_then(|_| f.sync_all())
-                    .map_err(|e| CliError::io(&path, e))
+                    .map_err(|e| Error::io(&path, e))
             })?;
         }
         (DeadLetters::Topic(t), None) => {
-            return Err(CliError::Io(format!("dead-letter topic {t} is not open")))
+            return Err(Error::Io(format!("dead-letter topic {t} is not open")))
         }
     }
     for l in &letters {
@@ -605,7 +627,7 @@ mod tests {
                 "{}\n",
                 canonical(&json!({"key": obj["key"], "ingested_from": obj["ingested_from"]}))
             ),
-            crate::format_example("ingested-from")
+            liveledger_store::format_example("ingested-from")
         );
         let bad = message(b"{\"kind\": ", None);
         let Err(why) = pending("payments", &bad, None) else {
@@ -613,7 +635,7 @@ mod tests {
         };
         assert_eq!(
             format!("{}\n", canonical(&dead_letter("payments", &bad, &why))),
-            crate::format_example("dead-letter")
+            liveledger_store::format_example("dead-letter")
         );
         // Provenance is ingest's to write, never the message's.
         let forged = message(

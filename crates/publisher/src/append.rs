@@ -8,7 +8,7 @@ impl Writer {
     /// sequence number and leaf hash.
     pub fn append(&mut self, batch: Vec<Pending>, author: &SignerKey) -> Result<Vec<Appended>> {
         if self.meta.entries == Entries::Opaque {
-            return Err(CliError::Usage(
+            return Err(Error::Usage(
                 "this log holds opaque entries; use `append --raw`".into(),
             ));
         }
@@ -17,7 +17,7 @@ impl Writer {
             .clone()
             .unwrap_or_else(|| ChainVerifier::new(&self.meta.origin));
         if chain.next_index() != self.size() {
-            return Err(CliError::Corrupt(format!(
+            return Err(Error::Corrupt(format!(
                 "the event chain ends at {} but the log has {} entries",
                 chain.next_index(),
                 self.size()
@@ -45,13 +45,13 @@ impl Writer {
                 let (vtx, vrx) = std::sync::mpsc::sync_channel::<Vec<Job>>(8);
                 queues.push(vtx);
                 verifier_threads.push(scope.spawn(
-                    move || -> std::result::Result<Vec<u64>, (usize, CliError)> {
+                    move || -> std::result::Result<Vec<u64>, (usize, Error)> {
                         let mut gov = Vec::new();
                         let mut keys = StrictVerifier::new();
                         for (line, pending, check) in vrx.into_iter().flatten() {
-                            let ev = pending.confirm(keys.check(&check)).map_err(|e| {
-                                (line, CliError::Input(format!("line {line}: {e}")))
-                            })?;
+                            let ev = pending
+                                .confirm(keys.check(&check))
+                                .map_err(|e| (line, Error::Input(format!("line {line}: {e}"))))?;
                             if ev.event().is_governance() {
                                 gov.push(ev.event().seq);
                             }
@@ -61,7 +61,7 @@ impl Writer {
                 ));
             }
             let checker = scope.spawn(
-                move || -> std::result::Result<ChainVerifier, (usize, CliError)> {
+                move || -> std::result::Result<ChainVerifier, (usize, Error)> {
                     let mut jobs: Vec<Vec<Job>> = queues.iter().map(|_| Vec::new()).collect();
                     let mut to = 0;
                     // Sends every job taken so far (also before reporting a failure, so that
@@ -77,7 +77,7 @@ impl Writer {
                             Ok(p) => p,
                             Err(e) => {
                                 flush(&mut jobs);
-                                return Err((line, CliError::Input(format!("line {line}: {e}"))));
+                                return Err((line, Error::Input(format!("line {line}: {e}"))));
                             }
                         };
                         jobs[to].push((line, pending, check));
@@ -102,13 +102,13 @@ impl Writer {
                     if let Some((body, salt)) = &p.private {
                         d.commitment = Some(
                             event::commitment(salt, body)
-                                .map_err(|e| CliError::Input(format!("line {line}: {e}")))?,
+                                .map_err(|e| Error::Input(format!("line {line}: {e}")))?,
                         );
                         privates.push((seq, body.clone(), *salt));
                     }
                     let bytes = d
                         .sign_unparsed(seq, t, prev, author)
-                        .map_err(|e| CliError::Input(format!("line {line}: {e}")))?;
+                        .map_err(|e| Error::Input(format!("line {line}: {e}")))?;
                     prev = leaf_hash(&bytes);
                     last = Some(t);
                     seq += 1;
@@ -128,7 +128,7 @@ impl Writer {
             let panicked = || {
                 (
                     usize::MAX,
-                    CliError::Corrupt("an event checker panicked".into()),
+                    Error::Corrupt("an event checker panicked".into()),
                 )
             };
             let checked = checker.join().unwrap_or_else(|_| Err(panicked()));
@@ -141,8 +141,8 @@ impl Writer {
         // The checkers only saw lines before a signing failure, so their errors come
         // first; among theirs, the earliest line.
         let mut gov = Vec::new();
-        let mut first: Option<(usize, CliError)> = None;
-        let mut note = |e: (usize, CliError)| {
+        let mut first: Option<(usize, Error)> = None;
+        let mut note = |e: (usize, Error)| {
             if first.as_ref().is_none_or(|f| e.0 < f.0) {
                 first = Some(e);
             }
@@ -164,7 +164,7 @@ impl Writer {
             return Err(e);
         }
         signed?;
-        let chain = chain.ok_or_else(|| CliError::Corrupt("the event checker stopped".into()))?;
+        let chain = chain.ok_or_else(|| Error::Corrupt("the event checker stopped".into()))?;
         gov.sort_unstable();
         for (seq, body, salt) in privates {
             let doc = json!({"seq": seq, "salt": Hash(salt).to_hex(), "body": body});
@@ -191,7 +191,7 @@ impl Writer {
     /// when `each` is set (as tessera's test log does).
     pub fn append_raw(&mut self, entries: Vec<Vec<u8>>, each: bool) -> Result<()> {
         if self.meta.entries != Entries::Opaque {
-            return Err(CliError::Usage(
+            return Err(Error::Usage(
                 "this ledger holds events; `--raw` is only for logs made with `init --raw`".into(),
             ));
         }
@@ -212,7 +212,7 @@ impl Writer {
     pub(super) fn commit(&mut self, base: u64, entries: &[Vec<u8>]) -> Result<()> {
         for (i, e) in entries.iter().enumerate() {
             if e.len() > tiles::MAX_ENTRY_SIZE {
-                return Err(CliError::Input(format!(
+                return Err(Error::Input(format!(
                     "entry {} is {} bytes, more than 65535",
                     i + 1,
                     e.len()
@@ -233,7 +233,7 @@ impl Writer {
         let mut w = self.writer.clone();
         let mut files = Vec::new();
         for e in entries {
-            for (p, b) in w.append(e).map_err(|e| CliError::Input(e.to_string()))? {
+            for (p, b) in w.append(e).map_err(|e| Error::Input(e.to_string()))? {
                 let kind = match p.kind() {
                     tiles::TileKind::Entries => WriteKind::ImmutableGzip,
                     tiles::TileKind::Hashes(_) => WriteKind::Immutable,
@@ -243,7 +243,7 @@ impl Writer {
         }
         for (p, b) in w
             .partial_files()
-            .map_err(|e| CliError::Corrupt(e.to_string()))?
+            .map_err(|e| Error::Corrupt(e.to_string()))?
         {
             files.push((p.to_string(), b, WriteKind::Atomic));
         }
@@ -275,12 +275,12 @@ impl Writer {
 /// salt here.
 pub fn pending(line: usize, v: Value, default_source: Option<&str>) -> Result<Pending> {
     let Value::Object(m) = v else {
-        return Err(CliError::Input(
+        return Err(Error::Input(
             "expected a JSON object like {\"kind\": \"payment\", \"body\": {…}}".into(),
         ));
     };
     let (draft, private) =
-        EventDraft::from_object(m, default_source).map_err(|e| CliError::Input(e.to_string()))?;
+        EventDraft::from_object(m, default_source).map_err(|e| Error::Input(e.to_string()))?;
     let private = private.map(|b| random_seed().map(|s| (b, s))).transpose()?;
     Ok(Pending {
         line,
@@ -297,7 +297,7 @@ pub fn parse_lines(input: &str, default_source: Option<&str>) -> Result<Vec<Pend
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| CliError::Input(format!("line {n}: {why}"));
+        let bad = |why: String| Error::Input(format!("line {n}: {why}"));
         if line.len() > MAX_LINE {
             return Err(bad(format!(
                 "{} bytes, more than the {MAX_LINE} an event line may have",
@@ -315,7 +315,7 @@ pub fn parse_lines(input: &str, default_source: Option<&str>) -> Result<Vec<Pend
         out.push(pending(n, v, default_source).map_err(|e| bad(e.to_string()))?);
     }
     if out.is_empty() {
-        return Err(CliError::Input("no events in the input".into()));
+        return Err(Error::Input("no events in the input".into()));
     }
     Ok(out)
 }
