@@ -74,6 +74,16 @@ impl StateFeed {
         self.next.set_value(ev.event().seq + 1);
         true
     }
+
+    /// Forgets what was applied from event `seq` on (an audit that failed after handing
+    /// it over): the replay starts again, and the state view applies the events held
+    /// (the window's, the index's) up to `seq` anew.
+    pub fn forget_from(&self, seq: u64) {
+        if self.next.get_value() > seq {
+            self.replay.set_value(Replay::new());
+            self.next.set_value(0);
+        }
+    }
 }
 
 impl Default for StateFeed {

@@ -219,7 +219,13 @@ pub fn App() -> impl IntoView {
     let pinned_here = key.is_none() && remembered_key.is_some();
     let key = key.or(remembered_key);
     let key_memory_store = StoredValue::new(key_memory.clone());
+    let feed = explorer::StateFeed::new();
     let alarm = move |e: &LedgerError| {
+        // What the audit handed over past the last digest it verified did not hold: the
+        // explorer and the state show none of it.
+        let verified = digest.with_untracked(|d| d.as_ref().map_or(0, |d| d.checkpoint.size));
+        set_events.update(|w| w.truncate_from(verified));
+        feed.forget_from(verified);
         // A key remembered from a first visit that no longer verifies the ledger: the
         // core's rule says what that is (`verdict::with_remembered_keys`).
         let e = LedgerError {
@@ -265,7 +271,6 @@ pub fn App() -> impl IntoView {
     // events are verified; searched for events only after this visit's digest proves what
     // it holds (see `index` and `database`).
     let db = StoredValue::new_local(None::<Rc<database::Db>>);
-    let feed = explorer::StateFeed::new();
     let (covered, set_covered) = signal(0u64);
     let (index_note, set_index_note) = signal(None::<String>);
     let indexing = Rc::new(RefCell::new(Indexing::default()));

@@ -436,7 +436,8 @@ pub fn alarm_title(code: &str) -> &'static str {
         "BAD_SIGNATURE" => "Bad signature",
         "KEY_CHANGED" => "Key changed",
         "BAD_ARCHIVE" => "Archive damaged",
-        "FETCH_FAILED" | "NOT_FOUND" => "Unreachable",
+        "FETCH_FAILED" => "Unreachable",
+        "NOT_FOUND" => "Not served",
         "STALE" => "Stale",
         "QUORUM" => "Not witnessed",
         _ => "Cannot verify",
@@ -454,7 +455,9 @@ pub fn alarm_explanation(code: &str, segment: Option<u64>) -> String {
         ("KEY_CHANGED", _) => "The ledger is no longer signed by the key this browser trusted on its first visit. A key change must be announced by the operator; until you confirm it, nothing from this ledger is trusted.".into(),
         ("STALE", _) => "The newest digest this ledger signed is older than it should be: the ledger may have stopped, or someone may be showing you an old view of it. Everything up to that digest verified.".into(),
         ("BAD_ARCHIVE", _) => "A digest in the ledger's archive is not what the ledger signed, or is not where the archive says. The live ledger may still verify; its published history does not.".into(),
-        ("FETCH_FAILED" | "NOT_FOUND", _) => "The ledger could not be fetched. Nothing was verified; try again later.".into(),
+        ("FETCH_FAILED", _) => "The ledger could not be fetched. Nothing was verified; try again later.".into(),
+        ("NOT_FOUND", Some(s)) => format!("The ledger does not serve a file its signed digest commits to (segment {s}). Nothing from that digest is shown as verified."),
+        ("NOT_FOUND", None) => "The ledger does not serve a file it must: there may be no ledger at this address. Nothing was verified.".into(),
         _ => "The ledger could not be verified.".into(),
     }
 }

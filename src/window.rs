@@ -238,6 +238,26 @@ impl Window {
         over as u64
     }
 
+    /// Lets every row from event `seq` on go: what an audit handed over before it failed
+    /// is not shown as verified. The select values and corrections are as if those rows
+    /// had never come.
+    pub fn truncate_from(&mut self, seq: u64) {
+        while self.rows.back().is_some_and(|r| r.seq >= seq) {
+            let Some(r) = self.rows.pop_back() else {
+                break;
+            };
+            self.corrections.pop_back();
+            for (i, f) in FIELDS.into_iter().enumerate() {
+                if let Some(n) = self.distinct[i].get_mut(r.field(f)) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            if let Some(i) = r.corrects.as_ref().and_then(|(t, _)| self.position(*t)) {
+                self.corrections[i] = self.corrections[i].saturating_sub(1);
+            }
+        }
+    }
+
     fn position(&self, seq: u64) -> Option<usize> {
         self.rows.binary_search_by_key(&seq, |r| r.seq).ok()
     }

@@ -194,6 +194,11 @@ fn what_a_browser_remembers_is_read_strictly_and_said_in_words() {
         "it holds no size"
     );
     assert!(model::alarm_explanation("TAMPERED", Some(3)).contains("segment 3"));
+    // A file the digest commits to and the log does not serve is not "unreachable".
+    assert_eq!(model::alarm_title("NOT_FOUND"), "Not served");
+    assert_eq!(model::alarm_title("FETCH_FAILED"), "Unreachable");
+    assert!(model::alarm_explanation("NOT_FOUND", Some(1)).contains("segment 1"));
+    assert!(!model::alarm_explanation("NOT_FOUND", Some(1)).contains("fetched"));
 }
 
 #[wasm_bindgen_test]
@@ -413,6 +418,33 @@ fn the_window_keeps_the_newest_events_and_its_indexes_as_they_come_and_go() {
     assert_eq!(w.total(), next);
     assert_eq!(w.get(next - 1).map(|r| r.seq), Some(next - 1));
     assert_eq!(w.get(next - 51), None);
+}
+
+#[wasm_bindgen_test]
+fn a_failed_audits_rows_leave_the_window_and_its_indexes_as_if_never_there() {
+    // Events 0..120 (the window holds 50); every fifth corrects one 3 to 12 back.
+    let mk = |s: u64| {
+        let c = (s % 5 == 4).then(|| s - 3 - s % 10);
+        row(s, ["payment", "refund"][(s % 2) as usize], "erp", &format!("a{}", s % 7), c)
+    };
+    for cut in [0u64, 1, 69, 70, 71, 100, 118, 119, 120, 500] {
+        let mut w = Window::new(50);
+        w.extend((0..120).map(mk));
+        w.truncate_from(cut);
+        let held: Vec<u64> = w.rows().iter().map(|r| r.seq).collect();
+        let want: Vec<u64> = (70..120).filter(|s| *s < cut).collect();
+        assert_eq!(held, want, "cut at {cut}");
+        let fresh = rebuilt(&w);
+        for f in [Field::Kind, Field::Source, Field::Author] {
+            assert_eq!(w.distinct(f), fresh.distinct(f), "{f:?}, cut at {cut}");
+        }
+        for s in 60..120 {
+            assert_eq!(w.corrected_by(s), fresh.corrected_by(s), "event {s}, cut at {cut}");
+        }
+        // What comes after a cut is added as if the cut rows had never come.
+        w.extend((cut.min(120)..cut.min(120) + 3).map(mk));
+        assert_eq!(w.rows().back().map(|r| r.seq), Some(cut.min(120) + 2));
+    }
 }
 
 #[wasm_bindgen_test]

@@ -842,14 +842,6 @@ fn audit(
     })
 }
 
-fn missing(src: &Source, path: &str, cp: &VerifiedCheckpoint) -> Error {
-    Error::Verification(format!(
-        "{} is missing (the checkpoint of size {} requires it)",
-        src.describe(path),
-        cp.size()
-    ))
-}
-
 fn audit_with(
     src: &Source,
     cp: &VerifiedCheckpoint,
@@ -875,15 +867,23 @@ fn audit_with(
                     .iter()
                     .position(|q| *q == p)
                     .ok_or_else(|| Error::Io(format!("{name} was not planned")))?;
-                let bytes = pf.take(i)?.ok_or_else(|| missing(src, &name, cp))?;
-                if a.feed(&bytes).is_ok() {
-                    let _ = a.finish_step();
+                match pf.take(i)? {
+                    Some(bytes) => {
+                        if a.feed(&bytes).is_ok() {
+                            let _ = a.finish_step();
+                        }
+                    }
+                    // The core's rule for a committed file the log does not serve.
+                    None => drop(a.not_served()),
                 }
             }
             _ => {
                 // A partial tile may be gone once the full one exists; a later version may
                 // fall back to it. Today a missing file is a failure of the log to serve it.
-                let mut r = src.open(&name)?.ok_or_else(|| missing(src, &name, cp))?;
+                let Some(mut r) = src.open(&name)? else {
+                    drop(a.not_served());
+                    continue;
+                };
                 loop {
                     let n = r
                         .read(&mut buf)

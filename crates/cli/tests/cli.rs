@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use serde_json::json;
+
 mod common;
 use common::*;
 
@@ -711,15 +713,26 @@ fn verify_over_http_with_prefetch_locates_failures_in_later_segments() {
         serde_json::from_slice(&ll(&["verify", &url, "--json"], None, &[]).stdout).unwrap();
     assert_eq!(v["verified"], false);
     assert_eq!(v["failure"]["segment"], 9, "{v}");
-    // A segment the log no longer serves.
+    // A segment the log no longer serves: NOT_FOUND (the core's rule, docs/FORMAT.md),
+    // over HTTP (a 404) and from the directory alike, located at its segment.
     fs::remove_file(&p).unwrap();
-    let o = ll(&["verify", &url], None, &[]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("tile/entries/009 is missing"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    for target in [url.as_str(), dir.to_str().unwrap()] {
+        let o = ll(&["verify", target, "--json"], None, &[]);
+        assert_eq!(code(&o), 1, "{target}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (&v["verified"], &v["code"], &v["failure"]["segment"], &v["failure"]["path"]),
+            (&json!(false), &json!("NOT_FOUND"), &json!(9), &json!("tile/entries/009")),
+            "{target}: {v}"
+        );
+        let o = ll(&["verify", target], None, &[]);
+        assert_eq!(code(&o), 1);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("tile/entries/009 is not served"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
     fs::write(&p, &good).unwrap();
     assert_eq!(code(&ll(&["verify", &url], None, &[])), 0);
 }

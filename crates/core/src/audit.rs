@@ -155,6 +155,15 @@ pub enum AuditError {
         /// Its leaf hash now.
         found: Hash,
     },
+    /// A file the signed checkpoint commits to is not served (docs/FORMAT.md, "A file
+    /// the log does not serve"): the audit cannot complete, and nothing past it holds.
+    #[error("{path} is not served, but the signed checkpoint of size {size} commits to it")]
+    NotServed {
+        /// The file.
+        path: TilePath,
+        /// The checkpoint's size.
+        size: u64,
+    },
     /// The API was used out of order (a bug in the caller, not the log).
     #[error("auditor misuse: {0}")]
     Misuse(&'static str),
@@ -689,6 +698,32 @@ impl Auditor {
                 self.failure.clone().map_or(Ok(()), |f| Err(Box::new(f)))
             }
         }
+    }
+
+    /// Declares that the log does not serve the current step's file (a 404, or no such
+    /// file or object): the audit fails there with [`AuditError::NotServed`], located at
+    /// the file's segment. A fetch that failed for another reason (a 5xx, a timeout) is
+    /// not this: the caller reports that as its own, and may try again.
+    pub fn not_served(&mut self) -> Box<AuditFailure> {
+        if let Some(f) = &self.failure {
+            return Box::new(f.clone());
+        }
+        let (path, bundle) = match &self.current {
+            Some(Current::Bundle { path, .. }) => (*path, path.index()),
+            Some(Current::Tile { path, .. }) => (*path, tile_bundle(*path)),
+            None => {
+                return self.fail(
+                    AuditError::Misuse("not_served with no step pending"),
+                    None,
+                    None,
+                )
+            }
+        };
+        let e = AuditError::NotServed {
+            path,
+            size: self.size,
+        };
+        self.fail(e, Some(bundle), None)
     }
 
     /// Feeds a whole file and finishes the step.

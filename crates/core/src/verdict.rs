@@ -187,6 +187,9 @@ pub fn history_alarm(e: &crate::audit::history::HistoryError) -> Code {
 pub fn audit_code(f: &AuditFailure) -> Code {
     match f.error {
         AuditError::Misuse(_) => Code::BadInput,
+        // Not served is not proof of tampering: anything on the way (a CDN, a proxy) can
+        // answer 404. The audit fails, for the log's duty to serve it (docs/FORMAT.md).
+        AuditError::NotServed { .. } => Code::NotFound,
         _ => Code::Tampered,
     }
 }

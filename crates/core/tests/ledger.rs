@@ -671,3 +671,70 @@ fn an_authors_json_object_becomes_a_draft_by_one_set_of_rules() {
     }
 }
 }
+
+/// A file the signed checkpoint commits to and the log does not serve: the audit fails
+/// there, at that file's segment, with NOT_FOUND (not TAMPERED), whichever file it is.
+#[test]
+fn a_committed_file_not_served_fails_the_audit_at_its_segment_as_not_found() {
+    use liveledger_core::verdict::{audit_code, Code};
+    let mut l = Ledger::new();
+    for i in 1..600 {
+        l.payment(i);
+    }
+    l.publish();
+    let size = 600;
+    // Each step of a full audit, in turn, is the one not served.
+    let steps = {
+        let mut a = Auditor::new(&l.checkpoint(size), Level::Ledger, true);
+        let mut v = Vec::new();
+        while let Some(s) = a.next_step() {
+            v.push(s);
+            a.feed_all(l.file(s.path())).unwrap();
+        }
+        v
+    };
+    assert!(steps.iter().any(|s| matches!(s, Step::Tile(_))), "{steps:?}");
+    for missing in &steps {
+        let mut a = Auditor::new(&l.checkpoint(size), Level::Ledger, true);
+        let mut bundles_read = 0;
+        while let Some(s) = a.next_step() {
+            if s == *missing {
+                let f = a.not_served();
+                assert_eq!(audit_code(&f), Code::NotFound, "{missing:?}");
+                assert_eq!(
+                    f.error,
+                    AuditError::NotServed {
+                        path: s.path(),
+                        size
+                    }
+                );
+                assert_eq!(f.location.step, Some(s));
+                let segment = match s {
+                    Step::Bundle(p) => p.index(),
+                    Step::Tile(p) => p.first_leaf().unwrap() / 256,
+                };
+                assert_eq!(f.location.bundle, Some(segment), "{missing:?}");
+                assert!(
+                    f.to_string().contains("is not served, but the signed checkpoint of size 600 commits to it"),
+                    "{f}"
+                );
+                break;
+            }
+            if matches!(s, Step::Bundle(_)) {
+                bundles_read += 1;
+            }
+            a.feed_all(l.file(s.path())).unwrap();
+        }
+        // Nothing more is asked for, and the report carries the failure.
+        assert_eq!(a.next_step(), None);
+        assert!(!a.is_done());
+        assert_eq!(a.report().failure.map(|f| f.location.step), Some(Some(*missing)));
+        assert_eq!(a.stats().bundles, bundles_read);
+    }
+    // With no step pending it is the caller's mistake, not the log's.
+    let mut done = Auditor::new(&l.checkpoint(size), Level::Ledger, true);
+    while let Some(s) = done.next_step() {
+        done.feed_all(l.file(s.path())).unwrap();
+    }
+    assert!(matches!(done.not_served().error, AuditError::Misuse(_)));
+}

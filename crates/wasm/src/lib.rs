@@ -280,8 +280,13 @@ async fn drive_inner(
             .map(|p| p.to_string())
             .collect();
         f.keep_ahead(&upcoming, true);
-        let bytes = match f.require(&path.to_string(), true).await {
-            Ok(b) => b,
+        let bytes = match f.get(&path.to_string(), true).await {
+            Ok(Some(b)) => b,
+            // The core's rule for a committed file the log does not serve.
+            Ok(None) => {
+                drop(a.not_served());
+                break Ok(());
+            }
             Err(e) => break Err(e),
         };
         // Events reach the caller only once verified (chain, author, signature).
