@@ -425,7 +425,13 @@ fn a_failed_audits_rows_leave_the_window_and_its_indexes_as_if_never_there() {
     // Events 0..120 (the window holds 50); every fifth corrects one 3 to 12 back.
     let mk = |s: u64| {
         let c = (s % 5 == 4).then(|| s - 3 - s % 10);
-        row(s, ["payment", "refund"][(s % 2) as usize], "erp", &format!("a{}", s % 7), c)
+        row(
+            s,
+            ["payment", "refund"][(s % 2) as usize],
+            "erp",
+            &format!("a{}", s % 7),
+            c,
+        )
     };
     for cut in [0u64, 1, 69, 70, 71, 100, 118, 119, 120, 500] {
         let mut w = Window::new(50);
@@ -439,7 +445,11 @@ fn a_failed_audits_rows_leave_the_window_and_its_indexes_as_if_never_there() {
             assert_eq!(w.distinct(f), fresh.distinct(f), "{f:?}, cut at {cut}");
         }
         for s in 60..120 {
-            assert_eq!(w.corrected_by(s), fresh.corrected_by(s), "event {s}, cut at {cut}");
+            assert_eq!(
+                w.corrected_by(s),
+                fresh.corrected_by(s),
+                "event {s}, cut at {cut}"
+            );
         }
         // What comes after a cut is added as if the cut rows had never come.
         w.extend((cut.min(120)..cut.min(120) + 3).map(mk));

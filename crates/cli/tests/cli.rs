@@ -721,8 +721,18 @@ fn verify_over_http_with_prefetch_locates_failures_in_later_segments() {
         assert_eq!(code(&o), 1, "{target}");
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(
-            (&v["verified"], &v["code"], &v["failure"]["segment"], &v["failure"]["path"]),
-            (&json!(false), &json!("NOT_FOUND"), &json!(9), &json!("tile/entries/009")),
+            (
+                &v["verified"],
+                &v["code"],
+                &v["failure"]["segment"],
+                &v["failure"]["path"]
+            ),
+            (
+                &json!(false),
+                &json!("NOT_FOUND"),
+                &json!(9),
+                &json!("tile/entries/009")
+            ),
             "{target}: {v}"
         );
         let o = ll(&["verify", target], None, &[]);
