@@ -51,14 +51,7 @@ use crate::merkle::{self, ProofError};
 use crate::sigcheck::SignatureCheck;
 use crate::tiles::{self, TilePath, TiledTree, TILE_WIDTH};
 
-/// What is checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    /// Any C2SP tlog-tiles log: entries are opaque.
-    Log,
-    /// A Live Ledger: every entry is also an event, checked in order.
-    Ledger,
-}
+pub use crate::level::Level;
 
 /// One file the auditor needs, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! cosignatures, tlog-tiles paths and entry bundles, RFC 6962 Merkle proofs, the Live
 //! Ledger event, and a streaming auditor.
 //!
-//! Layering, bottom up (each module uses only the ones above it in this list):
+//! Layering, bottom up (each module uses only the ones above it in this list; ARCHITECTURE.md
+//! has it as one line, and `tests/layers.rs` holds the sources to it):
 //! - [`b64`]: base64, strict.
 //! - [`hash`]: SHA-256 and the RFC 6962 §2.1 hash functions.
 //! - [`merkle`]: tree hashes, inclusion and consistency proofs, the frontier.
@@ -16,13 +17,14 @@
 //! - [`jcs`], [`time`]: canonical JSON, RFC 3339 timestamps.
 //! - [`policy`]: C2SP tlog-policy: logs, witnesses and the quorum.
 //! - [`metadata`]: the ledger metadata, one strict parser.
+//! - [`level`]: what is checked of a log (its tree, or its events too).
 //! - [`sigcheck`]: Ed25519 checks handed out, and which inputs any engine may check.
 //! - [`event`]: the Live Ledger event, canonical JSON, governance, replay.
 //! - [`writer`]: what a publisher writes after each append.
-//! - [`audit`]: the streaming auditor, consistency and split views (step machines) and
-//!   single-entry checks.
 //! - [`trust`]: what a verifier trusts and why: keys (pinned or first use), time key,
 //!   origin, level, the witness quorum; how a checkpoint is opened under it.
+//! - [`audit`]: the streaming auditor, consistency and split views (step machines) and
+//!   single-entry checks.
 //! - [`freshness`]: when a digest is stale (twice the ledger's cadence, or a stricter
 //!   maximum age).
 //! - [`proof`]: C2SP tlog-proof receipts.
@@ -45,6 +47,7 @@ pub mod freshness;
 pub mod hash;
 pub mod jcs;
 pub mod layout;
+pub mod level;
 pub mod merkle;
 pub mod metadata;
 pub mod note;

@@ -21,8 +21,8 @@
 //! Verifiers (the CLI, the JS module, the page through it) call these two and nothing
 //! else for trust.
 
-use crate::audit::Level;
 use crate::checkpoint::{CheckpointError, VerifiedCheckpoint};
+use crate::level::Level;
 use crate::metadata::{Entries, Metadata, MetadataError};
 use crate::note::{Note, NoteError, VerifierKey};
 use crate::policy::Policy;
