@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use liveledger_core::event::{Change, EventDraft};
 use liveledger_publisher::{self as ledger, InitOptions, Pending, Writer};
 use liveledger_server as server;
 use liveledger_store::Store;
@@ -115,17 +116,20 @@ pub fn create(dir: &Path) -> Result<Store> {
         _ => json!({}),
     };
     body["amount"] = json!("1.00");
-    w.append(vec![pending(1, json!({"kind": "correction", "source": "erp-eu", "key": t.key, "body": body,
-        "corrects": {"seq": amend_target, "mode": "amend"}, "reason": "amount keyed in the wrong currency unit"}))?], &bob)?;
-    let void_target = amend_target + 3;
-    w.append(
-        vec![pending(
-            1,
-            json!({"kind": "correction", "source": "erp-eu",
-        "corrects": {"seq": void_target, "mode": "void"}, "reason": "duplicate entry"}),
-        )?],
-        &bob,
-    )?;
+    let correct = |draft| Pending {
+        line: 1,
+        draft,
+        private: None,
+    };
+    let amount = EventDraft::correction(
+        &t,
+        Change::Amend(body),
+        Some("amount keyed in the wrong currency unit"),
+    );
+    w.append(vec![correct(amount)], &bob)?;
+    let duplicate = w.event(amend_target + 3)?;
+    let void = EventDraft::correction(&duplicate, Change::Void, Some("duplicate entry"));
+    w.append(vec![correct(void)], &bob)?;
     w.append(
         vec![pending(
             1,
@@ -299,7 +303,7 @@ fn start_witnesses(store: &Store) -> Result<Vec<(String, server::Running)>> {
         urls.push((url, running));
     }
     policy += "group two-of-three 2 W1 W2 W3\nquorum two-of-three\n";
-    w.set_policy(&policy)?;
+    w.set_policy(policy.as_bytes())?;
     w.republish()?;
     match &w.witnessed {
         Some(g) if g.met => Ok(urls),

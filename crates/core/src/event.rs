@@ -54,6 +54,11 @@ pub const KIND_KEY_ADD: &str = "ledger.key.add";
 pub const KIND_KEY_REVOKE: &str = "ledger.key.revoke";
 /// Announces log signing keys added or retired (log key rotation).
 pub const KIND_LOG_KEY: &str = "ledger.logkey";
+/// The kind the publisher gives a correction it writes (`liveledger correct`); any kind
+/// may correct, by its `corrects` member.
+pub const KIND_CORRECTION: &str = "correction";
+/// The source of the governance events the publisher writes.
+pub const SOURCE_LIVELEDGER: &str = "liveledger";
 
 const MAX_KIND: usize = 64;
 const MAX_SOURCE: usize = 128;
@@ -106,6 +111,23 @@ pub struct Correction {
     pub mode: CorrectionMode,
 }
 
+/// What a correction does to the event it corrects ([`EventDraft::correction`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// The event's payload, amended.
+    Amend(Value),
+    /// The event no longer counts.
+    Void,
+}
+
+/// `{"key": …, "role": …}`: an author as governance bodies name one.
+fn author_entry(key: &VerifierKey, role: Role) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("key".into(), Value::String(key.to_string()));
+    m.insert("role".into(), Value::String(role.as_str().into()));
+    m
+}
+
 /// A role an author key has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -116,7 +138,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn parse(s: &str) -> Option<Role> {
+    /// `admin` or `writer`; anything else is no role.
+    pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),
             "writer" => Some(Role::Writer),
@@ -664,6 +687,65 @@ impl EventDraft {
             extra: m,
         };
         Ok((draft, private))
+    }
+
+    /// The genesis event of a ledger for `origin`: its first admin and its log key, the
+    /// governance the chain starts from (docs/FORMAT.md, "Governance").
+    pub fn genesis(origin: &str, admin: &VerifierKey, log_key: &VerifierKey) -> EventDraft {
+        let mut body = Map::new();
+        body.insert("origin".into(), Value::String(origin.to_owned()));
+        body.insert(
+            "keys".into(),
+            Value::Array(vec![Value::Object(author_entry(admin, Role::Admin))]),
+        );
+        body.insert(
+            "log_keys".into(),
+            Value::Array(vec![Value::String(log_key.to_string())]),
+        );
+        EventDraft::governance(KIND_GENESIS, body)
+    }
+
+    /// A `ledger.key.add` event: `key` may write from the next event on, as `role`.
+    pub fn key_add(key: &VerifierKey, role: Role) -> EventDraft {
+        EventDraft::governance(KIND_KEY_ADD, author_entry(key, role))
+    }
+
+    fn governance(kind: &str, body: Map<String, Value>) -> EventDraft {
+        EventDraft {
+            kind: kind.into(),
+            source: SOURCE_LIVELEDGER.into(),
+            body: Some(Value::Object(body)),
+            ..Default::default()
+        }
+    }
+
+    /// A correction of `target`: an amended payload (under the target's key), or a void;
+    /// from the target's source, with `reason` kept in its `reason` member.
+    pub fn correction(
+        target: &UnverifiedEvent,
+        change: Change,
+        reason: Option<&str>,
+    ) -> EventDraft {
+        let (mode, key, body) = match change {
+            Change::Amend(body) => (CorrectionMode::Amend, target.key.clone(), Some(body)),
+            Change::Void => (CorrectionMode::Void, None, None),
+        };
+        let mut extra = Map::new();
+        if let Some(r) = reason {
+            extra.insert("reason".into(), Value::String(r.to_owned()));
+        }
+        EventDraft {
+            kind: KIND_CORRECTION.into(),
+            source: target.source.clone(),
+            key,
+            body,
+            commitment: None,
+            correction: Some(Correction {
+                seq: target.seq,
+                mode,
+            }),
+            extra,
+        }
     }
 
     /// Signs the draft as event `seq` and returns its canonical bytes, parsing them back

@@ -1,4 +1,5 @@
-//! The pure half of a tlog-tiles publisher: what to write after each append.
+//! The pure half of a tlog-tiles publisher: what to write after each append, and the
+//! ledger metadata it signs ([`metadata`]).
 //!
 //! A [`LogWriter`] holds the right edge of the log (the partial tile at each level and the
 //! entries of the partial bundle) and turns appends into files. It does no I/O: the CLI
@@ -7,6 +8,8 @@
 //!
 //! Invariant: a full tile or bundle is returned exactly once, when it completes; partial
 //! ones are returned by [`LogWriter::partial_files`] for the current size.
+
+pub mod metadata;
 
 use crate::bundle::{encode_bundle, BundleError};
 use crate::checkpoint::Checkpoint;

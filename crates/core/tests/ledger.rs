@@ -693,7 +693,10 @@ fn a_committed_file_not_served_fails_the_audit_at_its_segment_as_not_found() {
         }
         v
     };
-    assert!(steps.iter().any(|s| matches!(s, Step::Tile(_))), "{steps:?}");
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::Tile(_))),
+        "{steps:?}"
+    );
     for missing in &steps {
         let mut a = Auditor::new(&l.checkpoint(size), Level::Ledger, true);
         let mut bundles_read = 0;
@@ -715,7 +718,9 @@ fn a_committed_file_not_served_fails_the_audit_at_its_segment_as_not_found() {
                 };
                 assert_eq!(f.location.bundle, Some(segment), "{missing:?}");
                 assert!(
-                    f.to_string().contains("is not served, but the signed checkpoint of size 600 commits to it"),
+                    f.to_string().contains(
+                        "is not served, but the signed checkpoint of size 600 commits to it"
+                    ),
                     "{f}"
                 );
                 break;
@@ -728,7 +733,10 @@ fn a_committed_file_not_served_fails_the_audit_at_its_segment_as_not_found() {
         // Nothing more is asked for, and the report carries the failure.
         assert_eq!(a.next_step(), None);
         assert!(!a.is_done());
-        assert_eq!(a.report().failure.map(|f| f.location.step), Some(Some(*missing)));
+        assert_eq!(
+            a.report().failure.map(|f| f.location.step),
+            Some(Some(*missing))
+        );
         assert_eq!(a.stats().bundles, bundles_read);
     }
     // With no step pending it is the caller's mistake, not the log's.
@@ -737,4 +745,176 @@ fn a_committed_file_not_served_fails_the_audit_at_its_segment_as_not_found() {
         done.feed_all(l.file(s.path())).unwrap();
     }
     assert!(matches!(done.not_served().error, AuditError::Misuse(_)));
+}
+
+/// The publisher's drafts of governance events and corrections are the core's, and the
+/// chain accepts what they write: a genesis, a key added, an amend and a void, replayed.
+#[test]
+fn the_core_writes_genesis_key_and_correction_events_the_chain_accepts() {
+    use liveledger_core::event::{genesis_prev, Change, Role, KIND_CORRECTION};
+    let (log, admin, carol) = (
+        key(ORIGIN, 1),
+        key("alice@example.org", 2),
+        key("carol@example.org", 4),
+    );
+    let genesis = EventDraft::genesis(ORIGIN, &admin.verifier(), &log.verifier());
+    assert_eq!(
+        genesis.body,
+        Some(json!({
+            "origin": ORIGIN,
+            "keys": [{"key": admin.verifier().to_string(), "role": "admin"}],
+            "log_keys": [log.verifier().to_string()],
+        }))
+    );
+    let mut chain = ChainVerifier::new(ORIGIN);
+    let mut prev = genesis_prev(ORIGIN);
+    let mut t = 1_790_000_000;
+    let mut entries = Vec::new();
+    let mut push =
+        |d: &EventDraft, by: &liveledger_core::note::SignerKey, chain: &mut ChainVerifier| {
+            t += 1;
+            let seq = entries.len() as u64;
+            let bytes = d
+                .sign(seq, Timestamp::from_unix(t, 0).unwrap(), prev, by)
+                .unwrap();
+            chain
+                .check(&bytes, leaf_hash(&bytes))
+                .unwrap_or_else(|e| panic!("event {seq}: {e}"));
+            prev = leaf_hash(&bytes);
+            entries.push(bytes);
+            UnverifiedEvent::parse(entries.last().unwrap()).unwrap()
+        };
+    push(&genesis, &admin, &mut chain);
+    let added = push(
+        &EventDraft::key_add(&carol.verifier(), Role::Writer),
+        &admin,
+        &mut chain,
+    );
+    assert_eq!(added.kind, event::KIND_KEY_ADD);
+    let pay = EventDraft {
+        kind: "payment".into(),
+        source: "erp-eu".into(),
+        key: Some("invoice/7".into()),
+        body: Some(json!({"amount": "10.00"})),
+        ..Default::default()
+    };
+    let paid = push(&pay, &carol, &mut chain);
+    let again = push(&pay, &carol, &mut chain);
+    let amend = EventDraft::correction(
+        &paid,
+        Change::Amend(json!({"amount": "12.00"})),
+        Some("typo"),
+    );
+    let amended = push(&amend, &carol, &mut chain);
+    assert_eq!(
+        (
+            amended.kind.as_str(),
+            amended.source.as_str(),
+            amended.key.as_deref()
+        ),
+        (KIND_CORRECTION, "erp-eu", Some("invoice/7"))
+    );
+    assert_eq!(amended.object["reason"], json!("typo"));
+    assert_eq!(
+        amended.correction,
+        Some(Correction {
+            seq: 2,
+            mode: CorrectionMode::Amend
+        })
+    );
+    let void = push(
+        &EventDraft::correction(&again, Change::Void, None),
+        &carol,
+        &mut chain,
+    );
+    assert_eq!(
+        (void.key.as_deref(), void.object.get("reason")),
+        (None, None)
+    );
+    assert_eq!(
+        void.correction,
+        Some(Correction {
+            seq: 3,
+            mode: CorrectionMode::Void
+        })
+    );
+    // The replay: the amend is the key's value.
+    let mut r = Replay::new();
+    for e in &entries {
+        r.apply_event(&UnverifiedEvent::parse(e).unwrap());
+    }
+    let rows = r.state();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].value_from, 4, "the amend's value: {rows:?}");
+}
+
+/// The metadata writer writes what the parser reads, and a policy replaces the witness
+/// threshold and keeps every other member.
+#[test]
+fn the_metadata_writer_is_checked_by_the_metadata_reader() {
+    use liveledger_core::metadata::{Entries, Metadata};
+    use liveledger_core::writer::metadata::{with_policy, MetadataDraft};
+    let (log, admin) = (key(ORIGIN, 1), key("alice@example.org", 2));
+    let time = liveledger_core::note::SignerKey::from_seed(
+        "t",
+        liveledger_core::note::ALG_COSIGNATURE_V1,
+        [5; 32],
+    )
+    .unwrap();
+    let w = key("w.example", 6).verifier();
+    let (vlog, vtime, vadmin) = (log.verifier(), time.verifier(), admin.verifier());
+    let draft = MetadataDraft {
+        origin: ORIGIN,
+        log_key: &vlog,
+        cadence_seconds: 60,
+        witnesses: std::slice::from_ref(&w),
+        witness_threshold: 0,
+        ledger: Some((&vtime, &vadmin)),
+    };
+    let text = draft.to_text().unwrap();
+    let m = Metadata::parse(&text).unwrap();
+    assert_eq!(
+        (m.origin.as_str(), m.entries, m.cadence_seconds),
+        (ORIGIN, Entries::Events, Some(60))
+    );
+    assert_eq!(
+        (m.log_keys, m.time_key),
+        (vec![vlog.clone()], Some(vtime.clone()))
+    );
+    assert_eq!(
+        m.authors,
+        Some(json!([{"key": vadmin.to_string(), "role": "admin"}]))
+    );
+    let opaque = MetadataDraft {
+        ledger: None,
+        ..draft.clone()
+    }
+    .to_text()
+    .unwrap();
+    assert_eq!(Metadata::parse(&opaque).unwrap().entries, Entries::Opaque);
+    assert!(MetadataDraft {
+        origin: "a b",
+        ..draft.clone()
+    }
+    .to_text()
+    .is_err());
+    assert!(MetadataDraft {
+        witness_threshold: 2,
+        ..draft.clone()
+    }
+    .to_text()
+    .is_err());
+    // A member a newer publisher added stays; the threshold gives way to the policy.
+    let newer = text.replace("}\n", ",\"zz_newer_member\":true}\n");
+    assert!(Metadata::parse(&newer).is_ok(), "{newer}");
+    let policy = format!(
+        "witness W {} https://w.example/\nquorum W\n",
+        time.verifier()
+    );
+    let with = with_policy(&newer, &policy).unwrap();
+    let m = Metadata::parse(&with).unwrap();
+    assert!(m.policy.is_some() && m.witnesses.is_none());
+    assert_eq!(m.other["zz_newer_member"], json!(true));
+    assert!(with_policy(&newer, "not a policy").is_err());
+    assert!(with_policy("not metadata", &policy).is_err());
 }

@@ -33,7 +33,7 @@ use serde_json::{json, Value};
 use liveledger_store::process::{now, random_seed};
 use liveledger_store::{self as store, read_capped, Error, Hold, Result, Store, WriteKind};
 
-use liveledger_core::metadata::{Entries, Metadata, HEADER as METADATA_HEADER};
+use liveledger_core::metadata::{Entries, Metadata};
 
 mod append;
 pub mod cosign;
@@ -44,7 +44,7 @@ pub mod pages;
 use journal::{Journal, State};
 mod publish;
 pub use append::{parse_lines, pending};
-pub use init::init;
+pub use init::{create, init};
 const MAX_LINE: usize = 60_000;
 
 fn read_key(path: &std::path::Path) -> Result<SignerKey> {
@@ -151,12 +151,10 @@ impl Writer {
                 p.display()
             )));
         }
-        let d = EventDraft {
-            kind: event::KIND_KEY_ADD.into(),
-            source: "liveledger".into(),
-            body: Some(json!({"key": k.verifier().to_string(), "role": role})),
-            ..Default::default()
-        };
+        let role = event::Role::parse(role).ok_or_else(|| {
+            Error::Usage(format!("role {role:?}: expected \"admin\" or \"writer\""))
+        })?;
+        let d = EventDraft::key_add(&k.verifier(), role);
         self.store
             .write_secret(&p, k.to_secret_string().as_bytes())?;
         self.append(

@@ -1,6 +1,8 @@
 //! Publishing: the checkpoint signed and cosigned with the time key, archived, replaced
 //! (steps 4–5); the digest pages; the policy; consistency proofs from the ledger's tiles.
 
+use liveledger_core::policy::Policy;
+
 use super::*;
 
 impl Writer {
@@ -43,32 +45,37 @@ impl Writer {
         self.write_pages(size, previous)
     }
 
-    /// Sets the witness policy: rewrites the signed metadata with `policy` (the text of a
-    /// tlog-policy file, already parsed) in place of any `witnesses` threshold.
-    pub fn set_policy(&mut self, text: &str) -> Result<()> {
+    /// Sets the witness policy: rewrites the signed metadata with `text` (a tlog-policy
+    /// file) in place of any `witnesses` threshold. A policy whose log lines name logs
+    /// must name this one's key. Returns the policy, parsed.
+    pub fn set_policy(&mut self, text: &[u8]) -> Result<Policy> {
+        let policy = Policy::parse(text).map_err(|e| Error::Input(e.to_string()))?;
+        let text = std::str::from_utf8(text)
+            .map_err(|_| Error::Input("the policy is not UTF-8".into()))?;
+        if !policy.logs.is_empty()
+            && !policy
+                .logs
+                .iter()
+                .any(|(k, _)| self.meta.log_keys.contains(k))
+        {
+            return Err(Error::Input(format!(
+                "its log lines do not name this ledger's key {}",
+                self.meta.log_keys[0]
+            )));
+        }
         let raw = self.store.read("metadata", 1 << 20)?;
         let note = Note::parse(&raw)
             .and_then(|n| n.verify(&[self.log_key.verifier()]))
             .map_err(|e| Error::Corrupt(format!("{}: {e}", self.store.describe("metadata"))))?;
-        let line = note.text().lines().nth(1).unwrap_or("");
-        let mut v: Value =
-            serde_json::from_str(line).map_err(|e| Error::Corrupt(format!("metadata: {e}")))?;
-        let m = v
-            .as_object_mut()
-            .ok_or_else(|| Error::Corrupt("metadata is not a JSON object".into()))?;
-        m.remove("witnesses");
-        m.insert("policy".into(), Value::String(text.to_owned()));
-        let text = format!(
-            "{METADATA_HEADER}\n{}\n",
-            liveledger_core::jcs::to_canonical(&v).map_err(|e| Error::Input(e.to_string()))?
-        );
+        let text = liveledger_core::writer::metadata::with_policy(note.text(), text)
+            .map_err(|e| Error::Input(e.to_string()))?;
         let meta = Metadata::parse(&text).map_err(|e| Error::Input(e.to_string()))?;
         let signed =
             Note::sign(&text, &[&self.log_key], 0).map_err(|e| Error::Input(e.to_string()))?;
         self.store
             .put("metadata", &signed.to_bytes(), WriteKind::Atomic)?;
         self.meta = meta;
-        Ok(())
+        Ok(policy)
     }
 
     /// A heartbeat: re-signs the current size with a fresh time cosignature.

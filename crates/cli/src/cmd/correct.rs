@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use liveledger_publisher::{self as ledger, Writer};
+use liveledger_publisher::Writer;
 use liveledger_store::Store;
-use serde_json::json;
+
+use liveledger_core::event::{Change, EventDraft};
+use liveledger_publisher::Pending;
 
 use super::*;
 use crate::error::{Error, Result};
@@ -42,22 +44,19 @@ pub fn run(
     let store = Store::new(&dir, keys.as_deref())?;
     let mut w = Writer::open(&store)?;
     let target = w.event(seq)?;
-    let mut v = json!({"kind": "correction", "source": target.source, "corrects": {"seq": seq, "mode": if void { "void" } else { "amend" }}});
-    match (body, void) {
-        (Some(b), false) => {
-            v["body"] = serde_json::from_str(&b)
-                .map_err(|e| Error::Usage(format!("--body is not JSON: {e}")))?;
-            if let Some(k) = &target.key {
-                v["key"] = json!(k);
-            }
-        }
-        (None, true) => {}
+    let change = match (body, void) {
+        (Some(b), false) => Change::Amend(
+            serde_json::from_str(&b)
+                .map_err(|e| Error::Usage(format!("--body is not JSON: {e}")))?,
+        ),
+        (None, true) => Change::Void,
         _ => return Err(Error::Usage("pass --body JSON to amend, or --void".into())),
-    }
-    if let Some(r) = reason {
-        v["reason"] = json!(r);
-    }
-    let batch = vec![ledger::pending(1, v, None)?];
+    };
+    let batch = vec![Pending {
+        line: 1,
+        draft: EventDraft::correction(&target, change, reason.as_deref()),
+        private: None,
+    }];
     let a = w.author(author.as_deref())?;
     let seqs = w.append(batch, &a)?;
     println!("appended correction {} of event {seq}", seqs[0].seq);

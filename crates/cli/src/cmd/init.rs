@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use liveledger_core::note::{SignerKey, VerifierKey};
 use liveledger_publisher::{self as ledger, InitOptions, Writer};
-use liveledger_store::{self as store, Store};
+use liveledger_store::{self as store};
 
 use crate::error::{Error, Result};
 
@@ -56,32 +56,6 @@ pub fn run(
         store: bucket,
     }: Args,
 ) -> Result<i32> {
-    let mut store = Store::new(&dir, keys.as_deref())?;
-    if let Some(url) = &bucket {
-        if store.bucket().is_some() || dir.join(store::STORE_FILE).exists() {
-            return Err(Error::Usage(format!(
-                "{} already names an object store; init never overwrites a ledger",
-                dir.display()
-            )));
-        }
-        store = store.with_bucket(url)?;
-        if store.has("checkpoint")? {
-            return Err(Error::Usage(format!(
-                "{url} already holds a ledger; init never overwrites one"
-            )));
-        }
-        if store.has("metadata")? {
-            return Err(Error::Usage(format!(
-                "{url} holds a metadata file but no checkpoint: an init that failed \
-                 part way; delete what is under {url} to start again"
-            )));
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        store::write_atomic(
-            &dir.join(store::STORE_FILE),
-            store::store_file(url).as_bytes(),
-        )?;
-    }
     let log_key = log_key
         .map(|p| {
             let s = store::read_capped(&p, 4096)?;
@@ -93,9 +67,10 @@ pub fn run(
         .iter()
         .map(|w| VerifierKey::parse(w).map_err(|e| Error::Usage(format!("--witness: {e}"))))
         .collect::<Result<Vec<_>>>()?;
-    let had_keys = store.keys.exists();
-    let made = ledger::init(
-        &store,
+    let store = ledger::create(
+        &dir,
+        keys.as_deref(),
+        bucket.as_deref(),
         InitOptions {
             origin: origin.clone(),
             author,
@@ -105,18 +80,7 @@ pub fn run(
             witnesses,
             witness_threshold,
         },
-    );
-    if made.is_err() {
-        // A failed init leaves nothing here that would refuse the next one: the
-        // key directory it made and the store.json it wrote.
-        if !had_keys {
-            let _ = std::fs::remove_dir_all(&store.keys);
-        }
-        if bucket.is_some() {
-            let _ = std::fs::remove_file(dir.join(store::STORE_FILE));
-        }
-    }
-    made?;
+    )?;
     let w = Writer::open(&store)?;
     println!(
         "created {} ({}) with {} entries",
