@@ -1,7 +1,9 @@
 // One verdict everywhere: a table of cases — the golden ledger, a tampered copy, metadata
 // variants, wrong and rotated keys, a fork and a rollback against a checkpoint trusted
 // before, a stale digest, a ledger whose metadata demands witnesses, live witnesses holding one history
-// or another (a split view), a log without metadata — each
+// or another (a split view) or answering garbage, a log without metadata, a segment or a
+// tile not served, a truncated segment, a server error, a checkpoint that changes during
+// the audit — each
 // verified by `liveledger verify --json`, by the JS module in Node, by the same module in
 // headless Chromium, and by the page. All four must give the verdict the table says:
 // verified or not, the code, the level, the failing segment.
@@ -19,6 +21,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createServer, request } from "node:http";
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 import { mkdtempSync, cpSync, rmSync, readFileSync, writeFileSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -70,7 +73,8 @@ function rewriteMeta(dir, edit, by = signerFrom(readFileSync(join(work, "golden.
 
 // --- the cases ----------------------------------------------------------------------------
 
-/** name → { dir, key?, since? (a signed checkpoint), want: {verified, code, level, segment} } */
+/** name → { dir, key?, since? (a signed checkpoint), policy?, faults? (a maker of what a
+ * proxy before the log answers instead of it), want: {verified, code, level, segment} } */
 const cases = {};
 const ok = (level) => ({ verified: true, code: null, level, segment: null });
 const no = (code, segment = null) => ({ verified: false, code, level: null, segment });
@@ -139,6 +143,29 @@ function craft() {
   const timeSigner = signerFrom(readFileSync(join(keyDir, "time.key"), "utf8"));
   writeFileSync(join(stale, "checkpoint"), signNote(text, logSigner) + cosignLine(text, timeSigner, Math.floor(Date.now() / 1000) - 3 * 3600));
   cases["a digest signed 3 h ago by a ledger promising one an hour"] = { dir: stale, want: no("STALE") };
+  // What a log may fail to serve, or serve wrong (issue #33): one verdict for each. A file
+  // the checkpoint commits to and the log does not serve is NOT_FOUND at its segment
+  // (FORMAT.md, "A file the log does not serve"), whichever file it is.
+  rmSync(join(copy("no-bundle"), "tile/entries/000"));
+  cases["a segment the log does not serve (404)"] = { dir: join(work, "no-bundle"), want: no("NOT_FOUND", 0) };
+  rmSync(join(copy("no-tile"), "tile/0/000"));
+  cases["a hash tile the log does not serve (404)"] = { dir: join(work, "no-tile"), want: no("NOT_FOUND", 0) };
+  const cut = copy("truncated");
+  const cutPath = join(cut, "tile/entries/001.p", readdirSync(join(cut, "tile/entries/001.p"))[0]);
+  writeFileSync(cutPath, readFileSync(cutPath).subarray(0, -10));
+  cases["a truncated segment"] = { dir: cut, want: no("TAMPERED", 1) };
+  // A server error on a segment, every time: nothing was learned about the log.
+  cases["a server error (503) on a segment, every time"] = {
+    dir: golden, faults: () => (path) => (path === "/tile/entries/000" ? { status: 503, body: "down" } : null), want: no("FETCH_FAILED"),
+  };
+  // The checkpoint changes while the audit runs (the ledger grew after the verifier read
+  // it): each verifier audits the one it read, whose partial tiles the log still serves,
+  // and a follower goes on to the new one.
+  const first = readFileSync(join(golden, "checkpoint"));
+  cases["a checkpoint that changes during the audit"] = {
+    dir: later, faults: () => { let n = 0; return (path) => (path === "/checkpoint" && n++ === 0 ? { status: 200, body: first } : null); },
+    want: ok("ledger"),
+  };
   const bare = copy("bare");
   rmSync(join(bare, "metadata"));
   cases["no metadata, a pinned key"] = { dir: bare, key: logKey, want: ok("log") };
@@ -265,6 +292,29 @@ const resumeModule = async (m, url, point) => {
   }
 };
 
+/** A server in front of `upstream` that answers what `respond(path)` returns (status and
+ * body, with CORS) and forwards every other request as it is. */
+const proxies = [];
+function faulty(upstream, respond) {
+  const up = new URL(upstream);
+  const server = createServer((req, res) => {
+    const own = respond(req.url.split("?")[0]);
+    if (own) {
+      res.writeHead(own.status, { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store", "Content-Type": "text/plain" });
+      res.end(own.body);
+      return;
+    }
+    const fwd = request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers: { ...req.headers, host: up.host, "accept-encoding": "identity" } }, (u) => {
+      res.writeHead(u.statusCode, u.headers);
+      u.pipe(res);
+    });
+    fwd.on("error", () => { res.writeHead(502); res.end(); });
+    req.pipe(fwd);
+  });
+  proxies.push(server);
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(`http://127.0.0.1:${server.address().port}`)));
+}
+
 // --- the verifiers ------------------------------------------------------------------------
 
 const cli = (url, c) => {
@@ -356,6 +406,12 @@ before(async () => {
   await splitView(wa, wb, "split.parity.example/ledger");
   cases["live witnesses: its 1-of-2 policy met, the views consistent or unprovable"] = { dir: wa, want: ok("ledger") };
   cases["live witnesses: a split view, a witness holds another history"] = { dir: wb, want: no("FORK") };
+  // A witness whose monitoring read answers garbage: it proves nothing either way (a note,
+  // core's audit::views), and the quorum, met by the cosignatures served, still holds.
+  const garbage = await faulty("http://127.0.0.1:9", () => ({ status: 200, body: "garbage\n\u0000 not a signed note\n" }));
+  const garbled = readFileSync(`${wa}.policy`, "utf8").replace(/http:\/\/127\.0\.0\.1:\d+\//, `${garbage}/`);
+  assert.notEqual(garbled, readFileSync(`${wa}.policy`, "utf8"));
+  cases["live witnesses: one answers garbage"] = { dir: wa, policy: garbled, want: ok("ledger") };
   browser = await launch();
   const portal = await serve(site);
   appUrl = await serve(app);
@@ -372,17 +428,20 @@ before(async () => {
 after(async () => {
   await browser?.close();
   stopServers();
+  for (const p of proxies) p.close();
 });
 
 test("every verifier gives every case the verdict of the table", async () => {
   const rows = [];
   for (const [name, c] of Object.entries(cases)) {
-    const url = await serve(c.dir);
+    // A case with faults puts a proxy of its own before each verifier (its state fresh).
+    const upstream = await serve(c.dir);
+    const url = async () => (c.faults ? faulty(upstream, c.faults()) : upstream);
     const got = {
-      cli: cli(url, c),
-      node: await moduleVerdict(module_, url, c),
-      chromium: await chromium(url, c),
-      page: await thePage(url, c),
+      cli: cli(await url(), c),
+      node: await moduleVerdict(module_, await url(), c),
+      chromium: await chromium(await url(), c),
+      page: await thePage(await url(), c),
     };
     for (const [who, v] of Object.entries(got)) {
       rows.push(`${name} | ${who} | ${JSON.stringify(v)}`);
@@ -390,7 +449,7 @@ test("every verifier gives every case the verdict of the table", async () => {
     }
   }
   console.log("# " + rows.join("\n# "));
-  assert.equal(Object.keys(cases).length, 23);
+  assert.equal(Object.keys(cases).length, 29);
 });
 
 test("every verifier gives every digest-history case the verdict of the table", async () => {
