@@ -276,20 +276,21 @@ fn ensure_trunk() -> Result {
     Ok(())
 }
 
+/// Everything the tests need: the demo's tools, the browser and the HTTP tools the tests
+/// drive, and the servers they start.
 fn install_all() -> Result {
     install_tools()?;
-    // The servers the tests start (the demo needs none of them).
+    ensure_chromium()?;
+    ensure_http_tools()?;
     ensure_seaweedfs()?;
     ensure_tansu()?;
     ensure_azurite()
 }
 
-/// What building and serving the demo needs.
+/// What building and serving the demo needs, and nothing more (no browser, no servers).
 fn install_tools() -> Result {
     ensure_wasm_target()?;
     ensure_wasm_bindgen()?;
-    ensure_chromium()?;
-    ensure_http_tools()?;
     ensure_npm()?;
     ensure_trunk()
 }
@@ -377,70 +378,12 @@ fn ensure_seaweedfs() -> Result {
     )
 }
 
-/// Issue #6's size budgets: `gzip -9` bytes of each optimised `.wasm`, the figures
-/// docs/BENCHMARKS.md reports. `cargo xtask test` fails when a build goes over one, so a
-/// change that costs size is weighed when it is made, not found sessions later.
-///
-/// The embed module's budget was 120 kB (issue #6); issue #16 (one verdict: the core's
-/// trust, metadata and consistency rules, typed) allows it to grow to at most 135 kB, set
-/// to what the build reaches and no higher: 124,475 bytes at the commit that set 124,500.
-/// Issue #18 (witnesses) puts the tlog-policy parser and quorum in every verifier, the
-/// browser's too (the metadata's `policy`, the `policy` option, the log's past opened
-/// without the quorum, who witnessed each digest in the results, the split-view check
-/// against each witness's monitoring read): 133,027 bytes at the commit that set 133,050.
-/// The split-view rule then moved into the core as a step machine (`audit::views`, one
-/// copy for the CLI and the browser instead of two): 136,154 bytes, over #16's 135 kB for
-/// #18's sake, at the commit that set 136,160. ML-DSA-44 cosignatures verified in the
-/// browser too (#18: the fips204 crate, verification only): 146,584 bytes at the commit
-/// that set 146,600. The staleness rule moved into the core for every verifier (#16:
-/// `freshness`, the module's `freshness` result and the element's stale state; and a handler marking requests started ahead as handled): 147,567
-/// bytes at the commit that set 147,600. One entry's inclusion proof as a core step
-/// machine (`audit::Inclusion`, #16): 148,109 bytes at the commit that set 148,150. The
-/// digest history as a core step machine with typed errors and its alarm (#16:
-/// `audit::history`, the CLI's `--history` on the same rule; the evidence no longer a JSON
-/// text round trip): 150,084 bytes at the commit that set 150,100. A later visit continues
-/// the audit from a kept resume point (#20: `audit::resume`, its checks and the chain's
-/// resumption in the browser): 156,087 bytes at the commit that set 156,100 (156,083 once a rollback
-/// against the kept point became the core's alarm and its signed time the page's own).
-/// Typed results and options (#16: the results Rust structs made JS by serde-wasm-bindgen,
-/// the options read once into a struct, errors a Rust type until the edge; 11.3 kB of it
-/// serde-wasm-bindgen's serializer and the structs' `Serialize` code): 167,432 bytes at
-/// the commit that set 167,450. The page dropped 10.9 kB at the same commit: it uses the
-/// Rust API and no longer links the JS module's exports (the `js` feature).
-///
-/// The app's budget was 300 kB until the explorer searched the whole ledger (#20): the
-/// browser's own database holds every verified event by segment (the `idb` crate over
-/// IndexedDB, its futures on tokio's oneshot; the segment codec, the lookups and the
-/// search, a step per segment), +30.5 kB gzip: 316,059 bytes at the commit that set
-/// 320,000. The state read from the index on a return visit, fed by the audit, and its
-/// table keyed (#20): 320,352 bytes at the commit that set 321,000. The page's own
-/// allocator (dlmalloc instead of the module's talc: 2x faster at 300k, #20; +70 B), rows
-/// that take the core's kept entry, and the key filter over the index's keys (#20):
-/// 322,082 bytes at the commit that set 322,500 (what the key filter and the entry cost,
-/// about 1.8 kB together, was not profiled). The state replay holding no payload (its
-/// page's values read from their events; #20) took 2.2 kB off: 319,917 bytes at the
-/// commit that set 320,500 (a first version, which sorted the events to read and kept
-/// the values in a map of its own, had added 2.3 kB instead: a `u64` quicksort and a
-/// `BTreeMap<u64, String>`, twiggy on builds keeping their names). The heat map bounded
-/// to 512 cells (+1.0 kB: the drawn cells, their titles and legend) and the audit's draws
-/// in tasks of their own (+0.4 kB: a timeout), which took the page at 1M from 1.21-1.34x
-/// the module to 1.10-1.13x in one run (#20): 321,410 bytes at the commit that set 321,900.
-/// The event list drawing 40 of its 200 rows at first, more as it is scrolled or "Show
-/// more" chosen (+2.5 kB: the scroll handler, the button and the list's second view;
-/// layout at 100k halved, 0.52 s to 0.24 s in a Chromium trace; #20): 323,889 bytes at the
-/// commit that set 324,400. The audit handing the main thread back every 25 ms (a message
-/// to itself; +0.6 kB, as in the module) and starting in a task after the mount's (#20):
-/// no task over 100 ms at 100k, where the page's start had been one of 107-154 ms: 324,810
-/// bytes at the commit that set 325,300. The opened event held in memos (+1.6 kB: two
-/// memo types), so that a growing ledger no longer draws it again each second and wipes
-/// what a visitor types into its reveal form (the fresh-clone run of 2026-12-01 failed on
-/// it): 326,456 bytes at the commit that set 326,900.
+/// Issue #6's size budgets: `gzip -9` bytes of each optimised `.wasm`; `cargo xtask test`
+/// fails over one, so what a change costs is weighed when it is made. Each budget's
+/// history, and why it moved: docs/BENCHMARKS.md, "Size budgets".
 const APP_BUDGET_GZ: usize = 326_900;
-/// Each event's entry kept by the core (`UnverifiedEvent::entry`, which the page's rows
-/// take instead of writing it again; #20): 167,657 bytes at the commit that set 167,700.
-/// The audit handing the main thread back every 25 ms (`yield_to_the_page`, a
-/// MessageChannel; #20): 168,223 bytes at the commit that set 168,300.
-const EMBED_BUDGET_GZ: usize = 168_300;
+/// The embed module's budget (docs/BENCHMARKS.md, "Size budgets").
+const EMBED_BUDGET_GZ: usize = 168_400;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {

@@ -269,17 +269,12 @@ fn closed_within(c: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
-#[test]
-fn hundreds_of_stalled_clients_do_not_keep_a_normal_client_waiting() {
-    let (_t, dir) = new_ledger();
-    let d = dir.to_str().unwrap();
-    ok(&ll(&["append", d], Some(&events(10, "f")), &[]));
-    let s = serve_with(&dir, &["--header-timeout", "2", "--idle-timeout", "4"]);
-    // 700 clients send half a request head and stall; 100 more send nothing at all;
-    // 50 start an HTTP/2 preface and stall in it.
+/// 700 clients that send half a request head and stall, 100 that send nothing at all,
+/// 50 that start an HTTP/2 preface and stall in it.
+fn stall(addr: &str) -> Vec<TcpStream> {
     let mut stalled = Vec::new();
     for i in 0..850 {
-        let mut c = TcpStream::connect(&s.1).unwrap();
+        let mut c = TcpStream::connect(addr).unwrap();
         match i {
             0..700 => c
                 .write_all(b"GET /checkpoint HTTP/1.1\r\nHost: x\r\nX-Slow:")
@@ -289,23 +284,32 @@ fn hundreds_of_stalled_clients_do_not_keep_a_normal_client_waiting() {
         }
         stalled.push(c);
     }
-    // Normal clients are served while they stall, each well within the header deadline.
+    stalled
+}
+
+#[test]
+fn hundreds_of_stalled_clients_do_not_keep_a_normal_client_waiting() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    ok(&ll(&["append", d], Some(&events(10, "f")), &[]));
+    // Normal clients are served while 850 clients stall: the header deadline is 10
+    // minutes here, so none of those is cut off while the normal requests are answered,
+    // and an answer proves it did not wait behind them (no clock read).
+    let patient = serve_with(&dir, &["--header-timeout", "600", "--idle-timeout", "600"]);
+    let held = stall(&patient.1);
     let cp = fs::read(dir.join("checkpoint")).unwrap();
     for _ in 0..20 {
-        let t = Instant::now();
-        let r = get(&s.1, "checkpoint", "identity");
+        let r = get(&patient.1, "checkpoint", "identity");
         assert_eq!((r.status, &r.body), (200, &cp));
-        assert!(
-            t.elapsed() < Duration::from_secs(2),
-            "a normal request waited {:?} behind stalled clients",
-            t.elapsed()
-        );
     }
-    // And the stalled ones are cut off at the deadline, not held forever.
-    std::thread::sleep(Duration::from_secs(2));
+    drop(held);
+    let s = serve_with(&dir, &["--header-timeout", "2", "--idle-timeout", "4"]);
+    let mut stalled = stall(&s.1);
+    // And the stalled ones are cut off at the 2 s deadline, not held forever (waited
+    // for, each for up to 30 s).
     let mut open = 0;
     for c in stalled.iter_mut() {
-        if !closed_within(c, Duration::from_secs(3)) {
+        if !closed_within(c, Duration::from_secs(30)) {
             open += 1;
         }
     }
@@ -1033,14 +1037,12 @@ fn past_the_in_flight_limit_requests_get_503_at_once_until_a_slot_frees() {
     let mut slow = BufReader::new(c);
     let mut some = [0u8; 4096];
     slow.read_exact(&mut some).unwrap();
-    let t = Instant::now();
+    // Refused at once, not queued: a queued request could only be answered once the slow
+    // body is done, which this test reads only after the answer (so it would be a 200 after
+    // the client's own timeout, never a 503).
     let r = get(&s.1, "checkpoint", "identity");
     assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.header("retry-after"), Some("1"));
-    assert!(
-        t.elapsed() < Duration::from_secs(5),
-        "refused at once, not queued"
-    );
     // Once that body is done, the slot is free again.
     let mut rest = Vec::new();
     slow.read_to_end(&mut rest).unwrap();

@@ -680,13 +680,13 @@ fn slow_and_lying_witnesses_are_reported_and_never_trusted() {
         ),
     )
     .unwrap();
-    let t0 = std::time::Instant::now();
+    // The slow witness never answers: its deadline ends its turn (it failed, it is not
+    // waited for), whatever the machine's speed.
     let o = ll(
         &["policy", d, policy.to_str().unwrap()],
         None,
         &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "700")],
     );
-    assert!(t0.elapsed() < Duration::from_secs(20), "the deadline holds");
     assert_eq!(code(&o), 5, "only the honest witness cosigned: below 2");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("witness H: cosigned"), "{err}");
@@ -709,19 +709,17 @@ fn slow_and_lying_witnesses_are_reported_and_never_trusted() {
         format!("witness H {honest_key} http://{}/\nwitness S {} http://{slow}/\ngroup g any H S\nquorum g\n", honest.1, key_of("slow2.example")),
     )
     .unwrap();
-    let t0 = std::time::Instant::now();
+    // Had it waited for the slow witness, its deadline would have ended that witness's
+    // turn first, and the answer would read "failed", not "no answer yet".
     let o = ll(
         &["policy", d, policy.to_str().unwrap()],
         None,
-        &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "8000")],
+        &[("LIVELEDGER_WITNESS_TIMEOUT_MS", "60000")],
     );
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(
-        t0.elapsed() < Duration::from_secs(6),
-        "waited for the slow witness: {:?}",
-        t0.elapsed()
-    );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("witness S: no answer yet"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("witness S: no answer yet"), "{err}");
+    assert!(!err.contains("witness S: failed"), "{err}");
 }
 
 fn free_addr() -> String {
