@@ -20,7 +20,8 @@
 // log key (read from its key directory), as an operator could.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { createServer, request } from "node:http";
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 import { mkdtempSync, cpSync, rmSync, readFileSync, writeFileSync, readdirSync, existsSync } from "node:fs";
@@ -317,7 +318,7 @@ function faulty(upstream, respond) {
 
 // --- the verifiers ------------------------------------------------------------------------
 
-const cli = (url, c) => {
+const cli = async (url, c) => {
   const args = ["verify", url, "--json"];
   if (c.key) args.push("--key", c.key);
   if (c.since) {
@@ -330,12 +331,8 @@ const cli = (url, c) => {
     writeFileSync(f, c.policy);
     args.push("--policy", f);
   }
-  let out;
-  try {
-    out = execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    out = e.stdout;
-  }
+  // Not execFileSync: a case's proxy runs in this process, and must answer meanwhile.
+  const out = await promisify(execFile)(bin, args, { encoding: "utf8" }).then((r) => r.stdout, (e) => e.stdout);
   const j = JSON.parse(out);
   return { verified: j.verified, code: j.code ?? null, level: j.verified ? j.level : null, segment: j.failure?.segment ?? null };
 };
@@ -369,7 +366,7 @@ async function chromium(url, c) {
     } catch (e) {
       return { verified: false, code: e.code, level: null, segment: e.evidence?.segment ?? null };
     }
-  }, [url, c]);
+  }, [url, { key: c.key, since: c.since, policy: c.policy }]);
 }
 
 /** The page: a browser profile that verified `since` on an earlier visit, if given. */
@@ -438,7 +435,7 @@ test("every verifier gives every case the verdict of the table", async () => {
     const upstream = await serve(c.dir);
     const url = async () => (c.faults ? faulty(upstream, c.faults()) : upstream);
     const got = {
-      cli: cli(await url(), c),
+      cli: await cli(await url(), c),
       node: await moduleVerdict(module_, await url(), c),
       chromium: await chromium(await url(), c),
       page: await thePage(await url(), c),
