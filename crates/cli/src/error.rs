@@ -16,7 +16,7 @@ pub fn exit_code(e: &Error) -> i32 {
         Error::Refused(Code::FetchFailed | Code::NotFound, _) => 3,
         Error::Refused(..) => 1,
         Error::Verification(_) | Error::Corrupt(_) => 1,
-        Error::Usage(_) | Error::Input(_) => 2,
+        Error::Usage(_) | Error::Input(_) | Error::Line { .. } => 2,
         Error::Io(_) => 3,
         Error::Busy(_) => 4,
     }
@@ -28,7 +28,11 @@ pub fn code(e: &Error) -> Code {
         Error::Refused(c, _) => *c,
         Error::Io(_) => Code::FetchFailed,
         Error::Verification(_) => Code::Tampered,
-        Error::Usage(_) | Error::Input(_) | Error::Corrupt(_) | Error::Busy(_) => Code::BadInput,
+        Error::Usage(_)
+        | Error::Input(_)
+        | Error::Line { .. }
+        | Error::Corrupt(_)
+        | Error::Busy(_) => Code::BadInput,
     }
 }
 

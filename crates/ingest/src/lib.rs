@@ -523,15 +523,15 @@ fn append(
             metrics::counter!(EVENTS, "topic" => o.topic.clone()).increment(n);
             Ok((n, Vec::new()))
         }
-        Err(Error::Input(_)) => {
+        Err(Error::Input(_) | Error::Line { .. }) => {
             let mut ok = 0;
             let mut refused = Vec::new();
             for i in idx {
                 let p = pending(&o.topic, &msgs[i], o.source.as_deref()).map_err(Error::Input);
                 match p.and_then(|p| w.append(vec![p], &author)) {
                     Ok(_) => ok += 1,
-                    Err(Error::Input(why)) => {
-                        refused.push((i, why.trim_start_matches("line 1: ").to_owned()))
+                    Err(Error::Input(why) | Error::Line { reason: why, .. }) => {
+                        refused.push((i, why))
                     }
                     Err(e) => return Err(e),
                 }

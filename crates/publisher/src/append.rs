@@ -49,9 +49,15 @@ impl Writer {
                         let mut gov = Vec::new();
                         let mut keys = StrictVerifier::new();
                         for (line, pending, check) in vrx.into_iter().flatten() {
-                            let ev = pending
-                                .confirm(keys.check(&check))
-                                .map_err(|e| (line, Error::Input(format!("line {line}: {e}"))))?;
+                            let ev = pending.confirm(keys.check(&check)).map_err(|e| {
+                                (
+                                    line,
+                                    Error::Line {
+                                        line,
+                                        reason: e.to_string(),
+                                    },
+                                )
+                            })?;
                             if ev.event().is_governance() {
                                 gov.push(ev.event().seq);
                             }
@@ -77,7 +83,13 @@ impl Writer {
                             Ok(p) => p,
                             Err(e) => {
                                 flush(&mut jobs);
-                                return Err((line, Error::Input(format!("line {line}: {e}"))));
+                                return Err((
+                                    line,
+                                    Error::Line {
+                                        line,
+                                        reason: e.to_string(),
+                                    },
+                                ));
                             }
                         };
                         jobs[to].push((line, pending, check));
@@ -100,15 +112,19 @@ impl Writer {
                     let t = last.map_or(now(), |l| l.max(now()));
                     let mut d = p.draft;
                     if let Some((body, salt)) = &p.private {
-                        d.commitment = Some(
-                            event::commitment(salt, body)
-                                .map_err(|e| Error::Input(format!("line {line}: {e}")))?,
-                        );
+                        d.commitment =
+                            Some(event::commitment(salt, body).map_err(|e| Error::Line {
+                                line,
+                                reason: e.to_string(),
+                            })?);
                         privates.push((seq, body.clone(), *salt));
                     }
                     let bytes = d
                         .sign_unparsed(seq, t, prev, author)
-                        .map_err(|e| Error::Input(format!("line {line}: {e}")))?;
+                        .map_err(|e| Error::Line {
+                            line,
+                            reason: e.to_string(),
+                        })?;
                     prev = leaf_hash(&bytes);
                     last = Some(t);
                     seq += 1;
@@ -297,7 +313,7 @@ pub fn parse_lines(input: &str, default_source: Option<&str>) -> Result<Vec<Pend
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| Error::Input(format!("line {n}: {why}"));
+        let bad = |reason: String| Error::Line { line: n, reason };
         if line.len() > MAX_LINE {
             return Err(bad(format!(
                 "{} bytes, more than the {MAX_LINE} an event line may have",
@@ -312,7 +328,10 @@ pub fn parse_lines(input: &str, default_source: Option<&str>) -> Result<Vec<Pend
                 .to_owned();
             bad(format!("not JSON: {msg} at column {}", e.column()))
         })?;
-        out.push(pending(n, v, default_source).map_err(|e| bad(e.to_string()))?);
+        out.push(pending(n, v, default_source).map_err(|e| match e {
+            Error::Input(reason) => bad(reason),
+            other => other,
+        })?);
     }
     if out.is_empty() {
         return Err(Error::Input("no events in the input".into()));

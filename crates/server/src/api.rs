@@ -127,13 +127,11 @@ fn bearer(h: &HeaderMap) -> Option<&str> {
 fn bad_event(e: &Error) -> Response<Body> {
     let msg = e.to_string();
     metrics::counter!(API_REFUSED, "reason" => "bad_event").increment(1);
-    let line = line_of(&msg);
+    let line = match e {
+        Error::Line { line, .. } => Some(*line),
+        _ => None,
+    };
     error(StatusCode::BAD_REQUEST, "bad_event", msg, line)
-}
-
-/// The line number an append error names (`line N: …`), if any.
-fn line_of(msg: &str) -> Option<usize> {
-    msg.strip_prefix("line ")?.split(':').next()?.parse().ok()
 }
 
 impl Api {
@@ -304,7 +302,9 @@ impl Api {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return named(r);
             }
-            Ok(Err(e @ (Error::Input(_) | Error::Usage(_)))) => return named(bad_event(&e)),
+            Ok(Err(e @ (Error::Input(_) | Error::Line { .. } | Error::Usage(_)))) => {
+                return named(bad_event(&e))
+            }
             Ok(Err(e)) => {
                 return named(refused(
                     StatusCode::INTERNAL_SERVER_ERROR,

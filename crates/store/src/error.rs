@@ -16,6 +16,14 @@ pub enum Error {
     /// Bad input data (a key, a JSON line, a file).
     #[error("{0}")]
     Input(String),
+    /// One line (event) of an append's input is bad; nothing of the batch was appended.
+    #[error("line {line}: {reason}")]
+    Line {
+        /// The line (1-based) of the input, or the event of the batch.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Reading, writing or fetching failed.
     #[error("{0}")]
     Io(String),
