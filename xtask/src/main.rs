@@ -236,12 +236,14 @@ fn ensure_http_tools() -> Result {
     ])
 }
 
-/// npm packages for the browser tests and wasm-opt (binaryen 132: never Debian's 108).
+/// npm packages for the browser tests, the module's TypeScript check and wasm-opt
+/// (binaryen 132: never Debian's 108).
 fn ensure_npm() -> Result {
     if !Path::new("tests/e2e/node_modules/.bin/wasm-opt").exists()
         || !Path::new("tests/e2e/node_modules/playwright-core").exists()
+        || !Path::new("tests/e2e/node_modules/typescript").exists()
     {
-        note("installing playwright-core and binaryen 132 (wasm-opt) from npm into tests/e2e (under a minute)");
+        note("installing playwright-core, typescript and binaryen 132 (wasm-opt) from npm into tests/e2e (under a minute)");
         run(
             "npm",
             &[

@@ -46,6 +46,8 @@ export interface HistoryOptions extends LedgerOptions { /** Check only the newes
 export interface HistoryDigest { size: number; root: string; signedTime?: number; note: string; extends: number | null }
 export interface HistoryResult { verified: boolean; checkpoint: CheckpointResult; total: number; digests: HistoryDigest[]; failure: { code: LedgerErrorCode; alarm: "FORK" | "ROLLBACK" | "BAD_ARCHIVE"; message: string; evidence?: any } | null }
 export interface LedgerError extends Error { code: LedgerErrorCode; evidence?: any }
+/** One Ed25519 check for `verifySignatures`, each field hex: the key (32 bytes), the signature (64) and the message. */
+export interface SignatureCheckInput { key: string; signature: string; message: string }
 "#;
 
 /// `LedgerErrorCode`: generated from the core's list of codes, never written here.
@@ -54,20 +56,20 @@ const CODES: &str = liveledger_core::verdict::Code::TYPESCRIPT;
 
 /// Verifies a signed checkpoint (digest) against trusted keys. `origin` defaults to the
 /// first key's name. Throws a `LedgerError` if it does not verify.
-#[wasm_bindgen(js_name = verifyCheckpoint)]
+#[wasm_bindgen(js_name = verifyCheckpoint, unchecked_return_type = "CheckpointResult")]
 pub fn verify_checkpoint(
     note: &str,
-    keys: Vec<String>,
+    #[wasm_bindgen(unchecked_param_type = "VerifierKey[]")] keys: Vec<String>,
     origin: Option<String>,
 ) -> Result<JsValue, JsValue> {
     Ok(to_js(&crate::verify_checkpoint(note, &keys, origin)?))
 }
 
 /// Verifies a receipt (C2SP tlog-proof, the entry in its `extra` line) with no network.
-#[wasm_bindgen(js_name = verifyReceipt)]
+#[wasm_bindgen(js_name = verifyReceipt, unchecked_return_type = "EntryResult")]
 pub fn verify_receipt(
     receipt: &str,
-    keys: Vec<String>,
+    #[wasm_bindgen(unchecked_param_type = "VerifierKey[]")] keys: Vec<String>,
     origin: Option<String>,
 ) -> Result<JsValue, JsValue> {
     Ok(to_js(&crate::verify_receipt(receipt, &keys, origin)?))
@@ -76,16 +78,22 @@ pub fn verify_receipt(
 /// Audits a whole ledger (or any C2SP log) at `url`: every signature, chain link, tile and
 /// the root. Resolves with the result; rejects with a `LedgerError` (`TAMPERED` with the
 /// segment and entry as evidence, `BAD_SIGNATURE`, …). See [`crate::audit`].
-#[wasm_bindgen]
-pub async fn audit(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(unchecked_return_type = "AuditResult")]
+pub async fn audit(
+    url: String,
+    #[wasm_bindgen(unchecked_param_type = "LedgerOptions | undefined")] opts: JsValue,
+) -> Result<JsValue, JsValue> {
     let opts = Options::from_js(&opts)?;
     Ok(to_js(&crate::audit(&url, &opts).await?))
 }
 
 /// Audits, then follows the ledger (see [`crate::follow`]): `onDigest` with each verified
 /// digest, `onAlarm` with the error that ends it. Resolves when `signal` aborts.
-#[wasm_bindgen]
-pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(unchecked_return_type = "undefined")]
+pub async fn follow(
+    url: String,
+    #[wasm_bindgen(unchecked_param_type = "FollowOptions | undefined")] opts: JsValue,
+) -> Result<JsValue, JsValue> {
     let opts = Options::from_js(&opts)?;
     crate::follow(&url, &opts).await?;
     Ok(JsValue::UNDEFINED)
@@ -94,16 +102,23 @@ pub async fn follow(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
 /// Verifies the ledger's digest archive (see [`crate::verify_history`]). Resolves with
 /// `{verified, checkpoint, total, digests, failure}`; rejects only when the archive
 /// cannot be read (`NOT_FOUND` if the ledger has none).
-#[wasm_bindgen(js_name = verifyHistory)]
-pub async fn verify_history(url: String, opts: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(js_name = verifyHistory, unchecked_return_type = "HistoryResult")]
+pub async fn verify_history(
+    url: String,
+    #[wasm_bindgen(unchecked_param_type = "HistoryOptions | undefined")] opts: JsValue,
+) -> Result<JsValue, JsValue> {
     let opts = Options::from_js(&opts)?;
     Ok(to_js(&crate::verify_history(&url, &opts).await?))
 }
 
 /// Verifies one entry by inclusion proof (see [`crate::verify_entry`]). Resolves with the
 /// entry, the proof and a receipt for offline checking.
-#[wasm_bindgen(js_name = verifyEntry)]
-pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(js_name = verifyEntry, unchecked_return_type = "EntryResult")]
+pub async fn verify_entry(
+    url: String,
+    index: f64,
+    #[wasm_bindgen(unchecked_param_type = "LedgerOptions | undefined")] opts: JsValue,
+) -> Result<JsValue, JsValue> {
     if !(index >= 0.0 && index.fract() == 0.0 && index < 9007199254740992.0) {
         return Err(error(Code::BadInput, "index must be a non-negative integer", None).into());
     }
@@ -116,15 +131,20 @@ pub async fn verify_entry(url: String, index: f64, opts: JsValue) -> Result<JsVa
 /// The signature engine the options select (see `LedgerOptions.signatures`), started and
 /// self-tested on first use: `"wasm"`, `"webcrypto"` or `"webcrypto-workers:N"`.
 #[wasm_bindgen(js_name = signatureEngine)]
-pub async fn signature_engine(opts: JsValue) -> Result<String, JsValue> {
+pub async fn signature_engine(
+    #[wasm_bindgen(unchecked_param_type = "LedgerOptions | undefined")] opts: JsValue,
+) -> Result<String, JsValue> {
     Ok(crate::signature_engine(&Options::from_js(&opts)?).await)
 }
 
 /// Verifies Ed25519 signatures with `verify_strict`'s verdicts, on the engine the
 /// options select: `checks` is an array of `{key, signature, message}`, each a hex
 /// string (key 32 bytes, signature 64). Resolves with one boolean per check.
-#[wasm_bindgen(js_name = verifySignatures)]
-pub async fn verify_signatures(checks: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(js_name = verifySignatures, unchecked_return_type = "boolean[]")]
+pub async fn verify_signatures(
+    #[wasm_bindgen(unchecked_param_type = "SignatureCheckInput[]")] checks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "LedgerOptions | undefined")] opts: JsValue,
+) -> Result<JsValue, JsValue> {
     /// Field `name` of check `i`, hex, `len` bytes long (any length if 0).
     fn field(o: &JsValue, name: &str, i: u32, len: usize) -> Result<Vec<u8>, LedgerError> {
         let text = Reflect::get(o, &name.into())
