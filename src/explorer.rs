@@ -55,6 +55,10 @@ pub struct IndexView {
 pub struct StateFeed {
     pub replay: StoredValue<Replay, LocalStorage>,
     pub next: StoredValue<u64, LocalStorage>,
+    /// Set when an audit failed after handing over events from this one on: the replay
+    /// holds them, and the state view says it does (read when the window changes, as it
+    /// does when those events are taken back from it).
+    pub unconfirmed_from: StoredValue<Option<u64>, LocalStorage>,
 }
 
 impl StateFeed {
@@ -62,6 +66,7 @@ impl StateFeed {
         StateFeed {
             replay: StoredValue::new_local(Replay::new()),
             next: StoredValue::new_local(0),
+            unconfirmed_from: StoredValue::new_local(None),
         }
     }
 
@@ -75,13 +80,20 @@ impl StateFeed {
         true
     }
 
-    /// Forgets what was applied from event `seq` on (an audit that failed after handing
-    /// it over): the replay starts again, and the state view applies the events held
-    /// (the window's, the index's) up to `seq` anew.
+    /// What an audit that failed had applied from event `seq` on (`seq`: the last verified
+    /// digest's size). Before any digest verified, the replay starts again, empty. After
+    /// one, it cannot take events back (rebuilding it to `seq` would read the whole ledger
+    /// again), so the state view says which of them a failed check did not confirm.
     pub fn forget_from(&self, seq: u64) {
-        if self.next.get_value() > seq {
+        if self.next.get_value() <= seq {
+            return;
+        }
+        if seq == 0 {
             self.replay.set_value(Replay::new());
             self.next.set_value(0);
+            self.unconfirmed_from.set_value(None);
+        } else {
+            self.unconfirmed_from.set_value(Some(seq));
         }
     }
 }
@@ -510,7 +522,7 @@ fn State(
     // The replay and the next event it expects (the audit may have applied the window's
     // events already); whether the index is being read for the events before the window,
     // and a tick when what was read from it is in.
-    let StateFeed { replay, next } = feed;
+    let StateFeed { replay, next, .. } = feed;
     let reading = StoredValue::new(false);
     let (read, set_read) = signal(0u32);
     let apply_text = move |text: &str| {
@@ -642,7 +654,8 @@ fn State(
                 } else {
                     String::new()
                 };
-                format!("{n} keys: the latest value of each, corrections applied.{behind}")
+                let unconfirmed = feed.unconfirmed_from.get_value().map(|from| format!(" These values include events from {from} on, which the check that failed did not confirm: only events before {from} are verified.")).unwrap_or_default();
+                format!("{n} keys: the latest value of each, corrections applied.{behind}{unconfirmed}")
             }}</p>
             <div class="table-wrap">
                 <table id="state-table">

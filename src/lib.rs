@@ -220,12 +220,15 @@ pub fn App() -> impl IntoView {
     let key = key.or(remembered_key);
     let key_memory_store = StoredValue::new(key_memory.clone());
     let feed = explorer::StateFeed::new();
-    let alarm = move |e: &LedgerError| {
-        // What the audit handed over past the last digest it verified did not hold: the
-        // explorer and the state show none of it.
+    // When the audit or the following ends in an alarm, what it handed over past the last
+    // digest it verified did not hold: the explorer drops it, and the state says so (called
+    // once every event handed over is in the window; see `on_alarm`).
+    let take_back = move || {
         let verified = digest.with_untracked(|d| d.as_ref().map_or(0, |d| d.checkpoint.size));
         set_events.update(|w| w.truncate_from(verified));
         feed.forget_from(verified);
+    };
+    let alarm = move |e: &LedgerError| {
         // A key remembered from a first visit that no longer verifies the ledger: the
         // core's rule says what that is (`verdict::with_remembered_keys`).
         let e = LedgerError {
@@ -548,6 +551,7 @@ pub fn App() -> impl IntoView {
             let flush_alarm = flush.clone();
             opts.on_alarm = Some(Box::new(move |e: &LedgerError| {
                 flush_alarm(true);
+                take_back();
                 alarm(e);
             }));
             opts.since = remembered.map(|r| r.note);
@@ -569,6 +573,7 @@ pub fn App() -> impl IntoView {
             };
             flush(true);
             if let Err(e) = result {
+                take_back();
                 if !matches!(verdict.get_untracked(), Verdict::Alarm { .. }) {
                     alarm(&e);
                 }

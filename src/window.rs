@@ -189,7 +189,8 @@ pub struct Window {
     /// twice `max` values), so a value leaving costs no more than one arriving.
     distinct: [BTreeMap<String, usize>; 3],
     /// How many held rows correct each held row (same positions as `rows`). A correction
-    /// is newer than what it corrects, so it is held as long as that is: counts only grow.
+    /// is newer than what it corrects, so it is held as long as that is: counts grow as
+    /// rows come, and fall only when a failed audit's rows are taken back (`truncate_from`).
     corrections: VecDeque<u32>,
 }
 

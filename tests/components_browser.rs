@@ -374,6 +374,46 @@ async fn the_state_view_grows_by_the_new_events_and_keeps_those_that_left_the_wi
 }
 
 #[wasm_bindgen_test]
+async fn what_a_failed_audit_handed_over_is_taken_back_or_said_unconfirmed() {
+    use liveledger_web::explorer::StateFeed;
+    let el = host();
+    let mut w = Window::new(100);
+    w.extend(signed_events(0..10));
+    let (evs, set_evs) = signal(w);
+    let feed = StateFeed::new();
+    let _mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <Explorer window=evs feed=feed /> },
+    );
+    tick().await;
+    assert!(text(&el, "#state-table").contains("{\"n\":9}"));
+    assert!(!text(&el, "#state-h ~ p").contains("did not confirm"));
+    // Verified up to 6, then the audit failed: the explorer keeps 0..6, the state says
+    // which of its values a failed check did not confirm.
+    set_evs.update(|w| w.truncate_from(6));
+    feed.forget_from(6);
+    tick().await;
+    assert_eq!(all(&el, "#explorer-table tbody tr").len(), 6);
+    let notice = text(&el, "#state-h ~ p");
+    assert!(
+        notice.contains("events from 6 on, which the check that failed did not confirm"),
+        "{notice}"
+    );
+    // Nothing verified yet when it failed: nothing is shown, and nothing is said to be.
+    set_evs.update(|w| w.truncate_from(0));
+    feed.forget_from(0);
+    tick().await;
+    assert_eq!(all(&el, "#explorer-table tbody tr").len(), 0);
+    assert!(!text(&el, "#state-h ~ p").contains("did not confirm"));
+    assert!(
+        text(&el, "#state-h ~ p").starts_with("0 keys"),
+        "{}",
+        text(&el, "#state-h ~ p")
+    );
+    el.remove();
+}
+
+#[wasm_bindgen_test]
 async fn the_state_view_reads_each_value_from_its_event_and_says_when_no_one_holds_it() {
     use liveledger_core::event::{genesis_prev, Correction, CorrectionMode, EventDraft};
     use liveledger_core::note::SignerKey;

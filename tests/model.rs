@@ -424,7 +424,7 @@ fn the_window_keeps_the_newest_events_and_its_indexes_as_they_come_and_go() {
 fn a_failed_audits_rows_leave_the_window_and_its_indexes_as_if_never_there() {
     // Events 0..120 (the window holds 50); every fifth corrects one 3 to 12 back.
     let mk = |s: u64| {
-        let c = (s % 5 == 4).then(|| s - 3 - s % 10);
+        let c = (s % 5 == 4).then(|| s.saturating_sub(3 + s % 10));
         row(
             s,
             ["payment", "refund"][(s % 2) as usize],

@@ -15,7 +15,7 @@ pub fn exit_code(e: &Error) -> i32 {
         Error::Refused(Code::NoKey, _) => 2,
         Error::Refused(Code::FetchFailed | Code::NotFound, _) => 3,
         Error::Refused(..) => 1,
-        Error::Verification(_) | Error::Corrupt(_) => 1,
+        Error::Corrupt(_) => 1,
         Error::Usage(_) | Error::Input(_) | Error::Line { .. } => 2,
         Error::Io(_) => 3,
         Error::Busy(_) => 4,
@@ -27,7 +27,6 @@ pub fn code(e: &Error) -> Code {
     match e {
         Error::Refused(c, _) => *c,
         Error::Io(_) => Code::FetchFailed,
-        Error::Verification(_) => Code::Tampered,
         Error::Usage(_)
         | Error::Input(_)
         | Error::Line { .. }

@@ -49,7 +49,7 @@ enum Command {
     Reveal(cmd::reveal::Args),
     /// Verify a ledger or any C2SP tlog-tiles log, in a directory or at a URL.
     #[command(
-        after_help = "Exit status: 0 verified; 1 verification failed (tampered, forked, rolled back,\nstale or badly signed); 2 usage or bad input; 3 could not read or fetch.\n\nExamples:\n  liveledger verify ledger\n  liveledger verify https://ledger.example.org/payments --key \"$(cat log.vkey)\" --since old-checkpoint\n  liveledger verify --log-only tessera-log --key \"$(cat VERIFIER_KEY)\"\n  liveledger verify http://127.0.0.1:8080 --json --max-age 2m\n  liveledger verify https://ledger.example.org/payments --history"
+        after_help = "Exit status: 0 verified; 1 verification failed (tampered, forked, rolled back,\nstale, badly signed, or an audited file not served); 2 usage or bad input; 3 could\nnot read or fetch (no checkpoint, a network or server error).\n\nExamples:\n  liveledger verify ledger\n  liveledger verify https://ledger.example.org/payments --key \"$(cat log.vkey)\" --since old-checkpoint\n  liveledger verify --log-only tessera-log --key \"$(cat VERIFIER_KEY)\"\n  liveledger verify http://127.0.0.1:8080 --json --max-age 2m\n  liveledger verify https://ledger.example.org/payments --history"
     )]
     Verify(cmd::verify::Args),
     /// Serve a published ledger (and the browser verifier) over HTTP/1.1 and HTTP/2.

@@ -27,9 +27,6 @@ pub enum Error {
     /// Reading, writing or fetching failed.
     #[error("{0}")]
     Io(String),
-    /// Verification failed; the text says what and where.
-    #[error("{0}")]
-    Verification(String),
     /// The ledger on disk is not in a state this writer can continue from.
     #[error("{0}")]
     Corrupt(String),
