@@ -25,6 +25,18 @@ use core::str::FromStr;
 use crate::checkpoint::parse_decimal;
 use crate::tiles::{TileKind, TilePath};
 
+/// The current digest's path.
+pub const CHECKPOINT: &str = "checkpoint";
+/// The signed ledger metadata's path.
+pub const METADATA: &str = "metadata";
+/// The digest archive's index.
+pub const DIGEST_INDEX: &str = "digests/index.txt";
+
+/// The path of the archived digest of size `size`: `digests/<size>`.
+pub fn digest(size: u64) -> String {
+    format!("digests/{size}")
+}
+
 /// What a path of a published ledger names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Published {

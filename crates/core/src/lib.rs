@@ -30,6 +30,7 @@
 //! - [`proof`]: C2SP tlog-proof receipts.
 //! - [`witness`]: C2SP tlog-witness: the add-checkpoint request and a witness's rules.
 //! - [`verdict`]: the codes verdicts are reported with, and each error's code.
+//! - [`session`]: the verification sequence, one order of steps for every verifier.
 //!
 //! Architecture invariants: no I/O, no async, no wasm-bindgen; builds for native and
 //! `wasm32-unknown-unknown`; no input, however hostile, panics, hangs or allocates
@@ -53,6 +54,7 @@ pub mod metadata;
 pub mod note;
 pub mod policy;
 pub mod proof;
+pub mod session;
 pub mod sigcheck;
 pub mod tiles;
 pub mod time;

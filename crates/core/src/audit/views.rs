@@ -133,17 +133,17 @@ enum State {
 
 /// The split-view check of one checkpoint (see the module doc).
 #[derive(Debug)]
-pub struct WitnessViews<'a> {
-    trust: &'a Trust,
-    cp: &'a VerifiedCheckpoint,
+pub struct WitnessViews {
+    trust: Trust,
+    cp: VerifiedCheckpoint,
     asks: Vec<Ask>,
     states: Vec<State>,
 }
 
-impl<'a> WitnessViews<'a> {
+impl WitnessViews {
     /// The check of `cp` under `t`: every witness of `t`'s quorum policy that has a URL.
     /// No quorum, or no URLs: nothing to ask.
-    pub fn new(t: &'a Trust, cp: &'a VerifiedCheckpoint) -> Self {
+    pub fn new(t: &Trust, cp: &VerifiedCheckpoint) -> Self {
         let path = format!("{}/checkpoint", sha256(cp.origin().as_bytes()).to_hex());
         let asks: Vec<Ask> = t
             .quorum
@@ -158,8 +158,8 @@ impl<'a> WitnessViews<'a> {
             })
             .collect();
         WitnessViews {
-            trust: t,
-            cp,
+            trust: t.clone(),
+            cp: cp.clone(),
             states: asks.iter().map(|_| State::Asked).collect(),
             asks,
         }

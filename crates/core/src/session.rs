@@ -1,0 +1,891 @@
+//! The verification sequence: what every verifier of a log does, in one order, as a step
+//! machine without I/O. It asks for files and witness answers, the caller fetches them
+//! and feeds them back; it hands the caller the core's [`Auditor`] to drive over the
+//! entries; it ends with one [`Report`]. `liveledger verify`, the JS module and the page
+//! run this machine and only fetch and print.
+//!
+//! The order:
+//! 1. **trust**: the metadata and the checkpoint, asked for together; trust is
+//!    established from the request and the metadata ([`crate::trust`]) and the checkpoint
+//!    opened under it (signatures, origin, quorum);
+//! 2. **since**: a checkpoint the caller trusted before must be extended by this one;
+//! 3. **resume**: a kept resume point is checked ([`Auditor::resume`]) and its checkpoint
+//!    proved extended; a point that does not hold is discarded, and said so
+//!    ([`Resumed::Discarded`]), but a rollback from it is an alarm;
+//! 4. **witness views**: each witness of the quorum's policy is asked what it holds, and
+//!    each answer proved consistent with the checkpoint ([`crate::audit::views`]);
+//! 5. **audit**: [`Need::Audit`] hands over the auditor (fresh, or resumed);
+//! 6. **history**: with [`Request::history`], after an audit that held, the digest
+//!    archive ([`crate::audit::history`]); an index naming a digest newer than the
+//!    checkpoint may be a publisher between its two writes: the checkpoint is read again,
+//!    after [`Need::Wait`]s of 100, 200 and 300 ms, before that is a rollback;
+//! 7. **report**: freshness is judged on it at the caller's clock
+//!    ([`Report::freshness`]).
+//!
+//! The first failure ends the session; it is [`Report::failure`] and its code
+//! ([`Failure::code`]) is the verdict. What a fetched file means at each step:
+//!
+//! | file                                   | not served          | not fetched          |
+//! |----------------------------------------|---------------------|----------------------|
+//! | `metadata`                             | no metadata (pinned keys needed: `NO_KEY`) | `FETCH_FAILED` |
+//! | `checkpoint`, tiles of a proof, the digest index and digests | `NOT_FOUND` | `FETCH_FAILED` |
+//! | tiles proving a witness's view         | a note on that view | a note on that view  |
+//! | the audit's bundles and tiles          | [`Auditor::not_served`]: `NOT_FOUND` | the caller's `FETCH_FAILED` |
+//!
+//! Every file is asked for with a cap ([`Want::cap`]): the caller reads at most one byte
+//! more, and a file over its cap fails the step (`BAD_INPUT`). A witness's answer is
+//! capped at [`views::MAX_ANSWER`]; over it, the view says so.
+//!
+//! ```
+//! use liveledger_core::session::{Got, Need, Request, Session};
+//! use liveledger_core::trust::TrustRequest;
+//! use liveledger_core::verdict::Code;
+//!
+//! // A log that serves nothing: the session asks for its metadata and checkpoint.
+//! let mut s = Session::new(Request::audit(TrustRequest::default()));
+//! let Need::Files(wants) = s.need() else { panic!() };
+//! for w in &wants {
+//!     s.file(&w.path, Got::NotServed);
+//! }
+//! assert!(matches!(s.need(), Need::Done));
+//! // No pinned key and no metadata to learn one from.
+//! assert_eq!(s.report().code(), Some(Code::NoKey));
+//! ```
+
+use crate::archive::MAX_DIGEST_INDEX;
+use crate::audit::history::{History, HistoryError, HistoryReport};
+use crate::audit::resume::{ResumeError, ResumePoint, MAX_RESUME_POINT};
+use crate::audit::views::{self, Answer, Ask, SplitView, View, WitnessViews};
+use crate::audit::{AuditFailure, AuditReport, Auditor, Consistency, ConsistencyError};
+use crate::checkpoint::VerifiedCheckpoint;
+use crate::freshness::{self, Freshness};
+use crate::layout;
+use crate::note::MAX_NOTE_SIZE;
+use crate::tiles::{TilePath, FULL_TILE_BYTES};
+use crate::trust::{Trust, TrustError, TrustRequest};
+use crate::verdict::{self, Code};
+
+/// What the caller asks to have verified.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// The keys, origin, level and policy the caller trusts.
+    pub trust: TrustRequest,
+    /// A signed checkpoint the caller trusted before: this one must extend it.
+    pub since: Option<Vec<u8>>,
+    /// A resume point kept by an earlier audit ([`ResumePoint::encode`]'s text).
+    pub resume: Option<Vec<u8>>,
+    /// Ask the policy's witnesses what they hold (the split-view check).
+    pub witness_check: bool,
+    /// Check each hash tile the log serves against the entries (see [`Auditor::new`]).
+    pub check_tiles: bool,
+    /// Audit the entries (not only the checkpoint and what is asked besides).
+    pub audit: bool,
+    /// Check the newest this many archived digests (at least one) after the audit.
+    pub history: Option<usize>,
+}
+
+impl Request {
+    /// A full audit under `trust`: witness views, tiles checked, no history.
+    pub fn audit(trust: TrustRequest) -> Request {
+        Request {
+            trust,
+            witness_check: true,
+            check_tiles: true,
+            audit: true,
+            ..Request::default()
+        }
+    }
+}
+
+/// A file the session wants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Want {
+    /// Its path under the log's root.
+    pub path: String,
+    /// The most bytes it may have: read at most one more.
+    pub cap: usize,
+    /// Read it past any cache (the log's current state, or an audit's one read).
+    pub no_store: bool,
+}
+
+/// What the caller got for a [`Want`] (or a witness's [`Ask`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Got<'a> {
+    /// Its bytes (at most `cap + 1` of them).
+    Bytes(&'a [u8]),
+    /// The server said it has no such file (HTTP 404, no such object or file).
+    NotServed,
+    /// It could not be fetched (the network, a 5xx after retries, a timeout): why.
+    Failed(&'a str),
+}
+
+/// What the session needs next.
+#[derive(Debug)]
+pub enum Need<'s> {
+    /// Fetch these files (at once, if the caller can) and feed each with
+    /// [`Session::file`], then call [`Session::need`] again.
+    Files(Vec<Want>),
+    /// Ask these witnesses (at once, each within [`views::ASK_TIMEOUT_MS`], no
+    /// redirects) and feed each answer with [`Session::answer`], by its index here.
+    Ask(Vec<Ask>),
+    /// Drive this auditor to its end ([`Auditor::next_step`], feeding each step's file,
+    /// [`Auditor::not_served`] for one the log does not serve, its signature checks
+    /// confirmed), then call [`Session::need`] again.
+    Audit(&'s mut Auditor),
+    /// Wait this many milliseconds, then call [`Session::need`] again.
+    Wait(u32),
+    /// The session is over: [`Session::report`].
+    Done,
+}
+
+/// What a consistency proof was about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Against {
+    /// The checkpoint the caller trusted before ([`Request::since`]).
+    Since,
+    /// The checkpoint of the resume point ([`Request::resume`]).
+    Kept,
+}
+
+impl core::fmt::Display for Against {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Against::Since => "since",
+            Against::Kept => "the resume point",
+        })
+    }
+}
+
+/// Why a session failed: the first failure, with its evidence.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// Trust could not be established, or the checkpoint does not verify under it.
+    #[error("{0}")]
+    Trust(TrustError),
+    /// The checkpoint the caller trusted before does not verify.
+    #[error("since: {0}")]
+    Since(TrustError),
+    /// A file the step needs is not served by the log.
+    #[error("{path} is not served by the log")]
+    NotServed {
+        /// Its path.
+        path: String,
+    },
+    /// A file the step needs could not be fetched.
+    #[error("{path} could not be fetched: {why}")]
+    Unreachable {
+        /// Its path.
+        path: String,
+        /// What the caller said.
+        why: String,
+    },
+    /// A file is larger than any the log may serve there.
+    #[error("{path} is larger than {cap} bytes")]
+    TooLarge {
+        /// Its path.
+        path: String,
+        /// The cap.
+        cap: usize,
+    },
+    /// This checkpoint does not extend one trusted before (both signed checkpoints and
+    /// the proof, for an inconsistency), or the proof could not be checked.
+    #[error("{against}: {error}")]
+    Consistency {
+        /// Which checkpoint it was proved against.
+        against: Against,
+        /// The core's verdict.
+        error: ConsistencyError,
+    },
+    /// A witness holds a checkpoint of another history.
+    #[error("a split view: {0}")]
+    SplitView(SplitView),
+    /// The audit failed (where, and why).
+    #[error("{0}")]
+    Audit(AuditFailure),
+    /// The digest history does not hold.
+    #[error("digest history: {0}")]
+    History(HistoryError),
+}
+
+impl Failure {
+    /// The verdict's code.
+    pub fn code(&self) -> Code {
+        match self {
+            Failure::Trust(e) => verdict::trust_code(e),
+            Failure::Since(_) => Code::BadSince,
+            Failure::NotServed { .. } => Code::NotFound,
+            Failure::Unreachable { .. } => Code::FetchFailed,
+            Failure::TooLarge { .. } => Code::BadInput,
+            Failure::Consistency { error, .. } => verdict::consistency_code(error),
+            Failure::SplitView(s) => verdict::inconsistency_code(&s.inconsistency),
+            Failure::Audit(f) => verdict::audit_code(f),
+            Failure::History(e) => verdict::history_code(e),
+        }
+    }
+}
+
+/// Where an audit started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resumed {
+    /// From the kept point of this size: only the entries after it were read.
+    From(u64),
+    /// The kept point was not used (why): every entry was audited.
+    Discarded(String),
+}
+
+/// What a session found. Fields are filled as far as the session went.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// What was trusted, and why.
+    pub trust: Option<Trust>,
+    /// The log's checkpoint, verified under that trust.
+    pub checkpoint: Option<VerifiedCheckpoint>,
+    /// The size of the checkpoint trusted before, proved extended.
+    pub since: Option<u64>,
+    /// With a resume point: where the audit started.
+    pub resumed: Option<Resumed>,
+    /// What each witness asked holds, in the policy's order.
+    pub views: Vec<View>,
+    /// The audit's report, once it ran.
+    pub audit: Option<AuditReport>,
+    /// What a later audit can continue from (after an audit that held).
+    pub resume_point: Option<ResumePoint>,
+    /// The digest history, when asked and reached.
+    pub history: Option<HistoryReport>,
+    /// The first failure: the verdict.
+    pub failure: Option<Failure>,
+}
+
+impl Report {
+    /// The verdict's code; `None`: everything asked held.
+    pub fn code(&self) -> Option<Code> {
+        self.failure.as_ref().map(Failure::code)
+    }
+
+    /// The checkpoint's signed time (unix seconds), from the trusted time key.
+    pub fn signed_time(&self) -> Option<u64> {
+        let cp = self.checkpoint.as_ref()?;
+        freshness::signed_time(cp, self.trust.as_ref()?.time_key.as_ref())
+    }
+
+    /// How fresh the checkpoint is at `now` (unix seconds): the core's rule, twice the
+    /// ledger's cadence or `max_age` if stricter. `None` before a checkpoint verified.
+    pub fn freshness(&self, now: u64, max_age: Option<u64>) -> Option<Freshness> {
+        let t = self.trust.as_ref()?;
+        self.checkpoint.as_ref()?;
+        Some(Freshness::judge(
+            self.signed_time(),
+            now,
+            t.cadence_seconds,
+            max_age,
+        ))
+    }
+}
+
+/// A fetched file, as the session keeps it until its step runs.
+#[derive(Debug)]
+enum Fetched {
+    Bytes(Vec<u8>),
+    NotServed,
+    Failed(String),
+    TooLarge(usize),
+}
+
+/// A consistency proof in progress: `older` ⊑ `newer` with `newer`'s tiles.
+#[derive(Debug)]
+struct Walk {
+    c: Consistency,
+    older: VerifiedCheckpoint,
+    newer: VerifiedCheckpoint,
+    paths: Vec<TilePath>,
+    for_: For,
+}
+
+/// What a proof decides.
+#[derive(Debug)]
+enum For {
+    Since,
+    Kept(Box<Auditor>),
+    View(usize),
+}
+
+#[derive(Debug)]
+enum Stage {
+    Start,
+    Opened,
+    Since,
+    Resume,
+    Proving(Box<Walk>),
+    Views,
+    Answered,
+    NextView(usize),
+    Audit,
+    Audited,
+    History,
+    Index(u32, Vec<u8>),
+    Recheck(u32, Vec<u8>),
+    Digests(Box<History>, usize, usize),
+    Tiles(Box<History>),
+    Done,
+}
+
+/// One verification of one log (see the module doc).
+#[derive(Debug)]
+pub struct Session {
+    req: Request,
+    stage: Stage,
+    files: Vec<(Want, Option<Fetched>)>,
+    answers: Vec<(Ask, Option<Fetched>)>,
+    views: Option<WitnessViews>,
+    auditor: Option<Auditor>,
+    report: Report,
+}
+
+/// The largest hash tile.
+const MAX_TILE: usize = FULL_TILE_BYTES;
+/// Archived digests asked for at once.
+const HISTORY_AT_ONCE: usize = 8;
+/// Times the checkpoint is read again before an index ahead of it is a rollback.
+const RECHECKS: u32 = 3;
+
+impl Session {
+    /// A session for `req`; [`Session::need`] says what it needs first.
+    pub fn new(req: Request) -> Session {
+        Session {
+            req,
+            stage: Stage::Start,
+            files: Vec::new(),
+            answers: Vec::new(),
+            views: None,
+            auditor: None,
+            report: Report::default(),
+        }
+    }
+
+    /// What the session found so far (all of it once [`Need::Done`]).
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The auditor, once the audit started (to continue it over a newer checkpoint).
+    pub fn auditor(&self) -> Option<&Auditor> {
+        self.auditor.as_ref()
+    }
+
+    /// The report and the auditor, ending the session.
+    pub fn finish(self) -> (Report, Option<Auditor>) {
+        (self.report, self.auditor)
+    }
+
+    /// Feeds what the caller got for the wanted file `path`. A path not wanted, or
+    /// already fed, is ignored.
+    pub fn file(&mut self, path: &str, got: Got<'_>) {
+        if let Some((w, slot)) = self
+            .files
+            .iter_mut()
+            .find(|(w, slot)| w.path == path && slot.is_none())
+        {
+            *slot = Some(match got {
+                Got::Bytes(b) if b.len() > w.cap => Fetched::TooLarge(w.cap),
+                Got::Bytes(b) => Fetched::Bytes(b.to_vec()),
+                Got::NotServed => Fetched::NotServed,
+                Got::Failed(why) => Fetched::Failed(why.to_owned()),
+            });
+        }
+    }
+
+    /// Feeds witness `i`'s answer ([`Need::Ask`]'s order): its note, a 404 (`NotServed`),
+    /// or why there was none. Over [`views::MAX_ANSWER`] bytes, the view says so.
+    pub fn answer(&mut self, i: usize, got: Got<'_>) {
+        if let Some((_, slot @ None)) = self.answers.get_mut(i) {
+            *slot = Some(match got {
+                Got::Bytes(b) if b.len() > views::MAX_ANSWER => {
+                    Fetched::Failed(format!("the answer is over {} bytes", views::MAX_ANSWER))
+                }
+                Got::Bytes(b) => Fetched::Bytes(b.to_vec()),
+                Got::NotServed => Fetched::NotServed,
+                Got::Failed(why) => Fetched::Failed(why.to_owned()),
+            });
+        }
+    }
+
+    fn fail(&mut self, f: Failure) {
+        if self.report.failure.is_none() {
+            self.report.failure = Some(f);
+        }
+        self.files.clear();
+        self.answers.clear();
+        self.stage = Stage::Done;
+    }
+
+    fn want(&mut self, wants: Vec<Want>) {
+        self.files = wants.into_iter().map(|w| (w, None)).collect();
+    }
+
+    /// The files fed for the last [`Need::Files`], in its order.
+    fn take_files(&mut self) -> Vec<(String, Fetched)> {
+        std::mem::take(&mut self.files)
+            .into_iter()
+            .map(|(w, f)| (w.path, f.unwrap_or(Fetched::NotServed)))
+            .collect()
+    }
+
+    /// A file every step needs: its bytes, or the failure (not served, not fetched).
+    fn required(&mut self, (path, f): (String, Fetched)) -> Option<Vec<u8>> {
+        match f {
+            Fetched::Bytes(b) => Some(b),
+            Fetched::NotServed => {
+                self.fail(Failure::NotServed { path });
+                None
+            }
+            Fetched::Failed(why) => {
+                self.fail(Failure::Unreachable { path, why });
+                None
+            }
+            Fetched::TooLarge(cap) => {
+                self.fail(Failure::TooLarge { path, cap });
+                None
+            }
+        }
+    }
+
+    fn trust(&self) -> &Trust {
+        self.report
+            .trust
+            .as_ref()
+            .expect("trust is established first")
+    }
+
+    fn checkpoint(&self) -> &VerifiedCheckpoint {
+        self.report
+            .checkpoint
+            .as_ref()
+            .expect("the checkpoint is opened first")
+    }
+
+    /// Starts proving `older` ⊑ `newer` with `newer`'s tiles.
+    fn prove(&mut self, older: VerifiedCheckpoint, newer: VerifiedCheckpoint, for_: For) {
+        let c = Consistency::new(newer.size());
+        let paths = match c.needed(older.size(), newer.size()) {
+            Ok(p) => p,
+            Err(error) => return self.proved(for_, Err(Proof::Verdict(error))),
+        };
+        let no_store = matches!(for_, For::View(_));
+        self.want(
+            paths
+                .iter()
+                .map(|p| Want {
+                    path: p.to_string(),
+                    cap: MAX_TILE,
+                    no_store,
+                })
+                .collect(),
+        );
+        self.stage = Stage::Proving(Box::new(Walk {
+            c,
+            older,
+            newer,
+            paths,
+            for_,
+        }));
+    }
+
+    /// Feeds the walk its tiles and decides what its verdict means.
+    fn walked(&mut self, mut w: Walk) {
+        let files = self.take_files();
+        let mut r = Ok(());
+        for (p, (path, f)) in w.paths.iter().zip(files) {
+            let bytes = match f {
+                Fetched::Bytes(b) => b,
+                Fetched::NotServed => {
+                    r = Err(Proof::NotServed(path));
+                    break;
+                }
+                Fetched::Failed(why) => {
+                    r = Err(Proof::Unreachable(path, why));
+                    break;
+                }
+                Fetched::TooLarge(cap) => {
+                    r = Err(Proof::TooLarge(path, cap));
+                    break;
+                }
+            };
+            if let Err(e) = w.c.feed(*p, &bytes) {
+                r = Err(Proof::Verdict(e));
+                break;
+            }
+        }
+        let r = r.and_then(|()| {
+            w.c.check(&w.older, &w.newer)
+                .map(|_| ())
+                .map_err(Proof::Verdict)
+        });
+        self.proved(w.for_, r)
+    }
+
+    fn proved(&mut self, for_: For, r: Result<(), Proof>) {
+        match (for_, r) {
+            (For::View(i), r) => {
+                let wv = self.views.as_mut().expect("views are being proved");
+                let r = match r {
+                    Ok(()) => wv.proved(i, Ok(())),
+                    Err(Proof::Verdict(e)) => wv.proved(i, Err(e)),
+                    Err(Proof::NotServed(path)) => {
+                        wv.unproved(i, &format!("{path} is not served by the log"));
+                        Ok(())
+                    }
+                    Err(Proof::Unreachable(path, why)) => {
+                        wv.unproved(i, &format!("{path} could not be fetched: {why}"));
+                        Ok(())
+                    }
+                    Err(Proof::TooLarge(path, cap)) => {
+                        wv.unproved(i, &format!("{path} is larger than {cap} bytes"));
+                        Ok(())
+                    }
+                };
+                match r {
+                    Ok(()) => self.stage = Stage::NextView(i + 1),
+                    Err(split) => self.fail(Failure::SplitView(split)),
+                }
+            }
+            (_, Err(Proof::NotServed(path))) => self.fail(Failure::NotServed { path }),
+            (_, Err(Proof::Unreachable(path, why))) => {
+                self.fail(Failure::Unreachable { path, why })
+            }
+            (_, Err(Proof::TooLarge(path, cap))) => self.fail(Failure::TooLarge { path, cap }),
+            (for_, Err(Proof::Verdict(error))) => {
+                let against = match for_ {
+                    For::Kept(_) => Against::Kept,
+                    _ => Against::Since,
+                };
+                self.fail(Failure::Consistency { against, error })
+            }
+            (For::Since, Ok(())) => self.stage = Stage::Resume,
+            (For::Kept(a), Ok(())) => {
+                self.auditor = Some(*a);
+                self.stage = Stage::Views;
+            }
+        }
+    }
+
+    /// What the session needs next (see [`Need`]). Call it again after doing it.
+    pub fn need(&mut self) -> Need<'_> {
+        loop {
+            let missing: Vec<Want> = self
+                .files
+                .iter()
+                .filter(|(_, f)| f.is_none())
+                .map(|(w, _)| w.clone())
+                .collect();
+            if !missing.is_empty() {
+                return Need::Files(missing);
+            }
+            if self.answers.iter().any(|(_, a)| a.is_none()) {
+                return Need::Ask(self.answers.iter().map(|(a, _)| a.clone()).collect());
+            }
+            match std::mem::replace(&mut self.stage, Stage::Done) {
+                Stage::Start => {
+                    let small = |path: &str| Want {
+                        path: path.into(),
+                        cap: MAX_NOTE_SIZE,
+                        no_store: true,
+                    };
+                    self.want(vec![small(layout::METADATA), small(layout::CHECKPOINT)]);
+                    self.stage = Stage::Opened;
+                }
+                Stage::Opened => self.open(),
+                Stage::Since => match self.req.since.clone() {
+                    None => self.stage = Stage::Resume,
+                    Some(bytes) => match self.trust().open_past_checkpoint(&bytes) {
+                        Err(e) => self.fail(Failure::Since(e)),
+                        Ok(old) => {
+                            self.report.since = Some(old.size());
+                            let cp = self.checkpoint().clone();
+                            self.prove(old, cp, For::Since);
+                        }
+                    },
+                },
+                Stage::Proving(w) => self.walked(*w),
+                Stage::Resume => self.resume(),
+                Stage::Views => {
+                    if self.req.witness_check {
+                        let wv = WitnessViews::new(self.trust(), self.checkpoint());
+                        self.answers = wv.asks().iter().map(|a| (a.clone(), None)).collect();
+                        self.views = Some(wv);
+                    }
+                    self.stage = Stage::Answered;
+                }
+                Stage::Answered => self.stage = Stage::NextView(0),
+                Stage::NextView(i) => self.next_view(i),
+                Stage::Audit => {
+                    if !self.req.audit {
+                        self.stage = Stage::History;
+                        continue;
+                    }
+                    if self.auditor.is_none() {
+                        let level = self.trust().level;
+                        let a = Auditor::new(self.checkpoint(), level, self.req.check_tiles);
+                        self.auditor = Some(a);
+                    }
+                    self.stage = Stage::Audited;
+                    return Need::Audit(self.auditor.as_mut().expect("made above"));
+                }
+                Stage::Audited => {
+                    let a = self.auditor.as_ref().expect("the audit ran");
+                    let r = a.report();
+                    self.report.resume_point = a.resume_point(self.checkpoint());
+                    let failed = r.failure.clone();
+                    self.report.audit = Some(r);
+                    match failed {
+                        Some(f) => self.fail(Failure::Audit(f)),
+                        None => self.stage = Stage::History,
+                    }
+                }
+                Stage::History => match self.req.history {
+                    None => self.stage = Stage::Done,
+                    Some(_) => {
+                        self.want(vec![Want {
+                            path: layout::DIGEST_INDEX.into(),
+                            cap: MAX_DIGEST_INDEX,
+                            no_store: true,
+                        }]);
+                        self.stage = Stage::Index(0, Vec::new());
+                    }
+                },
+                Stage::Index(attempt, index) => self.index(attempt, index),
+                Stage::Recheck(attempt, index) => {
+                    self.want(vec![Want {
+                        path: layout::CHECKPOINT.into(),
+                        cap: MAX_NOTE_SIZE,
+                        no_store: true,
+                    }]);
+                    self.stage = Stage::Index(attempt, index);
+                }
+                Stage::Digests(h, start, count) => self.digests(*h, start, count),
+                Stage::Tiles(h) => self.tiles(*h),
+                Stage::Done => {
+                    self.stage = Stage::Done;
+                    return Need::Done;
+                }
+            }
+            if let Stage::Recheck(attempt, _) = &self.stage {
+                return Need::Wait(100 * attempt);
+            }
+        }
+    }
+
+    /// Step 1: trust from the metadata, the checkpoint opened under it.
+    fn open(&mut self) {
+        let mut files = self.take_files().into_iter();
+        let (Some(metadata), Some(checkpoint)) = (files.next(), files.next()) else {
+            return self.fail(Failure::NotServed {
+                path: layout::CHECKPOINT.into(),
+            });
+        };
+        let metadata = match metadata {
+            (_, Fetched::NotServed) => None,
+            file => match self.required(file) {
+                Some(b) => Some(b),
+                None => return,
+            },
+        };
+        let t = match Trust::establish(&self.req.trust, metadata.as_deref()) {
+            Ok(t) => t,
+            Err(e) => return self.fail(Failure::Trust(e)),
+        };
+        self.report.trust = Some(t);
+        let Some(bytes) = self.required(checkpoint) else {
+            return;
+        };
+        match self.trust().open_checkpoint(&bytes) {
+            Ok(cp) => {
+                self.report.checkpoint = Some(cp);
+                self.stage = Stage::Since;
+            }
+            Err(e) => self.fail(Failure::Trust(e)),
+        }
+    }
+
+    /// Step 3: a kept point continued from, discarded, or a rollback.
+    fn resume(&mut self) {
+        self.stage = Stage::Views;
+        let Some(text) = self.req.resume.clone() else {
+            return;
+        };
+        let (t, cp) = (self.trust().clone(), self.checkpoint().clone());
+        let r = match text.len() > MAX_RESUME_POINT {
+            true => Err(ResumeError::Malformed(format!(
+                "larger than {MAX_RESUME_POINT} bytes"
+            ))),
+            false => std::str::from_utf8(&text)
+                .map_err(|_| ResumeError::Malformed("not UTF-8".into()))
+                .and_then(ResumePoint::parse),
+        };
+        match r.and_then(|p| Auditor::resume(&p, &t, &cp, t.level, self.req.check_tiles)) {
+            // A rollback (or another tree of the kept size): an alarm, not a point to drop.
+            Err(ResumeError::Inconsistent(e)) => self.fail(Failure::Consistency {
+                against: Against::Kept,
+                error: ConsistencyError::Inconsistent(e),
+            }),
+            Ok((a, kept)) => {
+                self.report.resumed = Some(Resumed::From(kept.size()));
+                self.prove(kept, cp, For::Kept(Box::new(a)));
+            }
+            Err(e) => self.report.resumed = Some(Resumed::Discarded(e.to_string())),
+        }
+    }
+
+    /// Step 4: the answer of witness `i` onwards, each proved in turn.
+    fn next_view(&mut self, mut i: usize) {
+        loop {
+            let Some((_, got)) = self.answers.get(i) else {
+                self.answers.clear();
+                if let Some(wv) = self.views.take() {
+                    self.report.views = wv.finish();
+                }
+                self.stage = Stage::Audit;
+                return;
+            };
+            let wv = self.views.as_mut().expect("views were asked");
+            let pair = match got {
+                Some(Fetched::Bytes(b)) => wv.answer(i, Answer::Held(b)),
+                Some(Fetched::NotServed) => wv.answer(i, Answer::Nothing),
+                Some(Fetched::Failed(why)) => wv.answer(i, Answer::Failed(why)),
+                Some(Fetched::TooLarge(_)) => wv.answer(i, Answer::Failed("too large")),
+                None => wv.answer(i, Answer::Failed("no answer")),
+            };
+            if let Some(pair) = pair {
+                // Answers are kept until every pair is proved; the proof's files come first.
+                return self.prove(pair.older, pair.newer, For::View(i));
+            }
+            i += 1;
+        }
+    }
+
+    /// Step 6: the index read (`attempt` times the checkpoint read again).
+    fn index(&mut self, attempt: u32, index: Vec<u8>) {
+        let limit = self.req.history.unwrap_or(1);
+        let mut files = self.take_files().into_iter();
+        let Some(file) = files.next() else {
+            return self.fail(Failure::NotServed {
+                path: layout::DIGEST_INDEX.into(),
+            });
+        };
+        let Some(bytes) = self.required(file) else {
+            return;
+        };
+        let index = match attempt {
+            // The first read is the index; later ones, the checkpoint read again.
+            0 => bytes,
+            _ => {
+                match self.trust().open_checkpoint(&bytes) {
+                    Ok(now) => self.report.checkpoint = Some(now),
+                    Err(e) => return self.fail(Failure::Trust(e)),
+                }
+                index
+            }
+        };
+        let cp = self.checkpoint().clone();
+        match History::new(&cp, &index, limit) {
+            Err(e) => self.damaged(cp, e),
+            Ok(h) if h.ahead_of_checkpoint().is_some() && attempt < RECHECKS => {
+                self.stage = Stage::Recheck(attempt + 1, index);
+            }
+            Ok(h) => self.digests(h, 0, 0),
+        }
+    }
+
+    /// A malformed index: a verdict on the archive, as any other failure of it.
+    fn damaged(&mut self, current: VerifiedCheckpoint, e: HistoryError) {
+        self.report.history = Some(HistoryReport {
+            current,
+            total: 0,
+            rows: Vec::new(),
+            failure: Some(e.clone()),
+        });
+        self.fail(Failure::History(e));
+    }
+
+    /// Feeds the archived digests asked for (`count` from `start`), and asks for the
+    /// next few; after the last (or a failure), the tiles of the proofs.
+    fn digests(&mut self, mut h: History, start: usize, count: usize) {
+        let files = self.take_files();
+        let sizes: Vec<u64> = h
+            .digests()
+            .iter()
+            .skip(start)
+            .take(count)
+            .copied()
+            .collect();
+        for (size, file) in sizes.into_iter().zip(files) {
+            let Some(bytes) = self.required(file) else {
+                return;
+            };
+            if h.feed_digest(self.trust(), size, &bytes).is_err() {
+                return self.want_tiles(h);
+            }
+        }
+        let from = start + count;
+        let next: Vec<u64> = h
+            .digests()
+            .iter()
+            .skip(from)
+            .take(HISTORY_AT_ONCE)
+            .copied()
+            .collect();
+        if next.is_empty() {
+            return self.want_tiles(h);
+        }
+        self.want(
+            next.iter()
+                .map(|&s| Want {
+                    path: layout::digest(s),
+                    cap: MAX_NOTE_SIZE,
+                    no_store: false,
+                })
+                .collect(),
+        );
+        self.stage = Stage::Digests(Box::new(h), from, next.len());
+    }
+
+    fn want_tiles(&mut self, h: History) {
+        let wants = h
+            .tiles()
+            .iter()
+            .map(|p| Want {
+                path: p.to_string(),
+                cap: MAX_TILE,
+                no_store: false,
+            })
+            .collect();
+        self.want(wants);
+        self.stage = Stage::Tiles(Box::new(h));
+    }
+
+    /// The tiles the history's proofs read; then its report.
+    fn tiles(&mut self, mut h: History) {
+        let paths = h.tiles();
+        for (p, file) in paths.into_iter().zip(self.take_files()) {
+            let Some(bytes) = self.required(file) else {
+                return;
+            };
+            h.feed_tile(p, &bytes);
+        }
+        let r = h.finish();
+        let failed = r.failure.clone();
+        self.report.history = Some(r);
+        match failed {
+            Some(e) => self.fail(Failure::History(e)),
+            None => self.stage = Stage::Done,
+        }
+    }
+}
+
+/// Why a consistency walk did not hold.
+enum Proof {
+    NotServed(String),
+    Unreachable(String, String),
+    TooLarge(String, usize),
+    Verdict(ConsistencyError),
+}
