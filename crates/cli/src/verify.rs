@@ -11,16 +11,17 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use liveledger_core::audit::history::{History, HistoryError, HistoryReport};
-use liveledger_core::audit::resume::{ResumeError, ResumePoint, MAX_RESUME_POINT};
-use liveledger_core::audit::views::{self, Answer, SplitView, View, WitnessViews};
-use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level, Step};
-use liveledger_core::checkpoint::VerifiedCheckpoint;
-use liveledger_core::freshness::Freshness;
+use liveledger_core::audit::history::{HistoryError, HistoryReport};
+use liveledger_core::audit::resume::MAX_RESUME_POINT;
+use liveledger_core::audit::views::{self, Ask};
+use liveledger_core::audit::{AuditReport, Auditor, ConsistencyError, Level, Step};
 use liveledger_core::note::VerifierKey;
+use liveledger_core::session::{
+    Against, Failure, Got, Need, Report, Request, Resumed, Session, Want,
+};
 use liveledger_core::sigcheck::{SignatureCheck, StrictVerifier};
 use liveledger_core::tiles::TilePath;
-use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
+use liveledger_core::trust::{KeySource, TrustError, TrustRequest};
 use liveledger_core::verdict::{self, Code};
 use serde_json::{json, Value};
 
@@ -36,8 +37,6 @@ pub enum Source {
     /// private bucket too).
     Bucket(std::sync::Arc<Bucket>),
 }
-
-const MAX_SMALL: u64 = 1 << 20;
 
 impl Source {
     pub fn parse(s: &str) -> Result<Source> {
@@ -102,11 +101,6 @@ impl Source {
         }
     }
 
-    /// Reads a small file whole (checkpoints, keys, metadata).
-    pub fn read_small(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        self.read_capped(path, MAX_SMALL)
-    }
-
     /// Reads a file whole, refusing more than `cap` bytes.
     fn read_capped(&self, path: &str, cap: u64) -> Result<Option<Vec<u8>>> {
         if let Source::Bucket(b) = self {
@@ -126,15 +120,6 @@ impl Source {
             )));
         }
         Ok(Some(buf))
-    }
-
-    fn require(&self, path: &str) -> Result<Vec<u8>> {
-        self.read_small(path)?.ok_or_else(|| {
-            Error::Refused(
-                Code::NotFound,
-                format!("{} does not exist", self.describe(path)),
-            )
-        })
     }
 }
 
@@ -198,13 +183,10 @@ pub fn run(target: &str, o: VerifyOptions) -> Result<i32> {
 
 fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     let src = Source::parse(target)?;
-    let mut notes: Vec<String> = Vec::new();
     let mut pinned: Vec<VerifierKey> = Vec::new();
     for k in &o.keys {
         pinned.push(VerifierKey::parse(k.trim()).map_err(|e| Error::Usage(format!("--key: {e}")))?);
     }
-    // Every trust rule is the core's: pinned keys or the metadata on first use, the time
-    // key, the origin, the level, the witness quorum.
     let policy = match &o.policy {
         None => None,
         Some(p) => {
@@ -216,26 +198,75 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             )
         }
     };
-    let req = TrustRequest {
-        pinned,
-        origin: o.origin.clone(),
-        level: o.log_only.then_some(Level::Log),
-        policy,
+    let threads = o
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(Error::Usage("--threads must be at least 1".into()));
+    }
+    let since = match &o.since {
+        None => None,
+        Some(path) => Some(liveledger_store::read_capped(
+            path,
+            liveledger_core::note::MAX_NOTE_SIZE as u64 + 1,
+        )?),
     };
-    let metadata = src.read_small("metadata")?;
-    let t = Trust::establish(&req, metadata.as_deref()).map_err(|e| match e {
-        TrustError::NoKey => Error::Refused(
-            Code::NoKey,
-            format!(
-                "{} has no ledger metadata; pass the log's verifier key with --key",
-                src.describe("")
-            ),
-        ),
-        TrustError::Metadata(e) => {
-            Error::Refused(Code::BadInput, format!("ledger metadata is malformed: {e}"))
+    // A resume point kept by an earlier run (`--keep FILE`), if there is one.
+    let resume = match o.keep.as_ref().filter(|f| f.exists()) {
+        None => None,
+        Some(file) => Some(liveledger_store::read_capped(
+            file,
+            MAX_RESUME_POINT as u64 + 1,
+        )?),
+    };
+    // The sequence is the core's (`session`): this only fetches what it asks for.
+    let mut s = Session::new(Request {
+        trust: TrustRequest {
+            pinned,
+            origin: o.origin.clone(),
+            level: o.log_only.then_some(Level::Log),
+            policy,
+        },
+        since,
+        resume,
+        witness_check: !o.no_witness_check,
+        check_tiles: true,
+        audit: true,
+        history: o.history,
+    });
+    loop {
+        match s.need() {
+            Need::Files(wants) => {
+                for (w, got) in fetch_all(&src, &wants) {
+                    s.file(&w.path, got.as_got());
+                }
+            }
+            Need::Ask(asks) => {
+                for (i, got) in ask_all(&asks).into_iter().enumerate() {
+                    s.answer(i, got.as_got());
+                }
+            }
+            Need::Audit(a) => audit(&src, a, o.progress, threads)?,
+            Need::Wait(ms) => std::thread::sleep(Duration::from_millis(ms.into())),
+            Need::Done => break,
         }
-        e => Error::Refused(verdict::trust_code(&e), e.to_string()),
-    })?;
+    }
+    let (r, _) = s.finish();
+    report(&src, o, &r)
+}
+
+/// Prints what the session found; the exit code.
+fn report(src: &Source, o: &VerifyOptions, r: &Report) -> Result<i32> {
+    // Failures before the audit (or that stop it from running) are errors or, for two
+    // checkpoints that are not consistent, the evidence.
+    match &r.failure {
+        None | Some(Failure::Audit(_) | Failure::History(_)) => {}
+        Some(f) => return failed(src, o, r, f),
+    }
+    let (Some(t), Some(cp), Some(audit)) = (&r.trust, &r.checkpoint, &r.audit) else {
+        return Err(Error::Corrupt("the session ended before the audit".into()));
+    };
+    let mut notes: Vec<String> = Vec::new();
     let trust = match t.source {
         KeySource::Pinned => "pinned",
         KeySource::FirstUse => {
@@ -246,32 +277,26 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             "metadata (trust on first use)"
         }
     };
-    let keys = t.log_keys.clone();
-    let origin = t.origin.clone();
-    let cp_bytes = src.require("checkpoint")?;
-    let cp = t
-        .open_checkpoint(&cp_bytes)
-        .map_err(|e| Error::Refused(verdict::trust_code(&e), e.to_string()))?;
-    let signed_time = liveledger_core::freshness::signed_time(&cp, t.time_key.as_ref());
-    // Who witnessed it (the quorum itself was enforced by open_checkpoint).
+    let signed_time = r.signed_time();
+    // Who witnessed it (the quorum itself was enforced when the checkpoint was opened).
     let witnesses = match &t.quorum {
         None => Value::Null,
         Some((p, source)) => {
             let verified = cp.note().verified();
             let keys: Vec<VerifierKey> = verified.iter().map(|v| v.key.clone()).collect();
-            let r = p.evaluate(&keys);
+            let q = p.evaluate(&keys);
             if *source == liveledger_core::trust::QuorumSource::Metadata {
                 notes.push(format!(
                     "enforcing the witness quorum {} from the ledger's own metadata; pass --policy to pin one",
-                    r.rule
+                    q.rule
                 ));
             }
             json!({
                 "source": match source { liveledger_core::trust::QuorumSource::Pinned => "pinned", _ => "metadata" },
-                "rule": r.rule,
-                "met": r.met,
-                "cosigned": r.witnesses.iter().filter(|w| w.2).count(),
-                "list": r.witnesses.iter().map(|(name, key, c)| json!({
+                "rule": q.rule,
+                "met": q.met,
+                "cosigned": q.witnesses.iter().filter(|w| w.2).count(),
+                "list": q.witnesses.iter().map(|(name, key, c)| json!({
                     "name": name,
                     "key": key.to_string(),
                     "cosigned": c,
@@ -280,144 +305,57 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             })
         }
     };
-
-    let mut consistency = Value::Null;
-    if let Some(path) = &o.since {
-        let old_bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let old = t.open_past_checkpoint(&old_bytes).map_err(|e| {
-            Error::Refused(Code::BadSince, format!("--since {}: {e}", path.display()))
-        })?;
-        if let Err(e) = extends(&src, &old, &cp, "--since")? {
-            return inconsistent(
-                o,
-                &origin,
-                &e,
-                None,
-                ("checkpoint trusted before", "checkpoint now"),
-            );
-        }
-        consistency = json!({"since": old.size(), "now": cp.size(), "consistent": true});
-    }
-
-    // Split views: what each witness of the policy holds must be consistent with what
-    // the log served us, either way round (the rule is core's `audit::views`).
-    let mut views = Vec::new();
-    if !o.no_witness_check {
-        match witness_views(&src, &t, &cp) {
-            Ok(v) => views = v,
-            Err(split) => {
-                return inconsistent(
-                    o,
-                    &origin,
-                    &split.inconsistency,
-                    Some(&split.witness),
-                    ("checkpoint older", "checkpoint newer"),
-                );
-            }
+    let consistency = match r.since {
+        Some(old) => json!({"since": old, "now": cp.size(), "consistent": true}),
+        None => Value::Null,
+    };
+    let views: Vec<Value> = r.views.iter().map(|v| v.to_json()).collect();
+    for v in &r.views {
+        if let Some(n) = &v.note {
+            notes.push(format!("witness {}: {n}", v.name));
         }
     }
-    let views: Vec<Value> = views.iter().map(|v| v.to_json()).collect();
-    for v in &views {
-        if let Some(n) = v["note"].as_str() {
-            notes.push(format!(
-                "witness {}: {n}",
-                v["name"].as_str().unwrap_or("?")
-            ));
-        }
-    }
-
     // Staleness: core's rule (twice the ledger's cadence, or --max-age if stricter).
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let fresh = Freshness::judge(
-        signed_time,
-        now,
-        t.cadence_seconds,
-        o.max_age.map(|d| d.as_secs()),
-    );
-    let mut stale = fresh.reason();
+    let mut stale = r
+        .freshness(now, o.max_age.map(|d| d.as_secs()))
+        .and_then(|f| f.reason());
     if o.allow_stale {
         if let Some(why) = stale.take() {
             notes.push(format!("stale (allowed): {why}"));
         }
     }
-
-    let level = t.level;
-    let threads = o
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(Error::Usage("--threads must be at least 1".into()));
-    }
-    // A resume point kept by an earlier run (`--keep FILE`): the core checks it, the log
-    // must extend its checkpoint, and then only the new entries are read.
-    let mut resumed = Value::Null;
-    let mut start = None;
-    if let Some(file) = o.keep.as_ref().filter(|f| f.exists()) {
-        let text = liveledger_store::read_capped(file, MAX_RESUME_POINT as u64 + 1)?;
-        let point = std::str::from_utf8(&text)
-            .map_err(|_| ResumeError::Malformed("not UTF-8".into()))
-            .and_then(ResumePoint::parse);
-        let kept = point.and_then(|p| Auditor::resume(&p, &t, &cp, level, true));
-        match kept {
-            // A rollback (or another tree of the kept size): an alarm, not a point to drop.
-            Err(ResumeError::Inconsistent(e)) => {
-                return inconsistent(
-                    o,
-                    &origin,
-                    &e,
-                    None,
-                    ("checkpoint kept before", "checkpoint now"),
-                );
-            }
-            Ok((a, old)) => {
-                if let Err(e) = extends(&src, &old, &cp, "--keep")? {
-                    return inconsistent(
-                        o,
-                        &origin,
-                        &e,
-                        None,
-                        ("checkpoint kept before", "checkpoint now"),
-                    );
-                }
-                resumed = json!({"from": old.size(), "file": file.display().to_string()});
-                start = Some(a);
-            }
-            Err(e) => {
-                notes.push(format!(
-                    "the resume point in {} was not used ({e}); every entry is audited",
-                    file.display()
-                ));
-                resumed = json!({"discarded": e.to_string(), "file": file.display().to_string()});
-            }
+    let file = o.keep.as_ref().map(|f| f.display().to_string());
+    let resumed = match (&r.resumed, &file) {
+        (Some(Resumed::From(size)), Some(file)) => json!({"from": size, "file": file}),
+        (Some(Resumed::Discarded(why)), Some(file)) => {
+            notes.push(format!(
+                "the resume point in {file} was not used ({why}); every entry is audited"
+            ));
+            json!({"discarded": why, "file": file})
         }
-    }
-    let a = start.unwrap_or_else(|| Auditor::new(&cp, level, true));
-    let (report, point) = audit(&src, &cp, a, o.progress, threads)?;
-    if let (Some(file), Some(p)) = (&o.keep, point) {
+        _ => Value::Null,
+    };
+    if let (Some(file), Some(p)) = (&o.keep, &r.resume_point) {
         liveledger_store::write_atomic(file, p.encode().as_bytes())?;
     }
-    let history = o
-        .history
-        .map(|limit| history(&src, &t, &cp, limit))
-        .transpose()?;
-    let ok = report.failure.is_none()
-        && stale.is_none()
-        && history.as_ref().is_none_or(HistoryReport::verified);
+    let history = r.history.as_ref();
+    let ok = r.failure.is_none() && stale.is_none();
     if o.json {
         let mut j = report_json(
-            &report,
+            audit,
             trust,
-            &keys,
+            &t.log_keys,
             signed_time,
             &consistency,
             stale.as_deref(),
         );
         j["cadence_seconds"] = json!(t.cadence_seconds);
         j["resumed"] = resumed.clone();
-        if let Some(h) = &history {
+        if let Some(h) = history {
             j["history"] = history_json(h);
             if let Some(e) = h.failure.as_ref().filter(|_| j["verified"] == true) {
                 j["verified"] = json!(false);
@@ -433,15 +371,15 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
         for n in &notes {
             eprintln!("liveledger: note: {n}");
         }
-        print_human(&report, signed_time, &consistency, stale.as_deref());
+        print_human(audit, signed_time, &consistency, stale.as_deref());
         if let Some(from) = resumed["from"].as_u64() {
             println!(
                 "  continued from {from} entries verified before (the resume point in {}): {} new entries audited",
                 resumed["file"].as_str().unwrap_or(""),
-                report.size.saturating_sub(from)
+                audit.size.saturating_sub(from)
             );
         }
-        if let Some(h) = &history {
+        if let Some(h) = history {
             print_history(h);
         }
         if !witnesses.is_null() {
@@ -456,105 +394,166 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
     Ok(if ok { 0 } else { 1 })
 }
 
-/// Proves with the log's tiles that `cp` extends `old` (the core's `Consistency`): `Ok(Err)`
-/// is the inconsistency, with both checkpoints and the proof; `Err` a tile that could not
-/// be read or is malformed (named for `flag`).
-fn extends(
-    src: &Source,
-    old: &VerifiedCheckpoint,
-    cp: &VerifiedCheckpoint,
-    flag: &str,
-) -> Result<std::result::Result<(), Box<liveledger_core::audit::Inconsistency>>> {
-    let refused =
-        |e: ConsistencyError| Error::Refused(verdict::consistency_code(&e), format!("{flag}: {e}"));
-    let mut c = Consistency::new(cp.size());
-    for p in c.needed(old.size(), cp.size()).map_err(refused)? {
-        let b = src.require(&p.to_string())?;
-        c.feed(p, &b).map_err(refused)?;
-    }
-    match c.check(old, cp) {
-        Ok(_) => Ok(Ok(())),
-        Err(ConsistencyError::Inconsistent(e)) => Ok(Err(e)),
-        Err(e) => Err(refused(e)),
+/// A session that ended before its audit: two checkpoints that are not consistent are
+/// reported with the evidence (exit 1); anything else is the error it is.
+fn failed(src: &Source, o: &VerifyOptions, r: &Report, f: &Failure) -> Result<i32> {
+    let origin = r.trust.as_ref().map_or("", |t| t.origin.as_str());
+    let flag = |a: Against| match a {
+        Against::Since => "--since",
+        Against::Kept => "--keep",
+        Against::Previous => "the checkpoint verified before",
+    };
+    Err(match f {
+        Failure::Consistency {
+            against,
+            error: ConsistencyError::Inconsistent(e),
+        } => {
+            let names = match against {
+                Against::Since => ("checkpoint trusted before", "checkpoint now"),
+                Against::Kept => ("checkpoint kept before", "checkpoint now"),
+                Against::Previous => ("checkpoint verified before", "checkpoint now"),
+            };
+            return inconsistent(o, origin, e, None, names);
+        }
+        Failure::SplitView(split) => {
+            return inconsistent(
+                o,
+                origin,
+                &split.inconsistency,
+                Some(&split.witness),
+                ("checkpoint older", "checkpoint newer"),
+            )
+        }
+        Failure::Consistency { against, error } => Error::Refused(
+            verdict::consistency_code(error),
+            format!("{}: {error}", flag(*against)),
+        ),
+        Failure::Trust(TrustError::NoKey) => Error::Refused(
+            Code::NoKey,
+            format!(
+                "{} has no ledger metadata; pass the log's verifier key with --key",
+                src.describe("")
+            ),
+        ),
+        Failure::Trust(TrustError::Metadata(e)) => {
+            Error::Refused(Code::BadInput, format!("ledger metadata is malformed: {e}"))
+        }
+        Failure::Since(e) => Error::Refused(
+            Code::BadSince,
+            format!(
+                "--since {}: {e}",
+                o.since
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+        ),
+        Failure::NotServed { path } => Error::Refused(
+            Code::NotFound,
+            match path.as_str() {
+                liveledger_core::layout::DIGEST_INDEX => format!(
+                    "{} does not exist: the log publishes no digest archive",
+                    src.describe(path)
+                ),
+                _ => format!("{} does not exist", src.describe(path)),
+            },
+        ),
+        Failure::Unreachable { why, .. } => Error::Io(why.clone()),
+        Failure::TooLarge { .. } => Error::Input(f.to_string()),
+        f => Error::Refused(f.code(), f.to_string()),
+    })
+}
+
+/// What a fetch got, owned until it is fed.
+enum Fetched {
+    Bytes(Vec<u8>),
+    NotServed,
+    Failed(String),
+    TooLarge,
+}
+
+impl Fetched {
+    fn as_got(&self) -> Got<'_> {
+        match self {
+            Fetched::Bytes(b) => Got::Bytes(b),
+            Fetched::NotServed => Got::NotServed,
+            Fetched::Failed(why) => Got::Failed(why),
+            Fetched::TooLarge => Got::TooLarge,
+        }
     }
 }
 
-/// Archived digests fetched at once by `--history`.
-const HISTORY_PARALLEL: usize = 8;
+/// Files fetched at once from a remote source.
+const FETCH_PARALLEL: usize = 8;
 
-/// The digest archive, checked by the core's `audit::history` machine: this only moves
-/// bytes. The index is read after the checkpoint, so one naming a newer digest may be a
-/// publisher between its two writes: the checkpoint is read again (briefly) before the
-/// machine calls that a rollback.
-fn history(
-    src: &Source,
-    t: &Trust,
-    cp: &VerifiedCheckpoint,
-    limit: usize,
-) -> Result<HistoryReport> {
-    let index = src
-        .read_capped(
-            "digests/index.txt",
-            liveledger_core::archive::MAX_DIGEST_INDEX as u64 + 1,
-        )?
-        .ok_or_else(|| {
-            Error::Refused(
-                Code::NotFound,
-                format!(
-                    "{} does not exist: the log publishes no digest archive",
-                    src.describe("digests/index.txt")
-                ),
-            )
-        })?;
-    // A malformed index is a verdict on the archive, as any other failure of it.
-    let damaged = |current: &VerifiedCheckpoint, e| HistoryReport {
-        current: current.clone(),
-        total: 0,
-        rows: Vec::new(),
-        failure: Some(e),
+/// Fetches what the session wants (none over its cap): a few at a time from
+/// a remote source, in turn from a directory.
+fn fetch_all<'w>(src: &Source, wants: &'w [Want]) -> Vec<(&'w Want, Fetched)> {
+    let one = |w: &Want| match src.read_capped(&w.path, w.cap as u64) {
+        Ok(Some(b)) => Fetched::Bytes(b),
+        Ok(None) => Fetched::NotServed,
+        Err(Error::Input(_)) => Fetched::TooLarge,
+        Err(e) => Fetched::Failed(e.to_string()),
     };
-    let mut h = match History::new(cp, &index, limit) {
-        Ok(h) => h,
-        Err(e) => return Ok(damaged(cp, e)),
-    };
-    for attempt in 1..=3u32 {
-        if h.ahead_of_checkpoint().is_none() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
-        let now = t
-            .open_checkpoint(&src.require("checkpoint")?)
-            .map_err(|e| Error::Refused(verdict::trust_code(&e), e.to_string()))?;
-        h = match History::new(&now, &index, limit) {
-            Ok(h) => h,
-            Err(e) => return Ok(damaged(&now, e)),
-        };
+    if !src.remote() || wants.len() < 2 {
+        return wants.iter().map(|w| (w, one(w))).collect();
     }
-    let sizes = h.digests().to_vec();
-    'digests: for chunk in sizes.chunks(HISTORY_PARALLEL) {
-        let fetched: Vec<Result<Vec<u8>>> = std::thread::scope(|s| {
-            let jobs: Vec<_> = chunk
-                .iter()
-                .map(|size| s.spawn(move || src.require(&format!("digests/{size}"))))
-                .collect();
+    let mut out = Vec::new();
+    for chunk in wants.chunks(FETCH_PARALLEL) {
+        let got: Vec<Fetched> = std::thread::scope(|s| {
+            let jobs: Vec<_> = chunk.iter().map(|w| s.spawn(move || one(w))).collect();
             jobs.into_iter()
                 .map(|j| {
                     j.join()
-                        .unwrap_or_else(|_| Err(Error::Io("a fetch thread panicked".into())))
+                        .unwrap_or_else(|_| Fetched::Failed("a fetch thread panicked".into()))
                 })
                 .collect()
         });
-        for (&size, bytes) in chunk.iter().zip(fetched) {
-            if h.feed_digest(t, size, &bytes?).is_err() {
-                break 'digests;
+        out.extend(chunk.iter().zip(got));
+    }
+    out
+}
+
+/// Asks every witness at once (the core's timeout, no redirects; one byte over the cap
+/// read, so the core can say the answer is too large).
+fn ask_all(asks: &[Ask]) -> Vec<Fetched> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_millis(views::ASK_TIMEOUT_MS.into()))
+        .redirects(0)
+        .build();
+    let ask = |url: String| -> Fetched {
+        match agent.get(&url).call() {
+            Ok(r) => {
+                let mut b = Vec::new();
+                match r
+                    .into_reader()
+                    .take(views::MAX_ANSWER as u64 + 1)
+                    .read_to_end(&mut b)
+                {
+                    Ok(_) => Fetched::Bytes(b),
+                    Err(e) => Fetched::Failed(format!("the answer could not be read: {e}")),
+                }
             }
+            Err(ureq::Error::Status(404, _)) => Fetched::NotServed,
+            Err(e) => Fetched::Failed(e.to_string()),
         }
-    }
-    for p in h.tiles() {
-        let b = src.require(&p.to_string())?;
-        h.feed_tile(p, &b);
-    }
-    Ok(h.finish())
+    };
+    std::thread::scope(|s| {
+        let asked: Vec<_> = asks
+            .iter()
+            .map(|a| {
+                let url = a.full_url();
+                s.spawn(|| ask(url))
+            })
+            .collect();
+        asked
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Fetched::Failed("the request failed".into()))
+            })
+            .collect()
+    })
 }
 
 fn history_json(h: &HistoryReport) -> Value {
@@ -715,97 +714,9 @@ fn inconsistent(
     ))
 }
 
-/// Proves `older` ⊑ `newer` with the log's tiles of `newer`'s tree.
-fn prove(
-    src: &Source,
-    older: &VerifiedCheckpoint,
-    newer: &VerifiedCheckpoint,
-) -> std::result::Result<std::result::Result<(), ConsistencyError>, Error> {
-    let mut c = Consistency::new(newer.size());
-    let needed = match c.needed(older.size(), newer.size()) {
-        Ok(n) => n,
-        Err(e) => return Ok(Err(e)),
-    };
-    for p in needed {
-        let b = src.require(&p.to_string())?;
-        if let Err(e) = c.feed(p, &b) {
-            return Ok(Err(e));
-        }
-    }
-    Ok(c.check(older, newer).map(|_| ()))
-}
-
-/// Asks every witness of `t`'s policy (all at once) what it holds of this log, and
-/// proves each answer against `cp` with the log's tiles: the views, or the split view.
-fn witness_views(
-    src: &Source,
-    t: &Trust,
-    cp: &VerifiedCheckpoint,
-) -> std::result::Result<Vec<View>, SplitView> {
-    let mut wv = WitnessViews::new(t, cp);
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_millis(views::ASK_TIMEOUT_MS.into()))
-        .redirects(0)
-        .build();
-    let ask = |url: String| -> std::result::Result<Option<Vec<u8>>, String> {
-        match agent.get(&url).call() {
-            Ok(r) => {
-                let mut b = Vec::new();
-                r.into_reader()
-                    .take(views::MAX_ANSWER as u64 + 1)
-                    .read_to_end(&mut b)
-                    .map_err(|e| format!("the answer could not be read: {e}"))?;
-                if b.len() > views::MAX_ANSWER {
-                    return Err(format!("the answer is over {} bytes", views::MAX_ANSWER));
-                }
-                Ok(Some(b))
-            }
-            Err(ureq::Error::Status(404, _)) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
-    };
-    let answers: Vec<_> = std::thread::scope(|s| {
-        let asked: Vec<_> = wv
-            .asks()
-            .iter()
-            .map(|a| {
-                let url = a.full_url();
-                s.spawn(|| ask(url))
-            })
-            .collect();
-        asked
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("the request failed".into()))
-            })
-            .collect()
-    });
-    for (i, a) in answers.iter().enumerate() {
-        let answer = match a {
-            Ok(Some(b)) => Answer::Held(b),
-            Ok(None) => Answer::Nothing,
-            Err(e) => Answer::Failed(e),
-        };
-        if let Some(pair) = wv.answer(i, answer) {
-            match prove(src, &pair.older, &pair.newer) {
-                Ok(r) => wv.proved(i, r)?,
-                Err(e) => wv.unproved(i, &e.to_string()),
-            }
-        }
-    }
-    Ok(wv.finish())
-}
-
-/// Runs `a` (fresh, or resumed) to the end: the report, and the point a later run can
-/// continue from (when it verified).
-fn audit(
-    src: &Source,
-    cp: &VerifiedCheckpoint,
-    mut a: Auditor,
-    progress: bool,
-    threads: usize,
-) -> Result<(AuditReport, Option<ResumePoint>)> {
+/// Drives the session's auditor to its end: bundles fetched ahead from a remote source,
+/// event signatures checked on `threads` threads.
+fn audit(src: &Source, a: &mut Auditor, progress: bool, threads: usize) -> Result<()> {
     let level = a.report().level;
     let pf = src.remote().then(|| Prefetch {
         paths: a.upcoming_bundles().collect(),
@@ -834,22 +745,21 @@ fn audit(
                 verifiers.push(tx);
             }
         }
-        let r = audit_with(src, cp, &mut a, progress, pf.as_ref(), &verifiers);
+        let r = audit_with(src, a, progress, pf.as_ref(), &verifiers);
         if let Some(pf) = &pf {
             pf.stop();
         }
-        r.map(|report| (report, a.resume_point(cp)))
+        r
     })
 }
 
 fn audit_with(
     src: &Source,
-    cp: &VerifiedCheckpoint,
     a: &mut Auditor,
     progress: bool,
     ahead: Option<&Prefetch>,
     verifiers: &[SyncSender<SignatureJob>],
-) -> Result<AuditReport> {
+) -> Result<()> {
     let started = Instant::now();
     let mut verdicts: VecDeque<Receiver<Vec<bool>>> = VecDeque::new();
     let mut next = 0;
@@ -921,7 +831,7 @@ fn audit_with(
             eprint!(
                 "\r  verified {}/{} entries, {:.1} MB, {:.0} entries/s   ",
                 s.entries,
-                cp.size(),
+                a.target_size(),
                 s.bytes as f64 / 1e6,
                 s.entries as f64 / secs
             );
@@ -934,7 +844,7 @@ fn audit_with(
     if show {
         eprint!("\r{:70}\r", "");
     }
-    Ok(a.report())
+    Ok(())
 }
 
 fn report_json(

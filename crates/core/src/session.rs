@@ -22,6 +22,14 @@
 //! 7. **report**: freshness is judged on it at the caller's clock
 //!    ([`Report::freshness`]).
 //!
+//! **Following.** After a session that held, [`Session::poll`] looks again: the
+//! checkpoint is read; the same tree re-signed is a heartbeat ([`Polled::Heartbeat`]); a
+//! new one must extend the last verified (FORK, ROLLBACK), then its new entries are
+//! audited, and the witnesses asked again at most once a minute ([`VIEWS_EVERY_MS`]). A
+//! checkpoint that cannot be read is no verdict ([`Polled::Unavailable`]: the network, or
+//! a publisher between writes), nor are the tiles of its proof the first
+//! [`MAX_UNAVAILABLE_POLLS`] times in a row; after that, they are what they are.
+//!
 //! The first failure ends the session; it is [`Report::failure`] and its code
 //! ([`Failure::code`]) is the verdict. What a fetched file means at each step:
 //!
@@ -33,7 +41,7 @@
 //! | the audit's bundles and tiles          | [`Auditor::not_served`]: `NOT_FOUND` | the caller's `FETCH_FAILED` |
 //!
 //! Every file is asked for with a cap ([`Want::cap`]): the caller reads at most one byte
-//! more, and a file over its cap fails the step (`BAD_INPUT`). A witness's answer is
+//! more (or says [`Got::TooLarge`]), and a file over its cap fails the step (`BAD_INPUT`). A witness's answer is
 //! capped at [`views::MAX_ANSWER`]; over it, the view says so.
 //!
 //! ```
@@ -117,6 +125,8 @@ pub enum Got<'a> {
     NotServed,
     /// It could not be fetched (the network, a 5xx after retries, a timeout): why.
     Failed(&'a str),
+    /// It is larger than its cap (known before reading it all: a length or a size).
+    TooLarge,
 }
 
 /// What the session needs next.
@@ -145,13 +155,36 @@ pub enum Against {
     Since,
     /// The checkpoint of the resume point ([`Request::resume`]).
     Kept,
+    /// The checkpoint this session verified last ([`Session::poll`]).
+    Previous,
 }
+
+/// What the last [`Session::poll`] found (when it did not fail).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Polled {
+    /// The same checkpoint.
+    Same,
+    /// The same tree, signed again (a newer signed time).
+    Heartbeat,
+    /// A larger tree, extending the last, its new entries audited: from this size.
+    Grew(u64),
+    /// Nothing could be checked this time (why): look again at the next poll.
+    Unavailable(String),
+}
+
+/// How often a following session asks the witnesses again, at most (milliseconds).
+pub const VIEWS_EVERY_MS: u64 = 60_000;
+
+/// Polls in a row that may find a new checkpoint's tiles missing (a publisher
+/// mid-upload) before that is the verdict it would be at once in an audit.
+pub const MAX_UNAVAILABLE_POLLS: u32 = 5;
 
 impl core::fmt::Display for Against {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             Against::Since => "since",
             Against::Kept => "the resume point",
+            Against::Previous => "the checkpoint verified before",
         })
     }
 }
@@ -308,6 +341,7 @@ enum For {
     Since,
     Kept(Box<Auditor>),
     View(usize),
+    Poll,
 }
 
 #[derive(Debug)]
@@ -327,6 +361,7 @@ enum Stage {
     Recheck(u32, Vec<u8>),
     Digests(Box<History>, usize, usize),
     Tiles(Box<History>),
+    Polled,
     Done,
 }
 
@@ -340,6 +375,13 @@ pub struct Session {
     views: Option<WitnessViews>,
     auditor: Option<Auditor>,
     report: Report,
+    /// Following: the last poll's finding, the polls in a row whose proof's tiles could not
+    /// be read, when the witnesses were last asked.
+    polled: Option<Polled>,
+    pending: Option<VerifiedCheckpoint>,
+    unavailable: u32,
+    views_at: Option<u64>,
+    now_ms: u64,
 }
 
 /// The largest hash tile.
@@ -360,7 +402,36 @@ impl Session {
             views: None,
             auditor: None,
             report: Report::default(),
+            polled: None,
+            pending: None,
+            unavailable: 0,
+            views_at: None,
+            now_ms: 0,
         }
+    }
+
+    /// Looks at the log again (see the module doc), at the caller's clock `now_ms`:
+    /// [`Session::need`] then says what to fetch, and [`Session::polled`] what was found.
+    /// Only after a session that ended without a failure; otherwise nothing happens.
+    pub fn poll(&mut self, now_ms: u64) {
+        if self.report.failure.is_some() || !matches!(self.stage, Stage::Done) {
+            return;
+        }
+        // The first round asked the witnesses: the minute runs from the first poll.
+        self.views_at.get_or_insert(now_ms);
+        self.now_ms = now_ms;
+        self.polled = None;
+        self.want(vec![Want {
+            path: layout::CHECKPOINT.into(),
+            cap: MAX_NOTE_SIZE,
+            no_store: true,
+        }]);
+        self.stage = Stage::Polled;
+    }
+
+    /// What the last poll found (look at [`Report::failure`] first: a poll can fail).
+    pub fn polled(&self) -> Option<&Polled> {
+        self.polled.as_ref()
     }
 
     /// What the session found so far (all of it once [`Need::Done`]).
@@ -391,6 +462,7 @@ impl Session {
                 Got::Bytes(b) => Fetched::Bytes(b.to_vec()),
                 Got::NotServed => Fetched::NotServed,
                 Got::Failed(why) => Fetched::Failed(why.to_owned()),
+                Got::TooLarge => Fetched::TooLarge(w.cap),
             });
         }
     }
@@ -401,11 +473,12 @@ impl Session {
         if let Some((_, slot @ None)) = self.answers.get_mut(i) {
             *slot = Some(match got {
                 Got::Bytes(b) if b.len() > views::MAX_ANSWER => {
-                    Fetched::Failed(format!("the answer is over {} bytes", views::MAX_ANSWER))
+                    Fetched::TooLarge(views::MAX_ANSWER)
                 }
                 Got::Bytes(b) => Fetched::Bytes(b.to_vec()),
                 Got::NotServed => Fetched::NotServed,
                 Got::Failed(why) => Fetched::Failed(why.to_owned()),
+                Got::TooLarge => Fetched::TooLarge(views::MAX_ANSWER),
             });
         }
     }
@@ -526,6 +599,21 @@ impl Session {
 
     fn proved(&mut self, for_: For, r: Result<(), Proof>) {
         match (for_, r) {
+            (For::Poll, Ok(())) => self.grew(),
+            (For::Poll, Err(Proof::Verdict(error))) => self.fail(Failure::Consistency {
+                against: Against::Previous,
+                error,
+            }),
+            (For::Poll, Err(p)) if self.unavailable < MAX_UNAVAILABLE_POLLS => {
+                self.unavailable += 1;
+                self.polled = Some(Polled::Unavailable(match p {
+                    Proof::NotServed(path) => format!("{path} is not served by the log"),
+                    Proof::Unreachable(path, why) => format!("{path} could not be fetched: {why}"),
+                    Proof::TooLarge(path, cap) => format!("{path} is larger than {cap} bytes"),
+                    Proof::Verdict(e) => e.to_string(),
+                }));
+                self.stage = Stage::Done;
+            }
             (For::View(i), r) => {
                 let wv = self.views.as_mut().expect("views are being proved");
                 let r = match r {
@@ -557,6 +645,7 @@ impl Session {
             (for_, Err(Proof::Verdict(error))) => {
                 let against = match for_ {
                     For::Kept(_) => Against::Kept,
+                    For::Poll => Against::Previous,
                     _ => Against::Since,
                 };
                 self.fail(Failure::Consistency { against, error })
@@ -567,6 +656,73 @@ impl Session {
                 self.stage = Stage::Views;
             }
         }
+    }
+
+    /// A poll's checkpoint read: the same, a heartbeat, or a new tree to prove.
+    fn repolled(&mut self) {
+        let mut files = self.take_files().into_iter();
+        let next = match files.next() {
+            Some((_, Fetched::Bytes(b))) => b,
+            Some((path, Fetched::NotServed)) => {
+                return self.unavailable_now(format!("{path} is not served by the log"))
+            }
+            Some((path, Fetched::Failed(why))) => {
+                return self.unavailable_now(format!("{path} could not be fetched: {why}"))
+            }
+            Some((path, Fetched::TooLarge(cap))) => {
+                return self.fail(Failure::TooLarge { path, cap })
+            }
+            None => return self.unavailable_now("no checkpoint".into()),
+        };
+        let next = match self.trust().open_checkpoint(&next) {
+            Ok(cp) => cp,
+            Err(e) => return self.fail(Failure::Trust(e)),
+        };
+        let cp = self.checkpoint().clone();
+        if next.size() == cp.size() && next.root() == cp.root() {
+            self.polled = Some(match next.to_bytes() == cp.to_bytes() {
+                true => Polled::Same,
+                false => Polled::Heartbeat,
+            });
+            // Freshness is judged on the newest signature.
+            self.report.checkpoint = Some(next);
+            self.stage = Stage::Done;
+            return;
+        }
+        self.pending = Some(next.clone());
+        self.prove(cp, next, For::Poll);
+    }
+
+    fn unavailable_now(&mut self, why: String) {
+        self.polled = Some(Polled::Unavailable(why));
+        self.stage = Stage::Done;
+    }
+
+    /// A poll's new tree extends the last: its new entries next (after the witnesses,
+    /// when they are due).
+    fn grew(&mut self) {
+        self.unavailable = 0;
+        let Some(next) = self.pending.take() else {
+            return self.stage = Stage::Done;
+        };
+        let from = self.checkpoint().size();
+        if let Some(a) = self.auditor.as_mut() {
+            if let Err(f) = a.extend(&next) {
+                return self.fail(Failure::Audit(*f));
+            }
+        }
+        self.report.checkpoint = Some(next);
+        self.polled = Some(Polled::Grew(from));
+        let due = self
+            .views_at
+            .is_none_or(|at| self.now_ms.saturating_sub(at) >= VIEWS_EVERY_MS);
+        self.stage = match due {
+            true => {
+                self.views_at = Some(self.now_ms);
+                Stage::Views
+            }
+            false => Stage::Audit,
+        };
     }
 
     /// What the session needs next (see [`Need`]). Call it again after doing it.
@@ -639,6 +795,8 @@ impl Session {
                     self.report.audit = Some(r);
                     match failed {
                         Some(f) => self.fail(Failure::Audit(f)),
+                        // History is a first round's: a poll ends with its audit.
+                        None if self.polled.is_some() => self.stage = Stage::Done,
                         None => self.stage = Stage::History,
                     }
                 }
@@ -664,6 +822,7 @@ impl Session {
                 }
                 Stage::Digests(h, start, count) => self.digests(*h, start, count),
                 Stage::Tiles(h) => self.tiles(*h),
+                Stage::Polled => self.repolled(),
                 Stage::Done => {
                     self.stage = Stage::Done;
                     return Need::Done;
@@ -752,7 +911,10 @@ impl Session {
                 Some(Fetched::Bytes(b)) => wv.answer(i, Answer::Held(b)),
                 Some(Fetched::NotServed) => wv.answer(i, Answer::Nothing),
                 Some(Fetched::Failed(why)) => wv.answer(i, Answer::Failed(why)),
-                Some(Fetched::TooLarge(_)) => wv.answer(i, Answer::Failed("too large")),
+                Some(Fetched::TooLarge(cap)) => {
+                    let why = format!("the answer is over {cap} bytes");
+                    wv.answer(i, Answer::Failed(&why))
+                }
                 None => wv.answer(i, Answer::Failed("no answer")),
             };
             if let Some(pair) = pair {

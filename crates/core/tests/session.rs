@@ -12,7 +12,9 @@ use liveledger_core::archive::encode_digest_index;
 use liveledger_core::audit::{Auditor, ConsistencyError, InconsistencyKind};
 use liveledger_core::note::{Note, SignerKey, ALG_COSIGNATURE_V1};
 use liveledger_core::policy::Policy;
-use liveledger_core::session::{Against, Failure, Got, Need, Report, Request, Resumed, Session};
+use liveledger_core::session::{
+    Against, Failure, Got, Need, Polled, Report, Request, Resumed, Session, MAX_UNAVAILABLE_POLLS,
+};
 use liveledger_core::trust::TrustRequest;
 use liveledger_core::verdict::Code;
 
@@ -54,6 +56,17 @@ fn run_with(
     between: &mut dyn FnMut(&mut Files),
 ) -> (Report, Trace) {
     let mut s = Session::new(req);
+    let t = step(&mut s, files, witness, between);
+    (s.finish().0, t)
+}
+
+/// Drives `s` until it is done (a first round, or a poll).
+fn step(
+    s: &mut Session,
+    files: &mut BTreeMap<String, Vec<u8>>,
+    witness: Witness<'_>,
+    between: &mut dyn FnMut(&mut Files),
+) -> Trace {
     let mut t = Trace::default();
     for _ in 0..10_000 {
         match s.need() {
@@ -83,7 +96,7 @@ fn run_with(
                 t.waits.push(ms);
                 between(files);
             }
-            Need::Done => return (s.finish().0, t),
+            Need::Done => return t,
         }
     }
     panic!("the session did not end");
@@ -341,5 +354,120 @@ fn trust_comes_first_and_files_over_their_cap_fail() {
     assert!(matches!(s.need(), Need::Done));
     assert_eq!(s.report().code(), Some(Code::FetchFailed));
     assert_eq!(ORIGIN, l.checkpoint(3).origin());
+}
+}
+
+both! {
+fn a_followed_log_is_polled_grown_heartbeats_and_forks() {
+    let l = Ledger::grown(N, None);
+    let forked = Ledger::grown(N, Some(50));
+    let mut files = l.files.clone();
+    files.insert("checkpoint".into(), l.checkpoints[&100].clone());
+    let mut s = Session::new(Request::audit(pinned(&l)));
+    step(&mut s, &mut files, &|_| None, &mut |_| {});
+    assert_eq!(s.report().failure, None);
+
+    // Nothing new.
+    s.poll(1_000);
+    step(&mut s, &mut files, &|_| None, &mut |_| {});
+    assert_eq!(s.polled(), Some(&Polled::Same));
+
+    // The same tree signed again (here, cosigned): a heartbeat, the newest kept.
+    let mut again = Note::parse(&l.checkpoints[&100]).unwrap();
+    again.add_signature(&witness(1), 1_790_000_100).unwrap();
+    files.insert("checkpoint".into(), again.to_bytes());
+    s.poll(2_000);
+    step(&mut s, &mut files, &|_| None, &mut |_| {});
+    assert_eq!(s.polled(), Some(&Polled::Heartbeat));
+    assert_eq!(s.report().checkpoint.as_ref().unwrap().to_bytes(), again.to_bytes());
+
+    // It grew: only the new entries are read.
+    files.insert("checkpoint".into(), l.checkpoints[&150].clone());
+    s.poll(3_000);
+    let t = step(&mut s, &mut files, &|_| None, &mut |_| {});
+    assert_eq!(s.polled(), Some(&Polled::Grew(100)));
+    assert_eq!(s.report().failure, None);
+    assert_eq!(s.auditor().unwrap().report().size, 150);
+    assert_eq!(t.audits, 1);
+
+    // Its checkpoint gone for a while (the network, a publisher between writes): no verdict.
+    files.remove("checkpoint");
+    s.poll(4_000);
+    step(&mut s, &mut files, &|_| None, &mut |_| {});
+    assert!(matches!(s.polled(), Some(Polled::Unavailable(_))), "{:?}", s.polled());
+    assert_eq!(s.report().failure, None);
+
+    // Another history: a fork against the checkpoint verified last, and the session ends.
+    files.insert("checkpoint".into(), forked.checkpoints[&160].clone());
+    s.poll(5_000);
+    step(&mut s, &mut files, &|_| None, &mut |_| {});
+    let f = s.report().failure.clone();
+    assert!(matches!(f, Some(Failure::Consistency { against: Against::Previous, .. })), "{f:?}");
+    assert_eq!(s.report().code(), Some(Code::Fork));
+    s.poll(6_000);
+    assert!(matches!(s.need(), Need::Done), "a failed session does not poll");
+}
+}
+
+both! {
+fn a_new_trees_missing_tiles_are_waited_for_a_few_polls_then_not_found() {
+    let l = Ledger::grown(N, None);
+    let mut files = l.files.clone();
+    files.insert("checkpoint".into(), l.checkpoints[&100].clone());
+    let mut s = Session::new(Request::audit(pinned(&l)));
+    step(&mut s, &mut files, &|_| None, &mut |_| {});
+    // The checkpoint of 300 is up, one tile its proof needs is not (yet).
+    files.insert("checkpoint".into(), l.checkpoints[&N].clone());
+    let mut gone = files.clone();
+    gone.remove("tile/0/000");
+    for i in 0..MAX_UNAVAILABLE_POLLS {
+        s.poll(u64::from(i) * 1_000);
+        step(&mut s, &mut gone, &|_| None, &mut |_| {});
+        assert!(matches!(s.polled(), Some(Polled::Unavailable(w)) if w.contains("tile/0/000")), "{:?}", s.polled());
+    }
+    // It arrives: the count starts again.
+    s.poll(10_000);
+    step(&mut s, &mut files, &|_| None, &mut |_| {});
+    assert_eq!(s.polled(), Some(&Polled::Grew(100)));
+    // A tile that stays away is, in the end, what it is.
+    let more = Ledger::grown(N + 300, None);
+    let mut gone = more.files.clone();
+    gone.remove("tile/0/001");
+    for i in 0..=MAX_UNAVAILABLE_POLLS {
+        assert_eq!(s.report().failure, None, "poll {i}");
+        s.poll(20_000 + u64::from(i));
+        step(&mut s, &mut gone, &|_| None, &mut |_| {});
+    }
+    assert_eq!(s.report().code(), Some(Code::NotFound), "{:?}", s.report().failure);
+}
+}
+
+both! {
+fn a_follower_asks_the_witnesses_again_at_most_once_a_minute() {
+    let l = Ledger::grown(N, None);
+    let policy = Policy::parse(format!("witness A {} https://a.example\nquorum none\n", witness(1).verifier()).as_bytes());
+    let Ok(policy) = policy else { panic!("{policy:?}") };
+    let mut files = l.files.clone();
+    let asked = std::cell::Cell::new(0);
+    let answer = |_: &str| {
+        asked.set(asked.get() + 1);
+        None
+    };
+    files.insert("checkpoint".into(), l.checkpoints[&10].clone());
+    let mut s = Session::new(Request::audit(TrustRequest { policy: Some(policy), ..pinned(&l) }));
+    step(&mut s, &mut files, &answer, &mut |_| {});
+    assert_eq!((s.report().failure.clone(), asked.get()), (None, 1));
+    let mut grow = |size: u64, now: u64| {
+        files.insert("checkpoint".into(), l.checkpoints[&size].clone());
+        s.poll(now);
+        step(&mut s, &mut files, &answer, &mut |_| {});
+        assert_eq!(s.report().failure, None);
+        asked.get()
+    };
+    assert_eq!(grow(20, 1_000), 1, "the first round asked");
+    assert_eq!(grow(30, 30_000), 1);
+    assert_eq!(grow(40, 61_000), 2, "a minute after the first poll");
+    assert_eq!(grow(50, 62_000), 2);
+    assert_eq!(grow(60, 121_000), 3);
 }
 }
