@@ -139,11 +139,45 @@ pub(crate) fn inclusion_error(e: &InclusionError) -> LedgerError {
     error(verdict::inclusion_code(e), &e.to_string(), evidence)
 }
 
-/// Why a consistency proof did not pass: a tile could not be fetched (the network, or a
-/// publisher mid-upload: no verdict), or the log's own verdict (FORK, ROLLBACK, TAMPERED).
-pub(crate) enum Unproved {
-    Fetch(LedgerError),
-    Verdict(LedgerError),
+/// A session's failure (`liveledger_core::session::Failure`) as a `LedgerError`: the
+/// core's code, a message naming the file at `base` where there is one, the evidence.
+pub(crate) fn session_error(f: &Failure, r: &Report, base: &str) -> LedgerError {
+    match f {
+        Failure::Trust(e) => {
+            let what = match e {
+                TrustError::NoKey
+                | TrustError::MetadataNote(_)
+                | TrustError::Metadata(_)
+                | TrustError::MetadataSignature(_) => "metadata",
+                _ => "checkpoint",
+            };
+            trust_error(e.clone(), what)
+        }
+        Failure::NotServed { path } => error(
+            Code::NotFound,
+            &format!("{base}/{path} does not exist"),
+            Some(obj!("path": path.as_str())),
+        ),
+        Failure::Unreachable { path, why } => error(
+            Code::FetchFailed,
+            why,
+            Some(obj!("url": format!("{base}/{path}"))),
+        ),
+        Failure::TooLarge { path, .. } => error(
+            Code::BadInput,
+            &f.to_string(),
+            Some(obj!("path": path.as_str())),
+        ),
+        Failure::Consistency { error: e, .. } => consistency_error(e.clone()),
+        Failure::SplitView(split) => inconsistency_error(&split.inconsistency)
+            .with_evidence("witness", split.witness.as_str().into()),
+        Failure::Audit(_) => match &r.audit {
+            Some(a) => failure_error(a),
+            None => error(f.code(), &f.to_string(), None),
+        },
+        Failure::History(e) => error(f.code(), &f.to_string(), Some(history_failure(e).evidence)),
+        _ => error(f.code(), &f.to_string(), None),
+    }
 }
 
 pub(crate) fn failure_error(r: &AuditReport) -> LedgerError {
@@ -180,13 +214,5 @@ pub(crate) fn history_failure(e: &HistoryError) -> HistoryFailure {
         alarm: verdict::history_alarm(e),
         message: e.to_string(),
         evidence,
-    }
-}
-
-impl From<Unproved> for LedgerError {
-    fn from(u: Unproved) -> LedgerError {
-        match u {
-            Unproved::Fetch(e) | Unproved::Verdict(e) => e,
-        }
     }
 }

@@ -183,8 +183,3 @@ pub(crate) async fn sleep(ms: f64) {
 
 /// How long one request may take, body included, before it is abandoned (and retried).
 pub(crate) const FETCH_TIMEOUT_MS: f64 = 30_000.0;
-
-/// A failure to fetch (the network, or a file not there yet), not a verdict on the ledger.
-pub(crate) fn is_network_error(e: &LedgerError) -> bool {
-    matches!(e.code, Code::FetchFailed | Code::NotFound)
-}

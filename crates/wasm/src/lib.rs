@@ -31,16 +31,16 @@ static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 use std::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
-use liveledger_core::audit::history::{History, HistoryError};
-use liveledger_core::audit::resume::{ResumeError, ResumePoint};
-use liveledger_core::audit::views::{self, Answer, WitnessViews};
-use liveledger_core::audit::{AuditReport, Auditor, Consistency, ConsistencyError, Level};
+use liveledger_core::audit::history::HistoryError;
+use liveledger_core::audit::views;
+use liveledger_core::audit::{AuditReport, Auditor, ConsistencyError, Level};
 use liveledger_core::audit::{Included, Inclusion, InclusionError};
 use liveledger_core::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::note::VerifierKey;
 use liveledger_core::proof::{Receipt, ReceiptError};
+use liveledger_core::session::{self, Failure, Got, Need, Polled, Report, Request, Session};
 use liveledger_core::tiles::TilePath;
 use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
 use liveledger_core::verdict::{self, Code};
@@ -173,45 +173,6 @@ pub fn verify_receipt(
     }
 }
 
-/// Proves that `new` extends `old` with `c` (the tiles of `c.tree()`), fetching every
-/// tile it names at once.
-async fn prove_consistency(
-    f: &Fetcher,
-    c: &mut Consistency,
-    old: &VerifiedCheckpoint,
-    new: &VerifiedCheckpoint,
-) -> Result<(), Unproved> {
-    prove_tiles(f, c, old, new, false)
-        .await
-        .map_err(Unproved::Fetch)?
-        .map_err(|e| Unproved::Verdict(consistency_error(e)))
-}
-
-/// The same walk, the core's verdict kept as it is: `Err` only when a tile could not be
-/// fetched. `no_store`: past the HTTP cache, as an audit reads (the split-view check is
-/// part of one).
-async fn prove_tiles(
-    f: &Fetcher,
-    c: &mut Consistency,
-    old: &VerifiedCheckpoint,
-    new: &VerifiedCheckpoint,
-    no_store: bool,
-) -> Result<Result<(), ConsistencyError>, LedgerError> {
-    let need = match c.needed(old.size(), new.size()) {
-        Ok(n) => n,
-        Err(e) => return Ok(Err(e)),
-    };
-    let paths: Vec<String> = need.iter().map(|p| p.to_string()).collect();
-    f.keep_ahead(&paths, no_store);
-    for (p, path) in need.into_iter().zip(&paths) {
-        let b = f.require(path, no_store).await?;
-        if let Err(e) = c.feed(p, &b) {
-            return Ok(Err(e));
-        }
-    }
-    Ok(c.check(old, new).map(|_| ()))
-}
-
 /// Files (segments and tiles) in flight ahead of the one being verified.
 const PREFETCH: usize = 8;
 
@@ -328,11 +289,86 @@ async fn drive_inner(
         let v = v.await;
         let _ = a.confirm_signatures(&v, &mut |ev| emit_event(opts, ev));
     }
+    // A failure found is the session's to report.
     result?;
-    if a.failure().is_some() {
-        return Err(failure_error(&a.report()));
-    }
     Ok(engine_name)
+}
+
+/// The session's request from the options: an audit, with what the options add.
+fn request(opts: &Options) -> Result<Request, LedgerError> {
+    Ok(Request {
+        trust: opts.trust_request()?,
+        since: opts.since.as_ref().map(|s| s.as_bytes().to_vec()),
+        resume: opts.resume.as_ref().map(|s| s.as_bytes().to_vec()),
+        witness_check: opts.witness_check,
+        check_tiles: opts.check_tiles,
+        audit: true,
+        history: None,
+    })
+}
+
+/// Runs the core's session (the sequence is its: `liveledger_core::session`) until it
+/// needs nothing more: fetches the files it asks for (at once), asks the witnesses (at
+/// once, each within `ASK_TIMEOUT_MS`), and drives its audit. The signature engine's name,
+/// if an audit ran; `Err` only when the audit's own fetches failed or the caller aborted.
+async fn run(f: &Fetcher, s: &mut Session, opts: &Options) -> Result<Option<String>, LedgerError> {
+    let mut engine = None;
+    loop {
+        match s.need() {
+            Need::Files(wants) => {
+                let paths: Vec<String> = wants.iter().map(|w| w.path.clone()).collect();
+                f.keep_ahead(&paths, wants.iter().any(|w| w.no_store));
+                for w in &wants {
+                    match f.get(&w.path, w.no_store).await {
+                        Ok(Some(b)) => s.file(&w.path, Got::Bytes(&b)),
+                        Ok(None) => s.file(&w.path, Got::NotServed),
+                        Err(e) => s.file(&w.path, Got::Failed(&e.message)),
+                    }
+                }
+            }
+            Need::Ask(asks) => {
+                let asked: Vec<Fetcher> = asks
+                    .iter()
+                    .map(|a| Fetcher::new(&a.url, views::ASK_TIMEOUT_MS as f64))
+                    .collect();
+                for (wf, a) in asked.iter().zip(&asks) {
+                    wf.keep_ahead(std::slice::from_ref(&a.path), true);
+                }
+                for (i, (wf, a)) in asked.iter().zip(&asks).enumerate() {
+                    match wf.get(&a.path, true).await {
+                        Ok(Some(b)) => s.answer(i, Got::Bytes(&b)),
+                        Ok(None) => s.answer(i, Got::NotServed),
+                        Err(e) => s.answer(i, Got::Failed(&e.message)),
+                    }
+                }
+            }
+            Need::Audit(a) => engine = drive(f, a, opts).await?,
+            Need::Wait(ms) => sleep(ms.into()).await,
+            Need::Done => return Ok(engine),
+        }
+    }
+}
+
+/// What a session that held verified, as an `AuditResult`; its failure as the error.
+fn verified(f: &Fetcher, s: &Session, engine: &Option<String>) -> Result<AuditResult, LedgerError> {
+    let r = s.report();
+    if let Some(fail) = &r.failure {
+        return Err(session_error(fail, r, &f.base));
+    }
+    let (Some(t), Some(cp), Some(a)) = (&r.trust, &r.checkpoint, s.auditor()) else {
+        return Err(error(
+            Code::BadInput,
+            "the session ended before its audit",
+            None,
+        ));
+    };
+    let views: Vec<ViewResult> = r.views.iter().map(ViewResult::from).collect();
+    let mut out = audit_result(a, cp, t, engine, &views);
+    out.resumed = r.resumed.as_ref().map(|x| match x {
+        session::Resumed::From(size) => Resumed::From(*size),
+        session::Resumed::Discarded(why) => Resumed::Discarded(why.clone()),
+    });
+    Ok(out)
 }
 
 /// Audits a whole ledger (or any C2SP log) at `url`: every signature, chain link, tile and
@@ -344,103 +380,9 @@ async fn drive_inner(
 /// cost about a third of each request's time (docs/BENCHMARKS.md).
 pub async fn audit(url: &str, opts: &Options) -> Result<AuditResult, LedgerError> {
     let f = Fetcher::new(url, opts.timeout_ms);
-    let t = trust(&f, opts).await?;
-    let cp = fetch_checkpoint(&f, &t).await?;
-    if let Some(old) = since_checkpoint(&t, opts)? {
-        prove_consistency(&f, &mut Consistency::new(cp.size()), &old, &cp).await?;
-    }
-    let (mut a, resumed) = start_audit(&f, &t, &cp, opts).await?;
-    let views = witness_views(&f, &t, &cp, opts).await?;
-    let engine = drive(&f, &mut a, opts).await?;
-    let mut r = audit_result(&a, &cp, &t, &engine, &views);
-    r.resumed = resumed;
-    Ok(r)
-}
-
-/// The auditor an audit of `cp` starts with: a fresh one, or, with the `resume` option, one
-/// that continues from that kept point. The point is checked by the core
-/// (`Auditor::resume`) and its checkpoint proved consistent with `cp` (FORK or ROLLBACK
-/// with the evidence, as `since`); then only the new entries are read. A point that does
-/// not hold is discarded and said so (`Discarded`); one that does, `From`. A rollback
-/// (or another tree of the kept size) is the `ROLLBACK` or `FORK` error.
-async fn start_audit(
-    f: &Fetcher,
-    t: &Trust,
-    cp: &VerifiedCheckpoint,
-    opts: &Options,
-) -> Result<(Auditor, Option<Resumed>), LedgerError> {
-    let Some(text) = &opts.resume else {
-        return Ok((Auditor::new(cp, t.level, opts.check_tiles), None));
-    };
-    let r = ResumePoint::parse(text)
-        .and_then(|p| Auditor::resume(&p, t, cp, t.level, opts.check_tiles));
-    match r {
-        // A rollback (or another tree of the kept size) is an alarm, not a point to drop.
-        Err(ResumeError::Inconsistent(inc)) => Err(inconsistency_error(&inc)),
-        Ok((a, kept)) => {
-            prove_consistency(f, &mut Consistency::new(cp.size()), &kept, cp).await?;
-            Ok((a, Some(Resumed::From(kept.size()))))
-        }
-        Err(e) => Ok((
-            Auditor::new(cp, t.level, opts.check_tiles),
-            Some(Resumed::Discarded(e.to_string())),
-        )),
-    }
-}
-
-/// Split views (the rule is core's `audit::views`): asks each witness of the quorum's
-/// policy that has a URL for the checkpoint it holds of this log, all at once
-/// (`ASK_TIMEOUT_MS` each), and proves each answer consistent with `cp`, either way round,
-/// with the log's tiles. Two histories: the `FORK` error, with both checkpoints and the
-/// witness's name as evidence; anything that proves nothing is a view with a `note`.
-/// `witness_check: false` skips it.
-async fn witness_views(
-    f: &Fetcher,
-    t: &Trust,
-    cp: &VerifiedCheckpoint,
-    opts: &Options,
-) -> Result<Vec<ViewResult>, LedgerError> {
-    if !opts.witness_check {
-        return Ok(Vec::new());
-    }
-    let mut wv = WitnessViews::new(t, cp);
-    let asked: Vec<(Fetcher, String)> = wv
-        .asks()
-        .iter()
-        .map(|a| {
-            (
-                Fetcher::new(&a.url, views::ASK_TIMEOUT_MS as f64),
-                a.path.clone(),
-            )
-        })
-        .collect();
-    for (wf, path) in &asked {
-        wf.keep_ahead(std::slice::from_ref(path), true);
-    }
-    for (i, (wf, path)) in asked.iter().enumerate() {
-        let got = wf.get(path, true).await;
-        let why;
-        let answer = match &got {
-            Ok(Some(b)) if b.len() <= views::MAX_ANSWER => Answer::Held(b),
-            Ok(Some(_)) => {
-                why = format!("the answer is over {} bytes", views::MAX_ANSWER);
-                Answer::Failed(&why)
-            }
-            Ok(None) => Answer::Nothing,
-            Err(e) => Answer::Failed(&e.message),
-        };
-        if let Some(pair) = wv.answer(i, answer) {
-            let mut c = Consistency::new(pair.newer.size());
-            match prove_tiles(f, &mut c, &pair.older, &pair.newer, true).await {
-                Ok(r) => wv.proved(i, r).map_err(|split| {
-                    inconsistency_error(&split.inconsistency)
-                        .with_evidence("witness", split.witness.as_str().into())
-                })?,
-                Err(e) => wv.unproved(i, &e.message),
-            }
-        }
-    }
-    Ok(wv.finish().iter().map(ViewResult::from).collect())
+    let mut s = Session::new(request(opts)?);
+    let engine = run(&f, &mut s, opts).await?;
+    verified(&f, &s, &engine)
 }
 
 /// Audits, then follows the ledger: polls its checkpoint every `interval_ms`, checks each
@@ -448,10 +390,10 @@ async fn witness_views(
 /// `on_digest` (also when the same tree is re-signed with a newer time). The policy's
 /// witnesses are asked what they hold (the split-view check) at the start and then about
 /// a new tree at most once a minute. A fork (a split view too), rollback or tampering
-/// calls `on_alarm` and ends with that error. Ends (`Ok`) when the caller aborts.
+/// calls `on_alarm` and ends with that error. Ends (`Ok`) when the caller aborts. The
+/// rules are the core's (`session`, `Session::poll`).
 pub async fn follow(url: &str, opts: &Options) -> Result<(), LedgerError> {
     let f = Fetcher::new(url, opts.timeout_ms);
-    let t = trust(&f, opts).await?;
     let alarm = |e: LedgerError| {
         if let Some(cb) = &opts.on_alarm {
             cb(&e);
@@ -463,71 +405,31 @@ pub async fn follow(url: &str, opts: &Options) -> Result<(), LedgerError> {
             cb(d);
         }
     };
-    let mut cp = fetch_checkpoint(&f, &t).await.map_err(alarm)?;
-    // A `since` that does not verify is the caller's to handle, not an alarm.
-    if let Some(old) = since_checkpoint(&t, opts)? {
-        prove_consistency(&f, &mut Consistency::new(cp.size()), &old, &cp)
-            .await
-            .map_err(|u| alarm(u.into()))?;
+    let mut s = Session::new(request(opts)?);
+    let mut engine = run(&f, &mut s, opts).await.map_err(alarm)?;
+    match verified(&f, &s, &engine) {
+        Ok(first) => digest(&first),
+        // Before a checkpoint was read (the metadata, the caller's keys) or a `since` that
+        // does not verify: the caller's to handle, not an alarm.
+        Err(e) if s.report().checkpoint.is_none() || e.code == Code::BadSince => return Err(e),
+        Err(e) => return Err(alarm(e)),
     }
-    let mut views = witness_views(&f, &t, &cp, opts).await.map_err(alarm)?;
-    let mut views_at = js_sys::Date::now();
-    let (mut a, resumed) = start_audit(&f, &t, &cp, opts).await.map_err(alarm)?;
-    let engine = drive(&f, &mut a, opts).await.map_err(alarm)?;
-    let mut first = audit_result(&a, &cp, &t, &engine, &views);
-    first.resumed = resumed;
-    digest(&first);
-    let mut unavailable = 0u32;
-    'poll: loop {
+    loop {
         sleep(opts.interval_ms).await;
         if opts.is_aborted() {
             return Ok(());
         }
-        let next = match fetch_checkpoint(&f, &t).await {
-            Ok(n) => n,
-            // The network, not the ledger: try again next time.
-            Err(e) if is_network_error(&e) => continue,
-            Err(e) => return Err(alarm(e)),
-        };
-        if next.size() == cp.size() && next.root() == cp.root() {
-            // The same tree, perhaps re-signed with a fresher time (a heartbeat): pass it
-            // on, so freshness is judged on the newest signature.
-            if next.to_bytes() != cp.to_bytes() {
-                cp = next;
-                digest(&audit_result(&a, &cp, &t, &engine, &views));
-            }
-            continue;
+        s.poll(js_sys::Date::now() as u64);
+        if let Some(e) = run(&f, &mut s, opts).await.map_err(alarm)? {
+            engine = Some(e);
         }
-        match prove_consistency(&f, &mut Consistency::new(next.size()), &cp, &next).await {
-            Ok(()) => unavailable = 0,
-            // A publisher mid-upload can serve the new checkpoint before its tiles: look
-            // again at the next polls, then call it what it is.
-            Err(Unproved::Fetch(_)) if unavailable < MAX_UNAVAILABLE_POLLS => {
-                unavailable += 1;
-                continue 'poll;
-            }
-            Err(u) => return Err(alarm(u.into())),
+        let mut d = verified(&f, &s, &engine).map_err(alarm)?;
+        if matches!(s.polled(), Some(Polled::Heartbeat | Polled::Grew(_))) {
+            d.resumed = None;
+            digest(&d);
         }
-        if a.extend(&next).is_err() {
-            return Err(alarm(failure_error(&a.report())));
-        }
-        drive(&f, &mut a, opts).await.map_err(alarm)?;
-        cp = next;
-        // The witnesses are asked again about a new tree, at most once a minute (a split
-        // view shown after the visit began is caught too); between, the last answers.
-        if js_sys::Date::now() - views_at >= VIEWS_EVERY_MS {
-            views = witness_views(&f, &t, &cp, opts).await.map_err(alarm)?;
-            views_at = js_sys::Date::now();
-        }
-        digest(&audit_result(&a, &cp, &t, &engine, &views));
     }
 }
-
-/// How often `follow` asks the witnesses again, at most (milliseconds).
-const VIEWS_EVERY_MS: f64 = 60_000.0;
-
-/// Digests fetched at once by `verify_history`.
-const HISTORY_PARALLEL: usize = 8;
 
 /// Verifies the ledger's digest archive (`digests/index.txt`, see docs/FORMAT.md): each
 /// archived digest is signed by the log key for the origin, each extends the one before
@@ -539,60 +441,24 @@ const HISTORY_PARALLEL: usize = 8;
 /// problem (`FORK` or `ROLLBACK` with both signed digests and the proof, `BAD_SIGNATURE`,
 /// `TAMPERED`, `BAD_ARCHIVE` for a malformed index; `evidence.path` names the file), and
 /// the alarm it raises: `FORK`, `ROLLBACK`, else `BAD_ARCHIVE`. The rules are the core's
-/// `audit::history`. Fails only when the archive cannot be read (`NOT_FOUND` if the
-/// ledger has none).
+/// `audit::history`, run by its `session`. Fails only when the archive cannot be read
+/// (`NOT_FOUND` if the ledger has none).
 pub async fn verify_history(url: &str, opts: &Options) -> Result<HistoryResult, LedgerError> {
     let f = Fetcher::new(url, opts.timeout_ms);
-    let t = trust(&f, opts).await?;
-    let index = f.require("digests/index.txt", true).await?;
-    let mut current = fetch_checkpoint(&f, &t).await?;
-    let time_key = t.time_key.as_ref();
-    // A malformed index is a verdict on the archive, not a failure to read it.
-    let damaged = |current: &VerifiedCheckpoint, e: HistoryError| {
-        Ok(HistoryResult {
-            verified: false,
-            checkpoint: checkpoint_result(current, time_key),
-            total: 0,
-            digests: Vec::new(),
-            failure: Some(history_failure(&e)),
-        })
+    let mut s = Session::new(Request {
+        trust: opts.trust_request()?,
+        history: Some(opts.limit),
+        ..Request::default()
+    });
+    run(&f, &mut s, opts).await?;
+    let r = s.report();
+    let h = match (&r.failure, &r.history) {
+        (None | Some(Failure::History(_)), Some(h)) => h,
+        (Some(fail), _) => return Err(session_error(fail, r, &f.base)),
+        (None, None) => return Err(error(Code::BadInput, "no history was checked", None)),
     };
-    let mut h = match History::new(&current, &index, opts.limit) {
-        Ok(h) => h,
-        Err(e) => return damaged(&current, e),
-    };
-    // An index naming a digest newer than the checkpoint read may be a publisher between
-    // its two writes: read the checkpoint again, briefly, before that is a rollback.
-    for attempt in 1..=3 {
-        if h.ahead_of_checkpoint().is_none() {
-            break;
-        }
-        sleep(100.0 * f64::from(attempt)).await;
-        current = fetch_checkpoint(&f, &t).await?;
-        h = match History::new(&current, &index, opts.limit) {
-            Ok(h) => h,
-            Err(e) => return damaged(&current, e),
-        };
-    }
-    // The archived digests, a few in flight at a time; then every tile the proofs read.
-    'digests: for chunk in h.digests().to_vec().chunks(HISTORY_PARALLEL) {
-        let paths: Vec<String> = chunk.iter().map(|s| format!("digests/{s}")).collect();
-        f.keep_ahead(&paths, false);
-        for (&size, path) in chunk.iter().zip(&paths) {
-            let bytes = f.require(path, false).await?;
-            if h.feed_digest(&t, size, &bytes).is_err() {
-                break 'digests;
-            }
-        }
-    }
-    let tiles = h.tiles();
-    let paths: Vec<String> = tiles.iter().map(|p| p.to_string()).collect();
-    f.keep_ahead(&paths, false);
-    for (p, path) in tiles.into_iter().zip(&paths) {
-        h.feed_tile(p, &f.require(path, false).await?);
-    }
-    let r = h.finish();
-    let digests = r
+    let time_key = r.trust.as_ref().and_then(|t| t.time_key.as_ref());
+    let digests = h
         .rows
         .iter()
         .map(|row| {
@@ -607,16 +473,13 @@ pub async fn verify_history(url: &str, opts: &Options) -> Result<HistoryResult, 
         })
         .collect();
     Ok(HistoryResult {
-        verified: r.verified(),
-        checkpoint: checkpoint_result(&r.current, time_key),
-        total: r.total as u64,
+        verified: h.verified(),
+        checkpoint: checkpoint_result(&h.current, time_key),
+        total: h.total as u64,
         digests,
-        failure: r.failure.as_ref().map(history_failure),
+        failure: h.failure.as_ref().map(history_failure),
     })
 }
-
-/// Polls in a row that may find a new checkpoint's tiles missing before that is an alarm.
-const MAX_UNAVAILABLE_POLLS: u32 = 5;
 
 /// Verifies one entry by inclusion proof, with a few small fetches: the checkpoint, the
 /// entry's bundle (whose hashes stand in for its level 0 tile), and the upper tiles the

@@ -241,13 +241,8 @@ pub fn parse_policy(text: &str) -> Result<liveledger_core::policy::Policy, Ledge
 }
 
 /// What the options and the ledger's metadata say about trust: the core's rules
-/// ([`liveledger_core::trust`]), fed with the options and the fetched metadata.
-pub(crate) async fn trust(f: &Fetcher, opts: &Options) -> Result<Trust, LedgerError> {
-    trust_with(f, opts, true).await
-}
-
-/// [`trust`]; without `metadata`, pinned keys are used as they are and the metadata is
-/// not fetched (one request less where nothing from it is needed).
+/// ([`liveledger_core::trust`]). Without `metadata`, pinned keys are used as they are and
+/// the metadata is not fetched (one request less where nothing from it is needed).
 pub(crate) async fn trust_with(
     f: &Fetcher,
     opts: &Options,
@@ -262,20 +257,6 @@ pub(crate) async fn trust_with(
         None
     };
     Trust::establish(&req, fetched.as_deref()).map_err(|e| trust_error(e, "metadata"))
-}
-
-/// The `since` option: the checkpoint this verifier trusted before, verified with the
-/// same trust as the log's (`BAD_SINCE` if it does not verify: the caller's to handle).
-pub(crate) fn since_checkpoint(
-    t: &Trust,
-    opts: &Options,
-) -> Result<Option<VerifiedCheckpoint>, LedgerError> {
-    let Some(since) = &opts.since else {
-        return Ok(None);
-    };
-    t.open_past_checkpoint(since.as_bytes())
-        .map(Some)
-        .map_err(|e| error(Code::BadSince, &format!("since: {e}"), None))
 }
 
 pub(crate) fn parse_keys(keys: &[String]) -> Result<Vec<VerifierKey>, LedgerError> {
