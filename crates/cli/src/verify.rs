@@ -227,6 +227,7 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
             level: o.log_only.then_some(Level::Log),
             policy,
         },
+        metadata: true,
         since,
         resume,
         witness_check: !o.no_witness_check,
@@ -259,9 +260,8 @@ fn verify(target: &str, o: &VerifyOptions) -> Result<i32> {
 fn report(src: &Source, o: &VerifyOptions, r: &Report) -> Result<i32> {
     // Failures before the audit (or that stop it from running) are errors or, for two
     // checkpoints that are not consistent, the evidence.
-    match &r.failure {
-        None | Some(Failure::Audit(_) | Failure::History(_)) => {}
-        Some(f) => return failed(src, o, r, f),
+    if let Some(f) = &r.failure {
+        return failed(src, o, r, f);
     }
     let (Some(t), Some(cp), Some(audit)) = (&r.trust, &r.checkpoint, &r.audit) else {
         return Err(Error::Corrupt("the session ended before the audit".into()));
@@ -343,7 +343,7 @@ fn report(src: &Source, o: &VerifyOptions, r: &Report) -> Result<i32> {
         liveledger_store::write_atomic(file, p.encode().as_bytes())?;
     }
     let history = r.history.as_ref();
-    let ok = r.failure.is_none() && stale.is_none();
+    let ok = r.code().is_none() && stale.is_none();
     if o.json {
         let mut j = report_json(
             audit,

@@ -30,8 +30,8 @@
 //! a publisher between writes), nor are the tiles of its proof the first
 //! [`MAX_UNAVAILABLE_POLLS`] times in a row; after that, they are what they are.
 //!
-//! The first failure ends the session; it is [`Report::failure`] and its code
-//! ([`Failure::code`]) is the verdict. What a fetched file means at each step:
+//! The first failure ends the session; its code is the verdict ([`Report::code`]), its
+//! evidence in [`Report::failure`], or in the audit's or the history's report. What a fetched file means at each step:
 //!
 //! | file                                   | not served          | not fetched          |
 //! |----------------------------------------|---------------------|----------------------|
@@ -64,7 +64,7 @@ use crate::archive::MAX_DIGEST_INDEX;
 use crate::audit::history::{History, HistoryError, HistoryReport};
 use crate::audit::resume::{ResumeError, ResumePoint, MAX_RESUME_POINT};
 use crate::audit::views::{self, Answer, Ask, SplitView, View, WitnessViews};
-use crate::audit::{AuditFailure, AuditReport, Auditor, Consistency, ConsistencyError};
+use crate::audit::{AuditReport, Auditor, Consistency, ConsistencyError};
 use crate::checkpoint::VerifiedCheckpoint;
 use crate::freshness::{self, Freshness};
 use crate::layout;
@@ -78,6 +78,9 @@ use crate::verdict::{self, Code};
 pub struct Request {
     /// The keys, origin, level and policy the caller trusts.
     pub trust: TrustRequest,
+    /// Read the ledger's metadata also when keys are pinned (it names the time key, the
+    /// cadence, the level and the quorum). Without pinned keys it is always read.
+    pub metadata: bool,
     /// A signed checkpoint the caller trusted before: this one must extend it.
     pub since: Option<Vec<u8>>,
     /// A resume point kept by an earlier audit ([`ResumePoint::encode`]'s text).
@@ -93,10 +96,12 @@ pub struct Request {
 }
 
 impl Request {
-    /// A full audit under `trust`: witness views, tiles checked, no history.
+    /// A full audit under `trust`: the metadata read, witness views, tiles checked, no
+    /// history.
     pub fn audit(trust: TrustRequest) -> Request {
         Request {
             trust,
+            metadata: true,
             witness_check: true,
             check_tiles: true,
             audit: true,
@@ -168,8 +173,9 @@ pub enum Polled {
     Heartbeat,
     /// A larger tree, extending the last, its new entries audited: from this size.
     Grew(u64),
-    /// Nothing could be checked this time (why): look again at the next poll.
-    Unavailable(String),
+    /// Nothing could be checked this time (what could not be read): look again at the
+    /// next poll.
+    Unavailable(Failure),
 }
 
 /// How often a following session asks the witnesses again, at most (milliseconds).
@@ -233,12 +239,6 @@ pub enum Failure {
     /// A witness holds a checkpoint of another history.
     #[error("a split view: {0}")]
     SplitView(SplitView),
-    /// The audit failed (where, and why).
-    #[error("{0}")]
-    Audit(AuditFailure),
-    /// The digest history does not hold.
-    #[error("digest history: {0}")]
-    History(HistoryError),
 }
 
 impl Failure {
@@ -252,14 +252,14 @@ impl Failure {
             Failure::TooLarge { .. } => Code::BadInput,
             Failure::Consistency { error, .. } => verdict::consistency_code(error),
             Failure::SplitView(s) => verdict::inconsistency_code(&s.inconsistency),
-            Failure::Audit(f) => verdict::audit_code(f),
-            Failure::History(e) => verdict::history_code(e),
         }
     }
 }
 
-/// Where an audit started.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where an audit started. In JSON (the JS module's `resumed`): `{"from": 40}` or
+/// `{"discarded": "why"}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Resumed {
     /// From the kept point of this size: only the entries after it were read.
     From(u64),
@@ -280,20 +280,30 @@ pub struct Report {
     pub resumed: Option<Resumed>,
     /// What each witness asked holds, in the policy's order.
     pub views: Vec<View>,
-    /// The audit's report, once it ran.
+    /// The audit's report, once it ran (its failure, if any, is the verdict).
     pub audit: Option<AuditReport>,
     /// What a later audit can continue from (after an audit that held).
     pub resume_point: Option<ResumePoint>,
-    /// The digest history, when asked and reached.
+    /// The digest history, when asked and reached (its failure, if any, is the verdict).
     pub history: Option<HistoryReport>,
-    /// The first failure: the verdict.
+    /// What ended the session before or around the audit (the audit's and the history's
+    /// own failures are in their reports).
     pub failure: Option<Failure>,
 }
 
 impl Report {
-    /// The verdict's code; `None`: everything asked held.
+    /// The verdict's code, from the first failure (the session's, the audit's, the
+    /// history's: only one can be, as the first ends the session); `None`: everything
+    /// asked held.
     pub fn code(&self) -> Option<Code> {
-        self.failure.as_ref().map(Failure::code)
+        if let Some(f) = &self.failure {
+            return Some(f.code());
+        }
+        if let Some(f) = self.audit.as_ref().and_then(|a| a.failure.as_ref()) {
+            return Some(verdict::audit_code(f));
+        }
+        let h = self.history.as_ref()?;
+        h.failure.as_ref().map(verdict::history_code)
     }
 
     /// The checkpoint's signed time (unix seconds), from the trusted time key.
@@ -414,7 +424,7 @@ impl Session {
     /// [`Session::need`] then says what to fetch, and [`Session::polled`] what was found.
     /// Only after a session that ended without a failure; otherwise nothing happens.
     pub fn poll(&mut self, now_ms: u64) {
-        if self.report.failure.is_some() || !matches!(self.stage, Stage::Done) {
+        if self.report.code().is_some() || !matches!(self.stage, Stage::Done) {
             return;
         }
         // The first round asked the witnesses: the minute runs from the first poll.
@@ -508,16 +518,8 @@ impl Session {
     fn required(&mut self, (path, f): (String, Fetched)) -> Option<Vec<u8>> {
         match f {
             Fetched::Bytes(b) => Some(b),
-            Fetched::NotServed => {
-                self.fail(Failure::NotServed { path });
-                None
-            }
-            Fetched::Failed(why) => {
-                self.fail(Failure::Unreachable { path, why });
-                None
-            }
-            Fetched::TooLarge(cap) => {
-                self.fail(Failure::TooLarge { path, cap });
+            f => {
+                self.fail(f.failure(path));
                 None
             }
         }
@@ -569,20 +571,9 @@ impl Session {
         let files = self.take_files();
         let mut r = Ok(());
         for (p, (path, f)) in w.paths.iter().zip(files) {
-            let bytes = match f {
-                Fetched::Bytes(b) => b,
-                Fetched::NotServed => {
-                    r = Err(Proof::NotServed(path));
-                    break;
-                }
-                Fetched::Failed(why) => {
-                    r = Err(Proof::Unreachable(path, why));
-                    break;
-                }
-                Fetched::TooLarge(cap) => {
-                    r = Err(Proof::TooLarge(path, cap));
-                    break;
-                }
+            let Fetched::Bytes(bytes) = f else {
+                r = Err(Proof::Unread(path, f));
+                break;
             };
             if let Err(e) = w.c.feed(*p, &bytes) {
                 r = Err(Proof::Verdict(e));
@@ -598,64 +589,60 @@ impl Session {
     }
 
     fn proved(&mut self, for_: For, r: Result<(), Proof>) {
-        match (for_, r) {
-            (For::Poll, Ok(())) => self.grew(),
-            (For::Poll, Err(Proof::Verdict(error))) => self.fail(Failure::Consistency {
-                against: Against::Previous,
-                error,
-            }),
-            (For::Poll, Err(p)) if self.unavailable < MAX_UNAVAILABLE_POLLS => {
-                self.unavailable += 1;
-                self.polled = Some(Polled::Unavailable(match p {
-                    Proof::NotServed(path) => format!("{path} is not served by the log"),
-                    Proof::Unreachable(path, why) => format!("{path} could not be fetched: {why}"),
-                    Proof::TooLarge(path, cap) => format!("{path} is larger than {cap} bytes"),
-                    Proof::Verdict(e) => e.to_string(),
-                }));
-                self.stage = Stage::Done;
-            }
-            (For::View(i), r) => {
-                let wv = self.views.as_mut().expect("views are being proved");
-                let r = match r {
-                    Ok(()) => wv.proved(i, Ok(())),
-                    Err(Proof::Verdict(e)) => wv.proved(i, Err(e)),
-                    Err(Proof::NotServed(path)) => {
-                        wv.unproved(i, &format!("{path} is not served by the log"));
-                        Ok(())
+        let error = match r {
+            Err(Proof::Unread(path, f)) => {
+                // Not a verdict while following (a few polls) or proving a witness's view.
+                let why = f.failure(path);
+                match for_ {
+                    For::View(i) if self.views.is_some() => {
+                        if let Some(wv) = self.views.as_mut() {
+                            wv.unproved(i, &why.to_string());
+                        }
+                        self.stage = Stage::NextView(i + 1);
                     }
-                    Err(Proof::Unreachable(path, why)) => {
-                        wv.unproved(i, &format!("{path} could not be fetched: {why}"));
-                        Ok(())
+                    For::Poll if self.unavailable < MAX_UNAVAILABLE_POLLS => {
+                        self.unavailable += 1;
+                        self.polled = Some(Polled::Unavailable(why));
+                        self.stage = Stage::Done;
                     }
-                    Err(Proof::TooLarge(path, cap)) => {
-                        wv.unproved(i, &format!("{path} is larger than {cap} bytes"));
-                        Ok(())
-                    }
-                };
-                match r {
-                    Ok(()) => self.stage = Stage::NextView(i + 1),
-                    Err(split) => self.fail(Failure::SplitView(split)),
+                    _ => self.fail(why),
                 }
+                return;
             }
-            (_, Err(Proof::NotServed(path))) => self.fail(Failure::NotServed { path }),
-            (_, Err(Proof::Unreachable(path, why))) => {
-                self.fail(Failure::Unreachable { path, why })
+            Err(Proof::Verdict(e)) => e,
+            Ok(()) => {
+                match for_ {
+                    For::Since => self.stage = Stage::Resume,
+                    For::Kept(a) => {
+                        self.auditor = Some(*a);
+                        self.stage = Stage::Views;
+                    }
+                    For::View(i) => {
+                        if let Some(wv) = self.views.as_mut() {
+                            // Consistent: never a split view.
+                            let _ = wv.proved(i, Ok(()));
+                        }
+                        self.stage = Stage::NextView(i + 1);
+                    }
+                    For::Poll => self.grew(),
+                }
+                return;
             }
-            (_, Err(Proof::TooLarge(path, cap))) => self.fail(Failure::TooLarge { path, cap }),
-            (for_, Err(Proof::Verdict(error))) => {
-                let against = match for_ {
-                    For::Kept(_) => Against::Kept,
-                    For::Poll => Against::Previous,
-                    _ => Against::Since,
-                };
-                self.fail(Failure::Consistency { against, error })
+        };
+        let against = match for_ {
+            For::Since => Against::Since,
+            For::Kept(_) => Against::Kept,
+            For::Poll => Against::Previous,
+            For::View(i) => {
+                let r = self.views.as_mut().map(|wv| wv.proved(i, Err(error)));
+                match r {
+                    Some(Err(split)) => self.fail(Failure::SplitView(split)),
+                    _ => self.stage = Stage::NextView(i + 1),
+                }
+                return;
             }
-            (For::Since, Ok(())) => self.stage = Stage::Resume,
-            (For::Kept(a), Ok(())) => {
-                self.auditor = Some(*a);
-                self.stage = Stage::Views;
-            }
-        }
+        };
+        self.fail(Failure::Consistency { against, error })
     }
 
     /// A poll's checkpoint read: the same, a heartbeat, or a new tree to prove.
@@ -663,16 +650,14 @@ impl Session {
         let mut files = self.take_files().into_iter();
         let next = match files.next() {
             Some((_, Fetched::Bytes(b))) => b,
-            Some((path, Fetched::NotServed)) => {
-                return self.unavailable_now(format!("{path} is not served by the log"))
+            Some((path, f @ Fetched::TooLarge(_))) => return self.fail(f.failure(path)),
+            // The network, or a publisher between writes: no verdict.
+            Some((path, f)) => return self.unavailable_now(f.failure(path)),
+            None => {
+                return self.unavailable_now(Failure::NotServed {
+                    path: layout::CHECKPOINT.into(),
+                })
             }
-            Some((path, Fetched::Failed(why))) => {
-                return self.unavailable_now(format!("{path} could not be fetched: {why}"))
-            }
-            Some((path, Fetched::TooLarge(cap))) => {
-                return self.fail(Failure::TooLarge { path, cap })
-            }
-            None => return self.unavailable_now("no checkpoint".into()),
         };
         let next = match self.trust().open_checkpoint(&next) {
             Ok(cp) => cp,
@@ -693,7 +678,7 @@ impl Session {
         self.prove(cp, next, For::Poll);
     }
 
-    fn unavailable_now(&mut self, why: String) {
+    fn unavailable_now(&mut self, why: Failure) {
         self.polled = Some(Polled::Unavailable(why));
         self.stage = Stage::Done;
     }
@@ -707,8 +692,10 @@ impl Session {
         };
         let from = self.checkpoint().size();
         if let Some(a) = self.auditor.as_mut() {
-            if let Err(f) = a.extend(&next) {
-                return self.fail(Failure::Audit(*f));
+            if a.extend(&next).is_err() {
+                self.report.audit = Some(a.report());
+                self.stage = Stage::Done;
+                return;
             }
         }
         self.report.checkpoint = Some(next);
@@ -747,7 +734,11 @@ impl Session {
                         cap: MAX_NOTE_SIZE,
                         no_store: true,
                     };
-                    self.want(vec![small(layout::METADATA), small(layout::CHECKPOINT)]);
+                    let mut wants = vec![small(layout::CHECKPOINT)];
+                    if self.req.metadata || self.req.trust.pinned.is_empty() {
+                        wants.insert(0, small(layout::METADATA));
+                    }
+                    self.want(wants);
                     self.stage = Stage::Opened;
                 }
                 Stage::Opened => self.open(),
@@ -791,14 +782,13 @@ impl Session {
                     let a = self.auditor.as_ref().expect("the audit ran");
                     let r = a.report();
                     self.report.resume_point = a.resume_point(self.checkpoint());
-                    let failed = r.failure.clone();
+                    let failed = r.failure.is_some();
                     self.report.audit = Some(r);
-                    match failed {
-                        Some(f) => self.fail(Failure::Audit(f)),
-                        // History is a first round's: a poll ends with its audit.
-                        None if self.polled.is_some() => self.stage = Stage::Done,
-                        None => self.stage = Stage::History,
-                    }
+                    // History is a first round's: a poll ends with its audit.
+                    self.stage = match failed || self.polled.is_some() {
+                        true => Stage::Done,
+                        false => Stage::History,
+                    };
                 }
                 Stage::History => match self.req.history {
                     None => self.stage = Stage::Done,
@@ -836,15 +826,15 @@ impl Session {
 
     /// Step 1: trust from the metadata, the checkpoint opened under it.
     fn open(&mut self) {
-        let mut files = self.take_files().into_iter();
-        let (Some(metadata), Some(checkpoint)) = (files.next(), files.next()) else {
+        let mut files = self.take_files();
+        let Some(checkpoint) = files.pop() else {
             return self.fail(Failure::NotServed {
                 path: layout::CHECKPOINT.into(),
             });
         };
-        let metadata = match metadata {
-            (_, Fetched::NotServed) => None,
-            file => match self.required(file) {
+        let metadata = match files.pop() {
+            None | Some((_, Fetched::NotServed)) => None,
+            Some(file) => match self.required(file) {
                 Some(b) => Some(b),
                 None => return,
             },
@@ -872,7 +862,7 @@ impl Session {
         let Some(text) = self.req.resume.clone() else {
             return;
         };
-        let (t, cp) = (self.trust().clone(), self.checkpoint().clone());
+        let (t, cp) = (self.trust(), self.checkpoint());
         let r = match text.len() > MAX_RESUME_POINT {
             true => Err(ResumeError::Malformed(format!(
                 "larger than {MAX_RESUME_POINT} bytes"
@@ -881,7 +871,8 @@ impl Session {
                 .map_err(|_| ResumeError::Malformed("not UTF-8".into()))
                 .and_then(ResumePoint::parse),
         };
-        match r.and_then(|p| Auditor::resume(&p, &t, &cp, t.level, self.req.check_tiles)) {
+        let r = r.and_then(|p| Auditor::resume(&p, t, cp, t.level, self.req.check_tiles));
+        match r {
             // A rollback (or another tree of the kept size): an alarm, not a point to drop.
             Err(ResumeError::Inconsistent(e)) => self.fail(Failure::Consistency {
                 against: Against::Kept,
@@ -889,6 +880,7 @@ impl Session {
             }),
             Ok((a, kept)) => {
                 self.report.resumed = Some(Resumed::From(kept.size()));
+                let cp = self.checkpoint().clone();
                 self.prove(kept, cp, For::Kept(Box::new(a)));
             }
             Err(e) => self.report.resumed = Some(Resumed::Discarded(e.to_string())),
@@ -906,16 +898,19 @@ impl Session {
                 self.stage = Stage::Audit;
                 return;
             };
-            let wv = self.views.as_mut().expect("views were asked");
+            let (Some(t), Some(wv)) = (self.report.trust.as_ref(), self.views.as_mut()) else {
+                return self.stage = Stage::Audit;
+            };
+            let too_large;
             let pair = match got {
-                Some(Fetched::Bytes(b)) => wv.answer(i, Answer::Held(b)),
-                Some(Fetched::NotServed) => wv.answer(i, Answer::Nothing),
-                Some(Fetched::Failed(why)) => wv.answer(i, Answer::Failed(why)),
+                Some(Fetched::Bytes(b)) => wv.answer(t, i, Answer::Held(b)),
+                Some(Fetched::NotServed) => wv.answer(t, i, Answer::Nothing),
+                Some(Fetched::Failed(why)) => wv.answer(t, i, Answer::Failed(why)),
                 Some(Fetched::TooLarge(cap)) => {
-                    let why = format!("the answer is over {cap} bytes");
-                    wv.answer(i, Answer::Failed(&why))
+                    too_large = format!("the answer is over {cap} bytes");
+                    wv.answer(t, i, Answer::Failed(&too_large))
                 }
-                None => wv.answer(i, Answer::Failed("no answer")),
+                None => wv.answer(t, i, Answer::Failed("no answer")),
             };
             if let Some(pair) = pair {
                 // Answers are kept until every pair is proved; the proof's files come first.
@@ -964,9 +959,9 @@ impl Session {
             current,
             total: 0,
             rows: Vec::new(),
-            failure: Some(e.clone()),
+            failure: Some(e),
         });
-        self.fail(Failure::History(e));
+        self.stage = Stage::Done;
     }
 
     /// Feeds the archived digests asked for (`count` from `start`), and asks for the
@@ -1034,20 +1029,25 @@ impl Session {
             };
             h.feed_tile(p, &bytes);
         }
-        let r = h.finish();
-        let failed = r.failure.clone();
-        self.report.history = Some(r);
-        match failed {
-            Some(e) => self.fail(Failure::History(e)),
-            None => self.stage = Stage::Done,
-        }
+        self.report.history = Some(h.finish());
+        self.stage = Stage::Done;
     }
 }
 
-/// Why a consistency walk did not hold.
+/// Why a consistency walk did not hold: a tile not read (its path, and why), or the
+/// core's verdict.
 enum Proof {
-    NotServed(String),
-    Unreachable(String, String),
-    TooLarge(String, usize),
+    Unread(String, Fetched),
     Verdict(ConsistencyError),
+}
+
+impl Fetched {
+    /// What a file that was not read means where it is required.
+    fn failure(self, path: String) -> Failure {
+        match self {
+            Fetched::Failed(why) => Failure::Unreachable { path, why },
+            Fetched::TooLarge(cap) => Failure::TooLarge { path, cap },
+            Fetched::NotServed | Fetched::Bytes(_) => Failure::NotServed { path },
+        }
+    }
 }

@@ -317,7 +317,7 @@ fn the_history_reads_the_checkpoint_again_before_calling_a_rollback() {
     let (r, t) = run_with(req.clone(), &mut files.clone(), &|_| None, &mut |_| {});
     assert_eq!(t.waits, [100, 200, 300]);
     assert_eq!(r.code(), Some(Code::Rollback));
-    assert!(matches!(r.failure, Some(Failure::History(_))));
+    assert!(r.history.as_ref().is_some_and(|h| h.failure.is_some()));
 
     // A malformed index is a verdict on the archive; none at all is NOT_FOUND.
     files.insert("checkpoint".into(), l.checkpoints[&30].clone());
@@ -423,7 +423,7 @@ fn a_new_trees_missing_tiles_are_waited_for_a_few_polls_then_not_found() {
     for i in 0..MAX_UNAVAILABLE_POLLS {
         s.poll(u64::from(i) * 1_000);
         step(&mut s, &mut gone, &|_| None, &mut |_| {});
-        assert!(matches!(s.polled(), Some(Polled::Unavailable(w)) if w.contains("tile/0/000")), "{:?}", s.polled());
+        assert!(matches!(s.polled(), Some(Polled::Unavailable(Failure::NotServed { path })) if path == "tile/0/000"), "{:?}", s.polled());
     }
     // It arrives: the count starts again.
     s.poll(10_000);

@@ -72,7 +72,7 @@ fn older_and_newer_views_are_proved_either_way_round() {
     let served = l.checkpoint(200);
     for held in [1u64, 7, 199, 200, 201, 256, 300] {
         let mut v = WitnessViews::new(&t, &served);
-        let pair = v.answer(0, Answer::Held(&l.checkpoints[&held])).expect("a pair to prove");
+        let pair = v.answer(&t, 0, Answer::Held(&l.checkpoints[&held])).expect("a pair to prove");
         let (older, newer) = (held.min(200), held.max(200));
         assert_eq!((pair.older.size(), pair.newer.size()), (older, newer));
         v.proved(0, prove(&l, &pair)).unwrap();
@@ -92,7 +92,7 @@ fn a_witness_holding_another_history_is_a_split_view_with_both_checkpoints() {
     for (served, held) in [(250u64, 160u64), (250, 250), (200, 290), (149, 290)] {
         let cp = l.checkpoint(served);
         let mut v = WitnessViews::new(&t, &cp);
-        let pair = v.answer(2, Answer::Held(&other.checkpoints[&held])).unwrap();
+        let pair = v.answer(&t, 2, Answer::Held(&other.checkpoints[&held])).unwrap();
         // The tiles are the newer tree's: the fork's when the witness's is newer.
         let tiles = if held > served { &other } else { &l };
         let r = v.proved(2, prove(tiles, &pair));
@@ -118,13 +118,13 @@ fn what_proves_nothing_is_a_note_never_a_failure() {
     let t = trust(&l);
     let served = l.checkpoint(10);
     let mut v = WitnessViews::new(&t, &served);
-    assert!(v.answer(0, Answer::Nothing).is_none());
-    assert!(v.answer(1, Answer::Failed("connection refused")).is_none());
+    assert!(v.answer(&t, 0, Answer::Nothing).is_none());
+    assert!(v.answer(&t, 1, Answer::Failed("connection refused")).is_none());
     // A checkpoint signed by another key proves nothing about this log.
     let forger = SignerKey::from_seed(ORIGIN, 1, [77; 32]).unwrap();
     let body = Note::parse(&l.checkpoints[&15]).unwrap().text_unverified().to_string();
     let forged = Note::sign(&body, &[&forger], 0).unwrap().to_bytes();
-    assert!(v.answer(2, Answer::Held(&forged)).is_none());
+    assert!(v.answer(&t, 2, Answer::Held(&forged)).is_none());
     let views = v.finish();
     let notes: Vec<&str> = views.iter().map(|w| w.note.as_deref().unwrap()).collect();
     assert_eq!(notes[0], "holds no checkpoint of this log");
@@ -132,16 +132,16 @@ fn what_proves_nothing_is_a_note_never_a_failure() {
     // A message that already names the URL is not prefixed with it again.
     let mut again = WitnessViews::new(&t, &served);
     let said = format!("{}: refused", again.asks()[1].full_url());
-    again.answer(1, Answer::Failed(&said));
+    again.answer(&t, 1, Answer::Failed(&said));
     assert_eq!(again.finish()[1].note.as_deref(), Some(said.as_str()));
     assert!(notes[2].starts_with("serves a checkpoint that does not verify"), "{}", notes[2]);
     assert!(views.iter().all(|w| w.consistent.is_none() && w.size.is_none()));
 
     // A newer tree whose tiles are not served, or are malformed: said, with the size.
     let mut v = WitnessViews::new(&t, &served);
-    let pair = v.answer(0, Answer::Held(&l.checkpoints[&15])).unwrap();
+    let pair = v.answer(&t, 0, Answer::Held(&l.checkpoints[&15])).unwrap();
     v.unproved(0, "tile/0/000.p/15: 404");
-    let pair_b = v.answer(1, Answer::Held(&l.checkpoints[&16])).unwrap();
+    let pair_b = v.answer(&t, 1, Answer::Held(&l.checkpoints[&16])).unwrap();
     let mut c = Consistency::new(pair_b.newer.size());
     let tile = c.needed(pair_b.older.size(), pair_b.newer.size()).unwrap()[0];
     let bad = c.feed(tile, b"short").unwrap_err();

@@ -66,10 +66,10 @@ pub(crate) fn checkpoint_error(e: CheckpointError) -> LedgerError {
 }
 
 /// A [`TrustError`] as a `LedgerError`; `what` names the document in the message.
-pub(crate) fn trust_error(e: TrustError, what: &str) -> LedgerError {
+pub(crate) fn trust_error(e: &TrustError, what: &str) -> LedgerError {
     // The code is the core's; this adds only the message and the evidence.
-    let code = verdict::trust_code(&e);
-    let message = match &e {
+    let code = verdict::trust_code(e);
+    let message = match e {
         TrustError::NoKey => {
             "the log publishes no metadata; pass its verifier key in `keys`".to_owned()
         }
@@ -78,7 +78,7 @@ pub(crate) fn trust_error(e: TrustError, what: &str) -> LedgerError {
     let evidence = match e {
         TrustError::NoKey | TrustError::MetadataNote(_) | TrustError::Metadata(_) => None,
         TrustError::Checkpoint(CheckpointError::WrongOrigin { expected, found }) => {
-            Some(obj!("expected": expected, "found": found))
+            Some(obj!("expected": expected.as_str(), "found": found.as_str()))
         }
         TrustError::Quorum {
             rule,
@@ -86,7 +86,7 @@ pub(crate) fn trust_error(e: TrustError, what: &str) -> LedgerError {
             cosigned,
             missing,
         } => Some(
-            obj!("path": what, "rule": rule, "found": found, "cosigned": cosigned, "missing": missing),
+            obj!("path": what, "rule": rule.as_str(), "found": *found, "cosigned": cosigned.as_slice(), "missing": missing.as_slice()),
         ),
         _ => Some(obj!("path": what)),
     };
@@ -107,9 +107,9 @@ pub(crate) fn inconsistency_evidence(inc: &liveledger_core::audit::Inconsistency
     )
 }
 
-pub(crate) fn consistency_error(e: ConsistencyError) -> LedgerError {
+pub(crate) fn consistency_error(e: &ConsistencyError) -> LedgerError {
     match e {
-        ConsistencyError::Inconsistent(inc) => inconsistency_error(&inc),
+        ConsistencyError::Inconsistent(inc) => inconsistency_error(inc),
         ConsistencyError::BadTile { path, .. } => error(
             Code::Tampered,
             &e.to_string(),
@@ -141,7 +141,7 @@ pub(crate) fn inclusion_error(e: &InclusionError) -> LedgerError {
 
 /// A session's failure (`liveledger_core::session::Failure`) as a `LedgerError`: the
 /// core's code, a message naming the file at `base` where there is one, the evidence.
-pub(crate) fn session_error(f: &Failure, r: &Report, base: &str) -> LedgerError {
+pub(crate) fn session_error(f: &Failure, base: &str) -> LedgerError {
     match f {
         Failure::Trust(e) => {
             let what = match e {
@@ -151,31 +151,19 @@ pub(crate) fn session_error(f: &Failure, r: &Report, base: &str) -> LedgerError 
                 | TrustError::MetadataSignature(_) => "metadata",
                 _ => "checkpoint",
             };
-            trust_error(e.clone(), what)
+            trust_error(e, what)
         }
-        Failure::NotServed { path } => error(
-            Code::NotFound,
-            &format!("{base}/{path} does not exist"),
-            Some(obj!("path": path.as_str())),
-        ),
+        Failure::NotServed { path } | Failure::TooLarge { path, .. } => {
+            error(f.code(), &f.to_string(), Some(obj!("path": path.as_str())))
+        }
         Failure::Unreachable { path, why } => error(
             Code::FetchFailed,
             why,
             Some(obj!("url": format!("{base}/{path}"))),
         ),
-        Failure::TooLarge { path, .. } => error(
-            Code::BadInput,
-            &f.to_string(),
-            Some(obj!("path": path.as_str())),
-        ),
-        Failure::Consistency { error: e, .. } => consistency_error(e.clone()),
+        Failure::Consistency { error: e, .. } => consistency_error(e),
         Failure::SplitView(split) => inconsistency_error(&split.inconsistency)
             .with_evidence("witness", split.witness.as_str().into()),
-        Failure::Audit(_) => match &r.audit {
-            Some(a) => failure_error(a),
-            None => error(f.code(), &f.to_string(), None),
-        },
-        Failure::History(e) => error(f.code(), &f.to_string(), Some(history_failure(e).evidence)),
         _ => error(f.code(), &f.to_string(), None),
     }
 }

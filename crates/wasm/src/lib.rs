@@ -40,7 +40,7 @@ use liveledger_core::event::{UnverifiedEvent, VerifiedEvent};
 use liveledger_core::hash::leaf_hash;
 use liveledger_core::note::VerifierKey;
 use liveledger_core::proof::{Receipt, ReceiptError};
-use liveledger_core::session::{self, Failure, Got, Need, Polled, Report, Request, Session};
+use liveledger_core::session::{Failure, Got, Need, Polled, Request, Session};
 use liveledger_core::tiles::TilePath;
 use liveledger_core::trust::{KeySource, Trust, TrustError, TrustRequest};
 use liveledger_core::verdict::{self, Code};
@@ -298,6 +298,7 @@ async fn drive_inner(
 fn request(opts: &Options) -> Result<Request, LedgerError> {
     Ok(Request {
         trust: opts.trust_request()?,
+        metadata: true,
         since: opts.since.as_ref().map(|s| s.as_bytes().to_vec()),
         resume: opts.resume.as_ref().map(|s| s.as_bytes().to_vec()),
         witness_check: opts.witness_check,
@@ -353,7 +354,10 @@ async fn run(f: &Fetcher, s: &mut Session, opts: &Options) -> Result<Option<Stri
 fn verified(f: &Fetcher, s: &Session, engine: &Option<String>) -> Result<AuditResult, LedgerError> {
     let r = s.report();
     if let Some(fail) = &r.failure {
-        return Err(session_error(fail, r, &f.base));
+        return Err(session_error(fail, &f.base));
+    }
+    if let Some(audit) = r.audit.as_ref().filter(|a| a.failure.is_some()) {
+        return Err(failure_error(audit));
     }
     let (Some(t), Some(cp), Some(a)) = (&r.trust, &r.checkpoint, s.auditor()) else {
         return Err(error(
@@ -362,12 +366,8 @@ fn verified(f: &Fetcher, s: &Session, engine: &Option<String>) -> Result<AuditRe
             None,
         ));
     };
-    let views: Vec<ViewResult> = r.views.iter().map(ViewResult::from).collect();
-    let mut out = audit_result(a, cp, t, engine, &views);
-    out.resumed = r.resumed.as_ref().map(|x| match x {
-        session::Resumed::From(size) => Resumed::From(*size),
-        session::Resumed::Discarded(why) => Resumed::Discarded(why.clone()),
-    });
+    let mut out = audit_result(a, cp, t, engine, &r.views);
+    out.resumed = r.resumed.clone();
     Ok(out)
 }
 
@@ -447,14 +447,15 @@ pub async fn verify_history(url: &str, opts: &Options) -> Result<HistoryResult, 
     let f = Fetcher::new(url, opts.timeout_ms);
     let mut s = Session::new(Request {
         trust: opts.trust_request()?,
+        metadata: true,
         history: Some(opts.limit),
         ..Request::default()
     });
     run(&f, &mut s, opts).await?;
     let r = s.report();
     let h = match (&r.failure, &r.history) {
-        (None | Some(Failure::History(_)), Some(h)) => h,
-        (Some(fail), _) => return Err(session_error(fail, r, &f.base)),
+        (None, Some(h)) => h,
+        (Some(fail), _) => return Err(session_error(fail, &f.base)),
         (None, None) => return Err(error(Code::BadInput, "no history was checked", None)),
     };
     let time_key = r.trust.as_ref().and_then(|t| t.time_key.as_ref());
@@ -490,11 +491,22 @@ pub async fn verify_entry(
     opts: &Options,
 ) -> Result<EntryResult, LedgerError> {
     let f = Fetcher::new(url, opts.timeout_ms);
-    // With pinned keys, the metadata adds nothing to an inclusion proof.
-    let t = trust_with(&f, opts, false).await?;
-    let cp = fetch_checkpoint(&f, &t).await?;
+    // Trust and the checkpoint (the session's first step); with pinned keys, the metadata
+    // adds nothing to an inclusion proof.
+    let mut s = Session::new(Request {
+        trust: opts.trust_request()?,
+        ..Request::default()
+    });
+    run(&f, &mut s, opts).await?;
+    let r = s.report();
+    if let Some(fail) = &r.failure {
+        return Err(session_error(fail, &f.base));
+    }
+    let (Some(t), Some(cp)) = (&r.trust, &r.checkpoint) else {
+        return Err(error(Code::BadInput, "no checkpoint was read", None));
+    };
     // The walk is core's (`audit::Inclusion`); this only fetches what it names, at once.
-    let mut m = Inclusion::new(&cp, index).map_err(|e| inclusion_error(&e))?;
+    let mut m = Inclusion::new(cp, index).map_err(|e| inclusion_error(&e))?;
     let needed = m.needed();
     let paths: Vec<String> = needed.iter().map(|p| p.to_string()).collect();
     f.keep_ahead(&paths, false);
@@ -515,7 +527,7 @@ pub async fn verify_entry(
         index,
         entry,
         &proof,
-        checkpoint_result(&cp, t.time_key.as_ref()),
+        checkpoint_result(cp, t.time_key.as_ref()),
         &receipt,
         f.requests.get(),
         f.bytes.get(),

@@ -240,25 +240,6 @@ pub fn parse_policy(text: &str) -> Result<liveledger_core::policy::Policy, Ledge
         .map_err(|e| error(Code::BadInput, &format!("policy: {e}"), None))
 }
 
-/// What the options and the ledger's metadata say about trust: the core's rules
-/// ([`liveledger_core::trust`]). Without `metadata`, pinned keys are used as they are and
-/// the metadata is not fetched (one request less where nothing from it is needed).
-pub(crate) async fn trust_with(
-    f: &Fetcher,
-    opts: &Options,
-    metadata: bool,
-) -> Result<Trust, LedgerError> {
-    let req = opts.trust_request()?;
-    let fetched = if metadata || req.pinned.is_empty() {
-        // Every caller fetches the checkpoint next; it does not wait for the metadata.
-        f.keep_ahead(&["checkpoint".into()], true);
-        f.get("metadata", true).await?
-    } else {
-        None
-    };
-    Trust::establish(&req, fetched.as_deref()).map_err(|e| trust_error(e, "metadata"))
-}
-
 pub(crate) fn parse_keys(keys: &[String]) -> Result<Vec<VerifierKey>, LedgerError> {
     keys.iter()
         .map(|k| {
@@ -280,22 +261,4 @@ pub(crate) fn keys_and_origin(
             .unwrap_or_default()
     });
     Ok((keys, origin))
-}
-
-pub(crate) async fn fetch_checkpoint(
-    f: &Fetcher,
-    t: &Trust,
-) -> Result<VerifiedCheckpoint, LedgerError> {
-    let b = f.require("checkpoint", true).await?;
-    open_checkpoint(&b, t, "checkpoint")
-}
-
-/// Verifies a signed checkpoint under the trust (`what` names it in errors): see
-/// [`Trust::open_checkpoint`].
-pub(crate) fn open_checkpoint(
-    b: &[u8],
-    t: &Trust,
-    what: &str,
-) -> Result<VerifiedCheckpoint, LedgerError> {
-    t.open_checkpoint(b).map_err(|e| trust_error(e, what))
 }

@@ -195,26 +195,8 @@ pub struct WitnessRow {
     pub time: Option<u64>,
 }
 
-/// What one witness holds (core's `audit::views::View`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ViewResult {
-    pub name: String,
-    pub size: Option<u64>,
-    /// Proved consistent with the log's checkpoint; null: not proved either way.
-    pub consistent: Option<bool>,
-    pub note: Option<String>,
-}
-
-impl From<&views::View> for ViewResult {
-    fn from(v: &views::View) -> ViewResult {
-        ViewResult {
-            name: v.name.clone(),
-            size: v.size,
-            consistent: v.consistent,
-            note: v.note.clone(),
-        }
-    }
-}
+/// What one witness holds: the core's `audit::views::View`.
+pub use liveledger_core::audit::views::View as ViewResult;
 
 /// Who witnessed `cp` under `t`'s quorum (which `open_checkpoint` enforced), for display.
 pub(crate) fn witness_report(t: &Trust, cp: &VerifiedCheckpoint) -> Option<WitnessReport> {
@@ -270,13 +252,9 @@ pub struct FreshnessResult {
     pub stale_after_seconds: Option<u64>,
 }
 
-/// Where an audit with `resume` continued from, or why the point was discarded.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Resumed {
-    From(u64),
-    Discarded(String),
-}
+/// Where an audit with `resume` continued from, or why the point was discarded: the
+/// core's.
+pub use liveledger_core::session::Resumed;
 
 /// A verified ledger or log (`AuditResult`): `audit`, and each of `follow`'s digests.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -79,8 +79,9 @@ pub struct Pair {
     pub newer: VerifiedCheckpoint,
 }
 
-/// What one witness holds, as a verifier reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What one witness holds, as a verifier reports it (the JS module serializes it as it
+/// is: `{"name", "size", "consistent", "note"}`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct View {
     /// The witness's name in the policy.
     pub name: String,
@@ -134,7 +135,6 @@ enum State {
 /// The split-view check of one checkpoint (see the module doc).
 #[derive(Debug)]
 pub struct WitnessViews {
-    trust: Trust,
     cp: VerifiedCheckpoint,
     asks: Vec<Ask>,
     states: Vec<State>,
@@ -158,7 +158,6 @@ impl WitnessViews {
             })
             .collect();
         WitnessViews {
-            trust: t.clone(),
             cp: cp.clone(),
             states: asks.iter().map(|_| State::Asked).collect(),
             asks,
@@ -171,13 +170,14 @@ impl WitnessViews {
         &self.asks
     }
 
-    /// Takes witness `i`'s answer. `Some(pair)`: prove it with the log's tiles and hand
+    /// Takes witness `i`'s answer, under `t` (the trust the views were made with).
+    /// `Some(pair)`: prove it with the log's tiles and hand
     /// the verdict to [`proved`](Self::proved) (or say why it could not be, with
     /// [`unproved`](Self::unproved)). `None`: witness `i`'s view is decided.
     ///
     /// # Panics
     /// If `i` is not an index into [`asks`](Self::asks).
-    pub fn answer(&mut self, i: usize, a: Answer<'_>) -> Option<Pair> {
+    pub fn answer(&mut self, t: &Trust, i: usize, a: Answer<'_>) -> Option<Pair> {
         let note = |n: String| View {
             name: self.asks[i].witness.clone(),
             size: None,
@@ -203,7 +203,7 @@ impl WitnessViews {
         };
         // What the witness holds must be signed by the log: then it is the log's
         // commitment. Its cosignatures are not needed (it is the witness's own word).
-        let held = match self.trust.open_past_checkpoint(bytes) {
+        let held = match t.open_past_checkpoint(bytes) {
             Ok(h) => h,
             Err(e) => {
                 self.states[i] = State::Done(note(format!(
