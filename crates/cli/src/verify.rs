@@ -1,4 +1,6 @@
-//! `liveledger verify`: the full streaming audit of a directory or a URL.
+//! `liveledger verify`: the full streaming audit of a directory, a URL or a bucket. The
+//! sequence (trust, since, resume, witness views, audit, history) is the core's `session`;
+//! this fetches what it asks for, drives its auditor on threads, and prints the report.
 //!
 //! Trust: the log keys come from `--key` (pinned). Without `--key`, they come from the
 //! ledger's own metadata, which is trust on first use: the report says so.

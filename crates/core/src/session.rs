@@ -525,18 +525,18 @@ impl Session {
         }
     }
 
-    fn trust(&self) -> &Trust {
-        self.report
-            .trust
-            .as_ref()
-            .expect("trust is established first")
+    /// Trust and the checkpoint: every step after the first has both (without them, the
+    /// session has ended).
+    fn opened(&self) -> Option<(&Trust, &VerifiedCheckpoint)> {
+        Some((
+            self.report.trust.as_ref()?,
+            self.report.checkpoint.as_ref()?,
+        ))
     }
 
-    fn checkpoint(&self) -> &VerifiedCheckpoint {
-        self.report
-            .checkpoint
-            .as_ref()
-            .expect("the checkpoint is opened first")
+    /// Ends a session that lost its way (no step leads here).
+    fn end(&mut self) {
+        self.stage = Stage::Done;
     }
 
     /// Starts proving `older` ⊑ `newer` with `newer`'s tiles.
@@ -659,11 +659,13 @@ impl Session {
                 })
             }
         };
-        let next = match self.trust().open_checkpoint(&next) {
-            Ok(cp) => cp,
+        let Some((t, cp)) = self.opened() else {
+            return self.end();
+        };
+        let (next, cp) = match t.open_checkpoint(&next) {
+            Ok(next) => (next, cp.clone()),
             Err(e) => return self.fail(Failure::Trust(e)),
         };
-        let cp = self.checkpoint().clone();
         if next.size() == cp.size() && next.root() == cp.root() {
             self.polled = Some(match next.to_bytes() == cp.to_bytes() {
                 true => Polled::Same,
@@ -690,7 +692,10 @@ impl Session {
         let Some(next) = self.pending.take() else {
             return self.stage = Stage::Done;
         };
-        let from = self.checkpoint().size();
+        let Some((_, cp)) = self.opened() else {
+            return self.end();
+        };
+        let from = cp.size();
         if let Some(a) = self.auditor.as_mut() {
             if a.extend(&next).is_err() {
                 self.report.audit = Some(a.report());
@@ -742,22 +747,25 @@ impl Session {
                     self.stage = Stage::Opened;
                 }
                 Stage::Opened => self.open(),
-                Stage::Since => match self.req.since.clone() {
-                    None => self.stage = Stage::Resume,
-                    Some(bytes) => match self.trust().open_past_checkpoint(&bytes) {
+                Stage::Since => {
+                    let (Some((t, cp)), Some(bytes)) = (self.opened(), &self.req.since) else {
+                        self.stage = Stage::Resume;
+                        continue;
+                    };
+                    match t.open_past_checkpoint(bytes) {
                         Err(e) => self.fail(Failure::Since(e)),
                         Ok(old) => {
+                            let cp = cp.clone();
                             self.report.since = Some(old.size());
-                            let cp = self.checkpoint().clone();
                             self.prove(old, cp, For::Since);
                         }
-                    },
-                },
+                    }
+                }
                 Stage::Proving(w) => self.walked(*w),
                 Stage::Resume => self.resume(),
                 Stage::Views => {
-                    if self.req.witness_check {
-                        let wv = WitnessViews::new(self.trust(), self.checkpoint());
+                    if let Some((t, cp)) = self.opened().filter(|_| self.req.witness_check) {
+                        let wv = WitnessViews::new(t, cp);
                         self.answers = wv.asks().iter().map(|a| (a.clone(), None)).collect();
                         self.views = Some(wv);
                     }
@@ -771,17 +779,24 @@ impl Session {
                         continue;
                     }
                     if self.auditor.is_none() {
-                        let level = self.trust().level;
-                        let a = Auditor::new(self.checkpoint(), level, self.req.check_tiles);
-                        self.auditor = Some(a);
+                        let Some((t, cp)) = self.opened() else {
+                            self.end();
+                            continue;
+                        };
+                        self.auditor = Some(Auditor::new(cp, t.level, self.req.check_tiles));
                     }
                     self.stage = Stage::Audited;
-                    return Need::Audit(self.auditor.as_mut().expect("made above"));
+                    if self.auditor.is_some() {
+                        return self.auditor.as_mut().map_or(Need::Done, Need::Audit);
+                    }
                 }
                 Stage::Audited => {
-                    let a = self.auditor.as_ref().expect("the audit ran");
+                    let (Some(a), Some((_, cp))) = (self.auditor.as_ref(), self.opened()) else {
+                        self.end();
+                        continue;
+                    };
                     let r = a.report();
-                    self.report.resume_point = a.resume_point(self.checkpoint());
+                    self.report.resume_point = a.resume_point(cp);
                     let failed = r.failure.is_some();
                     self.report.audit = Some(r);
                     // History is a first round's: a poll ends with its audit.
@@ -843,11 +858,13 @@ impl Session {
             Ok(t) => t,
             Err(e) => return self.fail(Failure::Trust(e)),
         };
-        self.report.trust = Some(t);
         let Some(bytes) = self.required(checkpoint) else {
+            self.report.trust = Some(t);
             return;
         };
-        match self.trust().open_checkpoint(&bytes) {
+        let opened = t.open_checkpoint(&bytes);
+        self.report.trust = Some(t);
+        match opened {
             Ok(cp) => {
                 self.report.checkpoint = Some(cp);
                 self.stage = Stage::Since;
@@ -862,7 +879,9 @@ impl Session {
         let Some(text) = self.req.resume.clone() else {
             return;
         };
-        let (t, cp) = (self.trust(), self.checkpoint());
+        let Some((t, cp)) = self.opened() else {
+            return self.end();
+        };
         let r = match text.len() > MAX_RESUME_POINT {
             true => Err(ResumeError::Malformed(format!(
                 "larger than {MAX_RESUME_POINT} bytes"
@@ -879,8 +898,8 @@ impl Session {
                 error: ConsistencyError::Inconsistent(e),
             }),
             Ok((a, kept)) => {
+                let cp = cp.clone();
                 self.report.resumed = Some(Resumed::From(kept.size()));
-                let cp = self.checkpoint().clone();
                 self.prove(kept, cp, For::Kept(Box::new(a)));
             }
             Err(e) => self.report.resumed = Some(Resumed::Discarded(e.to_string())),
@@ -932,18 +951,18 @@ impl Session {
         let Some(bytes) = self.required(file) else {
             return;
         };
-        let index = match attempt {
-            // The first read is the index; later ones, the checkpoint read again.
-            0 => bytes,
-            _ => {
-                match self.trust().open_checkpoint(&bytes) {
-                    Ok(now) => self.report.checkpoint = Some(now),
-                    Err(e) => return self.fail(Failure::Trust(e)),
-                }
-                index
-            }
+        let Some((t, cp)) = self.opened() else {
+            return self.end();
         };
-        let cp = self.checkpoint().clone();
+        // The first read is the index; later ones, the checkpoint read again (the audit's
+        // stays the report's: the history is checked up to the newer).
+        let (index, cp) = match attempt {
+            0 => (bytes, cp.clone()),
+            _ => match t.open_checkpoint(&bytes) {
+                Ok(now) => (index, now),
+                Err(e) => return self.fail(Failure::Trust(e)),
+            },
+        };
         match History::new(&cp, &index, limit) {
             Err(e) => self.damaged(cp, e),
             Ok(h) if h.ahead_of_checkpoint().is_some() && attempt < RECHECKS => {
@@ -979,7 +998,10 @@ impl Session {
             let Some(bytes) = self.required(file) else {
                 return;
             };
-            if h.feed_digest(self.trust(), size, &bytes).is_err() {
+            let Some((t, _)) = self.opened() else {
+                return self.end();
+            };
+            if h.feed_digest(t, size, &bytes).is_err() {
                 return self.want_tiles(h);
             }
         }

@@ -1,7 +1,9 @@
 //! The Live Ledger verifier for JavaScript: `liveledger-wasm`.
 //!
 //! Everything verifies client-side with `liveledger-core`; this crate only fetches (with
-//! the global `fetch`, so it runs in pages, workers and Node) and converts. By concern:
+//! the global `fetch`, so it runs in pages, workers and Node) and converts: the sequence
+//! of an audit, a follow, a history check (order, retries, caps, what a missing file
+//! means) is the core's `session`, which `run` drives. By concern:
 //! this file is the typed API (each call a fetch loop over a core machine: Rust in,
 //! [`Options`]; Rust out, the structs of `results` or a [`LedgerError`]), which the page
 //! uses as it is; `js` the JS module over it (the exports, their TypeScript types, and
