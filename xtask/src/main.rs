@@ -383,9 +383,9 @@ fn ensure_seaweedfs() -> Result {
 /// Issue #6's size budgets: `gzip -9` bytes of each optimised `.wasm`; `cargo xtask test`
 /// fails over one, so what a change costs is weighed when it is made. Each budget's
 /// history, and why it moved: docs/BENCHMARKS.md, "Size budgets".
-const APP_BUDGET_GZ: usize = 330_900;
+const APP_BUDGET_GZ: usize = 331_300;
 /// The embed module's budget (docs/BENCHMARKS.md, "Size budgets").
-const EMBED_BUDGET_GZ: usize = 171_500;
+const EMBED_BUDGET_GZ: usize = 171_580;
 
 /// Fails when `gz` is over `budget`, saying by how much.
 fn within_budget(what: &str, gz: usize, budget: usize) -> Result {
