@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use liveledger_core::event::{Change, EventDraft};
+use liveledger_core::layout;
+use liveledger_core::note::MAX_NOTE_SIZE;
 use liveledger_publisher::{self as ledger, InitOptions, Pending, Writer};
 use liveledger_server as server;
 use liveledger_store::Store;
@@ -187,7 +189,7 @@ fn publish_fork(store: &Store, fork: &Store) -> Result<()> {
     let _ = std::fs::remove_dir_all(&to);
     for f in walk(&fork.dir)? {
         let rel = f.strip_prefix(&fork.dir).unwrap_or(&f);
-        if !(rel.starts_with("tile") || rel == Path::new("checkpoint")) {
+        if !(rel.starts_with("tile") || rel == Path::new(layout::CHECKPOINT)) {
             continue;
         }
         let dest = to.join(rel);
@@ -196,8 +198,8 @@ fn publish_fork(store: &Store, fork: &Store) -> Result<()> {
         }
         std::fs::copy(&f, &dest).map_err(|x| Error::io(&f, x))?;
     }
-    let meta = store.read("metadata", 1 << 20)?;
-    liveledger_store::write_atomic(&to.join("metadata"), &meta)?;
+    let meta = store.read(layout::METADATA, MAX_NOTE_SIZE as u64)?;
+    liveledger_store::write_atomic(&to.join(layout::METADATA), &meta)?;
     Ok(())
 }
 
@@ -213,7 +215,7 @@ fn tampered_copy(dir: &Path) -> Result<()> {
             .next()
             .and_then(|c| c.as_os_str().to_str())
             .unwrap_or("");
-        if !matches!(top, "checkpoint" | "metadata" | "tile") {
+        if ![layout::CHECKPOINT, layout::METADATA, "tile"].contains(&top) {
             continue;
         }
         let dest = to.join(rel);
@@ -222,7 +224,7 @@ fn tampered_copy(dir: &Path) -> Result<()> {
         }
         std::fs::copy(&f, &dest).map_err(|x| Error::io(&f, x))?;
     }
-    let cp = std::fs::read_to_string(to.join("checkpoint")).map_err(|x| Error::io(&to, x))?;
+    let cp = std::fs::read_to_string(to.join(layout::CHECKPOINT)).map_err(|x| Error::io(&to, x))?;
     let size = cp
         .lines()
         .nth(1)

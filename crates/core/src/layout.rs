@@ -32,9 +32,19 @@ pub const METADATA: &str = "metadata";
 /// The digest archive's index.
 pub const DIGEST_INDEX: &str = "digests/index.txt";
 
+/// The directory of the digest archive (and of its pages).
+pub const DIGESTS: &str = "digests";
+/// The digest archive's page for people (`Other`: the publisher's, not a format).
+pub const DIGEST_PAGES: &str = "digests/index.html";
+
 /// The path of the archived digest of size `size`: `digests/<size>`.
 pub fn digest(size: u64) -> String {
-    format!("digests/{size}")
+    format!("{DIGESTS}/{size}")
+}
+
+/// The page for people of the archived digest of size `size`: `digests/<size>.html`.
+pub fn digest_page(size: u64) -> String {
+    format!("{DIGESTS}/{size}.html")
 }
 
 /// What a path of a published ledger names.

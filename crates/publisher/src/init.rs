@@ -23,12 +23,12 @@ pub fn create(
             )));
         }
         store = store.with_bucket(url)?;
-        if store.has("checkpoint")? {
+        if store.has(layout::CHECKPOINT)? {
             return Err(Error::Usage(format!(
                 "{url} already holds a ledger; init never overwrites one"
             )));
         }
-        if store.has("metadata")? {
+        if store.has(layout::METADATA)? {
             return Err(Error::Usage(format!(
                 "{url} holds a metadata file but no checkpoint: an init that failed \
                  part way; delete what is under {url} to start again"
@@ -55,7 +55,7 @@ pub fn create(
 
 /// Creates a ledger in `store`, which holds none (see [`create`]).
 pub fn init(store: &Store, o: InitOptions) -> Result<()> {
-    if store.has("checkpoint")? || store.log_key().exists() {
+    if store.has(layout::CHECKPOINT)? || store.log_key().exists() {
         return Err(Error::Usage(format!(
             "{} already holds a ledger (or {} a key); init never overwrites one",
             store.location(),
@@ -111,7 +111,7 @@ pub fn init(store: &Store, o: InitOptions) -> Result<()> {
     .to_text()
     .map_err(|e| Error::Usage(e.to_string()))?;
     let note = Note::sign(&text, &[&log_key], 0).map_err(|e| Error::Input(e.to_string()))?;
-    store.put("metadata", &note.to_bytes(), WriteKind::Atomic)?;
+    store.put(layout::METADATA, &note.to_bytes(), WriteKind::Atomic)?;
     // The empty log's checkpoint, then (for a ledger) the genesis event.
     let mut w = Writer::open(store)?;
     w.publish_checkpoint(0)?;

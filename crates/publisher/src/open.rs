@@ -8,7 +8,7 @@ impl Writer {
     /// Opens a ledger for writing: takes the lock, finishes an interrupted batch, and
     /// resumes from the files on disk (checking they agree with the checkpoint).
     pub fn open(store: &Store) -> Result<Writer> {
-        if !store.has("metadata")? {
+        if !store.has(layout::METADATA)? {
             return Err(Error::Usage(format!(
                 "{} is not a ledger (no metadata); create one with `liveledger init`",
                 store.location()
@@ -17,12 +17,12 @@ impl Writer {
         let lock = store.lock()?;
         let hold = store.hold()?;
         let log_key = read_key(&store.log_key())?;
-        let raw_meta = store.read("metadata", 1 << 20)?;
+        let raw_meta = store.read(layout::METADATA, MAX_NOTE_SIZE as u64)?;
         let note = Note::parse(&raw_meta)
             .and_then(|n| n.verify(&[log_key.verifier()]))
-            .map_err(|e| Error::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", store.describe(layout::METADATA))))?;
         let meta = Metadata::parse(note.text())
-            .map_err(|e| Error::Corrupt(format!("{}: {e}", store.describe("metadata"))))?;
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", store.describe(layout::METADATA))))?;
         let time_key = if meta.entries == Entries::Opaque {
             None
         } else {
@@ -69,8 +69,8 @@ impl Writer {
                 .map_err(|e| Error::Corrupt(format!("{at}: {e}")))
         };
         let published = open(
-            self.store.get("checkpoint", 1 << 20)?,
-            self.store.describe("checkpoint"),
+            self.store.get(layout::CHECKPOINT, MAX_NOTE_SIZE as u64)?,
+            self.store.describe(layout::CHECKPOINT),
         )?;
         let latest_path = self.store.latest();
         let latest = match latest_path.exists() {
@@ -87,7 +87,7 @@ impl Writer {
     /// The published (witnessed) checkpoint's size.
     pub fn published_size(&self) -> u64 {
         self.store
-            .get("checkpoint", 1 << 20)
+            .get(layout::CHECKPOINT, MAX_NOTE_SIZE as u64)
             .ok()
             .flatten()
             .and_then(|b| {

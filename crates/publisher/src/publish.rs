@@ -34,14 +34,15 @@ impl Writer {
                 return Ok(());
             }
         }
-        let archived = format!("digests/{size}");
+        let archived = layout::digest(size);
         if !self.store.has(&archived)? {
             self.store.put(&archived, &bytes, WriteKind::Immutable)?;
         }
         // The checkpoint last, and in an object store only while this writer holds the
         // lease (renewed now: a writer that lost it publishes nothing).
         self.renew_lease()?;
-        self.store.put("checkpoint", &bytes, WriteKind::Atomic)?;
+        self.store
+            .put(layout::CHECKPOINT, &bytes, WriteKind::Atomic)?;
         self.write_pages(size, previous)
     }
 
@@ -63,17 +64,19 @@ impl Writer {
                 self.meta.log_keys[0]
             )));
         }
-        let raw = self.store.read("metadata", 1 << 20)?;
+        let raw = self.store.read(layout::METADATA, MAX_NOTE_SIZE as u64)?;
         let note = Note::parse(&raw)
             .and_then(|n| n.verify(&[self.log_key.verifier()]))
-            .map_err(|e| Error::Corrupt(format!("{}: {e}", self.store.describe("metadata"))))?;
+            .map_err(|e| {
+                Error::Corrupt(format!("{}: {e}", self.store.describe(layout::METADATA)))
+            })?;
         let text = liveledger_core::writer::metadata::with_policy(note.text(), text)
             .map_err(|e| Error::Input(e.to_string()))?;
         let meta = Metadata::parse(&text).map_err(|e| Error::Input(e.to_string()))?;
         let signed =
             Note::sign(&text, &[&self.log_key], 0).map_err(|e| Error::Input(e.to_string()))?;
         self.store
-            .put("metadata", &signed.to_bytes(), WriteKind::Atomic)?;
+            .put(layout::METADATA, &signed.to_bytes(), WriteKind::Atomic)?;
         self.meta = meta;
         Ok(policy)
     }
@@ -96,7 +99,7 @@ impl Writer {
     pub fn digest_sizes(&self) -> Vec<u64> {
         let mut v: Vec<u64> = self
             .store
-            .list("digests")
+            .list(layout::DIGESTS)
             .unwrap_or_default()
             .iter()
             .filter_map(|n| liveledger_core::checkpoint::parse_decimal(n))
@@ -106,7 +109,9 @@ impl Writer {
     }
 
     pub(super) fn write_pages(&self, size: u64, previous: u64) -> Result<()> {
-        let note_bytes = self.store.read(&format!("digests/{size}"), 1 << 20)?;
+        let note_bytes = self
+            .store
+            .read(&layout::digest(size), MAX_NOTE_SIZE as u64)?;
         let mut keys = vec![self.log_key.verifier()];
         if let Some(t) = &self.time_key {
             keys.push(t.verifier());
@@ -139,17 +144,17 @@ impl Writer {
         let sizes = self.digest_sizes();
         let mut files = vec![
             (
-                format!("digests/{size}.html"),
+                layout::digest_page(size),
                 page.into_bytes(),
                 WriteKind::Atomic,
             ),
             (
-                "digests/index.html".to_owned(),
+                layout::DIGEST_PAGES.to_owned(),
                 pages::digest_index(&self.meta.origin, &sizes).into_bytes(),
                 WriteKind::Atomic,
             ),
             (
-                "digests/index.txt".to_owned(),
+                layout::DIGEST_INDEX.to_owned(),
                 liveledger_core::archive::encode_digest_index(&sizes).into_bytes(),
                 WriteKind::Atomic,
             ),

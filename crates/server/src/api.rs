@@ -69,7 +69,7 @@ struct Api {
 
 /// The API's routes.
 pub fn router(o: &ApiOptions) -> Result<Router> {
-    if !o.store.has("metadata")? {
+    if !o.store.has(liveledger_core::layout::METADATA)? {
         return Err(Error::Usage(format!(
             "{} is not a ledger; the append API needs one (liveledger init)",
             o.store.location()

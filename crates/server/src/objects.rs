@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(published_path("/tile/0/000").as_deref(), Some("tile/0/000"));
         assert_eq!(
             published_path("/digests/").as_deref(),
-            Some("digests/index.html")
+            Some(liveledger_core::layout::DIGEST_PAGES)
         );
         for hidden in [
             "/.liveledger/lease",

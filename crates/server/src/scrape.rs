@@ -119,11 +119,11 @@ fn describe() {
 /// leaves them unset).
 fn ledger_gauges(root: &Path) {
     use liveledger_core::trust::{Trust, TrustRequest};
-    let meta = std::fs::read(root.join("metadata")).ok();
+    let meta = std::fs::read(root.join(liveledger_core::layout::METADATA)).ok();
     let Ok(trust) = Trust::establish(&TrustRequest::default(), meta.as_deref()) else {
         return;
     };
-    let Ok(cp) = std::fs::read(root.join("checkpoint")) else {
+    let Ok(cp) = std::fs::read(root.join(liveledger_core::layout::CHECKPOINT)) else {
         return;
     };
     let Ok(cp) = trust.open_checkpoint(&cp) else {

@@ -75,7 +75,7 @@ pub fn run(
         true => Store::new(&dir, keys.as_deref())?.bucket(),
         false => None,
     };
-    if bucket.is_none() && !dir.join("checkpoint").exists() {
+    if bucket.is_none() && !dir.join(liveledger_core::layout::CHECKPOINT).exists() {
         eprintln!(
             "liveledger: note: {} has no checkpoint; serving it as plain static files",
             dir.display()
