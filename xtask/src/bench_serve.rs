@@ -58,7 +58,7 @@ fn serve(bin: &str, dir: &Path, extra: &[&str]) -> Result<Served> {
 }
 
 /// Reads one response; `Some(status)` once its body is read.
-fn response(r: &mut BufReader<TcpStream>) -> Option<u16> {
+pub(super) fn response(r: &mut BufReader<TcpStream>) -> Option<u16> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
@@ -97,7 +97,7 @@ fn response(r: &mut BufReader<TcpStream>) -> Option<u16> {
     Some(status)
 }
 
-fn connect(addr: &str) -> Option<BufReader<TcpStream>> {
+pub(super) fn connect(addr: &str) -> Option<BufReader<TcpStream>> {
     let c = TcpStream::connect(addr).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     c.set_nodelay(true).ok()?;
@@ -199,7 +199,7 @@ fn stall(addr: &str, n: usize) -> Vec<TcpStream> {
 }
 
 /// Builds the reference revision's CLI in a target directory of its own.
-fn build_reference(rev: &str) -> Result<String> {
+pub(super) fn build_reference(rev: &str) -> Result<String> {
     let base = PathBuf::from("target/bench-serve");
     let src = base.join(format!("ref-{rev}"));
     if !src.join("Cargo.toml").exists() {

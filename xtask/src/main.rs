@@ -4,6 +4,7 @@
 //! wasm-bindgen test runner pinned to the crate's version), so a fresh machine and CI
 //! work with the same command. Tools are only installed, never upgraded behind your back.
 
+mod bench_api;
 mod bench_scale;
 mod bench_serve;
 mod bench_stream;
@@ -32,6 +33,7 @@ fn main() {
         Some("bench-scale") => bench_scale::run(&args[1..]),
         Some("bench-page") => bench_page(&args[1..]),
         Some("bench-serve") => bench_serve::run(&args[1..]),
+        Some("bench-api") => bench_api::run(&args[1..]),
         Some("bench-witness") => bench_witness::run(&args[1..]),
         Some("bench-stream") => bench_stream::run(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
@@ -60,6 +62,8 @@ fn main() {
                                and another build's page and module (target/embed/site of that build)\n  \
                  bench-serve [--reference REV] [--seconds S]  `liveledger serve` under load against\n  \
                                another commit's server (default c2457b7, the hand-written one)\n  \
+                 bench-api [--seconds S] [--reference REV]  the append API: one client, then 64 at\n  \
+                               once, each posting one event at a time (group commit)\n  \
                  bench-witness what a 2-of-3 witness quorum costs the publisher (appends/s)\n  \
                  bench-stream  appends to disk vs an S3 bucket (SeaweedFS), and ingest from Kafka (Tansu)\n  \
                  fuzz [SECS]   run every fuzz target for SECS seconds each (default 60; needs nightly)\n  \

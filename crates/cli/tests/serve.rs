@@ -812,6 +812,103 @@ fn the_append_api_admits_only_live_tokens_within_their_scope_and_rate() {
 }
 
 #[test]
+fn appenders_at_once_each_get_their_own_answer_and_a_bad_batch_is_refused_alone() {
+    let (_t, dir) = new_ledger();
+    let d = dir.to_str().unwrap();
+    let token = ok(&ll(
+        &[
+            "token",
+            "add",
+            d,
+            "fleet",
+            "--author",
+            "alice@example.org",
+            "--kinds",
+            "*",
+            "--sources",
+            "*",
+        ],
+        None,
+        &[],
+    ))
+    .trim()
+    .to_owned();
+    let s = serve_with(
+        &dir,
+        &[
+            "--api-addr",
+            "127.0.0.1:0",
+            "--api-rate",
+            "1000",
+            "--api-burst",
+            "1000",
+        ],
+    );
+    let api = s.2[1]
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let before = size_of(&dir);
+    // 16 appenders at once, three batches of two events each; one more whose second line
+    // corrects an event the ledger does not have (refused when appended, not parsed).
+    let good: Vec<_> = (0..16)
+        .map(|c| {
+            let (api, token) = (api.clone(), token.clone());
+            std::thread::spawn(move || {
+                (0..3)
+                    .map(|b| {
+                        let line = |n: u32| {
+                            format!("{{\"kind\":\"payment\",\"source\":\"client-{c}\",\"body\":{{\"batch\":{b},\"n\":{n}}}}}\n")
+                        };
+                        let (st, v, _) =
+                            post(&api, "api/v1/events", Some(&token), &format!("{}{}", line(0), line(1)));
+                        assert_eq!(st, 200, "{v}");
+                        v
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let bad = {
+        let (api, token) = (api.clone(), token.clone());
+        std::thread::spawn(move || {
+            post(
+                &api,
+                "api/v1/events",
+                Some(&token),
+                "{\"kind\":\"payment\",\"source\":\"x\",\"body\":{}}\n{\"kind\":\"correction\",\"source\":\"x\",\"corrects\":{\"seq\":999999,\"mode\":\"void\"},\"body\":{\"reason\":\"x\"}}\n",
+            )
+        })
+    };
+    let (st, v, _) = bad.join().unwrap();
+    assert_eq!((st, &v["error"]["line"]), (400, &2.into()), "{v}");
+    // Every good batch answered with its own two events, in order; together they are
+    // every new event once.
+    let mut seqs = Vec::new();
+    for t in good {
+        for v in t.join().unwrap() {
+            let evs = v["events"].as_array().unwrap();
+            assert_eq!(evs.len(), 2, "{v}");
+            let (a, b) = (
+                evs[0]["seq"].as_u64().unwrap(),
+                evs[1]["seq"].as_u64().unwrap(),
+            );
+            assert_eq!(b, a + 1, "a batch's events are contiguous: {v}");
+            assert!(v["size"].as_u64().unwrap() > b, "{v}");
+            seqs.extend([a, b]);
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (before..before + 96).collect::<Vec<_>>());
+    let v = verify_json(&dir);
+    assert_eq!(
+        (v["verified"].as_bool(), v["size"].as_u64()),
+        (Some(true), Some(before + 96)),
+        "{v}"
+    );
+}
+
+#[test]
 fn sigterm_lets_requests_in_flight_finish_then_exits() {
     let (_t, dir) = new_ledger();
     let d = dir.to_str().unwrap();

@@ -3,7 +3,10 @@
 //! The request body is JSON lines, one event per line, by the rules of `append`
 //! (`ledger::parse_lines`). The whole body is one batch: one bad line, or one event
 //! outside the token's scope, appends nothing. The answer comes once the batch is durable
-//! and its digest published:
+//! and its digest published. Requests that arrive together share that work (group
+//! commit, `Writer::append_each`): one thread appends every batch waiting when it is
+//! free in one journaled commit and one digest, and answers each; a bad line refuses only
+//! its own request:
 //!
 //! ```text
 //! POST /api/v1/events
@@ -63,8 +66,86 @@ type Limiter = RateLimiter<
 struct Api {
     o: ApiOptions,
     limiter: Arc<Limiter>,
-    /// One batch at a time from this process (another process gets `busy`).
-    writing: Arc<tokio::sync::Mutex<()>>,
+    /// The committer: every batch goes to it, it answers each (another process gets
+    /// `busy`).
+    commits: std::sync::mpsc::Sender<Job>,
+}
+
+/// A caller's batch, its author, and where its answer goes.
+struct Job {
+    batch: Vec<ledger::Pending>,
+    author: String,
+    reply: tokio::sync::oneshot::Sender<Result<(Vec<ledger::Appended>, u64)>>,
+}
+
+/// The most events one group commit takes from waiting callers (a caller's own larger
+/// batch goes alone).
+const GROUP_EVENTS: usize = 20_000;
+
+/// Starts the committer: a thread that takes the first batch waiting, and every other
+/// one waiting with it (up to [`GROUP_EVENTS`] events), and appends them together. It ends
+/// when the API is dropped.
+fn committer(store: Store) -> Result<std::sync::mpsc::Sender<Job>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("append-committer".into())
+        .spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut events = first.batch.len();
+                let mut jobs = vec![first];
+                while events < GROUP_EVENTS {
+                    match rx.try_recv() {
+                        Ok(j) => {
+                            events += j.batch.len();
+                            jobs.push(j);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                commit(&store, jobs);
+            }
+        })
+        .map_err(|e| Error::Io(format!("the append committer could not start: {e}")))?;
+    Ok(tx)
+}
+
+/// One group commit: each job's author, then all batches at once; each job answered.
+fn commit(store: &Store, jobs: Vec<Job>) {
+    let mut w = match Writer::open(store) {
+        Ok(w) => w,
+        Err(e) => {
+            for j in jobs {
+                let _ = j.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
+    let mut waiting = Vec::new();
+    let mut batches = Vec::new();
+    for j in jobs {
+        match w.author(Some(&j.author)) {
+            Ok(a) => {
+                batches.push((j.batch, a));
+                waiting.push(j.reply);
+            }
+            Err(e) => {
+                let _ = j.reply.send(Err(e));
+            }
+        }
+    }
+    match w.append_each(batches) {
+        Ok(answers) => {
+            let size = w.size();
+            for (reply, a) in waiting.into_iter().zip(answers) {
+                let _ = reply.send(a.map(|a| (a, size)));
+            }
+        }
+        Err(e) => {
+            for reply in waiting {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+    }
 }
 
 /// The API's routes.
@@ -80,7 +161,7 @@ pub fn router(o: &ApiOptions) -> Result<Router> {
             Quota::per_second(o.rate).allow_burst(o.burst),
         )),
         o: o.clone(),
-        writing: Arc::new(tokio::sync::Mutex::new(())),
+        commits: committer(o.store.clone())?,
     };
     Ok(Router::new().route(
         "/api/v1/events",
@@ -282,18 +363,22 @@ impl Api {
                 ));
             }
         }
-        // Append, one batch at a time, off the async threads.
-        let _turn = self.writing.lock().await;
-        let store = self.o.store.clone();
-        let author = token.author.clone();
+        // Append with whatever else is waiting (group commit), off the async threads.
         let started = Instant::now();
-        let done = tokio::task::spawn_blocking(move || {
-            let mut w = Writer::open(&store)?;
-            let a = w.author(Some(&author))?;
-            let appended = w.append(batch, &a)?;
-            Ok::<_, Error>((appended, w.size()))
-        })
-        .await;
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let job = Job {
+            batch,
+            author: token.author.clone(),
+            reply,
+        };
+        if self.commits.send(job).is_err() {
+            return named(refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "failed",
+                "the append committer stopped".into(),
+            ));
+        }
+        let done = done.await;
         let (appended, size) = match done {
             Ok(Ok(x)) => x,
             Ok(Err(Error::Busy(m))) => {

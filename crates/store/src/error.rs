@@ -8,7 +8,7 @@ use liveledger_core::verdict::Code;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// Wrong flags, arguments or options: the caller's mistake.
     #[error("{0}")]
